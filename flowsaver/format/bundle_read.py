@@ -1,0 +1,375 @@
+"""Reading a V2 tensor bundle: ``P.index`` (an SSTable) plus ``P.data-SSSSS-of-NNNNN``.
+
+Index entries (key -> serialized proto):
+    ""            BundleHeaderProto {1 num_shards, 2 endianness, 3 version}
+    name          BundleEntryProto  {1 dtype, 2 shape, 3 shard_id, 4 offset, 5 size,
+                                     6 crc32c (fixed32, masked), 7 slices}
+    \\x00name...   one stored slice of a partitioned tensor (see slices.py); the entry
+                  under the plain name then has only dtype, full shape and the slices list.
+
+Opening reads only the index. A tensor is read on demand with one positioned read into a
+fresh NumPy buffer, checked (offset, size, crc) and viewed as its dtype: no second copy.
+Every length and offset from the file is checked against the data file's size first.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from flowsaver import errors
+from flowsaver.format import dtypes, tensor_codec
+from flowsaver.format.coding import CorruptionError, crc32c, mask
+from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto
+from flowsaver.format.slices import TensorSlice, decode_tensor_name_slice, \
+    encode_tensor_name_slice
+from flowsaver.format.table import TableReader
+
+HEADER_KEY = b""
+CONSUMER_VERSION = 1   # the bundle format version this reader understands
+MAX_RANK = 254         # TensorFlow's TensorShape limit
+
+
+def data_filename(prefix: str, shard_id: int, num_shards: int) -> str:
+    return "%s.data-%05d-of-%05d" % (prefix, shard_id, num_shards)
+
+
+def index_filename(prefix: str) -> str:
+    return prefix + ".index"
+
+
+def key_to_name(key: bytes) -> str:
+    return key.decode("utf-8", "surrogateescape")
+
+
+def name_to_key(name) -> bytes:
+    return name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
+
+
+def shape_of(proto, where: str) -> tuple[int, ...]:
+    """A checked tuple of dims from a TensorShapeProto found in a file."""
+    if proto.unknown_rank:
+        raise errors.DataLossError(f"{where}: stored shape has unknown rank")
+    dims = tuple(d.size for d in proto.dim)
+    if len(dims) > MAX_RANK or any(d < 0 for d in dims):
+        raise errors.DataLossError(f"{where}: stored shape {list(dims)} is invalid")
+    return dims
+
+
+def num_elements(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def read_table_file(path: str) -> list[tuple[bytes, bytes]]:
+    """All entries of an SSTable file; DataLossError naming the file when malformed."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise errors.NotFoundError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise errors.InvalidArgumentError(f"{path} is a directory, not a checkpoint file") \
+            from None
+    try:
+        return list(TableReader(data))
+    except CorruptionError as exc:
+        raise errors.DataLossError(f"Unable to read table file {path}: {exc}") from None
+
+
+def read_index(prefix: str):
+    """``(header, {key: BundleEntryProto})`` of a bundle, checked; the header key excluded."""
+    path = index_filename(prefix)
+    items = read_table_file(path)
+    if not items or items[0][0] != HEADER_KEY:
+        raise errors.DataLossError(f"{path}: the table has no bundle header (key \"\")")
+    try:
+        header = BundleHeaderProto.FromString(items[0][1])
+    except Exception as exc:  # DecodeError; the message is all we keep
+        raise errors.DataLossError(f"{path}: bundle header does not parse: {exc}") from None
+    _check_header(header, path)
+    entries = {}
+    for key, value in items[1:]:
+        try:
+            entry = BundleEntryProto.FromString(value)
+        except Exception as exc:
+            raise errors.DataLossError(f"{path}: entry for tensor {key_to_name(key)!r} does "
+                                       f"not parse: {exc}") from None
+        if not 0 <= entry.shard_id < header.num_shards:
+            raise errors.DataLossError(f"{path}: tensor {key_to_name(key)!r} names shard "
+                                       f"{entry.shard_id} of {header.num_shards}")
+        entries[key] = entry
+    return header, entries
+
+
+def _check_header(header, path: str) -> None:
+    version = header.version
+    if header.num_shards < 1:
+        raise errors.DataLossError(f"{path}: bundle header says {header.num_shards} shards")
+    if version.producer < 0 or version.min_consumer > CONSUMER_VERSION \
+            or CONSUMER_VERSION in version.bad_consumers:
+        raise errors.InvalidArgumentError(
+            f"{path}: checkpoint format version (producer {version.producer}, min_consumer "
+            f"{version.min_consumer}, bad_consumers {list(version.bad_consumers)}) cannot be "
+            f"read by this reader (version {CONSUMER_VERSION})")
+
+
+class BundleReader:
+    """Random access to the tensors of one V2 checkpoint prefix.
+
+    Example:
+      >>> with BundleReader("model.ckpt-1000") as r:
+      ...     w = r.get_tensor("dense/kernel")
+    """
+
+    def __init__(self, prefix: str, verify_crc: bool = True):
+        self.prefix = prefix
+        self.verify_crc = verify_crc
+        self.header, self._entries = read_index(prefix)
+        self._big_endian = self.header.endianness == 1
+        hidden = set()
+        for key, entry in self._entries.items():
+            for s in entry.slices:
+                hidden.add(encode_tensor_name_slice(key, self._slice(s, key)))
+        self._names = [key_to_name(k) for k in self._entries if k not in hidden]
+        self._files: dict[int, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    # --- metadata ------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """Tensor names in key order, slice keys hidden."""
+        return list(self._names)
+
+    def has_tensor(self, name: str) -> bool:
+        return name_to_key(name) in self._entries and name in self._names
+
+    def entry(self, name) -> BundleEntryProto:
+        try:
+            return self._entries[name_to_key(name)]
+        except KeyError:
+            raise errors.NotFoundError(
+                f"Key {name} not found in checkpoint {self.prefix}") from None
+
+    def raw_entries(self) -> dict:
+        """Every index entry, slice keys included: ``{key bytes: BundleEntryProto}``."""
+        return dict(self._entries)
+
+    def dtype(self, name) -> dtypes.DTypeInfo:
+        entry = self.entry(name)
+        try:
+            return dtypes.info(entry.dtype)
+        except KeyError:
+            raise errors.DataLossError(f"{self._where(name)}: unknown dtype enum "
+                                       f"{entry.dtype}") from None
+
+    def shape(self, name) -> tuple[int, ...]:
+        return shape_of(self.entry(name).shape, self._where(name))
+
+    def _where(self, name) -> str:
+        return f"tensor {key_to_name(name_to_key(name))!r} in {index_filename(self.prefix)}"
+
+    def _slice(self, proto, key) -> TensorSlice:
+        try:
+            return TensorSlice.from_proto(proto)
+        except CorruptionError as exc:
+            raise errors.DataLossError(f"{self._where(key)}: {exc}") from None
+
+    # --- data ----------------------------------------------------------------------------
+    def get_tensor(self, name) -> np.ndarray:
+        """The whole tensor, assembled from its slices when it was saved partitioned."""
+        entry = self.entry(name)
+        if entry.slices:
+            shape = self.shape(name)
+            return self.get_slice(name, TensorSlice.full(len(shape)))
+        return self._read_entry(name_to_key(name), entry)
+
+    def get_slice(self, name, tslice: TensorSlice) -> np.ndarray:
+        """The part ``tslice`` of tensor ``name``, whether it was stored whole or in slices."""
+        key = name_to_key(name)
+        entry = self.entry(name)
+        full_shape = self.shape(name)
+        try:
+            want = tslice.resolve(full_shape)
+        except ValueError as exc:
+            raise errors.InvalidArgumentError(f"{self._where(name)}: {exc}") from None
+        if not entry.slices:
+            whole = self._read_entry(key, entry)
+            return whole[tuple(slice(s, s + n) for s, n in want)]
+        return self._assemble(key, entry, full_shape, want)
+
+    def _assemble(self, key, entry, full_shape, want) -> np.ndarray:
+        where = self._where(key)
+        stored = [self._slice(s, key) for s in entry.slices]
+        try:
+            boxes = [s.resolve(full_shape) for s in stored]
+        except ValueError as exc:
+            raise errors.DataLossError(f"{where}: {exc}") from None
+        for i in range(len(boxes)):
+            for j in range(i):
+                if _overlap(boxes[i], boxes[j]) is not None:
+                    raise errors.DataLossError(f"{where}: stored slices {stored[j]} and "
+                                               f"{stored[i]} overlap")
+        pieces = [(s, b, _overlap(b, want)) for s, b in zip(stored, boxes)]
+        covered = sum(num_elements(n for _, n in o) for _, _, o in pieces if o is not None)
+        if covered != num_elements(n for _, n in want):
+            raise errors.InvalidArgumentError(
+                f"Does not have sufficient slices for partitioned tensor "
+                f"{key_to_name(key)} in {index_filename(self.prefix)}: the stored slices "
+                f"{[str(s) for s in stored]} cover {covered} of the "
+                f"{num_elements(n for _, n in want)} elements asked for")
+        info = self.dtype(key)
+        out = np.empty(tuple(n for _, n in want), dtype=info.numpy)
+        for tslice, box, common in pieces:
+            if common is None:
+                continue
+            skey = encode_tensor_name_slice(key, tslice)
+            sentry = self._entries.get(skey)
+            if sentry is None:
+                raise errors.DataLossError(f"{where}: slice {tslice} is listed but its "
+                                           f"entry is missing")
+            if sentry.dtype != entry.dtype:
+                raise errors.DataLossError(f"{where}: slice {tslice} has dtype "
+                                           f"{sentry.dtype}, the tensor {entry.dtype}")
+            part = self._read_entry(skey, sentry, key_to_name(key) + f"[{tslice}]")
+            if part.shape != tuple(n for _, n in box):
+                raise errors.DataLossError(f"{where}: slice {tslice} holds shape "
+                                           f"{list(part.shape)}")
+            src = tuple(slice(cs - bs, cs - bs + cn) for (cs, cn), (bs, _) in zip(common, box))
+            dst = tuple(slice(cs - ws, cs - ws + cn) for (cs, cn), (ws, _) in zip(common, want))
+            out[dst] = part[src]
+        return out
+
+    def _read_entry(self, key: bytes, entry, label: str | None = None) -> np.ndarray:
+        label = label or key_to_name(key)
+        where = f"tensor {label!r} in {index_filename(self.prefix)}"
+        try:
+            info = dtypes.info(entry.dtype)
+        except KeyError:
+            raise errors.DataLossError(f"{where}: unknown dtype enum {entry.dtype}") from None
+        shape = shape_of(entry.shape, where)
+        count = num_elements(shape)
+        if info.kind == "memcpy":
+            expected = count * info.numpy.itemsize
+            if entry.size != expected:
+                raise errors.DataLossError(
+                    f"Invalid size in bundle entry: key {label}; stored size {entry.size}; "
+                    f"expected size {expected} (shape {list(shape)}, {info.name}), in "
+                    f"{index_filename(self.prefix)}")
+        elif info.kind == "none":
+            raise errors.DataLossError(f"{where}: dtype {info.name} cannot be stored")
+        elif count == 0 and entry.size:
+            raise errors.DataLossError(f"{where}: empty tensor with {entry.size} bytes")
+        buf = self._read_bytes(entry, where)
+        if info.kind == "memcpy":
+            self._check_crc(buf, entry, where)
+            array = buf.view(info.numpy)
+            if self._big_endian:
+                array = array.byteswap()
+            return array.reshape(shape)
+        try:
+            if info.kind == "string":
+                array, crc = tensor_codec.decode_strings(memoryview(buf), count)
+            else:
+                if self._big_endian:
+                    raise errors.UnimplementedError(f"{where}: big-endian variant tensors "
+                                                    f"cannot be read")
+                array, crc = tensor_codec.decode_variants(memoryview(buf), count)
+        except CorruptionError as exc:
+            raise errors.DataLossError(f"{where}: {exc}") from None
+        if self.verify_crc and mask(crc) != entry.crc32c:
+            self._crc_error(entry, mask(crc), where)
+        return array.reshape(shape)
+
+    def _check_crc(self, buf, entry, where: str) -> None:
+        if self.verify_crc:
+            actual = mask(crc32c(buf))
+            if actual != entry.crc32c:
+                self._crc_error(entry, actual, where)
+
+    def _crc_error(self, entry, actual: int, where: str):
+        raise errors.DataLossError(
+            f"Checksum does not match for {where} (shard {entry.shard_id}, {entry.size} bytes "
+            f"at offset {entry.offset}): stored {entry.crc32c:#010x} vs. calculated on the "
+            f"restored bytes {actual:#010x}")
+
+    def _read_bytes(self, entry, where: str) -> np.ndarray:
+        fd, file_size = self._data_file(entry.shard_id, where)
+        offset, size = entry.offset, entry.size
+        path = data_filename(self.prefix, entry.shard_id, self.header.num_shards)
+        if offset < 0 or size < 0 or offset + size > file_size:
+            raise errors.DataLossError(
+                f"{where}: {size} bytes at offset {offset} run past the end of {path} "
+                f"({file_size} bytes)")
+        buf = np.empty(size, dtype=np.uint8)
+        view = memoryview(buf)
+        got = 0
+        while got < size:
+            n = _pread_into(fd, view[got:], offset + got)
+            if n <= 0:
+                raise errors.DataLossError(f"{where}: {path} ended after {offset + got} bytes "
+                                           f"while reading")
+            got += n
+        return buf
+
+    def _data_file(self, shard_id: int, where: str) -> tuple[int, int]:
+        cached = self._files.get(shard_id)
+        if cached is not None:
+            return cached
+        with self._lock:
+            if shard_id not in self._files:
+                path = data_filename(self.prefix, shard_id, self.header.num_shards)
+                try:
+                    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                except FileNotFoundError:
+                    raise errors.NotFoundError(f"{where}: data file {path} is missing") \
+                        from None
+                self._files[shard_id] = (fd, os.fstat(fd).st_size)
+        return self._files[shard_id]
+
+    def close(self) -> None:
+        with self._lock:
+            for fd, _ in self._files.values():
+                os.close(fd)
+            self._files.clear()
+
+    def __enter__(self) -> "BundleReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_files", None):
+            self.close()
+
+
+def _overlap(a, b):
+    """Intersection of two boxes of ``(start, length)``; None when empty."""
+    out = []
+    for (s1, n1), (s2, n2) in zip(a, b):
+        lo, hi = max(s1, s2), min(s1 + n1, s2 + n2)
+        if hi <= lo:
+            return None
+        out.append((lo, hi - lo))
+    return tuple(out)
+
+
+if hasattr(os, "preadv"):
+    def _pread_into(fd: int, view, offset: int) -> int:
+        return os.preadv(fd, [view[:1 << 30]], offset)
+else:  # Windows: no positioned read into a buffer
+    _seek_lock = threading.Lock()
+
+    def _pread_into(fd: int, view, offset: int) -> int:
+        with _seek_lock:
+            os.lseek(fd, offset, os.SEEK_SET)
+            return os.readv(fd, [view[:1 << 30]]) if hasattr(os, "readv") else \
+                _read_copy(fd, view)
+
+    def _read_copy(fd, view):
+        chunk = os.read(fd, min(len(view), 1 << 30))
+        view[:len(chunk)] = chunk
+        return len(chunk)

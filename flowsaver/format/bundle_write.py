@@ -1,0 +1,240 @@
+"""Writing a V2 tensor bundle, byte-identical to TensorFlow's BundleWriter.
+
+Files: ``P.data-00000-of-00001`` (tensor bytes in the order they were added, no padding)
+and ``P.index`` (SSTable: the BundleHeaderProto under "", then one BundleEntryProto per
+key in bytewise key order; layouts in bundle_read.py and table.py).
+
+Crash safety: both files are written under ``<name>.tempstate<random u64>`` and renamed into
+place when complete, the data file first and the index last, as TensorFlow does. A
+checkpoint exists only once its index exists, so a process killed at any point leaves
+either the previous files untouched or a complete new checkpoint.
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+from flowsaver import errors
+from flowsaver.format import dtypes, tensor_codec
+from flowsaver.format.bundle_read import (HEADER_KEY, data_filename, index_filename,
+                                          name_to_key)
+from flowsaver.format.coding import crc32c, mask
+from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto, TensorShapeProto
+from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice
+from flowsaver.format.table import TableBuilder
+
+PRODUCER_VERSION = 1
+TEMP_SUFFIX = ".tempstate"
+
+
+def temp_name(path: str) -> str:
+    """The temporary name a file is written under before its rename into place."""
+    return f"{path}{TEMP_SUFFIX}{random.getrandbits(64)}"
+
+
+def shape_proto(shape) -> TensorShapeProto:
+    proto = TensorShapeProto()
+    for d in shape:
+        proto.dim.add(size=d)
+    return proto
+
+
+def header_proto(num_shards: int) -> BundleHeaderProto:
+    header = BundleHeaderProto(num_shards=num_shards)
+    header.version.producer = PRODUCER_VERSION
+    return header
+
+
+def write_index(prefix: str, header, entries: dict) -> str:
+    """Write ``P.index`` from ``{key: BundleEntryProto}`` atomically; returns its path."""
+    path = index_filename(prefix)
+    tmp = temp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            table = TableBuilder(f)
+            table.add(HEADER_KEY, header.SerializeToString())
+            for key in sorted(entries):
+                table.add(key, entries[key].SerializeToString())
+            table.finish()
+        os.replace(tmp, path)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    return path
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def make_parent_dir(prefix: str) -> None:
+    """Create the prefix's directory, one level only, as TensorFlow does."""
+    parent = os.path.dirname(prefix)
+    if parent and not os.path.isdir(parent):
+        try:
+            os.mkdir(parent)
+        except FileNotFoundError:
+            raise errors.NotFoundError(
+                f"cannot create checkpoint directory {parent!r}: its parent does not exist "
+                f"(only one missing level is created)") from None
+        except FileExistsError:
+            pass
+
+
+def to_array(value, dtype=None) -> tuple[np.ndarray, dtypes.DTypeInfo]:
+    """A C-contiguous little-endian array of ``value`` and its DataType."""
+    if dtype is not None:
+        info = dtypes.BY_NAME[dtype] if isinstance(dtype, str) else dtypes.info(int(dtype))
+        if info.kind == "memcpy":
+            array = np.asarray(value)
+            if array.dtype != info.numpy and not (array.dtype.kind == info.numpy.kind
+                                                  and array.dtype.itemsize
+                                                  == info.numpy.itemsize):
+                array = array.astype(info.numpy)
+            else:
+                array = array.view(info.numpy) if array.dtype != info.numpy else array
+        else:
+            array = np.asarray(value, dtype=object)
+    else:
+        array = np.asarray(value)
+        info = dtypes.from_numpy(array.dtype)
+        if info.kind == "string":
+            array = array.astype(object)
+    if info.kind == "none":
+        raise errors.InvalidArgumentError(f"dtype {info.name} cannot be stored in a checkpoint")
+    if info.kind == "memcpy":
+        if not array.dtype.isnative:
+            array = array.astype(array.dtype.newbyteorder("="))
+        if not array.flags.c_contiguous:
+            array = array.copy(order="C")  # not ascontiguousarray: it makes 0-d arrays 1-d
+    return array, info
+
+
+class BundleWriter:
+    """Writes one checkpoint prefix. Use as a context manager, or call finish().
+
+    Example:
+      >>> with BundleWriter("/tmp/model.ckpt") as w:
+      ...     w.add("dense/kernel", np.ones((3, 2), np.float32))
+    """
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        make_parent_dir(prefix)
+        self._data_path = data_filename(prefix, 0, 1)
+        self._data_tmp = temp_name(self._data_path)
+        self._file = open(self._data_tmp, "wb", buffering=0)
+        self._offset = 0
+        self._entries: dict[bytes, BundleEntryProto] = {}
+        self._done = False
+
+    def add(self, name: str, value, dtype=None) -> None:
+        """Add a whole tensor. ``dtype`` overrides the NumPy dtype (e.g. ``"qint8"``)."""
+        key = self._new_key(name)
+        array, info = to_array(value, dtype)
+        self._entries[key] = self._write(array, info)
+
+    def add_slice(self, name: str, full_shape, tslice: TensorSlice, value, dtype=None) -> None:
+        """Add one slice of a partitioned tensor, as TensorFlow's AddSlice does."""
+        key = name_to_key(name)
+        array, info = to_array(value, dtype)
+        full_shape = tuple(int(d) for d in full_shape)
+        try:
+            box = tslice.resolve(full_shape)
+        except ValueError as exc:
+            raise errors.InvalidArgumentError(f"slice of {name!r}: {exc}") from None
+        if array.shape != tuple(n for _, n in box):
+            raise errors.InvalidArgumentError(
+                f"slice {tslice} of {name!r} has shape {[n for _, n in box]}, the value "
+                f"{list(array.shape)}")
+        if tslice.is_full(full_shape):
+            self.add(name, array, info.enum)
+            return
+        full = self._entries.get(key)
+        if full is None:
+            self._new_key(name)
+            full = BundleEntryProto(dtype=info.enum, shape=shape_proto(full_shape))
+            self._entries[key] = full
+        elif not full.slices or full.dtype != info.enum \
+                or tuple(d.size for d in full.shape.dim) != full_shape:
+            raise errors.InvalidArgumentError(
+                f"slice {tslice} of {name!r} does not match the tensor already added under "
+                f"that name")
+        slice_key = encode_tensor_name_slice(key, tslice)
+        if slice_key in self._entries:
+            raise errors.InvalidArgumentError(f"Adding duplicate slice {tslice} of {name!r}")
+        full.slices.append(tslice.to_proto())
+        self._entries[slice_key] = self._write(array, info)
+
+    def _new_key(self, name: str) -> bytes:
+        if self._done:
+            raise errors.FailedPreconditionError(f"writer for {self.prefix} is already finished")
+        if not name:
+            raise errors.InvalidArgumentError("a tensor name may not be empty")
+        key = name_to_key(name)
+        if key in self._entries:
+            raise errors.InvalidArgumentError(f"Adding duplicate key: {name}")
+        return key
+
+    def _write(self, array: np.ndarray, info: dtypes.DTypeInfo) -> BundleEntryProto:
+        entry = BundleEntryProto(dtype=info.enum, shape=shape_proto(array.shape))
+        if info.kind == "memcpy":
+            data = memoryview(array.reshape(-1).view(np.uint8))
+            crc = crc32c(data)
+            chunks = [data]
+        elif array.size == 0:
+            chunks, crc = [], 0
+        elif info.kind == "string":
+            chunks, crc = tensor_codec.encode_strings(array)
+        else:
+            chunks, crc = tensor_codec.encode_variants(array)
+        size = 0
+        for chunk in chunks:
+            size += self._file.write(chunk)
+        entry.offset = self._offset
+        entry.size = size
+        entry.crc32c = mask(crc)
+        self._offset += size
+        return entry
+
+    def finish(self) -> str:
+        """Close the data file and write the index; returns the prefix."""
+        if self._done:
+            return self.prefix
+        self._done = True
+        try:
+            self._file.close()
+            os.replace(self._data_tmp, self._data_path)
+            write_index(self.prefix, header_proto(1), self._entries)
+        except BaseException:
+            _remove_quietly(self._data_tmp)
+            raise
+        return self.prefix
+
+    def abort(self) -> None:
+        """Discard everything written; the previous checkpoint (if any) is untouched."""
+        self._done = True
+        self._file.close()
+        _remove_quietly(self._data_tmp)
+
+    def __enter__(self) -> "BundleWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.finish()
+        elif not self._done:
+            self.abort()
+
+
+def save_tensors(prefix: str, tensors: dict) -> str:
+    """Write ``{name: array}`` as one checkpoint, in key order (as TF's Saver does)."""
+    with BundleWriter(prefix) as writer:
+        for name in sorted(tensors, key=name_to_key):
+            writer.add(name, tensors[name])
+    return prefix

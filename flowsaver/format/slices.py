@@ -1,0 +1,237 @@
+"""Tensor slices: `shape_and_slices` specs, TensorSliceProto, and the binary slice keys.
+
+A slice is one (start, length) extent per dimension; length -1 means the whole dimension.
+
+Spec strings (SaveV2 / RestoreV2 `shape_and_slices`): "" is the whole tensor; otherwise the
+full shape's dims and then the slice, space-separated: "6 2 0,2:-" is rows 0-1 of a [6,2]
+tensor, all columns.
+
+Slice keys (the index key of one stored slice of a partitioned tensor), made of
+OrderedCode pieces so that they sort right after the header key "":
+
+    key := num(0) | string(name) | num(rank) | (signed(start) signed(length))*rank
+
+    num(v)     one byte L, then v in L big-endian bytes, leading zeros dropped (0 -> 00)
+    string(s)  s with 00 -> 00 ff and ff -> ff 00, then the terminator 00 01
+    signed(v)  n bytes holding [-2**(7n-1), 2**(7n-1)): the big-endian two's complement of v
+               with n one-bits XORed over its top (n = 1..10); 0 -> 80, -1 -> 7f, 100 -> c0 64
+A full extent is written as start 0, length -1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowsaver.format.coding import CorruptionError
+from flowsaver.format.protos import TensorSliceProto
+
+FULL = -1  # extent length meaning "the whole dimension"
+
+
+@dataclass(frozen=True)
+class TensorSlice:
+    """Per-dimension ``(start, length)`` pairs; ``length == -1`` is a full extent."""
+
+    extents: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def full(cls, rank: int) -> "TensorSlice":
+        return cls(((0, FULL),) * rank)
+
+    @classmethod
+    def parse(cls, spec: str) -> "TensorSlice":
+        """From ``"0,2:-"`` form. Raises ValueError on a malformed spec."""
+        extents = []
+        for part in spec.split(":"):
+            if part == "-":
+                extents.append((0, FULL))
+                continue
+            start, sep, length = part.partition(",")
+            if not sep:
+                raise ValueError(f"slice extent {part!r} is neither '-' nor 'start,length'")
+            s, n = int(start), int(length)
+            if s < 0 or n < 0:
+                raise ValueError(f"slice extent {part!r} has a negative start or length")
+            extents.append((s, n))
+        return cls(tuple(extents))
+
+    def __str__(self) -> str:
+        return ":".join("-" if n == FULL else f"{s},{n}" for s, n in self.extents)
+
+    @property
+    def rank(self) -> int:
+        return len(self.extents)
+
+    def resolve(self, shape) -> tuple[tuple[int, int], ...]:
+        """Concrete ``(start, length)`` per dimension within ``shape``; ValueError if out."""
+        if len(shape) != self.rank:
+            raise ValueError(f"slice {self} has rank {self.rank}, shape {list(shape)} has "
+                             f"rank {len(shape)}")
+        out = []
+        for (s, n), dim in zip(self.extents, shape):
+            if n == FULL:
+                s, n = 0, dim
+            if s < 0 or n < 0 or s + n > dim:
+                raise ValueError(f"slice {self} does not fit in shape {list(shape)}")
+            out.append((s, n))
+        return tuple(out)
+
+    def is_full(self, shape) -> bool:
+        return all(s == 0 and n == d for (s, n), d in zip(self.resolve(shape), shape))
+
+    def to_proto(self) -> TensorSliceProto:
+        proto = TensorSliceProto()
+        for s, n in self.extents:
+            ext = proto.extent.add()
+            if s:
+                ext.start = s
+            if n != FULL:
+                ext.length = n
+        return proto
+
+    @classmethod
+    def from_proto(cls, proto) -> "TensorSlice":
+        extents = []
+        for ext in proto.extent:
+            n = ext.length if ext.HasField("length") else FULL
+            if ext.start < 0 or n < FULL:
+                raise CorruptionError(f"slice extent has start {ext.start}, length {n}")
+            extents.append((ext.start, n))
+        return cls(tuple(extents))
+
+
+def parse_shape_and_slice(spec: str) -> tuple[tuple[int, ...] | None, TensorSlice | None]:
+    """``"6 2 0,2:-"`` -> ``((6, 2), TensorSlice)``; ``""`` -> ``(None, None)``."""
+    if not spec:
+        return None, None
+    parts = spec.split(" ")
+    if len(parts) < 2:
+        raise ValueError(f"shape_and_slice {spec!r} needs the shape and a slice")
+    shape = tuple(int(p) for p in parts[:-1])
+    if any(d < 0 for d in shape):
+        raise ValueError(f"shape_and_slice {spec!r} has a negative dimension")
+    tslice = TensorSlice.parse(parts[-1])
+    tslice.resolve(shape)
+    return shape, tslice
+
+
+def format_shape_and_slice(shape, tslice: TensorSlice) -> str:
+    return " ".join(str(d) for d in shape) + " " + str(tslice)
+
+
+# --- OrderedCode -------------------------------------------------------------------------
+
+def _num_increasing(value: int) -> bytes:
+    body = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return bytes([len(body)]) + body
+
+
+def _escape_both(data: bytes) -> bytes:
+    out = bytearray()
+    for b in data:
+        out += b"\x00\xff" if b == 0 else b"\xff\x00" if b == 0xFF else bytes([b])
+    return bytes(out)
+
+
+def _signed_header(n: int) -> int:
+    return (0xFFFF << (16 - n)) & 0xFFFF
+
+
+def _signed_increasing(value: int) -> bytes:
+    x = ~value if value < 0 else value
+    if x < 64:
+        return bytes([(0x80 ^ value) & 0xFF])
+    n = x.bit_length() // 7 + 1
+    raw = bytearray((value & ((1 << 80) - 1)).to_bytes(10, "big")[10 - n:])
+    header = _signed_header(n)
+    raw[0] ^= header >> 8
+    raw[1] ^= header & 0xFF
+    return bytes(raw)
+
+
+def encode_tensor_name_slice(name: bytes, tslice: TensorSlice) -> bytes:
+    """The index key of one stored slice of tensor ``name``."""
+    out = bytearray(_num_increasing(0))
+    out += _escape_both(name) + b"\x00\x01"
+    out += _num_increasing(tslice.rank)
+    for start, length in tslice.extents:
+        out += _signed_increasing(start)
+        out += _signed_increasing(length)
+    return bytes(out)
+
+
+class _Cursor:
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise CorruptionError("slice key ends early")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def num(self) -> int:
+        length = self.take(1)[0]
+        if length > 8:
+            raise CorruptionError("slice key number is longer than 8 bytes")
+        return int.from_bytes(self.take(length), "big")
+
+    def string(self) -> bytes:
+        out = bytearray()
+        while True:
+            b = self.take(1)[0]
+            if b == 0:
+                nxt = self.take(1)[0]
+                if nxt == 1:
+                    return bytes(out)
+                if nxt != 0xFF:
+                    raise CorruptionError("slice key has a bad escape after 00")
+                out.append(0)
+            elif b == 0xFF:
+                if self.take(1)[0] != 0:
+                    raise CorruptionError("slice key has a bad escape after ff")
+                out.append(0xFF)
+            else:
+                out.append(b)
+
+    def signed(self) -> int:
+        first = self.data[self.pos] if self.pos < len(self.data) else self.take(1)[0]
+        negative = not first & 0x80
+        norm = (lambda b: b ^ 0xFF) if negative else (lambda b: b)
+        if not norm(first) & 0x40:
+            n = 1
+        else:
+            second = self.data[self.pos + 1] if self.pos + 1 < len(self.data) else 0
+            bits = (norm(first) << 8) | (norm(second) if self.pos + 1 < len(self.data) else 0)
+            n = 0
+            while n < 16 and bits & (0x8000 >> n):
+                n += 1
+            if n > 10:
+                raise CorruptionError("slice key signed number is longer than 10 bytes")
+        raw = bytearray(self.take(n))
+        header = _signed_header(n)
+        raw[0] ^= header >> 8
+        if n > 1:
+            raw[1] ^= header & 0xFF
+        return int.from_bytes(raw, "big", signed=True)
+
+
+def decode_tensor_name_slice(key: bytes) -> tuple[bytes, TensorSlice]:
+    """Inverse of :func:`encode_tensor_name_slice`; CorruptionError if malformed."""
+    cur = _Cursor(key)
+    if cur.num() != 0:
+        raise CorruptionError("slice key does not start with 0")
+    name = cur.string()
+    rank = cur.num()
+    if rank < 1 or rank > 64:
+        raise CorruptionError(f"slice key has rank {rank}")
+    extents = []
+    for _ in range(rank):
+        start = cur.signed()
+        length = cur.signed()
+        if start < 0:
+            raise CorruptionError(f"slice key has negative start {start}")
+        extents.append((start, FULL if length < 0 else length))
+    if cur.pos != len(key):
+        raise CorruptionError("slice key has trailing bytes")
+    return name, TensorSlice(tuple(extents))
