@@ -157,7 +157,7 @@ class BundleReader:
         """Every index entry, slice keys included: ``{key bytes: BundleEntryProto}``."""
         return dict(self._entries)
 
-    def dtype(self, name) -> dtypes.DTypeInfo:
+    def dtype(self, name) -> dtypes.DType:
         entry = self.entry(name)
         try:
             return dtypes.info(entry.dtype)

@@ -86,7 +86,7 @@ def make_parent_dir(prefix: str) -> None:
             pass
 
 
-def to_array(value, dtype=None) -> tuple[np.ndarray, dtypes.DTypeInfo]:
+def to_array(value, dtype=None) -> tuple[np.ndarray, dtypes.DType]:
     """A C-contiguous little-endian array of ``value`` and its DataType."""
     if dtype is not None:
         info = dtypes.BY_NAME[dtype] if isinstance(dtype, str) else dtypes.info(int(dtype))
@@ -181,7 +181,7 @@ class BundleWriter:
             raise errors.InvalidArgumentError(f"Adding duplicate key: {name}")
         return key
 
-    def _write(self, array: np.ndarray, info: dtypes.DTypeInfo) -> BundleEntryProto:
+    def _write(self, array: np.ndarray, info: dtypes.DType) -> BundleEntryProto:
         entry = BundleEntryProto(dtype=info.enum, shape=shape_proto(array.shape))
         if info.kind == "memcpy":
             data = memoryview(array.reshape(-1).view(np.uint8))

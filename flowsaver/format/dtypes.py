@@ -18,17 +18,63 @@ import numpy as np
 REF_OFFSET = 100
 
 
-@dataclass(frozen=True)
-class DTypeInfo:
+@dataclass(frozen=True, eq=False)
+class DType:
+    """A TensorFlow DataType: what ``tf.float32`` is. Compares equal by enum value."""
+
     enum: int
     name: str           # TensorFlow's Python name, e.g. "float32"
     proto_name: str     # the DataType enum name, e.g. "DT_FLOAT"
     numpy: np.dtype | None
     kind: str           # "memcpy", "string", "variant" or "none"
 
+    @property
+    def as_datatype_enum(self) -> int:
+        return self.enum
+
+    @property
+    def as_numpy_dtype(self):
+        return object if self.numpy is None else self.numpy.type
+
+    @property
+    def base_dtype(self) -> "DType":
+        return self
+
+    @property
+    def size(self) -> int:
+        return self.numpy.itemsize if self.kind == "memcpy" else 1
+
+    @property
+    def is_floating(self) -> bool:
+        return self.kind == "memcpy" and self.name.startswith(("float", "bfloat"))
+
+    @property
+    def is_integer(self) -> bool:
+        return self.kind == "memcpy" and self.name.startswith(("int", "uint"))
+
+    @property
+    def is_complex(self) -> bool:
+        return self.name.startswith("complex")
+
+    @property
+    def is_bool(self) -> bool:
+        return self.enum == 10
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, DType):
+            return self.enum == other.enum
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.enum)
+
+    def __repr__(self) -> str:
+        return f"tf.{self.name}"
+
+
 
 def _info(enum, name, proto_name, np_type, kind="memcpy"):
-    return DTypeInfo(enum, name, proto_name, None if np_type is None else np.dtype(np_type), kind)
+    return DType(enum, name, proto_name, None if np_type is None else np.dtype(np_type), kind)
 
 
 _ALL = [
@@ -65,13 +111,13 @@ _ALL = [
     _info(30, "uint4", "DT_UINT4", ml_dtypes.uint4),
 ]
 
-BY_ENUM: dict[int, DTypeInfo] = {d.enum: d for d in _ALL}
-BY_NAME: dict[str, DTypeInfo] = {d.name: d for d in _ALL}
+BY_ENUM: dict[int, DType] = {d.enum: d for d in _ALL}
+BY_NAME: dict[str, DType] = {d.name: d for d in _ALL}
 BY_NAME.update({"half": BY_ENUM[19], "float": BY_ENUM[1], "double": BY_ENUM[2]})
 
 # NumPy dtype -> enum, for arrays handed to the writer. Quantized types share a NumPy
 # dtype with plain integers; the plain integer wins.
-_BY_NUMPY: dict[np.dtype, DTypeInfo] = {}
+_BY_NUMPY: dict[np.dtype, DType] = {}
 for _d in _ALL:
     if _d.kind == "memcpy" and _d.numpy not in _BY_NUMPY and not _d.name.startswith("q"):
         _BY_NUMPY[_d.numpy] = _d
@@ -81,12 +127,12 @@ DT_VARIANT = 21
 DT_RESOURCE = 20
 
 
-def info(enum: int) -> DTypeInfo:
+def info(enum: int) -> DType:
     """Info for a base DataType enum value; KeyError for unknown ones."""
     return BY_ENUM[enum]
 
 
-def from_numpy(dtype) -> DTypeInfo:
+def from_numpy(dtype) -> DType:
     """The DataType a NumPy array of ``dtype`` is stored as.
 
     Raises:
