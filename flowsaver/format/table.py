@@ -143,8 +143,13 @@ class TableReader:
                 or decode_fixed32(data, footer + HANDLES_SIZE + 4) != MAGIC_HI):
             raise CorruptionError("not an sstable (bad magic number)")
         limit = footer + HANDLES_SIZE
-        _, pos = self._handle(footer, limit)          # metaindex: never read
-        self.index_handle = self._handle(pos, limit)[0]
+        metaindex_handle, pos = self._handle(footer, limit)
+        self.index_handle, pos = self._handle(pos, limit)
+        # Stricter than TensorFlow, which reads neither: the padding must be zeros and the
+        # (always empty) metaindex block must check, so that no flipped bit goes unseen.
+        if any(data[pos:limit]):
+            raise CorruptionError("footer padding is not zero")
+        self.read_block(metaindex_handle)
 
     def _handle(self, pos: int, limit: int) -> tuple[tuple[int, int], int]:
         offset, pos = decode_varint(self._data, pos, limit)
