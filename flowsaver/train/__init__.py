@@ -1,0 +1,14 @@
+"""``tf.train``: checkpoint reading and the checkpoint state file."""
+from flowsaver.format.state import (checkpoint_exists, generate_checkpoint_state_proto,
+                                    get_checkpoint_mtimes, get_checkpoint_state,
+                                    latest_checkpoint, remove_checkpoint,
+                                    update_checkpoint_state)
+from flowsaver.train.checkpoint_utils import list_variables, load_checkpoint, load_variable
+
+NewCheckpointReader = load_checkpoint
+
+__all__ = [
+    "NewCheckpointReader", "checkpoint_exists", "generate_checkpoint_state_proto",
+    "get_checkpoint_mtimes", "get_checkpoint_state", "latest_checkpoint", "list_variables",
+    "load_checkpoint", "load_variable", "remove_checkpoint", "update_checkpoint_state",
+]

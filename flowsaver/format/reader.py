@@ -1,0 +1,95 @@
+"""One reader for every checkpoint form: what ``tf.train.load_checkpoint`` returns.
+
+It resolves the path a user gives (prefix, directory, .index, .data-*, .meta, V1 file;
+see paths.py), then reads a V2 bundle (bundle_read.py) or a legacy V1 table (v1.py).
+Object-based (TF2) checkpoints are V2 bundles and read the same way; their
+``_CHECKPOINTABLE_OBJECT_GRAPH`` key is listed like any other, as TensorFlow lists it.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+
+import numpy as np
+
+from flowsaver import errors
+from flowsaver.format import dtypes
+from flowsaver.format.bundle_read import BundleReader
+from flowsaver.format.paths import resolve_checkpoint_prefix
+
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+
+class CheckpointReader:
+    """Reads the tensors of a checkpoint; only the index is read when it opens.
+
+    Example:
+      >>> r = CheckpointReader("runs/model.ckpt-1000")
+      >>> r.get_variable_to_shape_map()["dense/kernel"]
+      [784, 10]
+    """
+
+    def __init__(self, path, verify_crc: bool = True):
+        resolved = resolve_checkpoint_prefix(os.fspath(path))
+        self.prefix = resolved.prefix
+        self.version = resolved.version
+        if resolved.is_v2:
+            self._impl = BundleReader(resolved.prefix, verify_crc=verify_crc)
+        else:
+            from flowsaver.format.v1 import V1Reader
+            self._impl = V1Reader(resolved.prefix)
+        self._names = self._impl.names()
+
+    def names(self) -> list[str]:
+        """Tensor names in sorted key order (slice keys hidden)."""
+        return list(self._names)
+
+    def has_tensor(self, name: str) -> bool:
+        return self._impl.has_tensor(name)
+
+    def _check(self, name: str) -> None:
+        if not self._impl.has_tensor(name):
+            close = difflib.get_close_matches(name, self._names, n=3, cutoff=0.5)
+            hint = f" Closest names: {close}." if close else ""
+            raise errors.NotFoundError(
+                f"Key {name} not found in checkpoint {self.prefix} "
+                f"({len(self._names)} tensors).{hint}")
+
+    def get_tensor(self, name: str):
+        """The tensor's value: an ndarray; a NumPy scalar (or bytes) for 0-d tensors."""
+        self._check(name)
+        value = self._impl.get_tensor(name)
+        return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+    def get_slice(self, name: str, tslice):
+        self._check(name)
+        return self._impl.get_slice(name, tslice)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        self._check(name)
+        return self._impl.shape(name)
+
+    def dtype(self, name: str) -> dtypes.DType:
+        self._check(name)
+        return self._impl.dtype(name)
+
+    def get_variable_to_shape_map(self) -> dict[str, list[int]]:
+        return {n: list(self._impl.shape(n)) for n in self._names}
+
+    def get_variable_to_dtype_map(self) -> dict[str, dtypes.DType]:
+        return {n: self._impl.dtype(n) for n in self._names}
+
+    def debug_string(self) -> bytes:
+        """``name (DT_X) [d0,d1]`` lines, as TensorFlow's reader prints them."""
+        lines = [f"{n} ({self._impl.dtype(n).proto_name}) "
+                 f"[{','.join(str(d) for d in self._impl.shape(n))}]\n" for n in self._names]
+        return "".join(lines).encode("utf-8", "surrogateescape")
+
+    def close(self) -> None:
+        self._impl.close()
+
+    def __enter__(self) -> "CheckpointReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
