@@ -221,7 +221,7 @@ class BundleReader:
                 f"{[str(s) for s in stored]} cover {covered} of the "
                 f"{num_elements(n for _, n in want)} elements asked for")
         info = self.dtype(key)
-        out = np.empty(tuple(n for _, n in want), dtype=info.numpy)
+        plan = []
         for tslice, box, common in pieces:
             if common is None:
                 continue
@@ -230,17 +230,33 @@ class BundleReader:
             if sentry is None:
                 raise errors.DataLossError(f"{where}: slice {tslice} is listed but its "
                                            f"entry is missing")
-            if sentry.dtype != entry.dtype:
-                raise errors.DataLossError(f"{where}: slice {tslice} has dtype "
-                                           f"{sentry.dtype}, the tensor {entry.dtype}")
+            if sentry.dtype != entry.dtype or \
+                    shape_of(sentry.shape, where) != tuple(n for _, n in box):
+                raise errors.DataLossError(f"{where}: slice {tslice} is stored with dtype "
+                                           f"{sentry.dtype} and shape "
+                                           f"{[d.size for d in sentry.shape.dim]}, not as "
+                                           f"listed")
+            self._check_extent(sentry, info, num_elements(n for _, n in box), where)
+            plan.append((skey, sentry, tslice, box, common))
+        # Only now, with every needed slice's bytes known to be in the files, allocate.
+        out = np.empty(tuple(n for _, n in want), dtype=info.numpy)
+        for skey, sentry, tslice, box, common in plan:
             part = self._read_entry(skey, sentry, key_to_name(key) + f"[{tslice}]")
-            if part.shape != tuple(n for _, n in box):
-                raise errors.DataLossError(f"{where}: slice {tslice} holds shape "
-                                           f"{list(part.shape)}")
             src = tuple(slice(cs - bs, cs - bs + cn) for (cs, cn), (bs, _) in zip(common, box))
             dst = tuple(slice(cs - ws, cs - ws + cn) for (cs, cn), (ws, _) in zip(common, want))
             out[dst] = part[src]
         return out
+
+    def _check_extent(self, entry, info, count: int, where: str) -> None:
+        """The entry's bytes lie inside its data file and can hold ``count`` elements."""
+        _, file_size = self._data_file(entry.shard_id, where)
+        fits = entry.size == count * info.numpy.itemsize if info.kind == "memcpy" \
+            else count == 0 or entry.size >= count
+        if not fits or entry.offset < 0 or entry.offset + entry.size > file_size:
+            raise errors.DataLossError(
+                f"{where}: {entry.size} bytes at offset {entry.offset} of shard "
+                f"{entry.shard_id} cannot hold {count} {info.name} elements or run past "
+                f"the data file ({file_size} bytes)")
 
     def _read_entry(self, key: bytes, entry, label: str | None = None) -> np.ndarray:
         label = label or key_to_name(key)
