@@ -12,12 +12,12 @@ either the previous files untouched or a complete new checkpoint.
 from __future__ import annotations
 
 import os
-import random
 
 import numpy as np
 
 from flowsaver import errors
 from flowsaver.format import dtypes, tensor_codec
+from flowsaver.format.atomic import tempstate_suffix
 from flowsaver.format.bundle_read import (HEADER_KEY, data_filename, index_filename,
                                           name_to_key)
 from flowsaver.format.coding import crc32c, mask
@@ -26,12 +26,11 @@ from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice
 from flowsaver.format.table import TableBuilder
 
 PRODUCER_VERSION = 1
-TEMP_SUFFIX = ".tempstate"
 
 
 def temp_name(path: str) -> str:
     """The temporary name a file is written under before its rename into place."""
-    return f"{path}{TEMP_SUFFIX}{random.getrandbits(64)}"
+    return path + tempstate_suffix()
 
 
 def shape_proto(shape) -> TensorShapeProto:
