@@ -276,8 +276,6 @@ class BundleReader:
                     f"{index_filename(self.prefix)}")
         elif info.kind == "none":
             raise errors.DataLossError(f"{where}: dtype {info.name} cannot be stored")
-        elif count == 0 and entry.size:
-            raise errors.DataLossError(f"{where}: empty tensor with {entry.size} bytes")
         buf = self._read_bytes(entry, where)
         if info.kind == "memcpy":
             self._check_crc(buf, entry, where)

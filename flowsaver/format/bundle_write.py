@@ -186,9 +186,7 @@ class BundleWriter:
             data = memoryview(array.reshape(-1).view(np.uint8))
             crc = crc32c(data)
             chunks = [data]
-        elif array.size == 0:
-            chunks, crc = [], 0
-        elif info.kind == "string":
+        elif info.kind == "string":  # even when empty: TF writes the 4-byte length crc
             chunks, crc = tensor_codec.encode_strings(array)
         else:
             chunks, crc = tensor_codec.encode_variants(array)

@@ -2,8 +2,9 @@
 
 Enum numbers are TensorFlow's (types.proto); a `*_REF` type is its base + 100 and never
 appears on disk. Storage kinds:
-  memcpy   the little-endian in-memory array, C order (numbers, bool, complex, bf16, float8,
-           int4/uint4 at one byte an element, as ml_dtypes and TensorFlow hold them)
+  memcpy   the little-endian in-memory array, C order (numbers, bool, complex, bf16, float8;
+           int4/uint4/int2/uint2/float4 take one byte an element, the value in the low
+           bits: int4 -1 is 0x0f, as both ml_dtypes and TensorFlow hold it)
   string   varint lengths, a masked length CRC, then the bytes (see tensor_codec.py)
   variant  per element: varint length, serialized VariantTensorDataProto, fixed32 checksum
 DT_RESOURCE is not storable: TensorFlow aborts on it.
@@ -109,6 +110,9 @@ _ALL = [
     _info(28, "float8_e5m2fnuz", "DT_FLOAT8_E5M2FNUZ", ml_dtypes.float8_e5m2fnuz),
     _info(29, "int4", "DT_INT4", ml_dtypes.int4),
     _info(30, "uint4", "DT_UINT4", ml_dtypes.uint4),
+    _info(31, "int2", "DT_INT2", ml_dtypes.int2),
+    _info(32, "uint2", "DT_UINT2", ml_dtypes.uint2),
+    _info(33, "float4_e2m1fn", "DT_FLOAT4_E2M1FN", ml_dtypes.float4_e2m1fn),
 ]
 
 BY_ENUM: dict[int, DType] = {d.enum: d for d in _ALL}

@@ -12,7 +12,8 @@ DT_VARIANT, per element:
     varint64 L | L bytes of VariantTensorDataProto | fixed32 mask(running crc)
   The running crc (from 0) extends over u64 LE(L), the proto bytes, then the 4 bytes written.
 
-An empty tensor writes nothing; its crc is crc32c(b"") = 0, stored masked as 0xa282ead8.
+An empty numeric tensor writes nothing; its crc is 0, stored masked as 0xa282ead8. An
+empty string tensor still writes its 4-byte length crc (entry crc 0x640cc1f6), as TF does.
 """
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ def encode_strings(array: np.ndarray) -> tuple[list[bytes], int]:
 def decode_strings(data, count: int) -> tuple[np.ndarray, int]:
     """Parse ``count`` strings from ``data``; returns (object array of bytes, crc)."""
     size = len(data)
+    if count == 0 and size == 0:  # TensorFlow writes 4 bytes; accept none as well
+        return np.empty(0, dtype=object), 0
     if count + 4 > size:
         raise CorruptionError(f"{count} strings cannot fit in {size} bytes")
     lengths = []
