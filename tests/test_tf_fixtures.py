@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import flowsaver as tf
-from conftest import FIXTURES
+from fixture_paths import FIXTURES
 
 ROOT = FIXTURES / "tf"
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())

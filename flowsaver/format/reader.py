@@ -80,10 +80,20 @@ class CheckpointReader:
         return {n: self._impl.dtype(n) for n in self._names}
 
     def debug_string(self) -> bytes:
-        """``name (DT_X) [d0,d1]`` lines, as TensorFlow's reader prints them."""
-        lines = [f"{n} ({self._impl.dtype(n).proto_name}) "
-                 f"[{','.join(str(d) for d in self._impl.shape(n))}]\n" for n in self._names]
-        return "".join(lines).encode("utf-8", "surrogateescape")
+        """``key (DT_X) [d0,d1]`` lines, as TensorFlow's reader prints them.
+
+        Like TensorFlow, a partitioned tensor is shown as its stored slices, each under its
+        raw binary slice key, and not under its own name.
+        """
+        if not isinstance(self._impl, BundleReader):
+            lines = [(n.encode("utf-8", "surrogateescape"), self._impl.dtype(n),
+                      self._impl.shape(n)) for n in self._names]
+        else:
+            lines = [(key, dtypes.info(entry.dtype), [d.size for d in entry.shape.dim])
+                     for key, entry in sorted(self._impl.raw_entries().items())
+                     if not entry.slices]
+        return b"".join(key + f" ({dtype.proto_name}) [{','.join(map(str, shape))}]\n"
+                        .encode() for key, dtype, shape in lines)
 
     def close(self) -> None:
         self._impl.close()
