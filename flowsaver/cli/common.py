@@ -1,0 +1,136 @@
+"""What the `flowsaver` commands share: opening a checkpoint by any path form, reading its
+object graph, and a few ways of printing things.
+
+Everything here uses `flowsaver.format` alone, as every CLI command that reads files must.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+
+import numpy as np
+from google.protobuf.message import DecodeError
+
+from flowsaver import errors
+from flowsaver.format.bundle_read import BundleReader, data_filename
+from flowsaver.format.paths import resolve_checkpoint_prefix
+from flowsaver.format.protos import TrackableObjectGraph
+from flowsaver.format.reader import OBJECT_GRAPH_KEY, CheckpointReader
+from flowsaver.format.v1 import v1_files
+
+
+# --- opening -------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class OpenedCheckpoint:
+    """A resolved checkpoint and one reader of it; `bundle` is set for V2 checkpoints."""
+
+    path: str                      # what the user passed
+    prefix: str
+    version: int
+    reader: BundleReader | CheckpointReader
+    bundle: BundleReader | None
+    data_files: list[str]          # V2: one per shard; V1: the table file(s)
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def __enter__(self) -> "OpenedCheckpoint":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_checkpoint(path: str) -> OpenedCheckpoint:
+    """Resolves any accepted path form and opens the checkpoint's index (nothing else).
+
+    Raises:
+      CheckpointNotFoundError, DataLossError, ...: from flowsaver.format, naming the file.
+    """
+    path = os.fspath(path)
+    resolved = resolve_checkpoint_prefix(path)
+    prefix = resolved.prefix
+    if resolved.is_v2:
+        bundle = BundleReader(prefix, verify_crc=True)
+        files = [data_filename(prefix, i, bundle.header.num_shards)
+                 for i in range(bundle.header.num_shards)]
+        return OpenedCheckpoint(path, prefix, resolved.version, bundle, bundle, files)
+    files = v1_files(prefix)
+    return OpenedCheckpoint(path, prefix, resolved.version, CheckpointReader(prefix), None,
+                            files)
+
+
+def read_tensor(opened: OpenedCheckpoint, name: str):
+    """The value of tensor `name`; NotFoundError with the closest names when it is absent."""
+    names = opened.reader.names()
+    if not opened.reader.has_tensor(name):
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        hint = f" Closest names: {', '.join(close)}." if close else ""
+        raise errors.NotFoundError(f"tensor {name!r} is not in checkpoint {opened.prefix} "
+                                   f"({len(names)} tensors).{hint}")
+    return opened.reader.get_tensor(name)
+
+
+# --- object graph ----------------------------------------------------------------------------
+
+def read_object_graph(opened: OpenedCheckpoint, value=None):
+    """The checkpoint's TrackableObjectGraph, its node ids checked against its node count.
+
+    `value` is the already-read `_CHECKPOINTABLE_OBJECT_GRAPH` tensor, when the caller has it.
+    """
+    where = f"{OBJECT_GRAPH_KEY} in checkpoint {opened.prefix}"
+    if value is None:
+        if not opened.reader.has_tensor(OBJECT_GRAPH_KEY):
+            raise errors.InvalidArgumentError(
+                f"{opened.prefix} is not an object-based (TF2) checkpoint: it has no "
+                f"{OBJECT_GRAPH_KEY} tensor")
+        value = opened.reader.get_tensor(OBJECT_GRAPH_KEY)
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if not isinstance(value, bytes):
+        raise errors.DataLossError(f"{where}: expected a scalar string, found "
+                                   f"{type(value).__name__}")
+    try:
+        graph = TrackableObjectGraph.FromString(value)
+    except DecodeError as exc:
+        raise errors.DataLossError(f"{where}: not a TrackableObjectGraph: {exc}") from None
+    count = len(graph.nodes)
+    for i, node in enumerate(graph.nodes):
+        ids = [c.node_id for c in node.children]
+        ids += [x for s in node.slot_variables
+                for x in (s.original_variable_node_id, s.slot_variable_node_id)]
+        bad = [x for x in ids if not 0 <= x < count]
+        if bad:
+            raise errors.DataLossError(f"{where}: node {i} refers to node {bad[0]}, but "
+                                       f"the graph has {count} nodes")
+    return graph
+
+
+# --- printing ------------------------------------------------------------------------------
+
+def human_bytes(n: int) -> str:
+    """``1536`` -> ``"1.5 KiB"``."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def display_name(name: str) -> str:
+    """A tensor name safe to print: undecodable bytes and control characters escaped."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def dump_json(doc) -> str:
+    # allow_nan=False: non-finite floats must have been encoded as strings already.
+    return json.dumps(doc, allow_nan=False) + "\n"

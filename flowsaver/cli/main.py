@@ -1,0 +1,75 @@
+"""The `flowsaver` command line: look at and check checkpoints with `flowsaver.format` alone.
+
+    flowsaver inspect PATH [--tensor NAME ...] [--full] [--object-graph] [--json]
+    flowsaver verify PATH [--json] [--strict]
+
+Exit codes: 0 success; 1 `verify` found bad tensors; 2 a usage error, or a checkpoint that
+cannot be opened. Errors are one line on stderr; `--debug` adds the Python traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+
+from flowsaver import errors
+from flowsaver.cli import inspect_cmd, verify_cmd
+
+EXIT_ERROR = 2
+EXIT_BROKEN_PIPE = 1     # as Python's documentation on SIGPIPE suggests
+EXIT_INTERRUPTED = 130   # 128 + SIGINT, what shells report for Ctrl-C
+
+_COMMANDS = (inspect_cmd, verify_cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `flowsaver` parser; each subcommand sets `run(args) -> int` as a default."""
+    parser = argparse.ArgumentParser(
+        prog="flowsaver",
+        description="Inspect and verify TensorFlow checkpoints without TensorFlow.",
+        epilog="Exit codes: 0 ok, 1 verify found bad tensors, 2 error (e.g. no checkpoint, "
+               "unreadable index).")
+    debug_help = "on an error, show the Python traceback too"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+    # Accepted after the subcommand too; SUPPRESS keeps an absent flag from resetting it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help=debug_help)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in _COMMANDS:
+        command.add_parser(subparsers, [common])
+    return parser
+
+
+def _report(args: argparse.Namespace, exc: BaseException) -> int:
+    if args.debug:
+        traceback.print_exc()
+    message = " ".join(str(exc).splitlines())   # one line, whatever the message holds
+    print(f"flowsaver {args.command}: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the exit code (argparse's own exits included)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:   # --help, or a usage error argparse has already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    logging.basicConfig(format="flowsaver: %(levelname)s: %(message)s")
+    try:
+        return args.run(args)
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`); point stdout at /dev/null so the
+        # interpreter's final flush does not fail a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except (errors.OpError, OSError, ValueError) as exc:
+        # OpError: the format layer's typed errors, which name the file; OSError: the OS's,
+        # which carry the path; ValueError: a state file naming no checkpoint.
+        return _report(args, exc)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
