@@ -137,6 +137,7 @@ class BundleReader:
         self._names = [key_to_name(k) for k in self._entries if k not in hidden]
         self._files: dict[int, tuple[int, int]] = {}
         self._lock = threading.Lock()
+        self._slice_cache: dict = {}
 
     # --- metadata ------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -200,7 +201,11 @@ class BundleReader:
             return whole[tuple(slice(s, s + n) for s, n in want)]
         return self._assemble(key, entry, full_shape, want)
 
-    def _assemble(self, key, entry, full_shape, want) -> np.ndarray:
+    def _stored_slices(self, key, entry, full_shape):
+        """The checked ``(slices, boxes)`` of a partitioned tensor, computed once per key."""
+        cached = self._slice_cache.get(key)
+        if cached is not None:
+            return cached
         where = self._where(key)
         stored = [self._slice(s, key) for s in entry.slices]
         try:
@@ -212,6 +217,12 @@ class BundleReader:
                 if _overlap(boxes[i], boxes[j]) is not None:
                     raise errors.DataLossError(f"{where}: stored slices {stored[j]} and "
                                                f"{stored[i]} overlap")
+        self._slice_cache[key] = stored, boxes
+        return stored, boxes
+
+    def _assemble(self, key, entry, full_shape, want) -> np.ndarray:
+        where = self._where(key)
+        stored, boxes = self._stored_slices(key, entry, full_shape)
         pieces = [(s, b, _overlap(b, want)) for s, b in zip(stored, boxes)]
         covered = sum(num_elements(n for _, n in o) for _, _, o in pieces if o is not None)
         if covered != num_elements(n for _, n in want):
