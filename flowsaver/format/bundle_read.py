@@ -22,8 +22,8 @@ from flowsaver import errors
 from flowsaver.format import dtypes, tensor_codec
 from flowsaver.format.coding import CorruptionError, crc32c, mask
 from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto
-from flowsaver.format.slices import TensorSlice, decode_tensor_name_slice, \
-    encode_tensor_name_slice
+from flowsaver.format.slices import (TensorSlice, assemble_slices,
+                                     encode_tensor_name_slice, num_elements, overlap)
 from flowsaver.format.table import TableReader
 
 HEADER_KEY = b""
@@ -55,13 +55,6 @@ def shape_of(proto, where: str) -> tuple[int, ...]:
     if len(dims) > MAX_RANK or any(d < 0 for d in dims):
         raise errors.DataLossError(f"{where}: stored shape {list(dims)} is invalid")
     return dims
-
-
-def num_elements(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def read_table_file(path: str) -> list[tuple[bytes, bytes]]:
@@ -214,7 +207,7 @@ class BundleReader:
             raise errors.DataLossError(f"{where}: {exc}") from None
         for i in range(len(boxes)):
             for j in range(i):
-                if _overlap(boxes[i], boxes[j]) is not None:
+                if overlap(boxes[i], boxes[j]) is not None:
                     raise errors.DataLossError(f"{where}: stored slices {stored[j]} and "
                                                f"{stored[i]} overlap")
         self._slice_cache[key] = stored, boxes
@@ -223,21 +216,15 @@ class BundleReader:
     def _assemble(self, key, entry, full_shape, want) -> np.ndarray:
         where = self._where(key)
         stored, boxes = self._stored_slices(key, entry, full_shape)
-        pieces = [(s, b, _overlap(b, want)) for s, b in zip(stored, boxes)]
-        covered = sum(num_elements(n for _, n in o) for _, _, o in pieces if o is not None)
-        if covered != num_elements(n for _, n in want):
-            raise errors.InvalidArgumentError(
-                f"Does not have sufficient slices for partitioned tensor "
-                f"{key_to_name(key)} in {index_filename(self.prefix)}: the stored slices "
-                f"{[str(s) for s in stored]} cover {covered} of the "
-                f"{num_elements(n for _, n in want)} elements asked for")
         info = self.dtype(key)
-        plan = []
-        for tslice, box, common in pieces:
-            if common is None:
-                continue
+        pieces = []
+        for tslice, box in zip(stored, boxes):
             skey = encode_tensor_name_slice(key, tslice)
             sentry = self._entries.get(skey)
+            if overlap(box, want) is None:
+                continue
+            # Checked before assemble_slices allocates the output: each needed slice's
+            # entry exists, matches the listing, and its bytes lie inside its data file.
             if sentry is None:
                 raise errors.DataLossError(f"{where}: slice {tslice} is listed but its "
                                            f"entry is missing")
@@ -248,15 +235,12 @@ class BundleReader:
                                            f"{[d.size for d in sentry.shape.dim]}, not as "
                                            f"listed")
             self._check_extent(sentry, info, num_elements(n for _, n in box), where)
-            plan.append((skey, sentry, tslice, box, common))
-        # Only now, with every needed slice's bytes known to be in the files, allocate.
-        out = np.empty(tuple(n for _, n in want), dtype=info.numpy)
-        for skey, sentry, tslice, box, common in plan:
-            part = self._read_entry(skey, sentry, key_to_name(key) + f"[{tslice}]")
-            src = tuple(slice(cs - bs, cs - bs + cn) for (cs, cn), (bs, _) in zip(common, box))
-            dst = tuple(slice(cs - ws, cs - ws + cn) for (cs, cn), (ws, _) in zip(common, want))
-            out[dst] = part[src]
-        return out
+            label = key_to_name(key) + f"[{tslice}]"
+            pieces.append((box, lambda k=skey, e=sentry, lb=label: self._read_entry(k, e, lb)))
+        return assemble_slices(
+            want, info.numpy, pieces,
+            f"partitioned tensor {key_to_name(key)} in {index_filename(self.prefix)}",
+            [str(s) for s in stored])
 
     def _check_extent(self, entry, info, count: int, where: str) -> None:
         """The entry's bytes lie inside its data file and can hold ``count`` elements."""
@@ -369,17 +353,6 @@ class BundleReader:
     def __del__(self):
         if getattr(self, "_files", None):
             self.close()
-
-
-def _overlap(a, b):
-    """Intersection of two boxes of ``(start, length)``; None when empty."""
-    out = []
-    for (s1, n1), (s2, n2) in zip(a, b):
-        lo, hi = max(s1, s2), min(s1 + n1, s2 + n2)
-        if hi <= lo:
-            return None
-        out.append((lo, hi - lo))
-    return tuple(out)
 
 
 if hasattr(os, "preadv"):

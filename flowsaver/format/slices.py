@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from flowsaver import errors
 from flowsaver.format.coding import CorruptionError
 from flowsaver.format.protos import TensorSliceProto
 
@@ -235,3 +238,60 @@ def decode_tensor_name_slice(key: bytes) -> tuple[bytes, TensorSlice]:
     if cur.pos != len(key):
         raise CorruptionError("slice key has trailing bytes")
     return name, TensorSlice(tuple(extents))
+
+
+# --- assembling a tensor from stored slices --------------------------------------------------
+
+def num_elements(shape) -> int:
+    """Product of the dims, as a Python int (no overflow)."""
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def overlap(a, b):
+    """Intersection of two boxes of ``(start, length)``; None when empty."""
+    out = []
+    for (s1, n1), (s2, n2) in zip(a, b):
+        lo, hi = max(s1, s2), min(s1 + n1, s2 + n2)
+        if hi <= lo:
+            return None
+        out.append((lo, hi - lo))
+    return tuple(out)
+
+
+def assemble_slices(want, numpy_dtype, pieces, label: str, described) -> np.ndarray:
+    """Copy the parts of stored slices that fall in box ``want`` into one new array.
+
+    Args:
+      want: ``((start, length), ...)`` per dimension, resolved against the full shape.
+      numpy_dtype: the output's dtype.
+      pieces: ``(box, read)`` per stored slice; ``read()`` returns that box's array and is
+        only called when the box meets ``want``. The boxes must not overlap.
+      label, described: for the error message ("partitioned tensor X in F"; slice texts).
+
+    Raises:
+      InvalidArgumentError: the stored slices do not cover ``want``.
+      DataLossError: a piece read has the wrong shape.
+    """
+    size = tuple(n for _, n in want)
+    needed = num_elements(size)
+    common = [(box, read, overlap(box, want)) for box, read in pieces]
+    covered = sum(num_elements(n for _, n in c) for _, _, c in common if c is not None)
+    if covered != needed:
+        raise errors.InvalidArgumentError(
+            f"Does not have sufficient slices for {label}: the stored slices {described} "
+            f"cover {covered} of the {needed} elements asked for")
+    out = np.empty(size, dtype=numpy_dtype)
+    for box, read, part in common:
+        if part is None or not needed:
+            continue
+        array = read()
+        if array.shape != tuple(n for _, n in box):
+            raise errors.DataLossError(f"{label}: a slice holds shape {list(array.shape)}, "
+                                       f"expected {[n for _, n in box]}")
+        src = tuple(slice(cs - bs, cs - bs + cn) for (cs, cn), (bs, _) in zip(part, box))
+        dst = tuple(slice(cs - ws, cs - ws + cn) for (cs, cn), (ws, _) in zip(part, want))
+        out[dst] = array[src]
+    return out
