@@ -29,6 +29,7 @@ from flowsaver.format.table import TableReader
 HEADER_KEY = b""
 CONSUMER_VERSION = 1   # the bundle format version this reader understands
 MAX_RANK = 254         # TensorFlow's TensorShape limit
+MAX_ARRAY_ELEMENTS = 2**63 // 16 - 1  # NumPy's byte-size limit, for 16-byte elements
 
 
 def data_filename(prefix: str, shard_id: int, num_shards: int) -> str:
@@ -44,7 +45,13 @@ def key_to_name(key: bytes) -> str:
 
 
 def name_to_key(name) -> bytes:
-    return name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
+    if isinstance(name, bytes):
+        return name
+    try:
+        return name.encode("utf-8", "surrogateescape")
+    except (UnicodeEncodeError, AttributeError):
+        raise errors.InvalidArgumentError(f"tensor name {name!r} is not UTF-8 text or bytes") \
+            from None
 
 
 def shape_of(proto, where: str) -> tuple[int, ...]:
@@ -54,6 +61,11 @@ def shape_of(proto, where: str) -> tuple[int, ...]:
     dims = tuple(d.size for d in proto.dim)
     if len(dims) > MAX_RANK or any(d < 0 for d in dims):
         raise errors.DataLossError(f"{where}: stored shape {list(dims)} is invalid")
+    # NumPy refuses any shape whose non-zero dims multiply past its index range, even
+    # one with a zero dim; no real tensor comes near that.
+    if num_elements(d for d in dims if d) > MAX_ARRAY_ELEMENTS:
+        raise errors.DataLossError(f"{where}: stored shape {list(dims)} is too large for "
+                                   f"any array")
     return dims
 
 
@@ -127,7 +139,8 @@ class BundleReader:
         for key, entry in self._entries.items():
             for s in entry.slices:
                 hidden.add(encode_tensor_name_slice(key, self._slice(s, key)))
-        self._names = [key_to_name(k) for k in self._entries if k not in hidden]
+        self._visible = {k for k in self._entries if k not in hidden}
+        self._names = [key_to_name(k) for k in self._entries if k in self._visible]
         self._files: dict[int, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._slice_cache: dict = {}
@@ -137,8 +150,8 @@ class BundleReader:
         """Tensor names in key order, slice keys hidden."""
         return list(self._names)
 
-    def has_tensor(self, name: str) -> bool:
-        return name_to_key(name) in self._entries and name in self._names
+    def has_tensor(self, name) -> bool:
+        return name_to_key(name) in self._visible
 
     def entry(self, name) -> BundleEntryProto:
         try:
@@ -249,9 +262,9 @@ class BundleReader:
             else count == 0 or entry.size >= count
         if not fits or entry.offset < 0 or entry.offset + entry.size > file_size:
             raise errors.DataLossError(
-                f"{where}: {entry.size} bytes at offset {entry.offset} of shard "
-                f"{entry.shard_id} cannot hold {count} {info.name} elements or run past "
-                f"the data file ({file_size} bytes)")
+                f"{where}: {entry.size} bytes at offset {entry.offset} of "
+                f"{self._data_path(entry)} ({file_size} bytes) cannot hold {count} "
+                f"{info.name} elements or run past the end of the file")
 
     def _read_entry(self, key: bytes, entry, label: str | None = None) -> np.ndarray:
         label = label or key_to_name(key)
@@ -287,7 +300,8 @@ class BundleReader:
                                                     f"cannot be read")
                 array, crc = tensor_codec.decode_variants(memoryview(buf), count)
         except CorruptionError as exc:
-            raise errors.DataLossError(f"{where}: {exc}") from None
+            raise errors.DataLossError(f"{where}, stored in {self._data_path(entry)}: {exc}") \
+                from None
         if self.verify_crc and mask(crc) != entry.crc32c:
             self._crc_error(entry, mask(crc), where)
         return array.reshape(shape)
@@ -298,11 +312,14 @@ class BundleReader:
             if actual != entry.crc32c:
                 self._crc_error(entry, actual, where)
 
+    def _data_path(self, entry) -> str:
+        return data_filename(self.prefix, entry.shard_id, self.header.num_shards)
+
     def _crc_error(self, entry, actual: int, where: str):
         raise errors.DataLossError(
-            f"Checksum does not match for {where} (shard {entry.shard_id}, {entry.size} bytes "
-            f"at offset {entry.offset}): stored {entry.crc32c:#010x} vs. calculated on the "
-            f"restored bytes {actual:#010x}")
+            f"Checksum does not match for {where}: {entry.size} bytes at offset "
+            f"{entry.offset} of {self._data_path(entry)}: stored {entry.crc32c:#010x} vs. "
+            f"calculated on the restored bytes {actual:#010x}")
 
     def _read_bytes(self, entry, where: str) -> np.ndarray:
         fd, file_size = self._data_file(entry.shard_id, where)

@@ -149,6 +149,9 @@ class TableReader:
         # (always empty) metaindex block must check, so that no flipped bit goes unseen.
         if any(data[pos:limit]):
             raise CorruptionError("footer padding is not zero")
+        if bytes(data[footer:pos]) != encode_handle(*metaindex_handle) + \
+                encode_handle(*self.index_handle):
+            raise CorruptionError("footer handles are not canonically encoded")
         self.read_block(metaindex_handle)
 
     def _handle(self, pos: int, limit: int) -> tuple[tuple[int, int], int]:
