@@ -53,3 +53,13 @@ def test_latest_checkpoint_like_tensorflow(name, case):
     assert (got is None) == (want is None)
     if want is not None:
         assert os.path.normpath(got) == os.path.normpath(str(ROOT / want))
+
+
+def test_object_graph_of_tf2_checkpoint():
+    reader = tf.train.load_checkpoint(str(ROOT / "tf2_object"))
+    graph = reader.object_graph()
+    keys = {a.checkpoint_key for node in graph.nodes for a in node.attributes}
+    # Every variable TensorFlow listed is named by some node of the object graph.
+    listed = {n for n in reader.names() if n != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+    assert listed <= keys
+    assert tf.train.load_checkpoint(str(ROOT / "refvar")).object_graph() is None

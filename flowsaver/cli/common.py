@@ -10,13 +10,10 @@ import difflib
 import json
 import os
 
-import numpy as np
-from google.protobuf.message import DecodeError
-
 from flowsaver import errors
 from flowsaver.format.bundle_read import BundleReader, data_filename
 from flowsaver.format.paths import resolve_checkpoint_prefix
-from flowsaver.format.protos import TrackableObjectGraph
+from flowsaver.format.object_graph import parse_object_graph
 from flowsaver.format.reader import OBJECT_GRAPH_KEY, CheckpointReader
 from flowsaver.format.v1 import v1_files
 
@@ -88,25 +85,7 @@ def read_object_graph(opened: OpenedCheckpoint, value=None):
                 f"{opened.prefix} is not an object-based (TF2) checkpoint: it has no "
                 f"{OBJECT_GRAPH_KEY} tensor")
         value = opened.reader.get_tensor(OBJECT_GRAPH_KEY)
-    if isinstance(value, np.ndarray) and value.shape == ():
-        value = value[()]
-    if not isinstance(value, bytes):
-        raise errors.DataLossError(f"{where}: expected a scalar string, found "
-                                   f"{type(value).__name__}")
-    try:
-        graph = TrackableObjectGraph.FromString(value)
-    except DecodeError as exc:
-        raise errors.DataLossError(f"{where}: not a TrackableObjectGraph: {exc}") from None
-    count = len(graph.nodes)
-    for i, node in enumerate(graph.nodes):
-        ids = [c.node_id for c in node.children]
-        ids += [x for s in node.slot_variables
-                for x in (s.original_variable_node_id, s.slot_variable_node_id)]
-        bad = [x for x in ids if not 0 <= x < count]
-        if bad:
-            raise errors.DataLossError(f"{where}: node {i} refers to node {bad[0]}, but "
-                                       f"the graph has {count} nodes")
-    return graph
+    return parse_object_graph(value, where)
 
 
 # --- printing ------------------------------------------------------------------------------

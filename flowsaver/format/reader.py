@@ -15,9 +15,9 @@ import numpy as np
 from flowsaver import errors
 from flowsaver.format import dtypes
 from flowsaver.format.bundle_read import BundleReader
+from flowsaver.format.object_graph import OBJECT_GRAPH_KEY, parse_object_graph
 from flowsaver.format.paths import resolve_checkpoint_prefix
 
-OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
 class CheckpointReader:
@@ -94,6 +94,13 @@ class CheckpointReader:
                      if not entry.slices]
         return b"".join(key + f" ({dtype.proto_name}) [{','.join(map(str, shape))}]\n"
                         .encode() for key, dtype, shape in lines)
+
+    def object_graph(self):
+        """The TrackableObjectGraph of a TF2 object-based checkpoint; None for others."""
+        if not self._impl.has_tensor(OBJECT_GRAPH_KEY):
+            return None
+        return parse_object_graph(self._impl.get_tensor(OBJECT_GRAPH_KEY),
+                                  f"{OBJECT_GRAPH_KEY} in checkpoint {self.prefix}")
 
     def close(self) -> None:
         self._impl.close()
