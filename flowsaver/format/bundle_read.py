@@ -20,6 +20,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.format import dtypes, tensor_codec
+from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.coding import CorruptionError, crc32c, mask
 from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto
 from flowsaver.format.slices import (TensorSlice, assemble_slices,
@@ -29,6 +30,11 @@ from flowsaver.format.table import TableReader
 HEADER_KEY = b""
 CONSUMER_VERSION = 1   # the bundle format version this reader understands
 MAX_RANK = 254         # TensorFlow's TensorShape limit
+# A tensor is read in pieces of this size. A tensor of two or more pieces has its CRC taken
+# on a helper thread, each piece while the next is read; a smaller one has it taken here,
+# each piece just after it is read, while it is still in the CPU cache. Must stay below
+# the 2 GiB that one read() returns.
+READ_PIECE = 1 << 20
 MAX_ARRAY_ELEMENTS = 2**63 // 16 - 1  # NumPy's byte-size limit, for 16-byte elements
 
 
@@ -284,9 +290,11 @@ class BundleReader:
                     f"{index_filename(self.prefix)}")
         elif info.kind == "none":
             raise errors.DataLossError(f"{where}: dtype {info.name} cannot be stored")
-        buf = self._read_bytes(entry, where)
+        want_crc = self.verify_crc and info.kind == "memcpy"
+        buf, crc = self._read_bytes(entry, where, want_crc)
+        if want_crc and mask(crc) != entry.crc32c:
+            self._crc_error(entry, mask(crc), where)
         if info.kind == "memcpy":
-            self._check_crc(buf, entry, where)
             array = buf.view(info.numpy)
             if self._big_endian:
                 array = array.byteswap()
@@ -306,12 +314,6 @@ class BundleReader:
             self._crc_error(entry, mask(crc), where)
         return array.reshape(shape)
 
-    def _check_crc(self, buf, entry, where: str) -> None:
-        if self.verify_crc:
-            actual = mask(crc32c(buf))
-            if actual != entry.crc32c:
-                self._crc_error(entry, actual, where)
-
     def _data_path(self, entry) -> str:
         return data_filename(self.prefix, entry.shard_id, self.header.num_shards)
 
@@ -321,7 +323,8 @@ class BundleReader:
             f"{entry.offset} of {self._data_path(entry)}: stored {entry.crc32c:#010x} vs. "
             f"calculated on the restored bytes {actual:#010x}")
 
-    def _read_bytes(self, entry, where: str) -> np.ndarray:
+    def _read_bytes(self, entry, where: str, want_crc: bool) -> tuple[np.ndarray, int]:
+        """The entry's bytes in a fresh buffer, and their CRC32C when ``want_crc`` (else 0)."""
         fd, file_size = self._data_file(entry.shard_id, where)
         offset, size = entry.offset, entry.size
         path = data_filename(self.prefix, entry.shard_id, self.header.num_shards)
@@ -331,14 +334,19 @@ class BundleReader:
                 f"({file_size} bytes)")
         buf = np.empty(size, dtype=np.uint8)
         view = memoryview(buf)
-        got = 0
-        while got < size:
-            n = _pread_into(fd, view[got:], offset + got)
-            if n <= 0:
-                raise errors.DataLossError(f"{where}: {path} ended after {offset + got} bytes "
-                                           f"while reading")
-            got += n
-        return buf
+        crc = 0
+        background = BackgroundCrc32c() if want_crc and size > READ_PIECE else None
+        step = READ_PIECE if want_crc else max(size, 1)
+        for start in range(0, size, step):
+            piece = view[start:start + step]
+            _read_exactly(fd, piece, offset + start, where, path)
+            if background is not None:
+                background.update(piece)
+            elif want_crc:
+                crc = crc32c(piece, crc)
+        if background is not None:
+            crc = background.result()
+        return buf, crc
 
     def _data_file(self, shard_id: int, where: str) -> tuple[int, int]:
         cached = self._files.get(shard_id)
@@ -370,6 +378,16 @@ class BundleReader:
     def __del__(self):
         if getattr(self, "_files", None):
             self.close()
+
+
+def _read_exactly(fd: int, view, offset: int, where: str, path: str) -> None:
+    got = 0
+    while got < len(view):
+        n = _pread_into(fd, view[got:], offset + got)
+        if n <= 0:
+            raise errors.DataLossError(f"{where}: {path} ended after {offset + got} bytes "
+                                       f"while reading")
+        got += n
 
 
 if hasattr(os, "preadv"):

@@ -18,6 +18,7 @@ import numpy as np
 from flowsaver import errors
 from flowsaver.format import dtypes, tensor_codec
 from flowsaver.format.atomic import tempstate_suffix
+from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.bundle_read import (HEADER_KEY, data_filename, index_filename,
                                           name_to_key)
 from flowsaver.format.coding import crc32c, mask
@@ -26,6 +27,8 @@ from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice
 from flowsaver.format.table import TableBuilder
 
 PRODUCER_VERSION = 1
+# From this size on, a tensor's CRC is taken on a helper thread while its bytes are written.
+BACKGROUND_CRC_MIN_BYTES = 1 << 20
 
 
 def temp_name(path: str) -> str:
@@ -182,22 +185,35 @@ class BundleWriter:
 
     def _write(self, array: np.ndarray, info: dtypes.DType) -> BundleEntryProto:
         entry = BundleEntryProto(dtype=info.enum, shape=shape_proto(array.shape))
+        background = None
         if info.kind == "memcpy":
             data = memoryview(array.reshape(-1).view(np.uint8))
-            crc = crc32c(data)
+            if len(data) >= BACKGROUND_CRC_MIN_BYTES:
+                background = BackgroundCrc32c()
+                background.update(data)
+            else:
+                crc = crc32c(data)
             chunks = [data]
         elif info.kind == "string":  # even when empty: TF writes the 4-byte length crc
             chunks, crc = tensor_codec.encode_strings(array)
         else:
             chunks, crc = tensor_codec.encode_variants(array)
-        size = 0
-        for chunk in chunks:
-            size += self._file.write(chunk)
+        size = sum(self._write_all(chunk) for chunk in chunks)
+        if background is not None:
+            crc = background.result()
         entry.offset = self._offset
         entry.size = size
         entry.crc32c = mask(crc)
         self._offset += size
         return entry
+
+    def _write_all(self, chunk) -> int:
+        # One write() moves at most 2 GiB - 4 KiB on Linux; a bigger tensor needs several.
+        view = memoryview(chunk).cast("B")
+        done = 0
+        while done < len(view):
+            done += self._file.write(view[done:])
+        return done
 
     def finish(self) -> str:
         """Close the data file and write the index; returns the prefix."""
