@@ -63,3 +63,16 @@ def test_object_graph_of_tf2_checkpoint():
     listed = {n for n in reader.names() if n != "_CHECKPOINTABLE_OBJECT_GRAPH"}
     assert listed <= keys
     assert tf.train.load_checkpoint(str(ROOT / "refvar")).object_graph() is None
+
+
+@pytest.mark.parametrize("name,case", CASES, ids=[c[0] for c in CASES])
+def test_get_tensors_equals_get_tensor(name, case):
+    reader = tf.train.load_checkpoint(str(ROOT / case["prefix"]))
+    together = reader.get_tensors()
+    assert list(together) == reader.names()
+    for var in reader.names():
+        one = reader.get_tensor(var)
+        assert type(together[var]) is type(one)
+        assert np.asarray(together[var]).tobytes() == np.asarray(one).tobytes() \
+            if np.asarray(one).dtype != object else list(np.ravel(together[var])) == \
+            list(np.ravel(one))

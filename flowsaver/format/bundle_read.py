@@ -272,7 +272,32 @@ class BundleReader:
                 f"{self._data_path(entry)} ({file_size} bytes) cannot hold {count} "
                 f"{info.name} elements or run past the end of the file")
 
-    def _read_entry(self, key: bytes, entry, label: str | None = None) -> np.ndarray:
+    def get_tensors(self, names) -> dict:
+        """Several whole tensors; faster than one get_tensor call each for large tensors.
+
+        Each tensor's CRC is checked while the next tensor is read; every check has passed
+        before anything is returned.
+
+        Raises:
+          DataLossError: a tensor's bytes do not match its checksum (named in the message).
+        """
+        out, pending = {}, []
+        for name in names:
+            entry = self.entry(name)
+            if entry.slices:
+                out[name] = self.get_tensor(name)
+            else:
+                out[name] = self._read_entry(name_to_key(name), entry, pending=pending)
+        for job, entry, where in pending:
+            crc = job.result()
+            if mask(crc) != entry.crc32c:
+                self._crc_error(entry, mask(crc), where)
+        return out
+
+    def _read_entry(self, key: bytes, entry, label: str | None = None,
+                    pending: list | None = None) -> np.ndarray:
+        """One stored entry's value. With ``pending``, a large numeric tensor's CRC check is
+        left to the caller: ``(job, entry, where)`` is appended instead of awaited."""
         label = label or key_to_name(key)
         where = f"tensor {label!r} in {index_filename(self.prefix)}"
         try:
@@ -291,8 +316,10 @@ class BundleReader:
         elif info.kind == "none":
             raise errors.DataLossError(f"{where}: dtype {info.name} cannot be stored")
         want_crc = self.verify_crc and info.kind == "memcpy"
-        buf, crc = self._read_bytes(entry, where, want_crc)
-        if want_crc and mask(crc) != entry.crc32c:
+        buf, crc = self._read_bytes(entry, where, want_crc, defer=pending is not None)
+        if isinstance(crc, BackgroundCrc32c):
+            pending.append((crc, entry, where))
+        elif want_crc and mask(crc) != entry.crc32c:
             self._crc_error(entry, mask(crc), where)
         if info.kind == "memcpy":
             array = buf.view(info.numpy)
@@ -323,8 +350,12 @@ class BundleReader:
             f"{entry.offset} of {self._data_path(entry)}: stored {entry.crc32c:#010x} vs. "
             f"calculated on the restored bytes {actual:#010x}")
 
-    def _read_bytes(self, entry, where: str, want_crc: bool) -> tuple[np.ndarray, int]:
-        """The entry's bytes in a fresh buffer, and their CRC32C when ``want_crc`` (else 0)."""
+    def _read_bytes(self, entry, where: str, want_crc: bool, defer: bool = False):
+        """The entry's bytes in a fresh buffer, and their CRC32C when ``want_crc`` (else 0).
+
+        With ``defer``, a CRC still being computed on the helper thread is returned as its
+        BackgroundCrc32c job rather than waited for.
+        """
         fd, file_size = self._data_file(entry.shard_id, where)
         offset, size = entry.offset, entry.size
         path = data_filename(self.prefix, entry.shard_id, self.header.num_shards)
@@ -345,7 +376,7 @@ class BundleReader:
             elif want_crc:
                 crc = crc32c(piece, crc)
         if background is not None:
-            crc = background.result()
+            crc = background if defer else background.result()
         return buf, crc
 
     def _data_file(self, shard_id: int, where: str) -> tuple[int, int]:

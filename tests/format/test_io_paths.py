@@ -81,3 +81,22 @@ def test_a_forked_child_reads_with_its_own_crc_thread(tmp_path):
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_get_tensors_checks_every_crc_before_returning(tmp_path):
+    prefix = str(tmp_path / "ck")
+    values = {f"t{i}": np.full(n, i, np.uint8) for i, n in enumerate(
+        [10, 3 * bundle_read.READ_PIECE, 5, 2 * bundle_read.READ_PIECE + 1])}
+    with BundleWriter(prefix) as writer:
+        for name, value in values.items():
+            writer.add(name, value)
+    got = BundleReader(prefix).get_tensors(list(values))
+    assert all(np.array_equal(got[n], v) for n, v in values.items())
+    entry = BundleReader(prefix).entry("t1")
+    data = bundle_read.data_filename(prefix, 0, 1)
+    raw = bytearray(open(data, "rb").read())
+    raw[entry.offset + entry.size - 1] ^= 1       # last byte of the first large tensor
+    with open(data, "wb") as f:
+        f.write(raw)
+    with pytest.raises(errors.DataLossError, match="'t1'"):
+        BundleReader(prefix).get_tensors(list(values))
