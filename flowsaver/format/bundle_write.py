@@ -7,7 +7,12 @@ key in bytewise key order; layouts in bundle_read.py and table.py).
 Crash safety: both files are written under ``<name>.tempstate<random u64>`` and renamed into
 place when complete, the data file first and the index last, as TensorFlow does. A
 checkpoint exists only once its index exists, so a process killed at any point leaves
-either the previous files untouched or a complete new checkpoint.
+every other checkpoint untouched and the new one either complete or absent (only
+temporary files remain). Overwriting the *same* prefix has one unavoidable window, since
+two files cannot be replaced in one atomic step: killed between the two renames, the old
+index sits beside the new data file, which the CRCs then report as DataLossError; wrong
+values are never returned. Savers avoid it by giving each save its own prefix
+(``global_step``). tests/format/test_crash_safety.py kills writers at random moments.
 """
 from __future__ import annotations
 
