@@ -14,6 +14,7 @@ Every length and offset from the file is checked against the data file's size fi
 from __future__ import annotations
 
 import os
+import stat
 import threading
 
 import numpy as np
@@ -23,13 +24,14 @@ from flowsaver.format import dtypes, tensor_codec
 from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.coding import CorruptionError, crc32c, mask
 from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto
-from flowsaver.format.slices import (TensorSlice, assemble_slices,
+from flowsaver.format.slices import (TensorSlice, assemble_slices, check_disjoint,
                                      encode_tensor_name_slice, num_elements, overlap)
 from flowsaver.format.table import TableReader
 
 HEADER_KEY = b""
 CONSUMER_VERSION = 1   # the bundle format version this reader understands
 MAX_RANK = 254         # TensorFlow's TensorShape limit
+MAX_NUM_SHARDS = 99_999  # data file names hold five digits
 # A tensor is read in pieces of this size. A tensor of two or more pieces has its CRC taken
 # on a helper thread, each piece while the next is read; a smaller one has it taken here,
 # each piece just after it is read, while it is still in the CPU cache. Must stay below
@@ -75,16 +77,29 @@ def shape_of(proto, where: str) -> tuple[int, ...]:
     return dims
 
 
-def read_table_file(path: str) -> list[tuple[bytes, bytes]]:
-    """All entries of an SSTable file; DataLossError naming the file when malformed."""
+def open_regular_file(path: str) -> int:
+    """A read-only fd of a regular file. A FIFO, device or directory is refused, not read:
+    a FIFO would block and /dev/zero never ends."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise errors.NotFoundError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise errors.InvalidArgumentError(f"{path} is a directory, not a checkpoint file") \
             from None
+    except OSError as exc:
+        raise errors.PermissionDeniedError(f"{path}: cannot open: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise errors.InvalidArgumentError(f"{path} is not a regular file")
+    return fd
+
+
+def read_table_file(path: str) -> list[tuple[bytes, bytes]]:
+    """All entries of an SSTable file; DataLossError naming the file when malformed."""
+    fd = open_regular_file(path)
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(os.fstat(fd).st_size)
     try:
         return list(TableReader(data))
     except CorruptionError as exc:
@@ -118,8 +133,9 @@ def read_index(prefix: str):
 
 def _check_header(header, path: str) -> None:
     version = header.version
-    if header.num_shards < 1:
-        raise errors.DataLossError(f"{path}: bundle header says {header.num_shards} shards")
+    if not 1 <= header.num_shards <= MAX_NUM_SHARDS:
+        raise errors.DataLossError(f"{path}: bundle header says {header.num_shards} shards "
+                                   f"(data file names allow 1 to {MAX_NUM_SHARDS})")
     if version.producer < 0 or version.min_consumer > CONSUMER_VERSION \
             or CONSUMER_VERSION in version.bad_consumers:
         raise errors.InvalidArgumentError(
@@ -224,11 +240,7 @@ class BundleReader:
             boxes = [s.resolve(full_shape) for s in stored]
         except ValueError as exc:
             raise errors.DataLossError(f"{where}: {exc}") from None
-        for i in range(len(boxes)):
-            for j in range(i):
-                if overlap(boxes[i], boxes[j]) is not None:
-                    raise errors.DataLossError(f"{where}: stored slices {stored[j]} and "
-                                               f"{stored[i]} overlap")
+        check_disjoint(stored, boxes, where)
         self._slice_cache[key] = stored, boxes
         return stored, boxes
 
@@ -236,7 +248,7 @@ class BundleReader:
         where = self._where(key)
         stored, boxes = self._stored_slices(key, entry, full_shape)
         info = self.dtype(key)
-        pieces = []
+        pieces, runs = [], []
         for tslice, box in zip(stored, boxes):
             skey = encode_tensor_name_slice(key, tslice)
             sentry = self._entries.get(skey)
@@ -254,8 +266,17 @@ class BundleReader:
                                            f"{[d.size for d in sentry.shape.dim]}, not as "
                                            f"listed")
             self._check_extent(sentry, info, num_elements(n for _, n in box), where)
+            runs.append((sentry.shard_id, sentry.offset, sentry.offset + sentry.size, tslice))
             label = key_to_name(key) + f"[{tslice}]"
             pieces.append((box, lambda k=skey, e=sentry, lb=label: self._read_entry(k, e, lb)))
+        # Disjoint byte ranges bound the output by the data files' size: slices that share
+        # bytes could otherwise claim a tensor far larger than the files.
+        runs.sort(key=lambda r: r[:3])
+        for (s1, _, end1, a), (s2, start2, _, b) in zip(runs, runs[1:]):
+            if s1 == s2 and start2 < end1:
+                path = data_filename(self.prefix, s1, self.header.num_shards)
+                raise errors.DataLossError(f"{where}: stored slices {a} and {b} share bytes "
+                                           f"of {path}")
         return assemble_slices(
             want, info.numpy, pieces,
             f"partitioned tensor {key_to_name(key)} in {index_filename(self.prefix)}",
@@ -387,8 +408,8 @@ class BundleReader:
             if shard_id not in self._files:
                 path = data_filename(self.prefix, shard_id, self.header.num_shards)
                 try:
-                    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-                except FileNotFoundError:
+                    fd = open_regular_file(path)
+                except errors.NotFoundError:
                     raise errors.NotFoundError(f"{where}: data file {path} is missing") \
                         from None
                 self._files[shard_id] = (fd, os.fstat(fd).st_size)
@@ -414,7 +435,11 @@ class BundleReader:
 def _read_exactly(fd: int, view, offset: int, where: str, path: str) -> None:
     got = 0
     while got < len(view):
-        n = _pread_into(fd, view[got:], offset + got)
+        try:
+            n = _pread_into(fd, view[got:], offset + got)
+        except OSError as exc:  # an I/O error, or the reader closed by another thread
+            raise errors.DataLossError(f"{where}: reading {path} at offset {offset + got} "
+                                       f"failed: {exc.strerror or exc}") from None
         if n <= 0:
             raise errors.DataLossError(f"{where}: {path} ended after {offset + got} bytes "
                                        f"while reading")

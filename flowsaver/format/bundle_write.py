@@ -54,10 +54,12 @@ def header_proto(num_shards: int) -> BundleHeaderProto:
     return header
 
 
-def write_index(prefix: str, header, entries: dict) -> str:
-    """Write ``P.index`` from ``{key: BundleEntryProto}`` atomically; returns its path."""
-    path = index_filename(prefix)
-    tmp = temp_name(path)
+def write_index_temp(prefix: str, header, entries: dict) -> str:
+    """Write the index of ``{key: BundleEntryProto}`` under a temporary name; returns it.
+
+    Nothing at the final name changes, so a failure here costs no existing checkpoint.
+    """
+    tmp = temp_name(index_filename(prefix))
     try:
         with open(tmp, "wb") as f:
             table = TableBuilder(f)
@@ -65,10 +67,16 @@ def write_index(prefix: str, header, entries: dict) -> str:
             for key in sorted(entries):
                 table.add(key, entries[key].SerializeToString())
             table.finish()
-        os.replace(tmp, path)
     except BaseException:
         _remove_quietly(tmp)
         raise
+    return tmp
+
+
+def write_index(prefix: str, header, entries: dict) -> str:
+    """Write ``P.index`` atomically; returns its path."""
+    path = index_filename(prefix)
+    os.replace(write_index_temp(prefix, header, entries), path)
     return path
 
 
@@ -96,15 +104,16 @@ def make_parent_dir(prefix: str) -> None:
 def to_array(value, dtype=None) -> tuple[np.ndarray, dtypes.DType]:
     """A C-contiguous little-endian array of ``value`` and its DataType."""
     if dtype is not None:
-        info = dtypes.BY_NAME[dtype] if isinstance(dtype, str) else dtypes.info(int(dtype))
+        try:
+            info = dtypes.BY_NAME[dtype] if isinstance(dtype, str) \
+                else dtypes.info(int(getattr(dtype, "as_datatype_enum", dtype)))
+        except (KeyError, TypeError, ValueError):
+            raise errors.InvalidArgumentError(f"{dtype!r} is not a storable TensorFlow "
+                                              f"dtype") from None
         if info.kind == "memcpy":
             array = np.asarray(value)
-            if array.dtype != info.numpy and not (array.dtype.kind == info.numpy.kind
-                                                  and array.dtype.itemsize
-                                                  == info.numpy.itemsize):
-                array = array.astype(info.numpy)
-            else:
-                array = array.view(info.numpy) if array.dtype != info.numpy else array
+            if array.dtype != info.numpy:
+                array = array.astype(info.numpy)  # converts values (and byte order)
         else:
             array = np.asarray(value, dtype=object)
     else:
@@ -139,6 +148,7 @@ class BundleWriter:
         self._offset = 0
         self._entries: dict[bytes, BundleEntryProto] = {}
         self._done = False
+        self._failed: str | None = None
 
     def add(self, name: str, value, dtype=None) -> None:
         """Add a whole tensor. ``dtype`` overrides the NumPy dtype (e.g. ``"qint8"``)."""
@@ -162,11 +172,10 @@ class BundleWriter:
         if tslice.is_full(full_shape):
             self.add(name, array, info.enum)
             return
+        self._check_open()
         full = self._entries.get(key)
         if full is None:
             self._new_key(name)
-            full = BundleEntryProto(dtype=info.enum, shape=shape_proto(full_shape))
-            self._entries[key] = full
         elif not full.slices or full.dtype != info.enum \
                 or tuple(d.size for d in full.shape.dim) != full_shape:
             raise errors.InvalidArgumentError(
@@ -175,18 +184,26 @@ class BundleWriter:
         slice_key = encode_tensor_name_slice(key, tslice)
         if slice_key in self._entries:
             raise errors.InvalidArgumentError(f"Adding duplicate slice {tslice} of {name!r}")
+        written = self._write(array, info)  # may raise; nothing is recorded before it
+        if full is None:
+            full = self._entries[key] = BundleEntryProto(dtype=info.enum,
+                                                         shape=shape_proto(full_shape))
         full.slices.append(tslice.to_proto())
-        self._entries[slice_key] = self._write(array, info)
+        self._entries[slice_key] = written
 
     def _new_key(self, name: str) -> bytes:
-        if self._done:
-            raise errors.FailedPreconditionError(f"writer for {self.prefix} is already finished")
+        self._check_open()
         if not name:
             raise errors.InvalidArgumentError("a tensor name may not be empty")
         key = name_to_key(name)
         if key in self._entries:
             raise errors.InvalidArgumentError(f"Adding duplicate key: {name}")
         return key
+
+    def _check_open(self) -> None:
+        self._check_usable()
+        if self._done:
+            raise errors.FailedPreconditionError(f"writer for {self.prefix} is already finished")
 
     def _write(self, array: np.ndarray, info: dtypes.DType) -> BundleEntryProto:
         entry = BundleEntryProto(dtype=info.enum, shape=shape_proto(array.shape))
@@ -203,7 +220,11 @@ class BundleWriter:
             chunks, crc = tensor_codec.encode_strings(array)
         else:
             chunks, crc = tensor_codec.encode_variants(array)
-        size = sum(self._write_all(chunk) for chunk in chunks)
+        try:
+            size = sum(self._write_all(chunk) for chunk in chunks)
+        except BaseException as exc:
+            self._failed = f"{type(exc).__name__}: {exc}"  # offsets no longer match the file
+            raise
         if background is not None:
             crc = background.result()
         entry.offset = self._offset
@@ -224,15 +245,28 @@ class BundleWriter:
         """Close the data file and write the index; returns the prefix."""
         if self._done:
             return self.prefix
+        self._check_usable()
         self._done = True
+        index_tmp = None
         try:
             self._file.close()
+            # Everything is written before the first rename, so that a failure (a full
+            # disk, say) leaves any checkpoint already at this prefix as it was.
+            index_tmp = write_index_temp(self.prefix, header_proto(1), self._entries)
             os.replace(self._data_tmp, self._data_path)
-            write_index(self.prefix, header_proto(1), self._entries)
+            os.replace(index_tmp, index_filename(self.prefix))
         except BaseException:
             _remove_quietly(self._data_tmp)
+            if index_tmp:
+                _remove_quietly(index_tmp)
             raise
         return self.prefix
+
+    def _check_usable(self) -> None:
+        if self._failed is not None:
+            raise errors.FailedPreconditionError(
+                f"writer for {self.prefix} failed earlier ({self._failed}); its data file "
+                f"is incomplete, so nothing more can be added or finished")
 
     def abort(self) -> None:
         """Discard everything written; the previous checkpoint (if any) is untouched."""

@@ -14,7 +14,8 @@ import os
 
 from flowsaver import errors
 from flowsaver.format.bundle_read import data_filename, index_filename, key_to_name, read_index
-from flowsaver.format.bundle_write import BundleWriter, header_proto, write_index
+from flowsaver.format.bundle_write import (BundleWriter, _remove_quietly, header_proto,
+                                           write_index_temp)
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,22 @@ def merge_bundles(part_prefixes, prefix: str, delete_old_dirs: bool = True,
             renames.append((data_filename(part, shard, header.num_shards),
                             data_filename(prefix, base + shard, total)))
         base += header.num_shards
-    for src, dst in renames:
-        os.replace(src, dst)
+    missing = [src for src, _ in renames if not os.path.isfile(src)]
+    if missing:
+        raise errors.NotFoundError(f"cannot merge into {prefix}: part data files {missing} "
+                                   f"are missing")
     header = header_proto(total)
     header.endianness = endianness
-    write_index(prefix, header, merged)
+    # The index is complete before the first rename, so nothing can fail halfway through
+    # the renames but the renames themselves.
+    index_tmp = write_index_temp(prefix, header, merged)
+    try:
+        for src, dst in renames:
+            os.replace(src, dst)
+        os.replace(index_tmp, index_filename(prefix))
+    except BaseException:
+        _remove_quietly(index_tmp)
+        raise
     part_dirs = []
     for part, _, _ in parts:
         os.remove(index_filename(part))

@@ -19,6 +19,7 @@ A full extent is written as start 0, length -1.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ from flowsaver.format.coding import CorruptionError
 from flowsaver.format.protos import TensorSliceProto
 
 FULL = -1  # extent length meaning "the whole dimension"
+MAX_SLICES = 1 << 16  # per tensor; TensorFlow partitions into tens, not tens of thousands
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,32 @@ def num_elements(shape) -> int:
     for d in shape:
         n *= d
     return n
+
+
+def check_disjoint(slices, boxes, where: str) -> None:
+    """DataLossError unless the stored ``boxes`` (one per TensorSlice) are pairwise disjoint.
+
+    A sweep along the most-partitioned dimension compares only boxes that meet along it,
+    so the usual partitionings cost O(n log n), not O(n**2).
+    """
+    if len(boxes) > MAX_SLICES:
+        raise errors.DataLossError(f"{where}: {len(boxes)} stored slices, more than the "
+                                   f"{MAX_SLICES} flowsaver accepts for one tensor")
+    if len(boxes) < 2:
+        return
+    rank = len(boxes[0])
+    dim = max(range(rank), key=lambda k: len({b[k][0] for b in boxes})) if rank else 0
+    active: list = []  # heap of (end along dim, index)
+    for i in sorted(range(len(boxes)), key=lambda i: boxes[i][dim][0] if rank else 0):
+        start = boxes[i][dim][0] if rank else 0
+        while active and active[0][0] <= start:
+            heapq.heappop(active)
+        for _, j in active:
+            if overlap(boxes[i], boxes[j]) is not None:
+                raise errors.DataLossError(f"{where}: stored slices {slices[j]} and "
+                                           f"{slices[i]} overlap")
+        end = start + boxes[i][dim][1] if rank else 1
+        heapq.heappush(active, (end, i))
 
 
 def overlap(a, b):

@@ -282,6 +282,8 @@ def get_matching_files(pattern: str) -> list[str]:
     characters matches itself when it exists. POSIX classes like `[[:alpha:]]` are not
     supported (they match nothing); checkpoint paths do not use them.
     """
+    if "\0" in pattern:  # no file name holds one; os calls would raise ValueError
+        return []
     parts = pattern.split("/")
     if not any(_has_wildcard(part) for part in parts):
         return [pattern] if os.path.exists(pattern) else []

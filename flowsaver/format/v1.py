@@ -34,8 +34,8 @@ from flowsaver.format.bundle_read import name_to_key, num_elements, read_table_f
     shape_of
 from flowsaver.format.coding import CorruptionError
 from flowsaver.format.protos import SavedTensorSlices
-from flowsaver.format.slices import (TensorSlice, assemble_slices, encode_tensor_name_slice,
-                                     overlap)
+from flowsaver.format.slices import (MAX_SLICES, TensorSlice, assemble_slices,
+                                     check_disjoint, encode_tensor_name_slice)
 from flowsaver.format.tensor_proto import to_array
 
 META_KEY = b""
@@ -44,6 +44,7 @@ CHECKPOINT_VERSION = 1
 CHECKPOINT_VERSION_MIN_PRODUCER = 0
 _SHARD = re.compile(r"-(\d{5})-of-(\d{5})$")
 _SHARD_GLOB = "-?????-of-?????"
+_SHARD_PATTERN = re.compile(r"-\?{5}-of-(\d{5})$")
 
 
 def v1_files(path: str) -> list[str]:
@@ -59,6 +60,11 @@ def v1_files(path: str) -> list[str]:
         if m is None:
             return [path]
         files = glob.glob(glob.escape(path[:m.start()]) + "-?????-of-" + m.group(2))
+    elif (m := _SHARD_PATTERN.search(path)) and \
+            (ours := glob.glob(glob.escape(path[:m.start()]) + "-?????-of-" + m.group(1))):
+        # Our own shard pattern P-?????-of-NNNNN: only its tail is a pattern, so glob
+        # characters in P (a directory "run[1]") match themselves.
+        files = ours
     elif glob.has_magic(path) and any(map(os.path.isfile, glob.glob(path))):
         files = glob.glob(path)
     else:
@@ -109,6 +115,9 @@ class V1Reader:
         self._tensors: dict[str, _Tensor] = {}
         for index in range(len(self.files)):
             self._read_meta(index)
+        for tensor in self._tensors.values():
+            check_disjoint([s for s, _, _ in tensor.slices], [b for _, b, _ in tensor.slices],
+                           f"tensor {tensor.name!r} in {self.prefix}")
 
     # --- meta ----------------------------------------------------------------------------
     def _table(self, index: int) -> dict[bytes, bytes]:
@@ -156,11 +165,10 @@ class V1Reader:
                 box = tslice.resolve(shape)
             except (CorruptionError, ValueError) as exc:
                 raise errors.DataLossError(f"{where}: {exc}") from None
-            for other, other_box, _ in tensor.slices:
-                if overlap(box, other_box) is not None:
-                    raise errors.DataLossError(f"{where}: stored slices {other} and {tslice} "
-                                               f"overlap")
             tensor.slices.append((tslice, box, index))
+            if len(tensor.slices) > MAX_SLICES:
+                check_disjoint([s for s, _, _ in tensor.slices],
+                               [b for _, b, _ in tensor.slices], where)
 
     def _tensor(self, name) -> _Tensor:
         key = name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name
