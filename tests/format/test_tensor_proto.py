@@ -2,6 +2,7 @@
 import ml_dtypes
 import numpy as np
 import pytest
+from test_helpers import tensor_proto
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -132,12 +133,7 @@ def test_dtype_inference(value, name):
     assert from_array(value).dtype == as_dtype(name).enum
 
 
-def _proto(dtype, shape, **fields):
-    proto = TensorProto(dtype=dtype, **fields)
-    proto.tensor_shape.SetInParent()
-    for d in shape:
-        proto.tensor_shape.dim.add(size=d)
-    return proto
+_proto = tensor_proto
 
 
 # (dtype enum, shape, fields, expected) as tf.io.parse_tensor (C++ FromProto) reads them.

@@ -24,6 +24,7 @@ import os
 import ml_dtypes
 import numpy as np
 import pytest
+from test_helpers import alternate_cpus
 
 import flowsaver.train as fst
 from flowsaver.format import dtypes
@@ -413,16 +414,10 @@ def tf1_saver_save(tf, prefix: str, sharded: bool = False) -> list[tuple]:
       ``(checkpoint key, TensorSlice or None, device)`` of every saved variable (part).
     """
     tf1 = tf.compat.v1
-    count = [0]
-
-    def alternate_cpus(op):
-        if op.type in ("VariableV2", "VarHandleOp"):
-            count[0] += 1
-            return "/device:CPU:%d" % (count[0] % 2)
-        return op.device
+    alternate = alternate_cpus()
 
     graph = tf.Graph()
-    with graph.as_default(), tf1.device(alternate_cpus if sharded else ""):
+    with graph.as_default(), tf1.device(alternate if sharded else ""):
         for i, (name, value) in enumerate(SAVER_VARIABLES.items()):
             dtype = tf.string if value.dtype == object else tf.as_dtype(value.dtype)
             tf1.get_variable(name, initializer=tf.constant(value, dtype=dtype),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 import pytest
+from test_helpers import alternate_cpus, tensor_proto
 
 from flowsaver.format import dtypes
 from flowsaver.format.protos import TensorProto
@@ -58,15 +59,9 @@ def _save_v1(tf, prefix, sharded=False):
     values TensorFlow's session holds."""
     tf1 = tf.compat.v1
     graph = tf.Graph()
-    count = [0]
+    alternate = alternate_cpus()
 
-    def alternate_cpus(op):
-        if op.type in ("VariableV2", "VarHandleOp"):
-            count[0] += 1
-            return "/device:CPU:%d" % (count[0] % 2)
-        return op.device
-
-    with graph.as_default(), tf1.device(alternate_cpus if sharded else ""):
+    with graph.as_default(), tf1.device(alternate if sharded else ""):
         for i, (name, value) in enumerate(V1_VARIABLES.items()):
             _variable(tf, name, value, use_resource=bool(i % 2))
         name, full, parts = PARTITIONED
@@ -238,12 +233,7 @@ def test_shape_argument_like_make_tensor_proto(tf, values, shape):
         tf.make_tensor_proto(values, shape=shape).SerializeToString()
 
 
-def _proto(dtype, shape, **fields):
-    proto = TensorProto(dtype=dtype, **fields)
-    proto.tensor_shape.SetInParent()
-    for d in shape:
-        proto.tensor_shape.dim.add(size=d)
-    return proto
+_proto = tensor_proto
 
 
 PARSE_CASES = [
