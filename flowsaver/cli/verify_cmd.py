@@ -67,8 +67,8 @@ class VerifyResult:
         return len({b.tensor for b in self.bad})
 
     def summary(self) -> str:
-        line = (f"verified {self.tensors} tensors ({self.nbytes} bytes) in {self.num_shards} "
-                f"shards: {self.bad_tensors} bad")
+        line = (f"verified {plural(self.tensors, 'tensor')} ({self.nbytes} bytes) in "
+                f"{plural(self.num_shards, 'shard')}: {self.bad_tensors} bad")
         return line + (f", {plural(len(self.warnings), 'warning')}" if self.warnings else "")
 
 

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "tf"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())["checkpoints"]
 from fixture_paths import SAMPLES  # noqa: E402
-SUMMARY = re.compile(r"^verified (\d+) tensors \((\d+) bytes\) in (\d+) shards: (\d+) bad",
+SUMMARY = re.compile(r"^verified (\d+) tensors? \((\d+) bytes\) in (\d+) shards?: (\d+) bad",
                      re.MULTILINE)
 
 
