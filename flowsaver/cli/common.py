@@ -6,7 +6,6 @@ Everything here uses `flowsaver.format` alone, as every CLI command that reads f
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import os
 
@@ -14,7 +13,7 @@ from flowsaver import errors
 from flowsaver.format.bundle_read import BundleReader, data_filename
 from flowsaver.format.paths import resolve_checkpoint_prefix
 from flowsaver.format.object_graph import parse_object_graph
-from flowsaver.format.reader import OBJECT_GRAPH_KEY, CheckpointReader
+from flowsaver.format.reader import OBJECT_GRAPH_KEY, CheckpointReader, missing_tensor_error
 from flowsaver.format.v1 import v1_files
 
 
@@ -62,12 +61,8 @@ def open_checkpoint(path: str) -> OpenedCheckpoint:
 
 def read_tensor(opened: OpenedCheckpoint, name: str):
     """The value of tensor `name`; NotFoundError with the closest names when it is absent."""
-    names = opened.reader.names()
     if not opened.reader.has_tensor(name):
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-        hint = f" Closest names: {', '.join(close)}." if close else ""
-        raise errors.NotFoundError(f"tensor {name!r} is not in checkpoint {opened.prefix} "
-                                   f"({len(names)} tensors).{hint}")
+        raise missing_tensor_error(name, opened.reader.names(), opened.prefix)
     return opened.reader.get_tensor(name)
 
 

@@ -52,7 +52,7 @@ def tempstate_suffix() -> str:
     return TEMPSTATE_MARK + str(_rng.getrandbits(64))
 
 
-def _discard(temp_path: str) -> None:
+def discard(temp_path: str) -> None:
     """Removes a temporary file during error handling, without hiding the original error."""
     try:
         os.remove(temp_path)
@@ -99,7 +99,7 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb",
             yield f
         os.replace(temp_path, path)
     except BaseException:
-        _discard(temp_path)
+        discard(temp_path)
         raise
 
 

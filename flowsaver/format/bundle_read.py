@@ -37,7 +37,6 @@ MAX_NUM_SHARDS = 99_999  # data file names hold five digits
 # each piece just after it is read, while it is still in the CPU cache. Must stay below
 # the 2 GiB that one read() returns.
 READ_PIECE = 1 << 20
-MAX_ARRAY_ELEMENTS = 2**63 // 16 - 1  # NumPy's byte-size limit, for 16-byte elements
 
 
 def data_filename(prefix: str, shard_id: int, num_shards: int) -> str:
@@ -71,7 +70,7 @@ def shape_of(proto, where: str) -> tuple[int, ...]:
         raise errors.DataLossError(f"{where}: stored shape {list(dims)} is invalid")
     # NumPy refuses any shape whose non-zero dims multiply past its index range, even
     # one with a zero dim; no real tensor comes near that.
-    if num_elements(d for d in dims if d) > MAX_ARRAY_ELEMENTS:
+    if num_elements(d for d in dims if d) > dtypes.MAX_ARRAY_ELEMENTS:
         raise errors.DataLossError(f"{where}: stored shape {list(dims)} is too large for "
                                    f"any array")
     return dims
@@ -379,7 +378,7 @@ class BundleReader:
         """
         fd, file_size = self._data_file(entry.shard_id, where)
         offset, size = entry.offset, entry.size
-        path = data_filename(self.prefix, entry.shard_id, self.header.num_shards)
+        path = self._data_path(entry)
         if offset < 0 or size < 0 or offset + size > file_size:
             raise errors.DataLossError(
                 f"{where}: {size} bytes at offset {offset} run past the end of {path} "

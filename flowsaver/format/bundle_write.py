@@ -22,7 +22,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.format import dtypes, tensor_codec
-from flowsaver.format.atomic import tempstate_suffix
+from flowsaver.format.atomic import discard, tempstate_suffix
 from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.bundle_read import (HEADER_KEY, data_filename, index_filename,
                                           name_to_key)
@@ -68,7 +68,7 @@ def write_index_temp(prefix: str, header, entries: dict) -> str:
                 table.add(key, entries[key].SerializeToString())
             table.finish()
     except BaseException:
-        _remove_quietly(tmp)
+        discard(tmp)
         raise
     return tmp
 
@@ -78,13 +78,6 @@ def write_index(prefix: str, header, entries: dict) -> str:
     path = index_filename(prefix)
     os.replace(write_index_temp(prefix, header, entries), path)
     return path
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 def make_parent_dir(prefix: str) -> None:
@@ -256,9 +249,9 @@ class BundleWriter:
             os.replace(self._data_tmp, self._data_path)
             os.replace(index_tmp, index_filename(self.prefix))
         except BaseException:
-            _remove_quietly(self._data_tmp)
+            discard(self._data_tmp)
             if index_tmp:
-                _remove_quietly(index_tmp)
+                discard(index_tmp)
             raise
         return self.prefix
 
@@ -272,7 +265,7 @@ class BundleWriter:
         """Discard everything written; the previous checkpoint (if any) is untouched."""
         self._done = True
         self._file.close()
-        _remove_quietly(self._data_tmp)
+        discard(self._data_tmp)
 
     def __enter__(self) -> "BundleWriter":
         return self

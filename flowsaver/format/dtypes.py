@@ -17,6 +17,8 @@ import ml_dtypes
 import numpy as np
 
 REF_OFFSET = 100
+# NumPy refuses arrays of more bytes than an intp holds; for 16-byte elements, this many.
+MAX_ARRAY_ELEMENTS = 2**63 // 16 - 1
 
 
 @dataclass(frozen=True, eq=False)

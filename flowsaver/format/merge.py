@@ -14,8 +14,8 @@ import os
 
 from flowsaver import errors
 from flowsaver.format.bundle_read import data_filename, index_filename, key_to_name, read_index
-from flowsaver.format.bundle_write import (BundleWriter, _remove_quietly, header_proto,
-                                           write_index_temp)
+from flowsaver.format.atomic import discard
+from flowsaver.format.bundle_write import BundleWriter, header_proto, write_index_temp
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def merge_bundles(part_prefixes, prefix: str, delete_old_dirs: bool = True,
             os.replace(src, dst)
         os.replace(index_tmp, index_filename(prefix))
     except BaseException:
-        _remove_quietly(index_tmp)
+        discard(index_tmp)
         raise
     part_dirs = []
     for part, _, _ in parts:

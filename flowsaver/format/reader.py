@@ -20,6 +20,14 @@ from flowsaver.format.paths import resolve_checkpoint_prefix
 
 
 
+def missing_tensor_error(name: str, names: list[str], prefix: str) -> errors.NotFoundError:
+    """NotFoundError for a tensor the checkpoint lacks, naming the closest names it holds."""
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f" Closest names: {', '.join(close)}." if close else ""
+    return errors.NotFoundError(f"Key {name} not found in checkpoint {prefix} "
+                                f"({len(names)} tensors).{hint}")
+
+
 class CheckpointReader:
     """Reads the tensors of a checkpoint; only the index is read when it opens.
 
@@ -49,11 +57,7 @@ class CheckpointReader:
 
     def _check(self, name: str) -> None:
         if not self._impl.has_tensor(name):
-            close = difflib.get_close_matches(name, self._names, n=3, cutoff=0.5)
-            hint = f" Closest names: {close}." if close else ""
-            raise errors.NotFoundError(
-                f"Key {name} not found in checkpoint {self.prefix} "
-                f"({len(self._names)} tensors).{hint}")
+            raise missing_tensor_error(name, self._names, self.prefix)
 
     def get_tensor(self, name: str):
         """The tensor's value: an ndarray; a NumPy scalar (or bytes) for 0-d tensors."""

@@ -102,9 +102,6 @@ _KNOWN_ENUMS = frozenset(DATA_TYPES.values())
 
 # --- decoding --------------------------------------------------------------------------
 
-MAX_ARRAY_ELEMENTS = 2**63 // 16 - 1  # NumPy's byte-size limit, for 16-byte elements
-
-
 def check_shape(dims, where: str = "TensorProto") -> tuple[int, ...]:
     """``dims`` as a tuple, after TensorFlow's TensorShape checks; InvalidArgumentError if not."""
     dims = tuple(int(d) for d in dims)
@@ -118,7 +115,7 @@ def check_shape(dims, where: str = "TensorProto") -> tuple[int, ...]:
         raise errors.InvalidArgumentError(f"{where}: shape {list(dims)} has more than 2**63-1 "
                                           f"elements")
     # NumPy refuses a shape whose non-zero dims overflow its range even when one is 0.
-    if _count(d for d in dims if d) > MAX_ARRAY_ELEMENTS:
+    if _count(d for d in dims if d) > dtypes.MAX_ARRAY_ELEMENTS:
         raise errors.InvalidArgumentError(f"{where}: shape {list(dims)} is too large for any "
                                           f"array")
     return dims
