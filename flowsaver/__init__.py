@@ -1,36 +1,41 @@
-"""flowsaver: TensorFlow 1.x checkpoints, read and written in pure Python and NumPy.
+"""flowsaver: TensorFlow 1.x graphs, sessions and checkpoints in pure Python and NumPy.
 
-``import flowsaver as tf`` gives TensorFlow's names: ``tf.train.load_checkpoint``,
-``tf.train.latest_checkpoint``, ``tf.errors.NotFoundError``, ``tf.float32``, ...
+``import flowsaver as tf`` gives TensorFlow's names: ``tf.Graph``, ``tf.Session``,
+``tf.Variable``, ``tf.placeholder``, ``tf.nn.relu``, ``tf.train.load_checkpoint``, ...
+This module only re-exports; each name lives in the layer that implements it.
 """
-from flowsaver import errors, train
-from flowsaver.format.dtypes import BY_NAME as _BY_NAME
-from flowsaver.format.dtypes import DType
+from flowsaver import errors
+from flowsaver.dtypes import *  # noqa: F401,F403 - tf.float32, tf.as_dtype, tf.DType, ...
+from flowsaver.graph.graph import (Graph, GraphKeys, get_default_graph,
+                                   get_default_session, reset_default_graph)
+from flowsaver.graph.operation import Operation, Tensor
+from flowsaver.graph.tensor_shape import Dimension, TensorShape
+from flowsaver.ops.array_ops import *  # noqa: F401,F403
+from flowsaver.ops.control_flow_ops import group, no_op, tuple, with_dependencies  # noqa: A004
+from flowsaver.ops.init_ops import (constant_initializer, glorot_normal_initializer,
+                                    glorot_uniform_initializer, ones_initializer,
+                                    random_normal_initializer, random_uniform_initializer,
+                                    truncated_normal_initializer,
+                                    variance_scaling_initializer, zeros_initializer)
+from flowsaver.ops.math_ops import *  # noqa: F401,F403
+from flowsaver.ops.op_builder import constant, convert_to_tensor
+from flowsaver.ops.random_ops import (random_normal, random_uniform, set_random_seed,
+                                      truncated_normal)
+from flowsaver.ops.state_ops import assign, assign_add, assign_sub, is_variable_initialized
+from flowsaver.ops.variable_scope import (AUTO_REUSE, VariableScope, get_variable,
+                                          get_variable_scope, variable_scope)
+from flowsaver.ops.variables import (Variable, all_variables, global_variables,
+                                     global_variables_initializer, initialize_all_variables,
+                                     initialize_local_variables, initialize_variables,
+                                     local_variables, local_variables_initializer,
+                                     model_variables, trainable_variables,
+                                     variables_initializer)
+from flowsaver.ops.scope_api import (add_to_collection, add_to_collections,
+                                     colocate_with, control_dependencies, device,
+                                     get_collection, get_collection_ref, name_scope,
+                                     report_uninitialized_variables)
+from flowsaver.runtime.session import InteractiveSession, Session
+from flowsaver import nn, train  # noqa: E402
+from flowsaver import dtypes  # noqa: E402,F811
 
 __version__ = "0.1.0"
-
-bfloat16 = _BY_NAME["bfloat16"]
-bool = _BY_NAME["bool"]  # noqa: A001 - TensorFlow's name
-complex64 = _BY_NAME["complex64"]
-complex128 = _BY_NAME["complex128"]
-float16 = half = _BY_NAME["float16"]
-float32 = _BY_NAME["float32"]
-float64 = double = _BY_NAME["float64"]
-int8 = _BY_NAME["int8"]
-int16 = _BY_NAME["int16"]
-int32 = _BY_NAME["int32"]
-int64 = _BY_NAME["int64"]
-qint8 = _BY_NAME["qint8"]
-qint16 = _BY_NAME["qint16"]
-qint32 = _BY_NAME["qint32"]
-quint8 = _BY_NAME["quint8"]
-quint16 = _BY_NAME["quint16"]
-string = _BY_NAME["string"]
-uint8 = _BY_NAME["uint8"]
-uint16 = _BY_NAME["uint16"]
-uint32 = _BY_NAME["uint32"]
-uint64 = _BY_NAME["uint64"]
-variant = _BY_NAME["variant"]
-resource = _BY_NAME["resource"]
-float8_e5m2 = _BY_NAME["float8_e5m2"]
-float8_e4m3fn = _BY_NAME["float8_e4m3fn"]

@@ -41,7 +41,57 @@ class DType:
 
     @property
     def base_dtype(self) -> "DType":
-        return self
+        return BY_ENUM[self.enum - REF_OFFSET] if self.enum > REF_OFFSET else self
+
+    @property
+    def real_dtype(self) -> "DType":
+        base = self.base_dtype
+        return {8: BY_ENUM[1], 18: BY_ENUM[2]}.get(base.enum, base)
+
+    @property
+    def _is_ref_dtype(self) -> bool:
+        return self.enum > REF_OFFSET
+
+    @property
+    def _as_ref(self) -> "DType":
+        return self if self.enum > REF_OFFSET else REF_BY_ENUM[self.enum + REF_OFFSET]
+
+    @property
+    def is_unsigned(self) -> bool:
+        return self.kind == "memcpy" and self.name.startswith("uint")
+
+    @property
+    def is_numpy_compatible(self) -> bool:
+        return self.kind != "none"
+
+    @property
+    def is_quantized(self) -> bool:
+        return self.base_dtype.name.startswith(("qint", "quint"))
+
+    @property
+    def min(self):
+        """The smallest value of this type (TensorFlow's ``DType.min``)."""
+        base = self.base_dtype
+        if base.is_bool or base.kind != "memcpy" or base.is_complex:
+            raise TypeError(f"Cannot find minimum value of {base.name}.")
+        if base.is_floating:
+            return base.numpy.type(ml_dtypes.finfo(base.numpy).min)
+        return base.numpy.type(ml_dtypes.iinfo(base.numpy).min)
+
+    @property
+    def max(self):
+        """The largest value of this type (TensorFlow's ``DType.max``)."""
+        base = self.base_dtype
+        if base.is_bool or base.kind != "memcpy" or base.is_complex:
+            raise TypeError(f"Cannot find maximum value of {base.name}.")
+        if base.is_floating:
+            return base.numpy.type(ml_dtypes.finfo(base.numpy).max)
+        return base.numpy.type(ml_dtypes.iinfo(base.numpy).max)
+
+    def is_compatible_with(self, other) -> bool:
+        """True when a value of ``other`` may stand where this type is expected."""
+        other = other if isinstance(other, DType) else BY_NAME[str(other)]
+        return self.enum in (other.enum, other.base_dtype.enum)
 
     @property
     def size(self) -> int:
@@ -61,7 +111,7 @@ class DType:
 
     @property
     def is_bool(self) -> bool:
-        return self.enum == 10
+        return self.enum in (10, 110)
 
     def __eq__(self, other) -> bool:
         if isinstance(other, DType):
@@ -127,6 +177,13 @@ _BY_NUMPY: dict[np.dtype, DType] = {}
 for _d in _ALL:
     if _d.kind == "memcpy" and _d.numpy not in _BY_NUMPY and not _d.name.startswith("q"):
         _BY_NUMPY[_d.numpy] = _d
+
+# Reference types (`float32_ref`): the dtype of a ref variable's output in a graph. They
+# never appear on disk, so BY_ENUM (which file readers use) does not hold them.
+REF_BY_ENUM: dict[int, DType] = {
+    d.enum + REF_OFFSET: DType(d.enum + REF_OFFSET, d.name + "_ref", d.proto_name + "_REF",
+                               d.numpy, d.kind)
+    for d in _ALL}
 
 DT_STRING = 7
 DT_VARIANT = 21

@@ -1,0 +1,4 @@
+"""Public ``tf.nn`` functions."""
+from __future__ import annotations
+
+__all__: list = []

@@ -1,0 +1,279 @@
+"""Adding ops to a graph: ``create_op`` (TensorFlow's apply_op), ``convert_to_tensor``.
+
+``create_op`` opens a name scope named after the op, converts Python values to ``Const``
+nodes named after their input argument (``mul/y``), infers type and length attrs from
+the inputs, fills in every default attr (TensorFlow's GraphDefs list them all), checks
+allowed values, and runs the op's shape function.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from flowsaver.format import tensor_proto
+from flowsaver.graph import attr_value
+from flowsaver.graph.graph import Graph, get_default_graph
+from flowsaver.graph.operation import Operation, Tensor
+from flowsaver.graph.tensor_shape import TensorShape, as_shape
+from flowsaver.ops import registry
+
+# Objects that stand for a tensor (a Variable) register a conversion: type -> fn.
+_CONVERSIONS: list = []
+
+
+def register_tensor_conversion(cls, fn) -> None:
+    """``fn(value, dtype, name, as_ref) -> Tensor`` converts instances of ``cls``."""
+    _CONVERSIONS.append((cls, fn))
+
+
+def graph_of(values, default: Graph | None = None) -> Graph:
+    """The graph of the tensors among ``values`` (nested one level), else the default.
+
+    Raises:
+      ValueError: the tensors belong to different graphs.
+    """
+    found = None
+    for value in _flatten(values):
+        if hasattr(value, "_as_graph_element") and not isinstance(value, (Tensor, Operation)):
+            value = value._as_graph_element()
+        g = getattr(value, "graph", None) if isinstance(value, (Tensor, Operation)) else None
+        if g is not None:
+            if found is not None and g is not found:
+                raise ValueError(f"{value} must be from the same graph as the other inputs "
+                                 f"({value.name} is from another graph).")
+            found = g
+    return found or default or get_default_graph()
+
+
+def _flatten(values):
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            yield from value
+        else:
+            yield value
+
+
+def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None,
+                      as_ref=False) -> Tensor:
+    """``value`` as a Tensor: tensors pass through (dtype checked), the rest become Const.
+
+    Raises:
+      ValueError: a tensor of another dtype than ``dtype``.
+      TypeError: a value that cannot be a ``dtype`` tensor.
+    """
+    dtype = None if dtype is None else attr_value.as_dtype(dtype)
+    if isinstance(value, Tensor):
+        if dtype is not None and not dtype.is_compatible_with(value.dtype) and \
+                dtype.base_dtype != value.dtype.base_dtype:
+            raise ValueError(f"Tensor conversion requested dtype {dtype.name} for Tensor with "
+                             f"dtype {value.dtype.name}: {value!r}")
+        return value
+    for cls, fn in _CONVERSIONS:
+        if isinstance(value, cls):
+            return fn(value, dtype=dtype, name=name, as_ref=as_ref)
+    if isinstance(value, Operation):
+        raise TypeError(f"Can't convert Operation '{value.name}' to Tensor (target dtype="
+                        f"{dtype}, name={name!r}, as_ref={as_ref})")
+    if isinstance(value, (list, tuple)) and any(_is_tensor_like(v) for v in _deep(value)):
+        from flowsaver.ops import array_ops  # a list holding tensors is packed, as in TF
+        return array_ops.stack(value, name=name or "packed")
+    if dtype is None and preferred_dtype is not None:
+        try:
+            return constant(value, dtype=preferred_dtype, name=name or "Const")
+        except (TypeError, ValueError):
+            pass
+    return constant(value, dtype=dtype, name=name or "Const")
+
+
+def _is_tensor_like(value) -> bool:
+    return isinstance(value, Tensor) or any(isinstance(value, c) for c, _ in _CONVERSIONS)
+
+
+def _deep(value):
+    for item in value:
+        if isinstance(item, (list, tuple)):
+            yield from _deep(item)
+        else:
+            yield item
+
+
+def constant(value, dtype=None, shape=None, name="Const", verify_shape=False) -> Tensor:
+    """A ``Const`` node holding ``value`` (broadcast to ``shape`` when given)."""
+    dtype = None if dtype is None else attr_value.as_dtype(dtype)
+    if shape is not None:
+        shape = [int(d) for d in as_shape(shape).as_list()]
+        array = np.asarray(value) if not isinstance(value, (list, tuple)) else None
+        if array is not None and array.size == 1:
+            proto = tensor_proto.from_array(value, dtype=dtype, shape=shape)
+        else:
+            proto = tensor_proto.from_array(value, dtype=dtype)
+            if list(proto.tensor_shape.dim) and [d.size for d in proto.tensor_shape.dim] != shape:
+                count = int(np.prod(shape))
+                flat = tensor_proto.to_array(proto).reshape(-1)
+                if verify_shape or flat.size != count:
+                    raise TypeError(f"Expected Tensor's shape: {tuple(shape)}, but got "
+                                    f"{tuple(d.size for d in proto.tensor_shape.dim)}.")
+                proto = tensor_proto.from_array(flat.reshape(shape), dtype=dtype)
+    else:
+        proto = tensor_proto.from_array(value, dtype=dtype)
+    out_dtype = attr_value.as_dtype(proto.dtype)
+    return create_op("Const", [], {"value": proto, "dtype": out_dtype}, name=name)
+
+
+def create_op(op_type: str, inputs, attrs: dict | None = None, name: str | None = None,
+              graph: Graph | None = None):
+    """Add an ``op_type`` node; returns its single output, its outputs list, or the op.
+
+    ``inputs`` follow the op's input arguments in order; Python values become Const
+    nodes. ``attrs`` hold what cannot be inferred; defaults fill in the rest.
+    """
+    op = build_op(op_type, inputs, attrs, name, graph)
+    outputs = op.outputs
+    if len(op.op_def.outputs) == 1 and not (op.op_def.outputs[0].number_attr or
+                                             op.op_def.outputs[0].type_list_attr):
+        return outputs[0]
+    if not outputs and not op.op_def.outputs:
+        return op
+    return outputs
+
+
+def build_op(op_type: str, inputs, attrs: dict | None = None, name: str | None = None,
+             graph: Graph | None = None) -> Operation:
+    """Like ``create_op`` but always returns the Operation."""
+    op_def = registry.get(op_type)
+    attrs = dict(attrs or {})
+    inputs = list(inputs)
+    if len(inputs) != len(op_def.inputs):
+        raise TypeError(f"{op_type} takes {len(op_def.inputs)} inputs "
+                        f"({', '.join(a.name for a in op_def.inputs)}), got {len(inputs)}")
+    g = graph or graph_of(inputs)
+    with g.as_default(), g.name_scope(name or op_type) as scope:
+        flat_inputs = []
+        for arg, value in zip(op_def.inputs, inputs):
+            flat_inputs.extend(_convert_arg(op_def, arg, value, attrs))
+        values = {}
+        for a in op_def.attrs:
+            if a.name in attrs:
+                values[a.name] = _checked_attr(op_def, a, attrs.pop(a.name))
+            elif a.default is not None:
+                values[a.name] = a.default
+            else:
+                raise TypeError(f"{op_type} op requires attr '{a.name}' ({a.type}) and none "
+                                f"was given or could be inferred from the inputs")
+        for key, value in attrs.items():  # private attrs such as _class
+            if not key.startswith("_"):
+                raise TypeError(f"{op_type} op has no attr named '{key}'")
+            values[key] = value if isinstance(value, registry.AttrValue) else \
+                attr_value.encode(value, "list(string)" if key == "_class" else "bool")
+        for key, value in g._attr_scope_map.items():
+            values.setdefault(key, value)
+        out_types = _output_types(op_def, values)
+        op = Operation(g, scope[:-1], op_type, flat_inputs, values, out_types, op_def=op_def)
+        ref_ops = _ref_input_ops(op_def, op, flat_inputs)
+        if ref_ops:  # TensorFlow colocates an op with the variables it takes by reference
+            with g.colocate_with(ref_ops[0]):
+                g._add_op(op)
+        else:
+            g._add_op(op)
+    infer_shapes(op)
+    return op
+
+
+def _ref_input_ops(op_def, op, flat_inputs) -> list:
+    if not any(arg.is_ref for arg in op_def.inputs):
+        return []
+    return [t.op for t, is_ref in zip(flat_inputs, registry.ref_arg_flags(op)) if is_ref]
+
+
+def infer_shapes(op: Operation) -> None:
+    fn = registry.SHAPES.get(op.type)
+    if fn is None:
+        return
+    shapes = fn(op)
+    for tensor, shape in zip(op.outputs, shapes):
+        tensor._shape = TensorShape(shape)
+
+
+def _convert_arg(op_def, arg, value, attrs) -> list:
+    if arg.number_attr or arg.type_list_attr:
+        if isinstance(value, Tensor) or not isinstance(value, (list, tuple)):
+            raise TypeError(f"Expected list for '{arg.name}' argument to '{op_def.name}' Op, "
+                            f"not {value!r}.")
+        if arg.number_attr:
+            attrs.setdefault(arg.number_attr, len(value))
+            tensors = _convert_same_type(op_def, arg, list(value), attrs)
+        else:
+            given = attrs.get(arg.type_list_attr)
+            tensors = [convert_to_tensor(v, dtype=None if given is None else given[i],
+                                         name=f"{arg.name}_{i}", as_ref=arg.is_ref)
+                       for i, v in enumerate(value)]
+            attrs.setdefault(arg.type_list_attr, [t.dtype.base_dtype for t in tensors])
+        return tensors
+    return _convert_same_type(op_def, arg, [value], attrs)
+
+
+def _convert_same_type(op_def, arg, values: list, attrs) -> list:
+    want = None
+    if arg.fixed_type:
+        want = attr_value.as_dtype(arg.fixed_type)
+    elif arg.type_attr in attrs:
+        want = attr_value.as_dtype(attrs[arg.type_attr])
+    else:  # the first tensor among the values decides, as TensorFlow does for lists
+        for v in values:
+            if isinstance(v, Tensor):
+                want = v.dtype.base_dtype
+                break
+    preferred = None
+    if want is None and arg.type_attr:
+        default = op_def.attr(arg.type_attr).default
+        preferred = None if default is None else attr_value.decode(default)
+    out = []
+    for i, v in enumerate(values):
+        t = convert_to_tensor(v, dtype=want, name=f"{arg.name}_{i}" if arg.number_attr else arg.name,
+                              preferred_dtype=preferred, as_ref=arg.is_ref)
+        if want is not None and t.dtype.base_dtype != want:
+            raise TypeError(f"Input '{arg.name}' of '{op_def.name}' Op has type "
+                            f"{t.dtype.base_dtype.name} that does not match expected type of "
+                            f"{want.name}.")
+        if arg.is_ref and not t.dtype._is_ref_dtype:
+            raise TypeError(f"'{op_def.name}' Op requires that input '{arg.name}' be a "
+                            f"mutable tensor (e.g.: a tf.Variable)")
+        want = want or t.dtype.base_dtype
+        out.append(t)
+    if arg.type_attr and out:
+        attrs.setdefault(arg.type_attr, out[0].dtype.base_dtype)
+    return out
+
+
+def _checked_attr(op_def, a: registry.AttrDef, value):
+    encoded = value if isinstance(value, registry.AttrValue) else attr_value.encode(value, a.type)
+    if a.allowed:
+        got = attr_value.decode(encoded)
+        items = got if isinstance(got, list) else [got]
+        for item in items:
+            item = item.decode() if isinstance(item, bytes) else item
+            if item not in a.allowed:
+                names = ", ".join(getattr(x, "name", x) for x in a.allowed)
+                raise TypeError(f"Value passed to parameter '{a.name}' of op "
+                                f"'{op_def.name}' has {getattr(item, 'name', item)!r}, which "
+                                f"is not in the list of allowed values: {names}")
+    if a.minimum is not None:
+        got = attr_value.decode(encoded)
+        size = len(got) if isinstance(got, list) else got
+        if size < a.minimum:
+            raise ValueError(f"Attr '{a.name}' of '{op_def.name}' Op passed {size} less than "
+                             f"minimum {a.minimum}.")
+    return encoded
+
+
+def _output_types(op_def, attrs) -> list:
+    out = []
+    for arg in op_def.outputs:
+        if arg.type_list_attr:
+            types = [attr_value.as_dtype(t) for t in attr_value.decode(attrs[arg.type_list_attr])]
+        else:
+            base = attr_value.as_dtype(arg.fixed_type) if arg.fixed_type else \
+                attr_value.decode(attrs[arg.type_attr])
+            count = attr_value.decode(attrs[arg.number_attr]) if arg.number_attr else 1
+            types = [base] * count
+        out.extend(t._as_ref if arg.is_ref else t for t in types)
+    return out

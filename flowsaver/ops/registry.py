@@ -1,0 +1,261 @@
+"""The op registry: one table per job, keyed by TensorFlow's op type ("MatMul").
+
+- ``OP_DEFS``   the op's signature: inputs, outputs, attrs with types and defaults
+- ``SHAPES``    static shape inference: ``fn(op) -> [shape per output]``
+- ``KERNELS``   NumPy kernels: ``fn(op, ctx) -> run(*input_values)``, built once per plan
+- ``GRADIENTS`` gradient builders (the training issue adds them)
+
+Signatures are written one per line in TensorFlow's own notation, e.g.::
+
+    MatMul(a: T, b: T) -> (product: T); transpose_a: bool = false; T: type {float, double}
+
+An input is ``name: T`` (dtype from attr T), ``name: float`` (fixed dtype),
+``name: N * T`` (N tensors), ``name: Tlist`` (a list(type) attr) or ``Ref(...)`` of any;
+attrs are ``name: type [{allowed}] [>= min] [= default]``; flags start with ``!``.
+``tests/interop/test_op_defs_tf.py`` checks every line against TensorFlow's registry.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from flowsaver.format.graph_protos import AttrValue, OpDef as OpDefProto
+from flowsaver.graph import attr_value
+from flowsaver.graph.tensor_shape import TensorShape
+
+
+@dataclass(frozen=True)
+class ArgDef:
+    name: str
+    type_attr: str = ""       # "T": dtype given by an attr
+    fixed_type: str = ""      # "float": a fixed dtype
+    number_attr: str = ""     # "N": a list of N tensors of one dtype
+    type_list_attr: str = ""  # "dtypes": a list of tensors of those dtypes
+    is_ref: bool = False
+
+
+@dataclass(frozen=True)
+class AttrDef:
+    name: str
+    type: str
+    default: object = None    # AttrValue proto, or None for a required attr
+    allowed: tuple = ()       # allowed types (DTypes) or strings
+    minimum: int | None = None
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str
+    inputs: tuple
+    outputs: tuple
+    attrs: tuple
+    flags: frozenset = field(default_factory=frozenset)
+
+    @property
+    def is_stateful(self) -> bool:
+        return "stateful" in self.flags
+
+    def attr(self, name: str) -> AttrDef:
+        for a in self.attrs:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def to_proto(self) -> OpDefProto:
+        """The OpDef message, as a metagraph's stripped op list holds it."""
+        proto = OpDefProto(name=self.name)
+        for args, target in ((self.inputs, proto.input_arg), (self.outputs, proto.output_arg)):
+            for arg in args:
+                out = target.add(name=arg.name, type_attr=arg.type_attr,
+                                 number_attr=arg.number_attr,
+                                 type_list_attr=arg.type_list_attr, is_ref=arg.is_ref)
+                if arg.fixed_type:
+                    out.type = attr_value.as_dtype(arg.fixed_type).as_datatype_enum
+        for a in self.attrs:
+            out = proto.attr.add(name=a.name, type=a.type)
+            if a.default is not None:
+                out.default_value.CopyFrom(a.default)
+            if a.allowed:
+                kind = "list(type)" if a.type in ("type", "list(type)") else "list(string)"
+                out.allowed_values.CopyFrom(attr_value.encode(a.allowed, kind))
+            if a.minimum is not None:
+                out.has_minimum = True
+                out.minimum = a.minimum
+        proto.is_stateful = "stateful" in self.flags
+        proto.is_commutative = "commutative" in self.flags
+        proto.is_aggregate = "aggregate" in self.flags
+        proto.allows_uninitialized_input = "allows_uninitialized_input" in self.flags
+        proto.is_distributed_communication = "distributed_communication" in self.flags
+        return proto
+
+
+OP_DEFS: dict[str, OpDef] = {}
+SHAPES: dict[str, object] = {}
+KERNELS: dict[str, object] = {}
+GRADIENTS: dict[str, object] = {}
+# Ops whose outputs may be the very array a variable or a feed holds: fetches are copied.
+ALIASING: set[str] = set()
+
+
+def define(*lines: str) -> None:
+    """Add op signatures, one line each, in the notation of this module's docstring."""
+    for line in lines:
+        op_def = parse_signature(line)
+        OP_DEFS[op_def.name] = op_def
+
+
+def shape_fn(*op_types: str):
+    """Decorator: register a shape function for ``op_types``."""
+    def register(fn):
+        for op_type in op_types:
+            SHAPES[op_type] = fn
+        return fn
+    return register
+
+
+def kernel(*op_types: str):
+    """Decorator: register a kernel builder for ``op_types``."""
+    def register(fn):
+        for op_type in op_types:
+            KERNELS[op_type] = fn
+        return fn
+    return register
+
+
+def simple_kernel(op_type: str, fn) -> None:
+    """Register a kernel that needs no attrs: ``fn(*inputs)`` is the output."""
+    KERNELS[op_type] = lambda op, ctx: fn
+
+
+def gradient(op_type: str):
+    def register(fn):
+        GRADIENTS[op_type] = fn
+        return fn
+    return register
+
+
+def ref_arg_flags(op) -> list[bool]:
+    """For each input tensor of ``op``, whether its argument takes a ref (a variable)."""
+    flags = []
+    for arg in op.op_def.inputs:
+        count = 1
+        if arg.number_attr:
+            count = op.get_attr(arg.number_attr)
+        elif arg.type_list_attr:
+            count = len(op.get_attr(arg.type_list_attr))
+        flags.extend([arg.is_ref] * count)
+    return flags
+
+
+def get(op_type: str) -> OpDef:
+    try:
+        return OP_DEFS[op_type]
+    except KeyError:
+        raise KeyError(f"Op type not registered '{op_type}' in flowsaver") from None
+
+
+# ---- the signature parser -------------------------------------------------------------------
+_HEAD = re.compile(r"^\s*(\w+)\((.*?)\)\s*->\s*\((.*?)\)\s*$")
+_ATTR = re.compile(r"^(\w+)\s*:\s*([\w()]+)\s*(\{[^}]*\})?\s*(>=\s*-?\d+)?\s*(=\s*.+)?$")
+
+
+def parse_signature(line: str) -> OpDef:
+    head, *rest = [p.strip() for p in _split_top(line, ";")]
+    match = _HEAD.match(head)
+    if not match:
+        raise ValueError(f"bad op signature: {line!r}")
+    name, ins, outs = match.groups()
+    flags, attrs = set(), []
+    for piece in rest:
+        if piece.startswith("!"):
+            flags.update(f.strip("! ") for f in piece.split() if f.strip("! "))
+            continue
+        m = _ATTR.match(piece)
+        if not m:
+            raise ValueError(f"bad attr {piece!r} in {line!r}")
+        aname, atype, allowed, minimum, default = m.groups()
+        allowed_values = ()
+        if allowed:
+            items = [s.strip() for s in allowed[1:-1].split(",") if s.strip()]
+            allowed_values = tuple(s.strip('"') if s.startswith('"') else
+                                   attr_value.as_dtype(s) for s in items)
+        attrs.append(AttrDef(
+            aname, atype,
+            default=_default(atype, default[1:].strip()) if default else None,
+            allowed=allowed_values,
+            minimum=int(minimum[2:]) if minimum else None))
+    return OpDef(name, _args(ins), _args(outs), tuple(attrs), frozenset(flags))
+
+
+def _split_top(text: str, sep: str) -> list:
+    parts, depth, quoted, current = [], 0, False, ""
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "{[(":
+            depth += 1
+        elif not quoted and ch in "}])":
+            depth -= 1
+        if ch == sep and depth == 0 and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return parts
+
+
+def _args(text: str) -> tuple:
+    out = []
+    for piece in (p.strip() for p in _split_top(text, ",") if p.strip()):
+        name, _, kind = (s.strip() for s in piece.partition(":"))
+        is_ref = kind.startswith("Ref(")
+        if is_ref:
+            kind = kind[4:-1].strip()
+        if "*" in kind:
+            number, _, base = (s.strip() for s in kind.partition("*"))
+            typed = {"fixed_type": base} if _is_type_name(base) else {"type_attr": base}
+            out.append(ArgDef(name, number_attr=number, is_ref=is_ref, **typed))
+        elif _is_type_name(kind):
+            out.append(ArgDef(name, fixed_type=kind, is_ref=is_ref))
+        else:
+            out.append(ArgDef(name, type_attr=kind, is_ref=is_ref))
+    return tuple(out)
+
+
+def _is_type_name(text: str) -> bool:
+    try:
+        attr_value.as_dtype(text)
+        return text[0].islower()
+    except TypeError:
+        return False
+
+
+def _default(attr_type: str, text: str) -> AttrValue:
+    return attr_value.encode(_literal(attr_type, text), attr_type)
+
+
+def _literal(attr_type: str, text: str):
+    if attr_type.startswith("list("):
+        inner = attr_type[5:-1]
+        body = text.strip()[1:-1].strip()
+        if not body:
+            return []
+        return [_literal(inner, item.strip()) for item in _split_top(body, ",")]
+    if attr_type == "bool":
+        return text == "true"
+    if attr_type == "int":
+        return int(text)
+    if attr_type == "float":
+        return float(text)
+    if attr_type == "string":
+        return text.strip('"')
+    if attr_type == "type":
+        return attr_value.as_dtype(text)
+    if attr_type == "shape":
+        if text == "?":
+            return TensorShape(None)
+        body = text[1:-1].strip()
+        return TensorShape([None if int(d) == -1 else int(d)
+                            for d in body.split(",")] if body else [])
+    raise ValueError(f"no default syntax for attr type {attr_type!r}")

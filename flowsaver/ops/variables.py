@@ -1,0 +1,272 @@
+"""``tf.Variable`` (TensorFlow 1.x ref variables) and the variable collections' helpers.
+
+A Variable adds four nodes, as TensorFlow does: ``name/initial_value`` (or the
+initializer subgraph), ``name`` (``VariableV2``), ``name/Assign`` (its initializer) and
+``name/read`` (an ``Identity`` snapshot that ops read by value).
+"""
+from __future__ import annotations
+
+from flowsaver.format.graph_protos import VariableDef
+from flowsaver.graph import attr_value
+from flowsaver.graph.graph import GraphKeys, get_default_graph
+from flowsaver.graph.tensor_shape import TensorShape
+from flowsaver.ops import array_ops, operators, state_ops
+from flowsaver.ops.op_builder import convert_to_tensor, create_op, register_tensor_conversion
+
+
+class Variable:
+    """A TensorFlow 1.x variable: its value lives in each session that initializes it."""
+
+    def __init__(self, initial_value=None, trainable=None, collections=None,
+                 validate_shape=True, caching_device=None, name=None, variable_def=None,
+                 dtype=None, expected_shape=None, import_scope=None, constraint=None,
+                 use_resource=None, synchronization=None, aggregation=None, shape=None):
+        if variable_def is not None:
+            self._init_from_proto(variable_def, import_scope)
+            return
+        if initial_value is None:
+            raise ValueError("initial_value must be specified.")
+        trainable = True if trainable is None else bool(trainable)
+        init_from_fn = callable(initial_value)
+        if init_from_fn and dtype is None:
+            raise ValueError("dtype must also be specified when initial_value is callable.")
+        collections = [GraphKeys.GLOBAL_VARIABLES] if collections is None else list(collections)
+        if trainable and GraphKeys.TRAINABLE_VARIABLES not in collections:
+            collections.append(GraphKeys.TRAINABLE_VARIABLES)
+        self._trainable = trainable
+        self._save_slice_info = None
+        self._constraint = constraint
+        self._caching_device = caching_device
+        graph = get_default_graph()
+        # Variables are made outside any control_dependencies block (TensorFlow's init_scope).
+        with graph.control_dependencies(None), graph.name_scope(name or "Variable") as scope:
+            true_name = scope[:-1]
+            if init_from_fn:
+                loc = attr_value.encode([f"loc:@{true_name}"], "list(string)")
+                with graph._attr_scope({"_class": loc}):
+                    with graph.name_scope("Initializer"), graph.device(None):
+                        self._initial_value = convert_to_tensor(
+                            initial_value(), name="initial_value", dtype=dtype)
+                    self._variable = _variable_op(self._initial_value, validate_shape,
+                                                  shape, scope)
+            else:
+                self._initial_value = convert_to_tensor(initial_value, name="initial_value",
+                                                        dtype=dtype)
+                self._variable = _variable_op(self._initial_value, validate_shape, shape, scope)
+            if validate_shape and not self._initial_value.shape.is_fully_defined():
+                raise ValueError(f"initial_value must have a shape specified: "
+                                 f"{self._initial_value!r}")
+            self._initializer_op = state_ops.assign(
+                self._variable, self._initial_value, validate_shape=validate_shape).op
+            with graph.colocate_with(self._variable.op):
+                self._snapshot = array_ops.identity(self._variable, name="read")
+        graph.add_to_collections(collections, self)
+
+    def _init_from_proto(self, variable_def, import_scope=None):
+        graph = get_default_graph()
+        scope = f"{import_scope}/" if import_scope else ""
+        self._variable = graph.get_tensor_by_name(scope + variable_def.variable_name)
+        self._initializer_op = graph.get_operation_by_name(scope + variable_def.initializer_name)
+        self._snapshot = graph.get_tensor_by_name(scope + variable_def.snapshot_name)
+        self._initial_value = graph.get_tensor_by_name(
+            scope + variable_def.initial_value_name) if variable_def.initial_value_name else None
+        self._trainable = variable_def.trainable if variable_def.HasField("trainable") else True
+        self._save_slice_info = None
+        self._constraint = None
+        self._caching_device = None
+
+    # ---- what TensorFlow's RefVariable exposes ------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._variable.name
+
+    @property
+    def op(self):
+        return self._variable.op
+
+    @property
+    def graph(self):
+        return self._variable.graph
+
+    @property
+    def device(self) -> str:
+        return self._variable.device
+
+    @property
+    def dtype(self):
+        return self._variable.dtype
+
+    @property
+    def shape(self) -> TensorShape:
+        return self._variable.shape
+
+    def get_shape(self) -> TensorShape:
+        return self._variable.shape
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @property
+    def initializer(self):
+        return self._initializer_op
+
+    @property
+    def initial_value(self):
+        return self._initial_value
+
+    @property
+    def constraint(self):
+        return self._constraint
+
+    def _ref(self):
+        return self._variable
+
+    def _as_graph_element(self):
+        return self._variable
+
+    def value(self):
+        """The ``name/read`` snapshot: the variable's value in a run."""
+        return self._snapshot
+
+    def read_value(self):
+        """A new read of the variable (an ``Identity`` named ``read``)."""
+        return array_ops.identity(self._variable, name="read")
+
+    def initialized_value(self):
+        """The variable's value, running its initializer first if needed."""
+        from flowsaver.ops import control_flow_ops
+        graph = self.graph
+        with graph.control_dependencies(None):
+            return control_flow_ops.cond(state_ops.is_variable_initialized(self),
+                                         self.read_value, lambda: self.initial_value)
+
+    def assign(self, value, use_locking=False, name=None, read_value=True):
+        out = state_ops.assign(self._variable, value, use_locking=use_locking, name=name)
+        return out if read_value else out.op
+
+    def assign_add(self, delta, use_locking=False, name=None, read_value=True):
+        out = state_ops.assign_add(self._variable, delta, use_locking=use_locking, name=name)
+        return out if read_value else out.op
+
+    def assign_sub(self, delta, use_locking=False, name=None, read_value=True):
+        out = state_ops.assign_sub(self._variable, delta, use_locking=use_locking, name=name)
+        return out if read_value else out.op
+
+    def eval(self, session=None):
+        """The variable's value in ``session`` (or the default session)."""
+        return self._variable.eval(session=session)
+
+    def load(self, value, session=None):
+        """Set the value in ``session`` by feeding the initializer's input."""
+        from flowsaver.graph.graph import default_session_for
+        session = default_session_for(self.graph, session, "Variable.load()")
+        session.run(self._initializer_op, {self._initializer_op.inputs[1]: value})
+
+    def set_shape(self, shape):
+        self._variable.set_shape(shape)
+        self._snapshot.set_shape(shape)
+
+    def _get_save_slice_info(self):
+        return self._save_slice_info
+
+    def _set_save_slice_info(self, info):
+        self._save_slice_info = info
+
+    def to_proto(self, export_scope=None) -> VariableDef | None:
+        """The ``VariableDef`` a metagraph's variables collection holds."""
+        if export_scope and not self._variable.name.startswith(export_scope):
+            return None
+        strip = (lambda n: _strip_scope(n, export_scope))
+        proto = VariableDef(variable_name=strip(self._variable.name),
+                            initializer_name=strip(self._initializer_op.name),
+                            snapshot_name=strip(self._snapshot.name),
+                            is_resource=False, trainable=self._trainable)
+        if self._initial_value is not None:
+            proto.initial_value_name = strip(self._initial_value.name)
+        if self._save_slice_info is not None:
+            proto.save_slice_info_def.CopyFrom(self._save_slice_info.to_proto(export_scope))
+        return proto
+
+    @staticmethod
+    def from_proto(variable_def, import_scope=None):
+        return Variable(variable_def=variable_def, import_scope=import_scope)
+
+    def __getitem__(self, key):
+        return self.value()[key]
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+    def __iter__(self):
+        raise TypeError("'Variable' object is not iterable.")
+
+    def __repr__(self):
+        return f"<tf.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}>"
+
+
+def _strip_scope(name: str, scope) -> str:
+    if scope and name.startswith(scope + "/"):
+        return name[len(scope) + 1:]
+    return name
+
+
+def _variable_op(initial_value, validate_shape, shape, scope):
+    if shape is None:
+        shape = initial_value.shape if validate_shape else TensorShape(None)
+    return create_op("VariableV2", [], {"shape": TensorShape(shape),
+                                        "dtype": initial_value.dtype.base_dtype}, name=scope)
+
+
+def _convert_variable(v, dtype=None, name=None, as_ref=False):
+    if dtype is not None and not dtype.is_compatible_with(v.dtype.base_dtype):
+        raise ValueError(f"Incompatible type conversion requested to type '{dtype.name}' for "
+                         f"variable of type '{v.dtype.name}'")
+    return v._ref() if as_ref else v.value()
+
+
+register_tensor_conversion(Variable, _convert_variable)
+operators.overload(Variable)
+RefVariable = VariableV1 = Variable
+
+
+# ---- collections ------------------------------------------------------------------------------
+def global_variables(scope=None) -> list:
+    return get_default_graph().get_collection(GraphKeys.GLOBAL_VARIABLES, scope)
+
+
+def trainable_variables(scope=None) -> list:
+    return get_default_graph().get_collection(GraphKeys.TRAINABLE_VARIABLES, scope)
+
+
+def local_variables(scope=None) -> list:
+    return get_default_graph().get_collection(GraphKeys.LOCAL_VARIABLES, scope)
+
+
+def model_variables(scope=None) -> list:
+    return get_default_graph().get_collection(GraphKeys.MODEL_VARIABLES, scope)
+
+
+def variables_initializer(var_list, name="init"):
+    """One op running the initializers of ``var_list`` (a ``NoOp`` when there are none)."""
+    from flowsaver.ops import control_flow_ops
+    if var_list:
+        return control_flow_ops.group(*[v.initializer for v in var_list], name=name)
+    return control_flow_ops.no_op(name=name)
+
+
+def global_variables_initializer():
+    return variables_initializer(global_variables())
+
+
+def local_variables_initializer():
+    return variables_initializer(local_variables())
+
+
+initialize_variables = variables_initializer
+initialize_all_variables = global_variables_initializer
+initialize_local_variables = local_variables_initializer
+all_variables = global_variables

@@ -1,0 +1,86 @@
+"""What a session owns: variable values and random streams, handed to kernels as ``ctx``."""
+from __future__ import annotations
+
+import numpy as np
+
+from flowsaver import errors
+
+
+class VariableRef:
+    """A ref-typed value: the storage of one variable in one session.
+
+    ``read()`` is how an op takes the variable's value; it fails, naming the variable,
+    when nothing was assigned yet.
+    """
+
+    __slots__ = ("store", "name", "op")
+
+    def __init__(self, store: dict, name: str, op):
+        self.store = store
+        self.name = name
+        self.op = op
+
+    def read(self) -> np.ndarray:
+        try:
+            return self.store[self.name]
+        except KeyError:
+            raise errors.FailedPreconditionError(
+                None, self.op,
+                f"Attempting to use uninitialized value {self.name}: run its initializer "
+                f"(tf.global_variables_initializer() or {self.name}.initializer) or restore "
+                f"it from a checkpoint first") from None
+
+    def is_initialized(self) -> bool:
+        return self.name in self.store
+
+    def write(self, value: np.ndarray) -> None:
+        self.store[self.name] = value
+
+
+class RunContext:
+    """Per-session state that stateful kernels use."""
+
+    def __init__(self, session):
+        self.session = session
+        self.variables: dict[str, np.ndarray] = {}
+        self._refs: dict[str, VariableRef] = {}
+        self._generators: dict = {}
+
+    def variable(self, op) -> VariableRef:
+        """The ref for a ``VariableV2`` node (keyed by its shared name, else its name)."""
+        name = _shared_name(op)
+        ref = self._refs.get(name)
+        if ref is None:
+            ref = self._refs[name] = VariableRef(self.variables, name, op)
+        return ref
+
+    def generator(self, op) -> np.random.Generator:
+        """The random stream of a random op: seeded by its seed attrs when either is set.
+
+        As in TensorFlow, each run continues the op's stream, and a new session with the
+        same seeds starts it over.
+        """
+        gen = self._generators.get(op)
+        if gen is None:
+            seed, seed2 = op.get_attr("seed"), op.get_attr("seed2")
+            if seed or seed2:
+                gen = np.random.Generator(np.random.Philox(key=[seed & (2**64 - 1),
+                                                                seed2 & (2**64 - 1)]))
+            else:
+                gen = np.random.default_rng()
+            self._generators[op] = gen
+        return gen
+
+    def close(self) -> None:
+        self.variables.clear()
+        self._refs.clear()
+        self._generators.clear()
+
+
+def _shared_name(op) -> str:
+    try:
+        shared = op.get_attr("shared_name")
+    except ValueError:
+        shared = b""
+    shared = shared.decode() if isinstance(shared, bytes) else shared
+    return shared or op.name
