@@ -97,6 +97,7 @@ def _derefs(op: Operation) -> list[bool]:
 def _with_derefs(run, flags):
     def deref_run(*args):
         return run(*(a.read() if f else a for a, f in zip(args, flags)))
+    deref_run.kernel = run  # compiled plans inline the reads and call the kernel directly
     return deref_run
 
 

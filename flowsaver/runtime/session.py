@@ -12,8 +12,18 @@ from flowsaver import errors
 from flowsaver.graph.graph import get_default_graph, session_as_default
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import registry
-from flowsaver.runtime import executor, fetches as fetch_util
+from flowsaver.runtime import compiled, executor, fetches as fetch_util
 from flowsaver.runtime.state import RunContext
+
+
+# Plans holding these run in the interpreter, which knows dead tensors.
+CONTROL_FLOW = {"Switch", "RefSwitch", "Merge", "RefMerge"}
+
+
+def _same_leaves(cached, fetches) -> bool:
+    if isinstance(fetches, (list, tuple)):
+        return len(cached) == len(fetches) and all(a is b for a, b in zip(cached, fetches))
+    return cached is fetches
 
 
 class Session:
@@ -29,6 +39,8 @@ class Session:
         self._closed = False
         self._ctx = RunContext(self)
         self._plans: dict = {}
+        self._mappers: dict = {}
+        self._feed_info: dict = {}
         self._default_stack = []
 
     @property
@@ -55,15 +67,38 @@ class Session:
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
-        mapper = fetch_util.FetchMapper(self._graph, fetches)
+        mapper = self._mapper(fetches)
         feed_tensors, feed_values = self._feeds(feed_dict)
         key = (mapper.key, tuple(map(id, feed_tensors)))
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plan(mapper, feed_tensors)
-            self._plans[key] = plan
-        values = executor.execute(plan, feed_values)
+        runner = self._plans.get(key)
+        if runner is None:
+            runner = self._plans[key] = self._runner(mapper, feed_tensors)
+        values = runner(feed_values)
         return mapper.build([_fetched(t, v) for t, v in zip(mapper.tensors, values)])
+
+    def _mapper(self, fetches) -> fetch_util.FetchMapper:
+        """The FetchMapper for ``fetches``, cached for a single fetch or a flat list."""
+        if isinstance(fetches, (list, tuple)) and type(fetches) in (list, tuple):
+            if any(isinstance(f, (list, tuple, dict)) for f in fetches):
+                return fetch_util.FetchMapper(self._graph, fetches)
+            key = (type(fetches),) + tuple(map(id, fetches))
+        elif isinstance(fetches, dict):
+            return fetch_util.FetchMapper(self._graph, fetches)
+        else:
+            key = id(fetches)
+        cached = self._mappers.get(key)
+        if cached is not None and _same_leaves(cached[0], fetches):
+            return cached[1]
+        mapper = fetch_util.FetchMapper(self._graph, fetches)
+        self._mappers[key] = (fetches if not isinstance(fetches, list) else list(fetches),
+                              mapper)
+        return mapper
+
+    def _runner(self, mapper, feed_tensors):
+        plan = self._plan(mapper, feed_tensors)
+        if any(step.op.type in CONTROL_FLOW for step in plan.steps):
+            return lambda values: executor.execute(plan, values)
+        return compiled.compile_plan(plan)
 
     def _plan(self, mapper, feed_tensors):
         fed = set(feed_tensors)
@@ -83,12 +118,20 @@ class Session:
         if not feed_dict:
             return (), ()
         tensors, values = [], []
+        graph = self._graph
         for key, value in feed_dict.items():
-            for tensor, sub in fetch_util.feed_pairs(self._graph, key, value):
-                if not self._graph.is_feedable(tensor):
-                    raise ValueError(f"Tensor {tensor.name} may not be fed.")
+            if isinstance(key, Tensor) and key.graph is graph:
+                pairs = ((key, value),)
+            else:
+                pairs = fetch_util.feed_pairs(graph, key, value)
+            for tensor, sub in pairs:
+                info = self._feed_info.get(tensor)
+                if info is None:
+                    if not graph.is_feedable(tensor):
+                        raise ValueError(f"Tensor {tensor.name} may not be fed.")
+                    info = self._feed_info[tensor] = _FeedInfo(tensor)
                 tensors.append(tensor)
-                values.append(_feed_value(tensor, sub))
+                values.append(info.convert(sub))
         return tuple(tensors), values
 
     # ---- lifetime -------------------------------------------------------------------------
@@ -148,24 +191,37 @@ class InteractiveSession(Session):
         super().close()
 
 
-def _feed_value(tensor: Tensor, value):
-    dtype = tensor.dtype.base_dtype
-    if isinstance(value, (Tensor, Operation)):
-        raise TypeError(f"The value of a feed cannot be a tf.Tensor object ({value.name} fed "
-                        f"for {tensor.name}). Acceptable feed values include Python scalars, "
-                        f"strings, lists, numpy ndarrays, or TensorHandles.")
-    try:
-        if dtype.kind == "string":
-            array = np.asarray(value, dtype=object)
+class _FeedInfo:
+    """How values fed for one tensor are converted and checked."""
+
+    __slots__ = ("tensor", "dtype", "numpy", "dims")
+
+    def __init__(self, tensor: Tensor):
+        self.tensor = tensor
+        self.dtype = tensor.dtype.base_dtype
+        self.numpy = object if self.dtype.kind == "string" else \
+            np.dtype(self.dtype.as_numpy_dtype)
+        self.dims = tensor.shape.as_tuple()
+
+    def convert(self, value) -> np.ndarray:
+        if isinstance(value, (Tensor, Operation)):
+            raise TypeError(f"The value of a feed cannot be a tf.Tensor object ({value.name} "
+                            f"fed for {self.tensor.name}). Acceptable feed values include "
+                            f"Python scalars, strings, lists, numpy ndarrays, or TensorHandles.")
+        if type(value) is np.ndarray and value.dtype == self.numpy:
+            array = value
         else:
-            array = np.asarray(value, dtype=dtype.as_numpy_dtype)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"Cannot feed {type(value).__name__} value for tensor '{tensor.name}' "
-                        f"of dtype {dtype.name}: {e}") from None
-    if not tensor.shape.is_compatible_with(array.shape):
-        raise ValueError(f"Cannot feed value of shape {array.shape} for Tensor "
-                         f"'{tensor.name}', which has shape '{tensor.shape}'")
-    return array
+            try:
+                array = np.asarray(value, dtype=self.numpy)
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"Cannot feed {type(value).__name__} value for tensor "
+                                f"'{self.tensor.name}' of dtype {self.dtype.name}: {e}") from None
+        dims = self.dims
+        if dims is not None and (len(dims) != array.ndim or any(
+                d is not None and d != n for d, n in zip(dims, array.shape))):
+            raise ValueError(f"Cannot feed value of shape {array.shape} for Tensor "
+                             f"'{self.tensor.name}', which has shape '{self.tensor.shape}'")
+        return array
 
 
 def _fetched(tensor, value):
