@@ -184,7 +184,8 @@ def parse_signature(line: str) -> OpDef:
             default=_default(atype, default[1:].strip()) if default else None,
             allowed=allowed_values,
             minimum=int(minimum[2:]) if minimum else None))
-    return OpDef(name, _args(ins), _args(outs), tuple(attrs), frozenset(flags))
+    lists = {a.name for a in attrs if a.type == "list(type)"}
+    return OpDef(name, _args(ins, lists), _args(outs, lists), tuple(attrs), frozenset(flags))
 
 
 def _split_top(text: str, sep: str) -> list:
@@ -205,7 +206,7 @@ def _split_top(text: str, sep: str) -> list:
     return parts
 
 
-def _args(text: str) -> tuple:
+def _args(text: str, type_lists: set) -> tuple:
     out = []
     for piece in (p.strip() for p in _split_top(text, ",") if p.strip()):
         name, _, kind = (s.strip() for s in piece.partition(":"))
@@ -218,6 +219,8 @@ def _args(text: str) -> tuple:
             out.append(ArgDef(name, number_attr=number, is_ref=is_ref, **typed))
         elif _is_type_name(kind):
             out.append(ArgDef(name, fixed_type=kind, is_ref=is_ref))
+        elif kind in type_lists:
+            out.append(ArgDef(name, type_list_attr=kind, is_ref=is_ref))
         else:
             out.append(ArgDef(name, type_attr=kind, is_ref=is_ref))
     return tuple(out)
