@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 _PART = re.compile(r"^(job|replica|task|device):(.*)$")
-_SHORT = re.compile(r"^(cpu|gpu|tpu|CPU|GPU|TPU):(\*|\d+)$")
+_SHORT = re.compile(r"^(cpu|gpu|tpu|CPU|GPU|TPU)(?::(\*|\d+))?$")
 _FIELDS = ("job", "replica", "task", "device")
 
 
@@ -19,7 +19,7 @@ def parse(spec: str) -> dict:
     for piece in (p for p in (spec or "").split("/") if p):
         short = _SHORT.match(piece)
         if short:
-            parts["device"] = f"{short.group(1).upper()}:{short.group(2)}"
+            parts["device"] = f"{short.group(1).upper()}:{short.group(2) or '*'}"
             continue
         match = _PART.match(piece)
         if not match:

@@ -162,7 +162,8 @@ class Operation:
     def node_def(self) -> NodeDef:
         node = NodeDef(name=self._name, op=self._type, device=self._device)
         node.input.extend(t._as_node_def_input() for t in self._inputs)
-        node.input.extend("^" + op.name for op in self._control_inputs)
+        # TensorFlow's GraphDefs list control inputs sorted by name.
+        node.input.extend(sorted("^" + op.name for op in self._control_inputs))
         for key, value in self._attrs.items():
             node.attr[key].CopyFrom(value)
         return node

@@ -134,6 +134,13 @@ def gradient(op_type: str):
     return register
 
 
+def returns_single(op) -> bool:
+    """Whether the op's kernel returns its one output bare (else a sequence of outputs)."""
+    outputs = op.op_def.outputs if op.op_def is not None else ()
+    return len(outputs) == 1 and not outputs[0].number_attr and \
+        not outputs[0].type_list_attr
+
+
 def ref_arg_flags(op) -> list[bool]:
     """For each input tensor of ``op``, whether its argument takes a ref (a variable)."""
     flags = []

@@ -1,0 +1,249 @@
+"""``tf.train.Saver``: save and restore variables, and keep the right checkpoints.
+
+Files are TensorFlow's: ``prefix.index``, ``prefix.data-*``, ``prefix.meta`` and the
+``checkpoint`` state file. A save writes data and index under temporary names and renames
+them into place, index last, then replaces the state file atomically; a restore checks
+every key, dtype and shape against the checkpoint before changing any variable, and puts
+every value back if it fails anyway.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from flowsaver import errors
+from flowsaver.format import atomic, state as ckpt_state
+from flowsaver.format.graph_protos import SaverDef
+from flowsaver.graph.graph import get_default_graph
+from flowsaver.train import restore_check, saveables as saveable_util, saver_graph
+from flowsaver.train.retention import RetentionPolicy
+
+
+class Saver:
+    """Saves and restores variables (TensorFlow 1.x's ``tf.train.Saver``)."""
+
+    def __init__(self, var_list=None, reshape=False, sharded=False, max_to_keep=5,
+                 keep_checkpoint_every_n_hours=10000.0, name=None, restore_sequentially=False,
+                 saver_def=None, builder=None, defer_build=False, allow_empty=False,
+                 write_version=SaverDef.V2, pad_step_number=False, save_relative_paths=False,
+                 filename=None):
+        if defer_build and var_list:
+            raise ValueError("If `var_list` is provided then build cannot be deferred. Either "
+                             "set defer_build=False or var_list=None.")
+        if write_version != SaverDef.V2:
+            raise errors.UnimplementedError(
+                "flowsaver writes checkpoint format V2 only (it reads V1 checkpoints)")
+        self._var_list = var_list
+        self._reshape = reshape
+        self._sharded = sharded
+        self._name = name
+        self._filename = filename
+        self._allow_empty = allow_empty
+        self._pad_step_number = pad_step_number
+        self._save_relative_paths = save_relative_paths
+        self._policy = RetentionPolicy(max_to_keep or 0, keep_checkpoint_every_n_hours)
+        self._retention = self._policy.start(time.time())
+        self._is_empty = False
+        self._is_built = False
+        self.saver_def = saver_def
+        if saver_def is not None:
+            self._adopt(saver_def, name)
+        elif not defer_build:
+            self.build()
+
+    # ---- building --------------------------------------------------------------------------
+    def build(self) -> None:
+        """Add the save and restore ops (once)."""
+        if self._is_built:
+            return
+        self._is_built = True
+        if self.saver_def is not None:
+            return
+        var_list = self._var_list
+        if var_list is None:
+            var_list = saveable_util.all_saveable_objects()
+        if not var_list:
+            if self._allow_empty:
+                self._is_empty = True
+                return
+            raise ValueError("No variables to save")
+        saveables = saveable_util.saveables_for(var_list)
+        self.saver_def = saver_graph.build(saveables, self._name, self._sharded,
+                                           self._filename, self._reshape)
+        self.saver_def.max_to_keep = self._policy.max_to_keep
+        self.saver_def.keep_checkpoint_every_n_hours = \
+            self._policy.keep_checkpoint_every_n_hours
+        self._retention = self._policy.start(time.time())
+
+    def _adopt(self, saver_def, name) -> None:
+        self._is_built = True
+        if name:  # re-prefix the three names: how import_meta_graph scopes a saver
+            saver_def = _prefixed(saver_def, name)
+            self.saver_def = saver_def
+        self._sharded = saver_def.sharded
+        self._policy = RetentionPolicy(saver_def.max_to_keep,
+                                       saver_def.keep_checkpoint_every_n_hours)
+        self._retention = self._policy.start(time.time())
+
+    def _check_built(self) -> None:
+        if not self._is_built:
+            raise RuntimeError("`build()` should be called before save if defer_build==True")
+
+    # ---- saving ------------------------------------------------------------------------------
+    def save(self, sess, save_path, global_step=None, latest_filename=None,
+             meta_graph_suffix="meta", write_meta_graph=True, write_state=True,
+             strip_default_attrs=False, save_debug_info=False):
+        """Save the variables to ``save_path`` (``-<global_step>`` appended); the prefix.
+
+        Raises:
+          TypeError: ``sess`` is not a Session.
+          ValueError: ``save_path`` is the state file's own path, or its directory's parent
+            does not exist.
+        """
+        self._check_built()
+        latest_filename = latest_filename or "checkpoint"
+        if os.path.split(latest_filename)[0]:
+            raise ValueError("'latest_filename' must not contain path components")
+        save_path = os.fspath(save_path)
+        if global_step is not None:
+            step = global_step if isinstance(global_step, int) else _step_value(sess, global_step)
+            checkpoint_file = f"{save_path}-{step:08d}" if self._pad_step_number \
+                else f"{save_path}-{step}"
+        else:
+            checkpoint_file = save_path
+            if os.path.basename(save_path) == latest_filename and not self._sharded:
+                raise ValueError(f"'latest_filename' collides with 'save_path': "
+                                 f"'{latest_filename}' and '{save_path}'")
+        if not hasattr(sess, "run") or not hasattr(sess, "graph"):
+            raise TypeError(f"'sess' must be a Session; {sess!r}")
+        parent = os.path.dirname(save_path)
+        path = None
+        if not self._is_empty:
+            clean_temp_files(checkpoint_file)
+            try:
+                path = sess.run(self.saver_def.save_tensor_name,
+                                {self.saver_def.filename_tensor_name: checkpoint_file})
+            except (errors.FailedPreconditionError, errors.NotFoundError) as exc:
+                if parent and not os.path.isdir(parent):
+                    raise ValueError(f"Parent directory of {save_path} doesn't exist, can't "
+                                     f"save.") from exc
+                raise
+            path = path.decode() if isinstance(path, bytes) else str(path)
+            if write_state:
+                self._record(path, parent, latest_filename, meta_graph_suffix)
+        if write_meta_graph:
+            meta_file = ckpt_state.meta_graph_filename(checkpoint_file, meta_graph_suffix)
+            with sess.graph.as_default():
+                self.export_meta_graph(meta_file, strip_default_attrs=strip_default_attrs)
+        return path
+
+    def _record(self, path, save_dir, latest_filename, meta_graph_suffix) -> None:
+        self._retention = self._policy.record(self._retention, path, time.time())
+        ckpt_state.update_checkpoint_state(
+            save_dir, path, all_model_checkpoint_paths=self._retention.paths,
+            latest_filename=latest_filename, save_relative_paths=self._save_relative_paths)
+        self._retention, decision = self._policy.settle(self._retention)
+        for old in decision.delete:
+            ckpt_state.remove_checkpoint(old, meta_graph_suffix=meta_graph_suffix)
+
+    # ---- restoring ---------------------------------------------------------------------------
+    def restore(self, sess, save_path) -> None:
+        """Set the variables from checkpoint ``save_path``; no initializer needs to have run.
+
+        Raises:
+          ValueError: ``save_path`` is None or names no checkpoint.
+          NotFoundError: keys missing from the checkpoint (all listed, with near names).
+          InvalidArgumentError: a dtype or shape differs (variable and both sides named).
+        """
+        if self._is_empty:
+            return
+        if save_path is None:
+            raise ValueError("Can't load save_path when it is None.")
+        save_path = os.fspath(save_path)
+        if not ckpt_state.checkpoint_exists(save_path):
+            raise ValueError(f"The passed save_path is not a valid checkpoint: {save_path}")
+        restore_op = sess.graph.get_operation_by_name(self.saver_def.restore_op_name)
+        restore_check.check(restore_op, save_path)
+        store = getattr(getattr(sess, "_ctx", None), "variables", None)
+        before = dict(store) if store is not None else None
+        try:
+            sess.run(restore_op, {self.saver_def.filename_tensor_name: save_path})
+        except BaseException:
+            if before is not None:  # nothing half-restored: put every old value back
+                store.clear()
+                store.update(before)
+            raise
+
+    # ---- bookkeeping -----------------------------------------------------------------------
+    @property
+    def last_checkpoints(self) -> list:
+        return self._retention.paths
+
+    def set_last_checkpoints(self, last_checkpoints) -> None:
+        """Deprecated in TensorFlow: use ``set_last_checkpoints_with_time``."""
+        self._retention = self._policy.with_records(self._retention,
+                                                    [(p, 0.0) for p in last_checkpoints])
+
+    def set_last_checkpoints_with_time(self, last_checkpoints_with_time) -> None:
+        self._retention = self._policy.with_records(self._retention, last_checkpoints_with_time)
+
+    def recover_last_checkpoints(self, checkpoint_paths) -> None:
+        """Adopt the existing ones among ``checkpoint_paths``, timed by their files' mtimes."""
+        existing = [p for p in checkpoint_paths if ckpt_state.checkpoint_exists(p)]
+        times = ckpt_state.get_checkpoint_mtimes(existing)
+        self.set_last_checkpoints_with_time(list(zip(existing, times)))
+
+    def as_saver_def(self) -> SaverDef:
+        return self.saver_def
+
+    def to_proto(self, export_scope=None) -> SaverDef | None:
+        """The SaverDef with ``export_scope/`` stripped; None if a name lies outside it."""
+        if export_scope is None:
+            return self.saver_def
+        names = (self.saver_def.filename_tensor_name, self.saver_def.save_tensor_name,
+                 self.saver_def.restore_op_name)
+        if not all(n.startswith(export_scope + "/") for n in names):
+            return None
+        out = SaverDef()
+        out.CopyFrom(self.saver_def)
+        strip = len(export_scope) + 1
+        out.filename_tensor_name = names[0][strip:]
+        out.save_tensor_name = names[1][strip:]
+        out.restore_op_name = names[2][strip:]
+        return out
+
+    @staticmethod
+    def from_proto(saver_def, import_scope=None) -> "Saver":
+        return Saver(saver_def=saver_def, name=import_scope)
+
+    def export_meta_graph(self, filename=None, collection_list=None, as_text=False,
+                          export_scope=None, clear_devices=False,
+                          clear_extraneous_savers=False, strip_default_attrs=False,
+                          save_debug_info=False):
+        """Write this graph's MetaGraphDef, with this Saver's SaverDef, to ``filename``."""
+        from flowsaver.train import meta_graph
+        return meta_graph.export_meta_graph(
+            filename=filename, graph_def=get_default_graph().as_graph_def(add_shapes=True),
+            saver_def=self.saver_def, collection_list=collection_list, as_text=as_text,
+            export_scope=export_scope, clear_devices=clear_devices,
+            clear_extraneous_savers=clear_extraneous_savers,
+            strip_default_attrs=strip_default_attrs)
+
+
+def _prefixed(saver_def, scope: str) -> SaverDef:
+    out = SaverDef()
+    out.CopyFrom(saver_def)
+    out.filename_tensor_name = f"{scope}/{saver_def.filename_tensor_name}"
+    out.save_tensor_name = f"{scope}/{saver_def.save_tensor_name}"
+    out.restore_op_name = f"{scope}/{saver_def.restore_op_name}"
+    return out
+
+
+def _step_value(sess, global_step) -> int:
+    return int(sess.run(global_step))
+
+
+def clean_temp_files(prefix: str) -> None:
+    """Remove what a killed save of ``prefix`` left behind (``*.tempstate*`` files)."""
+    for path in atomic.find_temp_files(prefix):
+        atomic.discard(path)
