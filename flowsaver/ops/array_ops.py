@@ -22,11 +22,11 @@ def placeholder(dtype, shape=None, name=None):
 
 def placeholder_with_default(input, shape, name=None):  # noqa: A002 - TensorFlow's name
     """``input`` unless fed (``PlaceholderWithDefault``)."""
+    # The default is converted inside the op's scope: a Python value becomes "<name>/input".
     g = graph_of([input])
     with g.as_default():
-        value = convert_to_tensor(input)
-        return create_op("PlaceholderWithDefault", [value],
-                         {"dtype": value.dtype, "shape": TensorShape(shape)}, name=name)
+        return create_op("PlaceholderWithDefault", [input], {"shape": TensorShape(shape)},
+                         name=name)
 
 
 def identity(input, name=None):  # noqa: A002

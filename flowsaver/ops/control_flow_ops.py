@@ -5,6 +5,7 @@ import builtins
 
 from flowsaver.graph.graph import get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
+from flowsaver.ops.cond import cond  # noqa: F401 - tf.cond lives in its own module
 from flowsaver.ops.op_builder import build_op, graph_of
 
 
@@ -23,7 +24,11 @@ def _as_op(value) -> Operation:
 
 
 def group(*inputs, name=None) -> Operation:
-    """One ``NoOp`` that runs after all ``inputs`` (control inputs sorted by name)."""
+    """One ``NoOp`` that runs after all ``inputs``.
+
+    Inputs on several devices get one ``NoOp`` per device first (``name/NoOp``,
+    ``name/NoOp_1``, in device order), as TensorFlow builds it.
+    """
     ops = []
     for value in inputs:
         for item in (value if isinstance(value, (list, builtins.tuple)) else [value]):
@@ -34,8 +39,20 @@ def group(*inputs, name=None) -> Operation:
     with g.as_default(), g.name_scope(name or "group_deps") as scope:
         if not ops:
             return no_op(name=scope)
-        with g.control_dependencies(sorted(ops, key=lambda o: o.name)):
+        per_device: dict = {}
+        for op in ops:
+            per_device.setdefault(op.device, []).append(op)
+        if len(per_device) == 1:
+            (device, deps), = per_device.items()
+            return _grouped(g, device, deps, scope)
+        firsts = [_grouped(g, device, per_device[device], None) for device in sorted(per_device)]
+        with g.control_dependencies(firsts):
             return no_op(name=scope)
+
+
+def _grouped(g, device, deps, name):
+    with g.control_dependencies(deps), g.device(device):
+        return no_op(name=name)
 
 
 def with_dependencies(dependencies, output_tensor, name=None):
@@ -43,7 +60,7 @@ def with_dependencies(dependencies, output_tensor, name=None):
     from flowsaver.ops.array_ops import identity
     g = graph_of([output_tensor])
     with g.as_default(), g.name_scope(name or "control_dependency") as scope:
-        with g.control_dependencies(dependencies):
+        with g.colocate_with(output_tensor), g.control_dependencies(dependencies):
             return identity(output_tensor, name=scope)
 
 
