@@ -11,7 +11,7 @@ from flowsaver.graph.graph import (Graph, GraphKeys, get_default_graph,
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.graph.tensor_shape import Dimension, TensorShape
 from flowsaver.ops.array_ops import *  # noqa: F401,F403
-from flowsaver.ops.control_flow_ops import group, no_op, tuple, with_dependencies  # noqa: A004
+from flowsaver.ops.control_flow_ops import cond, group, no_op, tuple, with_dependencies  # noqa: A004,E501
 from flowsaver.ops.init_ops import (constant_initializer, glorot_normal_initializer,
                                     glorot_uniform_initializer, ones_initializer,
                                     random_normal_initializer, random_uniform_initializer,
@@ -19,6 +19,9 @@ from flowsaver.ops.init_ops import (constant_initializer, glorot_normal_initiali
                                     variance_scaling_initializer, zeros_initializer)
 from flowsaver.ops.math_ops import *  # noqa: F401,F403
 from flowsaver.ops.op_builder import constant, convert_to_tensor
+from flowsaver.ops.partitioned import (PartitionedVariable, fixed_size_partitioner,
+                                       min_max_variable_partitioner,
+                                       variable_axis_size_partitioner)
 from flowsaver.ops.random_ops import (random_normal, random_uniform, set_random_seed,
                                       truncated_normal)
 from flowsaver.ops.state_ops import assign, assign_add, assign_sub, is_variable_initialized

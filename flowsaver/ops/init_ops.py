@@ -101,7 +101,8 @@ class VarianceScaling(Initializer):
     def __call__(self, shape, dtype=None, partition_info=None):
         dtype = self._dtype(dtype)
         shape = list(shape.as_list() if hasattr(shape, "as_list") else shape)
-        fan_in, fan_out = _fans(shape)
+        # A slice of a partitioned variable is scaled by the full variable's fans.
+        fan_in, fan_out = _fans(partition_info.full_shape if partition_info else shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
         if self.distribution == "truncated_normal":

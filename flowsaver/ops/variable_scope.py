@@ -11,7 +11,7 @@ import enum
 from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops import init_ops
+from flowsaver.ops import init_ops, partitioned
 from flowsaver.ops.variables import Variable
 
 
@@ -70,7 +70,8 @@ class VariableScope:
                 full_name, shape, as_dtype(dtype or self.dtype),
                 initializer if initializer is not None else self.initializer,
                 regularizer or self.regularizer, reuse, trainable, collections,
-                validate_shape, constraint or self.constraint)
+                validate_shape, constraint or self.constraint,
+                partitioner if partitioner is not None else self.partitioner)
 
 
 class _VariableStore:
@@ -82,7 +83,17 @@ class _VariableStore:
         self.scope_stack: list[VariableScope] = [VariableScope(False)]
 
     def get_variable(self, name, shape, dtype, initializer, regularizer, reuse, trainable,
-                     collections, validate_shape, constraint):
+                     collections, validate_shape, constraint, partitioner=None):
+        if partitioner is not None and name not in self.variables:
+            if reuse is True:
+                raise ValueError(f"PartitionedVariable {name} does not exist, or was not "
+                                 f"created with tf.get_variable(). Did you mean to set "
+                                 f"reuse=None in VarScope?")
+            variable = self._create_partitioned(name, shape, dtype, initializer, trainable,
+                                                collections, validate_shape, constraint,
+                                                partitioner)
+            self.variables[name] = variable
+            return variable
         if name in self.variables:
             if reuse is False or reuse is None:
                 raise ValueError(f"Variable {name} already exists, disallowed. Did you mean "
@@ -110,9 +121,39 @@ class _VariableStore:
                 graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)
         return variable
 
+    def _create_partitioned(self, name, shape, dtype, initializer, trainable, collections,
+                            validate_shape, constraint, partitioner):
+        """The slices ``name/part_i``, each a variable with its SaveSliceInfo."""
+        if shape is None:
+            raise ValueError(f"Shape of a new partitioned variable ({name}) must be fully "
+                             f"defined, but instead was None.")
+        shape = TensorShape(shape)
+        if not shape.is_fully_defined():
+            raise ValueError(f"Shape of a new partitioned variable ({name}) must be fully "
+                             f"defined, but instead was {shape}.")
+        dims = shape.as_list()
+        partitions = list(partitioner(shape=shape, dtype=dtype))
+        if len(partitions) != len(dims):
+            raise ValueError(f"Partitioner returned {partitions} for variable {name} of "
+                             f"rank {len(dims)}: one count per dimension is needed")
+        graph = get_default_graph()
+        parts = []
+        for i, (offset, part_shape) in enumerate(partitioned.slice_layout(dims, partitions)):
+            part_name = f"{name}/part_{i}"
+            info = partitioned.PartitionInfo(dims, offset)
+            # TensorFlow opens (and so reserves) this scope while preparing the initializer.
+            with graph.name_scope(part_name + "/PartitionedInitializer"):
+                init = initializer
+            with graph.name_scope(None):
+                part = self._create(part_name, part_shape, dtype, init, trainable,
+                                    collections, validate_shape, constraint, info)
+            part._set_save_slice_info(partitioned.SaveSliceInfo(name, dims, offset, part_shape))
+            parts.append(part)
+        return partitioned.PartitionedVariable(name, dims, dtype, parts, partitions)
+
     @staticmethod
     def _create(name, shape, dtype, initializer, trainable, collections, validate_shape,
-                constraint):
+                constraint, partition_info=None):
         if initializer is not None and not callable(initializer) or hasattr(initializer, "op"):
             if shape is not None and validate_shape and hasattr(initializer, "shape") and \
                     not TensorShape(shape).is_compatible_with(initializer.shape):
@@ -140,7 +181,8 @@ class _VariableStore:
         if isinstance(initializer, type):
             initializer = initializer(dtype=dtype)
         dims = shape.as_list()
-        return Variable(lambda: initializer(dims, dtype=dtype, partition_info=None), name=name,
+        return Variable(lambda: initializer(dims, dtype=dtype, partition_info=partition_info),
+                        name=name,
                         trainable=trainable, collections=collections, dtype=dtype,
                         validate_shape=validate_shape, constraint=constraint)
 
@@ -162,8 +204,8 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
     """Get the variable ``scope/name``, or create it with ``initializer`` (Glorot uniform)."""
     return get_variable_scope().get_variable(
         name, shape=shape, dtype=dtype, initializer=initializer, regularizer=regularizer,
-        trainable=trainable, collections=collections, validate_shape=validate_shape,
-        constraint=constraint)
+        trainable=trainable, collections=collections, partitioner=partitioner,
+        validate_shape=validate_shape, constraint=constraint)
 
 
 @contextlib.contextmanager
@@ -181,7 +223,7 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
     parent = store.scope_stack[-1]
     if isinstance(name_or_scope, VariableScope):
         full_name = name_or_scope.name
-        name_scope_arg = name_or_scope.original_name_scope
+        name_scope_arg = name_or_scope.name.split("/")[-1]  # TF: a fresh name scope
         template = name_or_scope
     else:
         if name_or_scope is None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.operation import Tensor
 from flowsaver.ops import state_ops
+from flowsaver.ops.partitioned import PartitionedVariable
 from flowsaver.ops.variables import Variable
 
 
@@ -70,6 +71,8 @@ def names_to_variables(var_list) -> dict:
       ValueError: two entries with one key, or one variable under two keys.
     """
     if isinstance(var_list, dict):
+        var_list = {k: (list(v) if isinstance(v, PartitionedVariable) else v)
+                    for k, v in var_list.items()}
         seen = {}
         for key, value in var_list.items():
             for item in (value if isinstance(value, (list, tuple)) else [value]):
@@ -81,7 +84,10 @@ def names_to_variables(var_list) -> dict:
     if isinstance(var_list, (set, frozenset)):
         var_list = sorted(var_list, key=lambda v: v.name)
     out: dict = {}
+    flat = []
     for value in var_list:
+        flat.extend(value if isinstance(value, PartitionedVariable) else [value])
+    for value in flat:
         if not _is_variable(value):
             raise TypeError(f"Variable to save is not a Variable: {value!r}")
         info = value._get_save_slice_info() if hasattr(value, "_get_save_slice_info") else None
@@ -102,10 +108,14 @@ def saveables_for(var_list) -> list[Saveable]:
         for variable in (value if isinstance(value, list) else [value]):
             if not _is_variable(variable):
                 raise TypeError(f"Variable to save is not a Variable: {variable!r} (key {key})")
-            ref = variable._ref() if isinstance(variable, Variable) else variable
             info = variable._get_save_slice_info() if hasattr(
                 variable, "_get_save_slice_info") else None
             spec = info.spec if info is not None else ""
+            # TensorFlow saves a whole ref variable from its ref, a slice from its snapshot.
+            if isinstance(variable, Variable):
+                ref = variable.value() if info is not None else variable._ref()
+            else:
+                ref = variable
             out.append(Saveable(key, variable, (SaveSpec(key, spec, ref, ref.dtype.base_dtype,
                                                          ref.device),)))
     return out
