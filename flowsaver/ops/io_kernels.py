@@ -6,6 +6,7 @@ restores through these kernels, and a checkpoint written here is TensorFlow's fo
 """
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -15,6 +16,7 @@ from flowsaver.format.bundle_read import BundleReader
 from flowsaver.format.bundle_write import BundleWriter
 from flowsaver.format.merge import merge_bundles
 from flowsaver.format.slices import parse_shape_and_slice
+from flowsaver.format.v1 import V1Reader, v1_files
 from flowsaver.ops.registry import define, kernel, shape_fn
 
 define(
@@ -91,7 +93,7 @@ def _restore_v2(op, ctx):
         names = _texts(names, len(want), "tensor_names", op)
         specs = _texts(specs, len(want), "shape_and_slices", op)
         path = _text(prefix)
-        with BundleReader(path) as reader:
+        with open_checkpoint(path) as reader:
             out = []
             for name, spec, dtype in zip(names, specs, want):
                 if not reader.has_tensor(name):
@@ -109,6 +111,24 @@ def _restore_v2(op, ctx):
                     out.append(reader.get_tensor(name))
             return out
     return restore
+
+
+def open_checkpoint(prefix: str):
+    """The reader RestoreV2 uses: the V2 bundle at ``prefix``, else a legacy V1 file there.
+
+    Raises:
+      NotFoundError: neither form exists at ``prefix``.
+    """
+    if os.path.exists(prefix + ".index"):
+        return BundleReader(prefix)
+    try:
+        v1_files(prefix)
+    except errors.NotFoundError:
+        raise errors.NotFoundError(
+            f"Failed to find any matching files for {prefix}: looked for the V2 index "
+            f"{prefix}.index and a V1 checkpoint file {prefix} (or {prefix}-?????-of-?????)"
+        ) from None
+    return V1Reader(prefix)
 
 
 @kernel("MergeV2Checkpoints")

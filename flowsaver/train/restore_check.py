@@ -123,3 +123,13 @@ def _missing_message(missing, held, save_path) -> str:
             f"\nThe checkpoint holds {len(held)} keys (list them with `flowsaver inspect "
             f"{save_path}`). A Saver built with a dict var_list can map graph variables to "
             f"other checkpoint keys.")
+
+
+def object_graph_keys(save_path: str) -> dict | None:
+    """``{graph variable name: checkpoint key}`` of a TF2 object-based checkpoint, else None."""
+    with CheckpointReader(save_path) as reader:
+        graph = reader.object_graph()
+    if graph is None:
+        return None
+    return {attr.full_name: attr.checkpoint_key
+            for node in graph.nodes for attr in node.attributes if attr.full_name}

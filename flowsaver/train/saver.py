@@ -163,7 +163,15 @@ class Saver:
         if not ckpt_state.checkpoint_exists(save_path):
             raise ValueError(f"The passed save_path is not a valid checkpoint: {save_path}")
         restore_op = sess.graph.get_operation_by_name(self.saver_def.restore_op_name)
-        restore_check.check(restore_op, save_path)
+        try:
+            restore_check.check(restore_op, save_path)
+        except errors.NotFoundError:
+            mapping = restore_check.object_graph_keys(save_path)
+            if mapping is None:
+                raise
+            # A TF2 object-based checkpoint: its keys are found through the object graph.
+            self._object_based_saver(sess.graph, mapping).restore(sess, save_path)
+            return
         store = getattr(getattr(sess, "_ctx", None), "variables", None)
         before = dict(store) if store is not None else None
         try:
@@ -173,6 +181,20 @@ class Saver:
                 store.clear()
                 store.update(before)
             raise
+
+    def _object_based_saver(self, graph, mapping: dict) -> "Saver":
+        """A Saver reading this Saver's variables under their object-based checkpoint keys."""
+        with graph.as_default():
+            var_list = self._var_list if self._var_list is not None else \
+                saveable_util.all_saveable_objects()
+            named = saveable_util.names_to_variables(var_list)
+            unmapped = sorted(name for name in named if name not in mapping)
+            if unmapped:
+                raise errors.NotFoundError(
+                    f"The checkpoint is object-based (TF2) and holds no entry for "
+                    f"{', '.join(unmapped)}: its object graph maps {len(mapping)} variables")
+            return Saver({mapping[name]: value for name, value in named.items()},
+                         max_to_keep=None)
 
     # ---- bookkeeping -----------------------------------------------------------------------
     @property
