@@ -57,7 +57,8 @@ class Variable:
                 raise ValueError(f"initial_value must have a shape specified: "
                                  f"{self._initial_value!r}")
             self._initializer_op = state_ops.assign(
-                self._variable, self._initial_value, validate_shape=validate_shape).op
+                self._variable, _guard_uninitialized_dependencies(scope, self._initial_value),
+                validate_shape=validate_shape).op
             with graph.colocate_with(self._variable.op):
                 self._snapshot = array_ops.identity(self._variable, name="read")
         graph.add_to_collections(collections, self)
@@ -70,8 +71,12 @@ class Variable:
         self._snapshot = graph.get_tensor_by_name(scope + variable_def.snapshot_name)
         self._initial_value = graph.get_tensor_by_name(
             scope + variable_def.initial_value_name) if variable_def.initial_value_name else None
-        self._trainable = variable_def.trainable if variable_def.HasField("trainable") else True
+        self._trainable = variable_def.trainable
         self._save_slice_info = None
+        if variable_def.HasField("save_slice_info_def"):
+            from flowsaver.ops.partitioned import SaveSliceInfo
+            self._save_slice_info = SaveSliceInfo(
+                save_slice_info_def=variable_def.save_slice_info_def, import_scope=import_scope)
         self._constraint = None
         self._caching_device = None
 
@@ -134,12 +139,11 @@ class Variable:
         return array_ops.identity(self._variable, name="read")
 
     def initialized_value(self):
-        """The variable's value, running its initializer first if needed."""
-        from flowsaver.ops import control_flow_ops
-        graph = self.graph
-        with graph.control_dependencies(None):
-            return control_flow_ops.cond(state_ops.is_variable_initialized(self),
-                                         self.read_value, lambda: self.initial_value)
+        """The variable's value if initialized, else its initial value (a ``tf.cond``)."""
+        from flowsaver.ops.cond import cond
+        with self.graph.as_default(), self.graph.control_dependencies(None):
+            return cond(state_ops.is_variable_initialized(self), self.read_value,
+                        lambda: self.initial_value)
 
     def assign(self, value, use_locking=False, name=None, read_value=True):
         out = state_ops.assign(self._variable, value, use_locking=use_locking, name=name)
@@ -214,6 +218,75 @@ def _strip_scope(name: str, scope) -> str:
     return name
 
 
+# Ops the guard keeps as they are: they ask about a variable without needing its value.
+_GUARD_KEEPS = frozenset({"IsVariableInitialized", "VarIsInitializedOp", "ReadVariableOp", "If"})
+_VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp"})
+
+
+def _guard_uninitialized_dependencies(scope: str, initial_value):
+    """``initial_value`` rebuilt to read other variables through ``initialized_value()``.
+
+    As TensorFlow does, so that ``tf.Variable(w.initialized_value() * 2)`` can be
+    initialized in the same run as ``w``: every op between ``initial_value`` and a
+    variable it reads is copied as ``<op>_<scope>`` (a ``RefSwitch`` becomes a ``Switch``),
+    taking that variable's ``initialized_value()`` in place of the variable. Ops that
+    read no variable are shared, not copied.
+    """
+    cache: dict = {}  # op -> the op standing for it in the guarded value
+    stack = [(initial_value.op, False)]
+    while stack:
+        op, inputs_done = stack.pop()
+        if op in cache:
+            continue
+        if op.type in _GUARD_KEEPS:
+            cache[op] = op
+        elif op.type in _VARIABLE_OPS:
+            cache[op] = _initialized_value_op(op)
+        elif not inputs_done:
+            stack.append((op, True))
+            stack.extend((t.op, False) for t in reversed(op.inputs) if t.op not in cache)
+        else:
+            inputs = [cache[t.op].outputs[t.value_index] for t in op.inputs]
+            changed = any(new is not old for new, old in zip(inputs, op.inputs))
+            cache[op] = _copy_op(op, inputs, op.name + "_" + scope) if changed else op
+    return cache[initial_value.op].outputs[initial_value.value_index]
+
+
+def _initialized_value_op(variable_op):
+    """The op of ``initialized_value()`` of the collected Variable of ``variable_op``."""
+    graph = variable_op.graph
+    for key in (GraphKeys.GLOBAL_VARIABLES, GraphKeys.LOCAL_VARIABLES):
+        for var in graph.get_collection(key):
+            if getattr(var, "name", None) in (variable_op.name, variable_op.name + ":0") \
+                    and hasattr(var, "initialized_value"):
+                return var.initialized_value().op
+    return variable_op
+
+
+def _copy_op(op, inputs, name: str):
+    """A copy of ``op`` named exactly ``name`` (with its attrs) taking ``inputs``."""
+    from flowsaver.ops.op_builder import build_op
+    from flowsaver.ops import registry
+    op_type = "Switch" if op.type == "RefSwitch" else op.type
+    op_def = registry.get(op_type)
+    grouped, rest = [], list(inputs)
+    for arg in op_def.inputs:
+        if arg.number_attr:
+            count = op.get_attr(arg.number_attr)
+        elif arg.type_list_attr:
+            count = len(op.get_attr(arg.type_list_attr))
+        else:
+            grouped.append(rest.pop(0))
+            continue
+        grouped.append(rest[:count])
+        rest = rest[count:]
+    attrs = {key: op._get_attr_proto(key) if key.startswith("_") else op.get_attr(key)
+             for key in op.attr_names}
+    name = name.replace(":", "_")
+    return build_op(op_type, grouped, attrs, name if name.endswith("/") else name + "/",
+                    graph=op.graph)
+
+
 def _variable_op(initial_value, validate_shape, shape, scope):
     if shape is None:
         shape = initial_value.shape if validate_shape else TensorShape(None)
@@ -270,3 +343,12 @@ initialize_variables = variables_initializer
 initialize_all_variables = global_variables_initializer
 initialize_local_variables = local_variables_initializer
 all_variables = global_variables
+
+
+def variable_from_proto(serialized: bytes, import_scope=None):
+    """The Variable a serialized VariableDef describes, in the default graph."""
+    proto = VariableDef.FromString(serialized)
+    if proto.is_resource:
+        from flowsaver.ops.resource_variables import ResourceVariable
+        return ResourceVariable(variable_def=proto, import_scope=import_scope)
+    return Variable(variable_def=proto, import_scope=import_scope)

@@ -136,3 +136,113 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
         else:
             atomic_write_bytes(filename, meta.SerializeToString(deterministic=True))
     return meta
+
+
+# ---- import ---------------------------------------------------------------------------------
+def read_meta_graph_file(filename) -> MetaGraphDef:
+    """The MetaGraphDef in ``filename``: binary, else text.
+
+    Raises:
+      OSError: no such file.
+      DataLossError: neither a binary nor a text MetaGraphDef.
+    """
+    import os
+
+    from google.protobuf.message import DecodeError
+
+    from flowsaver import errors
+    if not os.path.isfile(filename):
+        raise OSError(f"File does not exist. Received: {filename}.")
+    data = open(filename, "rb").read()
+    meta = MetaGraphDef()
+    try:
+        meta.ParseFromString(data)
+        return meta
+    except DecodeError:
+        pass
+    try:
+        text_format.Parse(data.decode("utf-8"), meta)
+    except (UnicodeDecodeError, text_format.ParseError) as e:
+        raise errors.DataLossError(f"{filename} is neither a binary nor a text MetaGraphDef: "
+                                   f"{e}") from None
+    return meta
+
+
+def prepend_name_scope(name, scope):
+    """``scope/name`` for a node name, ``^name`` or ``loc:@name`` (TensorFlow's rule)."""
+    import re
+    if not scope:
+        return name
+    scope = scope.rstrip("/")
+    text = name.decode() if isinstance(name, bytes) else str(name)
+    return re.sub(r"([\^]|loc:@|^)(.*)", r"\1" + scope + r"/\2", text)
+
+
+def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None,
+                      input_map=None, **kwargs):
+    """Import a MetaGraphDef (or ``.meta`` file) into the default graph.
+
+    Returns:
+      The Saver its SaverDef describes; ``Saver()`` when it has none but has variables;
+      None when it has neither.
+    """
+    from flowsaver.graph.graph import get_default_graph
+    from flowsaver.ops.importer import import_graph_def
+    from flowsaver.train.saver import Saver
+    meta = meta_graph_or_file if isinstance(meta_graph_or_file, MetaGraphDef) else \
+        read_meta_graph_file(meta_graph_or_file)
+    graph_def = meta.graph_def
+    if clear_devices:
+        graph_def = type(graph_def)()
+        graph_def.CopyFrom(meta.graph_def)
+        for node in graph_def.node:
+            node.device = ""
+    graph = get_default_graph()
+    scope = graph.unique_name(import_scope or "", mark_as_used=False) if import_scope else ""
+    import_graph_def(graph_def, input_map=input_map, name=scope)
+    _restore_collections(meta, graph, scope)
+    if meta.HasField("saver_def"):
+        return Saver(saver_def=meta.saver_def, name=scope or None)
+    if graph.get_collection(GraphKeys.GLOBAL_VARIABLES):
+        return Saver()
+    return None
+
+
+def _restore_collections(meta, graph, scope) -> None:
+    from flowsaver.ops.variables import variable_from_proto
+    keys = sorted(meta.collection_def)
+    if GraphKeys.TRAINABLE_VARIABLES in keys:  # so shared VariableDefs resolve to one object
+        keys.remove(GraphKeys.TRAINABLE_VARIABLES)
+        keys.insert(0, GraphKeys.TRAINABLE_VARIABLES)
+    made: dict = {}
+    for key in keys:
+        if key == "unbound_inputs":
+            continue
+        entry = meta.collection_def[key]
+        kind = entry.WhichOneof("kind")
+        if kind is None:
+            continue
+        values = list(getattr(entry, kind).value)
+        if kind == "bytes_list" and key in VARIABLE_COLLECTIONS:
+            for raw in values:
+                if raw not in made:
+                    made[raw] = variable_from_proto(raw, scope)
+                graph.add_to_collection(key, made[raw])
+        elif kind == "bytes_list" and key == GraphKeys.SAVERS:
+            from flowsaver.format.graph_protos import SaverDef
+            from flowsaver.train.saver import Saver
+            for raw in values:
+                graph.add_to_collection(key, Saver(saver_def=SaverDef.FromString(raw),
+                                                   name=scope or None))
+        elif kind == "node_list":
+            for name in values:
+                graph.add_to_collection(key, graph.as_graph_element(
+                    prepend_name_scope(name, scope)))
+        elif kind == "bytes_list":
+            for value in values:
+                graph.add_to_collection(key, prepend_name_scope(value, scope))
+        elif kind in ("int64_list", "float_list"):
+            for value in values:
+                graph.add_to_collection(key, value)
+        else:
+            _log.warning("Collection %s of kind %s is not imported by flowsaver", key, kind)
