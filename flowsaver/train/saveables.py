@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.operation import Tensor
 from flowsaver.ops import state_ops
+from flowsaver.ops.op_builder import build_op
+from flowsaver.ops.resource_variables import ResourceVariable
 from flowsaver.ops.partitioned import PartitionedVariable
 from flowsaver.ops.variables import Variable
 
@@ -39,11 +41,17 @@ class Saveable:
         return self.variable.op if hasattr(self.variable, "op") else self.variable
 
     def restore(self, tensors, shapes=None):
-        target = self.variable._ref() if isinstance(self.variable, Variable) else self.variable
         value = tensors[0]
         if shapes is not None:
             from flowsaver.ops.array_ops import reshape
             value = reshape(value, shapes[0])
+        if isinstance(self.variable, ResourceVariable):
+            g = get_default_graph()
+            from flowsaver.ops.array_ops import identity
+            with g.device(self.variable.device):
+                value = identity(value)
+                return build_op("AssignVariableOp", [self.variable.handle, value])
+        target = self.variable._ref() if isinstance(self.variable, Variable) else self.variable
         return state_ops.assign(target, value, validate_shape=shapes is None and
                                 target.shape.is_fully_defined())
 
@@ -59,7 +67,7 @@ def _op_name(variable) -> str:
 
 
 def _is_variable(value) -> bool:
-    return isinstance(value, Variable) or (isinstance(value, Tensor) and
+    return isinstance(value, (Variable, ResourceVariable)) or (isinstance(value, Tensor) and
                                             value.op.type in ("VariableV2", "VarHandleOp"))
 
 
@@ -112,7 +120,9 @@ def saveables_for(var_list) -> list[Saveable]:
                 variable, "_get_save_slice_info") else None
             spec = info.spec if info is not None else ""
             # TensorFlow saves a whole ref variable from its ref, a slice from its snapshot.
-            if isinstance(variable, Variable):
+            if isinstance(variable, ResourceVariable):
+                ref = variable.value()
+            elif isinstance(variable, Variable):
                 ref = variable.value() if info is not None else variable._ref()
             else:
                 ref = variable
