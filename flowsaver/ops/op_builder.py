@@ -76,7 +76,8 @@ def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None,
     if isinstance(value, (list, tuple)) and any(_is_tensor_like(v) for v in _deep(value)):
         from flowsaver.ops import array_ops  # a list holding tensors is packed, as in TF
         return array_ops.stack(value, name=name or "packed")
-    if dtype is None and preferred_dtype is not None:
+    if dtype is None and preferred_dtype is not None and \
+            not isinstance(value, (np.ndarray, np.generic)):  # NumPy values keep their dtype
         try:
             return constant(value, dtype=preferred_dtype, name=name or "Const")
         except (TypeError, ValueError):
@@ -228,7 +229,9 @@ def _convert_same_type(op_def, arg, values: list, attrs) -> list:
         preferred = None if default is None else attr_value.decode(default)
     out = []
     for i, v in enumerate(values):
-        t = convert_to_tensor(v, dtype=want, name=f"{arg.name}_{i}" if arg.number_attr else arg.name,
+        # A tensor keeps its dtype here so that a mismatch is TensorFlow's TypeError.
+        t = convert_to_tensor(v, dtype=None if isinstance(v, Tensor) else want,
+                              name=f"{arg.name}_{i}" if arg.number_attr else arg.name,
                               preferred_dtype=preferred, as_ref=arg.is_ref)
         if want is not None and t.dtype.base_dtype != want:
             raise TypeError(f"Input '{arg.name}' of '{op_def.name}' Op has type "

@@ -73,7 +73,8 @@ class Session:
         runner = self._plans.get(key)
         if runner is None:
             runner = self._plans[key] = self._runner(mapper, feed_tensors)
-        values = runner(feed_values)
+        with np.errstate(all="ignore"):  # TensorFlow computes inf and nan silently
+            values = runner(feed_values)
         return mapper.build([_fetched(t, v) for t, v in zip(mapper.tensors, values)])
 
     def _mapper(self, fetches) -> fetch_util.FetchMapper:
