@@ -16,6 +16,7 @@ import numpy as np
 from google.protobuf import text_format
 
 from flowsaver import errors
+from flowsaver.cli import meta_cmd
 from flowsaver.cli.common import (OpenedCheckpoint, display_name, dump_json, human_bytes,
                                   open_checkpoint, plural, read_object_graph, read_tensor)
 from flowsaver.format import dtypes
@@ -394,6 +395,8 @@ def info_json(info: CheckpointInfo) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Prints the summary, or the values / object graph asked for; returns the exit code."""
+    if meta_cmd.is_meta_path(args.path) and not args.tensor and not args.object_graph:
+        return meta_cmd.run(args.path, args.json)
     with open_checkpoint(args.path) as opened:
         info = describe(opened)
         dtypes_by_name = {t.name: t.dtype for t in info.tensors}
@@ -428,8 +431,10 @@ def add_parser(subparsers, parents) -> None:
         description="List a checkpoint's tensors (name, dtype, shape, elements, bytes in "
                     "the data files) with totals, reading only its index.")
     p.add_argument("path", metavar="PATH",
-                   help="a checkpoint prefix, a directory (its latest checkpoint), or a "
-                        ".index, .data-*, .meta or V1 checkpoint file")
+                   help="a checkpoint prefix, a directory (its latest checkpoint), a "
+                        ".index, .data-* or V1 checkpoint file; or a .meta/.pbtxt "
+                        "metagraph, for its inputs, outputs, variables and op types "
+                        "(with --tensor, a .meta path stands for its checkpoint)")
     p.add_argument("-t", "--tensor", action="append", default=[], metavar="NAME",
                    help="print the values of tensor NAME instead of the table (repeatable)")
     p.add_argument("--full", action="store_true",

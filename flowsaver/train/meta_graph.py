@@ -13,6 +13,7 @@ from google.protobuf import text_format
 
 from flowsaver import __name__ as _package
 from flowsaver.format.atomic import atomic_write_bytes, atomic_write_text
+from flowsaver.format.meta_file import read_meta_graph_file
 from flowsaver.format.graph_protos import MetaGraphDef
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
@@ -139,35 +140,6 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
 
 
 # ---- import ---------------------------------------------------------------------------------
-def read_meta_graph_file(filename) -> MetaGraphDef:
-    """The MetaGraphDef in ``filename``: binary, else text.
-
-    Raises:
-      OSError: no such file.
-      DataLossError: neither a binary nor a text MetaGraphDef.
-    """
-    import os
-
-    from google.protobuf.message import DecodeError
-
-    from flowsaver import errors
-    if not os.path.isfile(filename):
-        raise OSError(f"File does not exist. Received: {filename}.")
-    data = open(filename, "rb").read()
-    meta = MetaGraphDef()
-    try:
-        meta.ParseFromString(data)
-        return meta
-    except DecodeError:
-        pass
-    try:
-        text_format.Parse(data.decode("utf-8"), meta)
-    except (UnicodeDecodeError, text_format.ParseError) as e:
-        raise errors.DataLossError(f"{filename} is neither a binary nor a text MetaGraphDef: "
-                                   f"{e}") from None
-    return meta
-
-
 def prepend_name_scope(name, scope):
     """``scope/name`` for a node name, ``^name`` or ``loc:@name`` (TensorFlow's rule)."""
     import re

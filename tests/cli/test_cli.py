@@ -79,7 +79,17 @@ INSPECT_CASES = [
     (FIXTURES / "tf2_object" / "slots", [
         "TF2 object-based", "_CHECKPOINTABLE_OBJECT_GRAPH",
         "model/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE"]),
-    (FIXTURES / "partitioned" / "model.ckpt.meta", ["partitioned (2 slices)", "[2, 5]"]),
+    (FIXTURES / "partitioned" / "model.ckpt.meta", ["MetaGraphDef of", "Variables (",
+                                                    "Op types:", "VariableV2"]),
+    (FIXTURES / "partitioned" / "model.ckpt.index", ["partitioned (2 slices)", "[2, 5]"]),
+    pytest.param(SAMPLES / "s1_resource_adam" / "model.ckpt-3.meta", [
+        "Inputs (2 placeholders):", "x:0  float32 [?, 2]", "y:0  float32 [?, 3]",
+        "Likely outputs (1 tensor nothing consumes):", "  loss:0",
+        "w1/Adam_1  float32 [2, 3]  (not trainable)  (resource)",
+        "my_floats: 1 float_list", "Saver: restore op save/restore_all", "ResourceApplyAdam"],
+        id="s1-meta"),
+    pytest.param(SAMPLES / "s2_refvar_momentum" / "model.pbtxt", [
+        "Inputs (1 placeholder):", "layer1/w  float32 [2, 2]", "Op types:"], id="s2-pbtxt"),
     (FIXTURES / "dtypes" / "dtypes", ["string_scalar", "int2", "bfloat16", "[0, 3]",
                                       "total: 38 tensors"]),
     (FIXTURES / "v1", ["format:      V1", "model.ckpt  (latest)", "part", "[5, 2]",

@@ -1,0 +1,141 @@
+"""`flowsaver inspect model.meta`: what a foreign graph takes, gives and holds.
+
+Lists its placeholders (the inputs), the tensors nothing in the graph consumes (the likely
+outputs), its variables, collections and SaverDef, and how often each op type occurs.
+Reads the MetaGraphDef with `flowsaver.format` alone.
+"""
+from __future__ import annotations
+
+import collections
+import sys
+
+from flowsaver.cli.common import dump_json, plural
+from flowsaver.format.graph_protos import VariableDef
+from flowsaver.format.meta_file import read_meta_graph_file
+from flowsaver.format.protos import DATA_TYPES
+
+_TYPE_NAMES = {enum: name[3:].lower() for name, enum in DATA_TYPES.items()}
+_TYPE_NAMES.update({1: "float32", 2: "float64", 19: "float16"})
+# Nodes whose unconsumed outputs are bookkeeping, not model outputs.
+_NOT_OUTPUTS = {"Const", "NoOp", "Assign", "AssignAdd", "AssignSub", "AssignVariableOp",
+                "VariableV2", "VarHandleOp", "IsVariableInitialized", "VarIsInitializedOp",
+                "SaveV2", "RestoreV2", "MergeV2Checkpoints", "Placeholder",
+                "PlaceholderWithDefault", "ReadVariableOp"}
+VARIABLE_KEYS = ("variables", "trainable_variables", "local_variables", "model_variables")
+
+
+def is_meta_path(path: str) -> bool:
+    return path.endswith((".meta", ".pbtxt"))
+
+
+def _shape(attr) -> str:
+    shape = attr.shape
+    if shape.unknown_rank:
+        return "<unknown>"
+    return "[" + ", ".join("?" if d.size < 0 else str(d.size) for d in shape.dim) + "]"
+
+
+def describe(path: str) -> dict:
+    """Everything the summary shows, as plain data (also the --json document)."""
+    meta = read_meta_graph_file(path)
+    nodes = list(meta.graph_def.node)
+    by_name = {n.name: n for n in nodes}
+    consumed = set()
+    for node in nodes:
+        for inp in node.input:
+            consumed.add(inp.lstrip("^").split(":")[0])
+    saver_scope = meta.saver_def.restore_op_name.rpartition("/")[0] if meta.HasField(
+        "saver_def") else None
+    inputs = [{"name": f"{n.name}:0", "dtype": _TYPE_NAMES.get(n.attr["dtype"].type, "?"),
+               "shape": _shape(n.attr["shape"]) if "shape" in n.attr else "<unknown>"}
+              for n in nodes if n.op in ("Placeholder", "PlaceholderWithDefault")
+              and not (saver_scope and n.name.startswith(saver_scope + "/"))]
+    no_outputs = {op.name for op in meta.meta_info_def.stripped_op_list.op
+                  if not op.output_arg}
+    variable_nodes = {n.name for n in nodes if n.op in ("VariableV2", "VarHandleOp")}
+
+    def is_snapshot(node) -> bool:  # a variable's `name/read`: bookkeeping too
+        return node.op == "Identity" and len(node.input) >= 1 and \
+            node.input[0].split(":")[0] in variable_nodes
+    outputs = [f"{n.name}:0" for n in nodes
+               if n.name not in consumed and n.op not in _NOT_OUTPUTS
+               and n.op not in no_outputs and not is_snapshot(n)
+               and not n.op.startswith(("Apply", "ResourceApply"))
+               and not n.name.startswith("gradients")
+               and not (saver_scope and n.name.startswith(saver_scope + "/"))]
+    variables = []
+    seen = set()
+    trainable = set()
+    for raw in meta.collection_def["trainable_variables"].bytes_list.value \
+            if "trainable_variables" in meta.collection_def else []:
+        trainable.add(VariableDef.FromString(raw).variable_name)
+    for key in VARIABLE_KEYS:
+        if key not in meta.collection_def:
+            continue
+        for raw in meta.collection_def[key].bytes_list.value:
+            var = VariableDef.FromString(raw)
+            if var.variable_name in seen:
+                continue
+            seen.add(var.variable_name)
+            node = by_name.get(var.variable_name.split(":")[0])
+            variables.append({
+                "name": var.variable_name.split(":")[0],
+                "dtype": _TYPE_NAMES.get(node.attr["dtype"].type, "?") if node else "?",
+                "shape": _shape(node.attr["shape"]) if node and "shape" in node.attr else "?",
+                "trainable": var.variable_name in trainable,
+                "resource": var.is_resource})
+    colls = {}
+    for key in sorted(meta.collection_def):
+        entry = meta.collection_def[key]
+        kind = entry.WhichOneof("kind")
+        colls[key] = {"kind": kind, "count": len(getattr(entry, kind).value) if kind else 0}
+    saver = None
+    if meta.HasField("saver_def"):
+        sd = meta.saver_def
+        saver = {"filename_tensor": sd.filename_tensor_name, "save_tensor": sd.save_tensor_name,
+                 "restore_op": sd.restore_op_name, "max_to_keep": sd.max_to_keep,
+                 "sharded": sd.sharded,
+                 "keep_checkpoint_every_n_hours": sd.keep_checkpoint_every_n_hours}
+    info = meta.meta_info_def
+    return {"path": path, "nodes": len(nodes),
+            "producer": {"tensorflow_version": info.tensorflow_version,
+                         "tensorflow_git_version": info.tensorflow_git_version},
+            "inputs": inputs, "outputs": outputs, "variables": variables,
+            "collections": colls, "saver": saver,
+            "op_types": dict(collections.Counter(n.op for n in nodes).most_common())}
+
+
+def render(doc: dict) -> str:
+    producer = doc["producer"]
+    lines = [f"{doc['path']}: MetaGraphDef of {plural(doc['nodes'], 'node')}"
+             + (f", written by TensorFlow {producer['tensorflow_version']} "
+                f"({producer['tensorflow_git_version']})" if producer["tensorflow_version"]
+                else ""), ""]
+    lines.append(f"Inputs ({plural(len(doc['inputs']), 'placeholder')}):")
+    lines += [f"  {i['name']}  {i['dtype']} {i['shape']}" for i in doc["inputs"]] or ["  none"]
+    lines.append(f"Likely outputs ({plural(len(doc['outputs']), 'tensor')} nothing consumes):")
+    lines += [f"  {name}" for name in doc["outputs"]] or ["  none"]
+    lines.append(f"Variables ({len(doc['variables'])}):")
+    lines += [f"  {v['name']}  {v['dtype']} {v['shape']}"
+              + ("" if v["trainable"] else "  (not trainable)")
+              + ("  (resource)" if v["resource"] else "") for v in doc["variables"]] or ["  none"]
+    lines.append("Collections:")
+    lines += [f"  {k}: {c['count']} {c['kind'] or ''}".rstrip()
+              for k, c in doc["collections"].items()] or ["  none"]
+    saver = doc["saver"]
+    if saver:
+        lines.append(f"Saver: restore op {saver['restore_op']}, save tensor "
+                     f"{saver['save_tensor']}, filename tensor {saver['filename_tensor']}, "
+                     f"max_to_keep {saver['max_to_keep']}"
+                     + (", sharded" if saver["sharded"] else ""))
+    else:
+        lines.append("Saver: none")
+    lines.append("Op types:")
+    lines += [f"  {count:6d}  {op}" for op, count in doc["op_types"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def run(path: str, as_json: bool) -> int:
+    doc = describe(path)
+    sys.stdout.write(dump_json(doc) if as_json else render(doc))
+    return 0
