@@ -92,6 +92,12 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
     graph = get_default_graph()
     check_supported(graph_def)
     input_map = {_canonical(k): v for k, v in (input_map or {}).items()}
+    unbound = sorted({i for n in graph_def.node for i in n.input
+                      if i.lstrip("^").startswith("$unbound_inputs_")
+                      and _canonical(i.lstrip("^")) not in input_map and i not in input_map})
+    if unbound:
+        raise ValueError(f"Graph contains unbound inputs: {unbound}. Must provide these "
+                         f"inputs through input_map.")
     with graph.name_scope(name if name is not None else "import") as scope:
         prefix = scope[:-1] if scope else ""
     created: dict = {}

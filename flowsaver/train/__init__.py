@@ -4,13 +4,13 @@ from flowsaver.format.state import (checkpoint_exists, generate_checkpoint_state
                                     latest_checkpoint, remove_checkpoint,
                                     update_checkpoint_state)
 from flowsaver.train.checkpoint_utils import list_variables, load_checkpoint, load_variable
-from flowsaver.train.meta_graph import export_meta_graph, import_meta_graph
+from flowsaver.train.meta_graph import export_meta_graph, import_meta_graph, write_graph
 from flowsaver.train.saver import Saver
 
 NewCheckpointReader = load_checkpoint
 
 __all__ = [
-    "NewCheckpointReader", "Saver", "checkpoint_exists", "export_meta_graph", "import_meta_graph", "generate_checkpoint_state_proto",
+    "NewCheckpointReader", "Saver", "checkpoint_exists", "export_meta_graph", "import_meta_graph", "write_graph", "generate_checkpoint_state_proto",
     "get_checkpoint_mtimes", "get_checkpoint_state", "latest_checkpoint", "list_variables",
     "load_checkpoint", "load_variable", "remove_checkpoint", "update_checkpoint_state",
 ]

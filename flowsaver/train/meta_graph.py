@@ -68,7 +68,11 @@ def add_collection_def(meta_graph_def, key, graph, export_scope=None) -> None:
                                           for s in items)
         elif all(isinstance(v, (Tensor, Operation)) or hasattr(v, "_as_graph_element")
                  for v in items):
-            entry.node_list.value.extend(_strip(_element_name(v), export_scope) for v in items)
+            names = [_element_name(v) for v in items]
+            if export_scope:
+                names = [_strip(n, export_scope) for n in names
+                         if n.startswith(export_scope + "/")]
+            entry.node_list.value.extend(names)
         elif all(isinstance(v, bool) or isinstance(v, int) for v in items):
             entry.int64_list.value.extend(int(v) for v in items)
         elif all(isinstance(v, float) for v in items):
@@ -99,13 +103,16 @@ def create_meta_graph_def(graph=None, graph_def=None, saver_def=None, collection
                           meta_info_def=None, clear_devices=False, strip_defaults=False,
                           export_scope=None) -> MetaGraphDef:
     """The MetaGraphDef of ``graph`` (default graph) with ``saver_def`` and collections."""
-    if export_scope:
-        raise NotImplementedError("export_scope is not supported yet by flowsaver")
     graph = graph or get_default_graph()
     meta = MetaGraphDef()
     if meta_info_def is not None:
         meta.meta_info_def.CopyFrom(meta_info_def)
     graph_def = graph_def if graph_def is not None else graph.as_graph_def(add_shapes=True)
+    unbound: list = []
+    if export_scope:
+        graph_def = scoped_graph_def(graph_def, export_scope, unbound)
+        if saver_def is not None:
+            saver_def = _scoped_saver_def(saver_def, export_scope)
     meta.graph_def.CopyFrom(graph_def)
     if clear_devices:
         for node in meta.graph_def.node:
@@ -119,9 +126,70 @@ def create_meta_graph_def(graph=None, graph_def=None, saver_def=None, collection
     if saver_def is not None:
         meta.saver_def.CopyFrom(saver_def)
     keys = collection_list if collection_list is not None else graph.get_all_collection_keys()
+    if unbound:  # TensorFlow records them in the graph's own collection, and keeps them there
+        graph.clear_collection(UNBOUND_INPUTS)
+        for name in unbound:
+            graph.add_to_collection(UNBOUND_INPUTS, name)
+        keys = list(keys) + ([UNBOUND_INPUTS] if UNBOUND_INPUTS not in keys else [])
     for key in keys:
-        add_collection_def(meta, key, graph, export_scope)
+        add_collection_def(meta, key, graph, export_scope if key != UNBOUND_INPUTS else None)
     return meta
+
+
+UNBOUND_INPUTS = "unbound_inputs"
+UNBOUND_PREFIX = "$unbound_inputs_"
+
+
+def strip_name_scope(name: str, scope: str) -> str:
+    """``name`` without ``scope/`` (also after ``^`` and ``loc:@``)."""
+    import re
+    if not scope:
+        return name
+    return re.sub(r"([\^]|loc:@|^)" + re.escape(scope) + r"[/]+(.*)", r"\1\2", name, count=1)
+
+
+def scoped_graph_def(graph_def, scope: str, unbound: list):
+    """The nodes under ``scope``, renamed without it; inputs from outside become
+    ``$unbound_inputs_<name>`` (listed in ``unbound``) for ``input_map`` to bind on import."""
+    from flowsaver.format.graph_protos import GraphDef
+    out = GraphDef()
+    out.versions.CopyFrom(graph_def.versions)
+    out.library.CopyFrom(graph_def.library)
+    for node in graph_def.node:
+        if not node.name.startswith(scope + "/"):
+            continue
+        new = out.node.add()
+        new.CopyFrom(node)
+        new.name = strip_name_scope(node.name, scope)
+        del new.input[:]
+        for text in node.input:
+            if text.lstrip("^").startswith(scope + "/"):
+                new.input.append(strip_name_scope(text, scope))
+            else:
+                control = text.startswith("^")
+                renamed = ("^" if control else "") + UNBOUND_PREFIX + text.lstrip("^")
+                new.input.append(renamed)
+                unbound.append(renamed)
+        if "_class" in node.attr:
+            kept = [strip_name_scope(c.decode(), scope).encode() for c in node.attr["_class"].list.s
+                    if c.decode().partition("@")[2].startswith(scope + "/")]
+            new.attr["_class"].list.ClearField("s")
+            new.attr["_class"].list.s.extend(kept)
+    return out
+
+
+def _scoped_saver_def(saver_def, scope):
+    from flowsaver.format.graph_protos import SaverDef
+    names = (saver_def.filename_tensor_name, saver_def.save_tensor_name,
+             saver_def.restore_op_name)
+    if not all(n.startswith(scope + "/") for n in names):
+        return None
+    out = SaverDef()
+    out.CopyFrom(saver_def)
+    out.filename_tensor_name = strip_name_scope(names[0], scope)
+    out.save_tensor_name = strip_name_scope(names[1], scope)
+    out.restore_op_name = strip_name_scope(names[2], scope)
+    return out
 
 
 def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_def=None,
@@ -218,3 +286,17 @@ def _restore_collections(meta, graph, scope) -> None:
                 graph.add_to_collection(key, value)
         else:
             _log.warning("Collection %s of kind %s is not imported by flowsaver", key, kind)
+
+
+def write_graph(graph_or_graph_def, logdir, name, as_text=True) -> str:
+    """Write a GraphDef to ``logdir/name`` (text by default); returns the path."""
+    import os
+    graph_def = graph_or_graph_def.as_graph_def() if hasattr(
+        graph_or_graph_def, "as_graph_def") else graph_or_graph_def
+    os.makedirs(logdir, exist_ok=True)
+    path = os.path.join(logdir, name)
+    if as_text:
+        atomic_write_text(path, text_format.MessageToString(graph_def))
+    else:
+        atomic_write_bytes(path, graph_def.SerializeToString(deterministic=True))
+    return path
