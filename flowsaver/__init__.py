@@ -12,6 +12,7 @@ from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.graph.tensor_shape import Dimension, TensorShape
 from flowsaver.ops.array_ops import *  # noqa: F401,F403
 from flowsaver.ops.control_flow_ops import cond, group, no_op, tuple, with_dependencies  # noqa: A004,E501
+from flowsaver.ops.importer import import_graph_def
 from flowsaver.ops.init_ops import (constant_initializer, glorot_normal_initializer,
                                     glorot_uniform_initializer, ones_initializer,
                                     random_normal_initializer, random_uniform_initializer,
@@ -22,8 +23,8 @@ from flowsaver.ops.op_builder import constant, convert_to_tensor
 from flowsaver.ops.partitioned import (PartitionedVariable, fixed_size_partitioner,
                                        min_max_variable_partitioner,
                                        variable_axis_size_partitioner)
-from flowsaver.ops.random_ops import (random_normal, random_uniform, set_random_seed,
-                                      truncated_normal)
+from flowsaver.ops.random_ops import (random_normal, random_shuffle, random_uniform,
+                                      set_random_seed, truncated_normal)
 from flowsaver.ops.state_ops import assign, assign_add, assign_sub, is_variable_initialized
 from flowsaver.ops.variable_scope import (AUTO_REUSE, VariableScope, get_variable,
                                           get_variable_scope, variable_scope)
@@ -39,6 +40,7 @@ from flowsaver.ops.scope_api import (add_to_collection, add_to_collections,
                                      report_uninitialized_variables)
 from flowsaver.runtime.session import InteractiveSession, Session
 from flowsaver import nn, train  # noqa: E402
+from flowsaver.ops.gradients_impl import gradients  # noqa: E402
 from flowsaver import dtypes  # noqa: E402,F811
 
 __version__ = "0.1.0"

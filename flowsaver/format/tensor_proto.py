@@ -373,7 +373,7 @@ def _strings(array: np.ndarray) -> np.ndarray:
 
 def _cast(array: np.ndarray, info: dtypes.DType) -> np.ndarray:
     if info.kind == "string":
-        if array.dtype.kind not in "USO":
+        if array.dtype.kind not in "USO" and array.size:  # [] is float64 in NumPy
             raise TypeError(f"Expected string, got an array of {array.dtype}")
         return _strings(array)
     if info.kind != "memcpy":

@@ -149,6 +149,10 @@ class Graph:
             return op.outputs[int(index)]
         if ":" in name:
             raise ValueError(f"Name {name!r} appears to refer to a Tensor, not an Operation.")
+        if allow_tensor and not allow_operation and name not in self._ops_by_name:
+            raise ValueError(f"The name {name!r} looks like an (invalid) Operation name, not a "
+                             f"Tensor. Tensor names must be of the form "
+                             f"\"<op_name>:<output_index>\".")
         op = self._ops_by_name.get(name)
         if op is None:
             raise KeyError(f"The name {name!r} refers to an Operation not in the graph."
@@ -239,12 +243,14 @@ class Graph:
             if self._colocation_stack[-1].device:
                 op._set_device(self._colocation_stack[-1].device)
                 return
-        device = ""
+        device, raw = "", False
         for spec in self._device_stack:
-            device = spec(op) if callable(spec) else devices.merge(device, spec)
-            device = device or ""
+            if callable(spec):  # a device function's answer is recorded as it is given
+                device, raw = spec(op) or "", True
+            else:
+                device, raw = devices.merge(device, spec), False
         if device:
-            op._set_device(devices.canonical(device))
+            op._set_device(device if raw else devices.canonical(device))
 
     def _control_dependencies_for(self, input_ops) -> list:
         out = []
@@ -387,7 +393,7 @@ class Graph:
                 continue
             node = graph_def.node.add()
             node.CopyFrom(op.node_def)
-            if add_shapes:
+            if add_shapes and op.outputs:  # TensorFlow adds them only where there are outputs
                 node.attr["_output_shapes"].CopyFrom(
                     encode([t.shape for t in op.outputs], "list(shape)"))
         return graph_def

@@ -255,10 +255,12 @@ class TensorShape:
     def __add__(self, other):
         return self.concatenate(other)
 
-    def __repr__(self):
-        return "TensorShape(None)" if self._dims is None else f"TensorShape({list(self._dims)})"
+    def __repr__(self):  # TensorFlow 1.x's form
+        if self._dims is None:
+            return "TensorShape(None)"
+        return "TensorShape([" + ", ".join(f"Dimension({d})" for d in self._dims) + "])"
 
-    def __str__(self):
+    def __str__(self):  # TensorFlow 1.x prints unknown dimensions as "?"
         if self._dims is None:
             return "<unknown>"
         if len(self._dims) == 1:
@@ -267,7 +269,7 @@ class TensorShape:
 
 
 def _dim_str(d) -> str:
-    return "None" if d is None else str(d)
+    return "?" if d is None else str(d)
 
 
 def as_shape(shape) -> TensorShape:

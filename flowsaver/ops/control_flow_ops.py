@@ -66,16 +66,7 @@ def with_dependencies(dependencies, output_tensor, name=None):
 
 def tuple(tensors, name=None, control_inputs=None):  # noqa: A001 - TensorFlow's name
     """The tensors, each passed on only after all of them (and ``control_inputs``) ran."""
-    from flowsaver.ops.array_ops import identity
     g = graph_of(tensors)
-    with g.as_default(), g.name_scope(name or "tuple") as scope:
+    with g.as_default(), g.name_scope(name or "tuple"):
         gate = group(*[t for t in tensors if t is not None], *(control_inputs or []))
-        out = []
-        for t in tensors:
-            if t is None:
-                out.append(None)
-                continue
-            with g.control_dependencies([gate]):
-                out.append(identity(t))
-        del scope
-        return out
+        return [None if t is None else with_dependencies([gate], t) for t in tensors]

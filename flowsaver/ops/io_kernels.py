@@ -35,6 +35,11 @@ def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+def _bytes(value) -> bytes:
+    # A string tensor fed from Python may hold str elements; TensorFlow's are bytes.
+    return value if isinstance(value, bytes) else str(value).encode("utf-8")
+
+
 def _texts(value, count: int | None, what: str, op) -> list[str]:
     flat = np.reshape(np.asarray(value, dtype=object), -1)
     if count is not None and flat.size != count:
@@ -175,7 +180,7 @@ def _string_join(op, ctx):
         out = np.empty(arrays[0].shape if arrays else (), dtype=object)
         flat = out.reshape(-1)
         for i, parts in enumerate(zip(*[a.reshape(-1) for a in arrays])):
-            flat[i] = separator.join(parts)
+            flat[i] = separator.join(_bytes(p) for p in parts)
         return out
     return join
 
@@ -186,6 +191,6 @@ def _regex_full_match(op, ctx):
 
     def match(values):
         values = np.asarray(values, dtype=object)
-        return np.vectorize(lambda s: pattern.fullmatch(s) is not None, otypes=[bool])(values) \
+        return np.vectorize(lambda s: pattern.fullmatch(_bytes(s)) is not None, otypes=[bool])(values) \
             if values.size else np.zeros(values.shape, bool)
     return match

@@ -169,13 +169,18 @@ def build_op(op_type: str, inputs, attrs: dict | None = None, name: str | None =
             values.setdefault(key, value)
         out_types = _output_types(op_def, values)
         op = Operation(g, scope[:-1], op_type, flat_inputs, values, out_types, op_def=op_def)
+        try:  # an op whose shapes do not fit never enters the graph
+            infer_shapes(op)
+        except BaseException:
+            for tensor in flat_inputs:
+                tensor._consumers.remove(op)
+            raise
         ref_ops = _ref_input_ops(op_def, op, flat_inputs)
         if ref_ops:  # TensorFlow colocates an op with the variables it takes by reference
             with g.colocate_with(ref_ops[0]):
                 g._add_op(op)
         else:
             g._add_op(op)
-    infer_shapes(op)
     return op
 
 

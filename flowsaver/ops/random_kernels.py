@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flowsaver import errors
 from flowsaver.ops import shape_util
 from flowsaver.ops.registry import define, kernel, shape_fn
 
@@ -13,10 +14,12 @@ define(
     'RandomUniform(shape: T) -> (output: dtype); seed: int = 0; seed2: int = 0; dtype: type {half, bfloat16, float, double}; T: type {int32, int64}; !stateful',
     'RandomStandardNormal(shape: T) -> (output: dtype); seed: int = 0; seed2: int = 0; dtype: type {half, bfloat16, float, double}; T: type {int32, int64}; !stateful',
     'TruncatedNormal(shape: T) -> (output: dtype); seed: int = 0; seed2: int = 0; dtype: type {half, bfloat16, float, double}; T: type {int32, int64}; !stateful',
+    'RandomUniformInt(shape: T, minval: Tout, maxval: Tout) -> (output: Tout); seed: int = 0; seed2: int = 0; Tout: type {int32, int64}; T: type {int32, int64}; !stateful',
+    'RandomShuffle(value: T) -> (output: T); seed: int = 0; seed2: int = 0; T: type; !stateful',
 )
 
 
-@shape_fn("RandomUniform", "RandomStandardNormal", "TruncatedNormal")
+@shape_fn("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt")
 def _random_shape(op):
     return [shape_util.shape_from_tensor(op.inputs[0])]
 
@@ -35,9 +38,15 @@ def _draw(kind):
                 out = gen.standard_normal(dims, dtype=work)
             else:
                 out = _truncated(gen, dims, work)
-            return out.astype(dtype, copy=False)
+            out = out.astype(dtype, copy=False)
+            if kind == "uniform" and dtype == np.float16:  # rounding may reach 1: keep [0, 1)
+                np.minimum(out, _BELOW_ONE_HALF, out=out)
+            return out
         return run
     return build
+
+
+_BELOW_ONE_HALF = np.nextafter(np.float16(1), np.float16(0))
 
 
 def _truncated(gen, dims, work):
@@ -53,3 +62,35 @@ def _truncated(gen, dims, work):
 kernel("RandomUniform")(_draw("uniform"))
 kernel("RandomStandardNormal")(_draw("normal"))
 kernel("TruncatedNormal")(_draw("truncated"))
+
+
+@kernel("RandomUniformInt")
+def _uniform_int(op, ctx):
+    dtype = np.dtype(op.get_attr("Tout").as_numpy_dtype)
+
+    def run(shape, minval, maxval):
+        if np.ndim(minval) or np.ndim(maxval):
+            raise errors.InvalidArgumentError(
+                None, op, f"minval and maxval of {op.name} must be scalars, got shapes "
+                          f"{np.shape(minval)} and {np.shape(maxval)}")
+        if minval >= maxval:
+            raise errors.InvalidArgumentError(
+                None, op, f"Need minval < maxval: {minval} >= {maxval} (node {op.name})")
+        dims = tuple(int(d) for d in np.reshape(shape, -1))
+        return ctx.generator(op).integers(minval, maxval, dims, dtype=dtype)
+    return run
+
+
+@shape_fn("RandomShuffle")
+def _shuffle_shape(op):
+    return [op.inputs[0].shape]
+
+
+@kernel("RandomShuffle")
+def _shuffle(op, ctx):
+    def run(value):
+        if np.ndim(value) == 0 or len(value) < 2:
+            return value
+        # permutation() copies: the input (maybe a constant or a variable) stays untouched
+        return ctx.generator(op).permutation(value, axis=0)
+    return run

@@ -1,5 +1,8 @@
-"""``tf.random_normal``, ``tf.truncated_normal``, ``tf.random_uniform`` and TF1's seeds."""
+"""``tf.random_normal``, ``tf.truncated_normal``, ``tf.random_uniform``,
+``tf.random_shuffle`` and TF1's graph- and op-level seeds."""
 from __future__ import annotations
+
+import weakref
 
 from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.graph import get_default_graph
@@ -8,19 +11,27 @@ from flowsaver.ops.op_builder import convert_to_tensor, create_op
 
 DEFAULT_GRAPH_SEED = 87654321
 _MAXINT32 = 2**31 - 1
+# Per graph: how many ops have taken their op seed from the graph seed (TensorFlow 2's
+# graph-mode rule: the n-th op with a graph seed and no op seed of its own gets seed2 = n).
+_SEED_COUNTERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def get_seed(op_seed):
     """TensorFlow 1.x's (seed, seed2) for an op: from the graph seed and the op seed.
 
-    With a graph seed and no op seed, the op seed is the graph's last op id, so a
-    program built the same way gets the same seeds.
+    With a graph seed and no op seed, the op seed counts the ops that took one this way
+    in the default graph (0, 1, 2, ...), so a program built the same way gets the same
+    seeds. Seeds are reduced modulo 2**31 - 1, and (0, 0), which means "unseeded" to the
+    kernels, becomes (0, 2**31 - 1).
     """
     graph = get_default_graph()
     if graph.seed is not None:
-        seeds = (int(graph.seed), int(op_seed) if op_seed is not None else graph._last_id)
+        if op_seed is None:
+            op_seed = _SEED_COUNTERS.get(graph, 0)
+            _SEED_COUNTERS[graph] = op_seed + 1
+        seeds = (int(graph.seed) % _MAXINT32, int(op_seed) % _MAXINT32)
     elif op_seed is not None:
-        seeds = (DEFAULT_GRAPH_SEED, int(op_seed))
+        seeds = (DEFAULT_GRAPH_SEED, int(op_seed) % _MAXINT32)
     else:
         seeds = (None, None)
     if seeds == (0, 0):
@@ -73,23 +84,32 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None, na
 
 
 def random_uniform(shape, minval=0, maxval=None, dtype="float32", seed=None, name=None):
-    """Uniform values in ``[minval, maxval)`` (``RandomUniform``)."""
+    """Uniform values in ``[minval, maxval)`` (``RandomUniform``; ``RandomUniformInt``
+    for integer dtypes, which need ``maxval``)."""
     dtype = as_dtype(dtype)
-    if dtype.is_integer:
-        raise NotImplementedError("integer random_uniform is not supported by flowsaver yet")
     if maxval is None:
+        if dtype.is_integer:
+            raise ValueError(f"Must specify maxval for integer dtype {dtype!r}")
         maxval = 1
     g = get_default_graph()
     with g.name_scope(name or "random_uniform") as scope:
         shape = shape_tensor(shape)
-        min_is_zero = isinstance(minval, (int, float)) and minval == 0
-        max_is_one = isinstance(maxval, (int, float)) and maxval == 1
-        if not min_is_zero or not max_is_one:
+        min_is_zero = isinstance(minval, int) and minval == 0  # TF: Python ints only
+        max_is_one = isinstance(maxval, int) and maxval == 1
+        if not min_is_zero or not max_is_one or dtype.is_integer:
             minval = convert_to_tensor(minval, dtype=dtype, name="min")
             maxval = convert_to_tensor(maxval, dtype=dtype, name="max")
+        if dtype.is_integer:
+            return create_op("RandomUniformInt", [shape, minval, maxval], _seed_attrs(seed),
+                             name=scope)
         result = create_op("RandomUniform", [shape], {"dtype": dtype, **_seed_attrs(seed)})
         if min_is_zero:
             if not max_is_one:
                 result = math_ops.multiply(result, maxval)
             return result
         return math_ops.add(result * (maxval - minval), minval, name=scope)
+
+
+def random_shuffle(value, seed=None, name=None):
+    """``value`` with its first dimension randomly permuted (``RandomShuffle``)."""
+    return create_op("RandomShuffle", [value], _seed_attrs(seed), name=name)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from flowsaver.format.graph_protos import AttrValue, OpDef as OpDefProto
+from flowsaver.format.graph_protos import FULL_TYPE_IDS, AttrValue, OpDef as OpDefProto
 from flowsaver.graph import attr_value
 from flowsaver.graph.tensor_shape import TensorShape
 
@@ -71,6 +71,11 @@ class OpDef:
                                  type_list_attr=arg.type_list_attr, is_ref=arg.is_ref)
                 if arg.fixed_type:
                     out.type = attr_value.as_dtype(arg.fixed_type).as_datatype_enum
+                full = ARG_FULL_TYPES.get((self.name, arg.name))
+                if full is not None:
+                    out.experimental_full_type.type_id = FULL_TYPE_IDS[full[0]]
+                    out.experimental_full_type.args.add(type_id=FULL_TYPE_IDS["TFT_VAR"],
+                                                        s=full[1])
         for a in self.attrs:
             out = proto.attr.add(name=a.name, type=a.type)
             if a.default is not None:
@@ -90,6 +95,8 @@ class OpDef:
 
 
 OP_DEFS: dict[str, OpDef] = {}
+# Full types some OpDef args declare: (op, arg) -> (type id name, the attr it is of).
+ARG_FULL_TYPES: dict[tuple[str, str], tuple[str, str]] = {}
 SHAPES: dict[str, object] = {}
 KERNELS: dict[str, object] = {}
 GRADIENTS: dict[str, object] = {}
@@ -102,6 +109,12 @@ def define(*lines: str) -> None:
     for line in lines:
         op_def = parse_signature(line)
         OP_DEFS[op_def.name] = op_def
+
+
+def arg_full_type(op_type: str, arg: str, type_id: str, of_attr: str) -> None:
+    """Declare the full type TensorFlow's OpDef gives an argument (e.g. Shape's output is a
+    TFT_SHAPE_TENSOR of its ``out_type``); the notation above has no place for it."""
+    ARG_FULL_TYPES[(op_type, arg)] = (type_id, of_attr)
 
 
 def shape_fn(*op_types: str):

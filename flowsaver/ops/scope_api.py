@@ -53,10 +53,11 @@ def report_uninitialized_variables(var_list=None, name="report_uninitialized_var
         var_list = variables.global_variables() + variables.local_variables()
     g = get_default_graph()
     with g.name_scope(name):
-        if not var_list:
-            return array_ops.identity(constant([], dtype="string"))
+        # As TensorFlow: the checks where the variables are, the rest on the CPU.
         flags = [state_ops.is_variable_initialized(v) for v in var_list]
         with g.device("/cpu:0"):
-            initialized = array_ops.stack(flags)
+            if not var_list:
+                return constant([], dtype="string")
+            uninitialized = math_ops.logical_not(array_ops.stack(flags))
             names = constant([v.op.name for v in var_list])
-            return array_ops.boolean_mask(names, math_ops.logical_not(initialized))
+            return array_ops.boolean_mask(names, uninitialized)

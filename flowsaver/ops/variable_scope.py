@@ -245,7 +245,10 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
             caching_device=caching_device or template.caching_device,
             partitioner=partitioner or template.partitioner,
             custom_getter=custom_getter or template.custom_getter,
-            name_scope=scope_name if isinstance(scope_name, str) else "",
+            # A re-entered scope object keeps the name scope it was first opened with.
+            name_scope=template.original_name_scope if isinstance(
+                name_or_scope, VariableScope) else (
+                scope_name if isinstance(scope_name, str) else ""),
             dtype=dtype or template.dtype, use_resource=use_resource,
             constraint=constraint or template.constraint)
         store.scope_stack.append(scope)

@@ -3,33 +3,41 @@
 A ``Plan`` is made once per (fetches, feeds) pair and cached by the session: each step
 holds a kernel already specialised to its node's attrs, the slots its inputs come from
 and the slots its outputs go to. Running a plan is one loop over the steps.
+
+Plans holding a ``Switch`` (a ``tf.cond``) run in a second loop that also tracks dead
+tensors: an op with a dead data or control input is skipped and its outputs are dead,
+except a ``Merge``, which forwards its live input. Other plans never pay for that.
 """
 from __future__ import annotations
 
 from flowsaver import errors
-from flowsaver.graph.operation import Operation, Tensor
-from flowsaver.ops import registry
+from flowsaver.graph.operation import Operation
+from flowsaver.ops import cond, registry
+from flowsaver.ops.control_flow_kernels import DEAD, MERGE_TYPES, SWITCH_TYPES
 
 
 class Step:
-    __slots__ = ("op", "run", "inputs", "outputs", "single")
+    __slots__ = ("op", "run", "inputs", "outputs", "single", "controls", "is_merge")
 
     def __init__(self, op, run, inputs, outputs):
         self.op = op
         self.run = run
         self.inputs = inputs
         self.outputs = outputs
-        self.single = len(outputs) == 1
+        self.single = registry.returns_single(op)
+        self.controls = ()     # step indices of the control inputs (dead-aware plans only)
+        self.is_merge = False
 
 
 class Plan:
     """What one ``Session.run`` signature executes: feeds in, steps, fetches out."""
 
-    def __init__(self, steps, feed_slots, fetch_slots, num_slots):
+    def __init__(self, steps, feed_slots, fetch_slots, num_slots, dead_aware=False):
         self.steps = steps
         self.feed_slots = feed_slots    # [slot] in the order of the feed tensors
         self.fetch_slots = fetch_slots  # [slot, or None for an op target]
         self.num_slots = num_slots
+        self.dead_aware = dead_aware    # holds a Switch: run with execute_dead_aware
 
 
 def prune(fetch_ops, fed: set) -> list[Operation]:
@@ -46,11 +54,17 @@ def prune(fetch_ops, fed: set) -> list[Operation]:
             continue
         state[op] = 1
         stack.append((op, True))
-        deps = [t.op for t in op.inputs if t not in fed] + list(op.control_inputs)
+        deps = [t.op for t in op.inputs if t not in fed] + \
+            [c for c in op.control_inputs if not _fed_placeholder(c, fed)]
         for dep in reversed(deps):
             if not state.get(dep):
                 stack.append((dep, False))
     return order
+
+
+def _fed_placeholder(op: Operation, fed: set) -> bool:
+    # As in TensorFlow, the feed stands in for a fed placeholder's control edges too.
+    return op.type in ("Placeholder", "PlaceholderV2") and op.outputs[0] in fed
 
 
 def needed_ops(fetches, targets, fed: set) -> list[Operation]:
@@ -68,9 +82,13 @@ def build_plan(fetch_tensors, target_ops, feed_tensors, ctx) -> Plan:
             slots[tensor] = len(slots)
         return slots[tensor]
 
+    for op in [t.op for t in fetch_tensors if t is not None] + list(target_ops):
+        cond.check_fetchable(op)
     feed_slots = [slot(t) for t in feed_tensors]
     steps = []
-    for op in needed_ops(fetch_tensors, target_ops, fed):
+    ops = needed_ops(fetch_tensors, target_ops, fed)
+    dead_aware = any(op.type in SWITCH_TYPES for op in ops)
+    for op in ops:
         builder = registry.KERNELS.get(op.type)
         if builder is None:
             raise errors.UnimplementedError(
@@ -78,11 +96,18 @@ def build_plan(fetch_tensors, target_ops, feed_tensors, ctx) -> Plan:
         run = builder(op, ctx)
         derefs = _derefs(op)
         if derefs:
-            run = _with_derefs(run, derefs)
-        steps.append(Step(op, run, [slot(t) for t in op.inputs],
-                          [slot(t) for t in op.outputs]))
+            run = _with_derefs(run, derefs, skip_dead=dead_aware)
+        # an op that runs although an output is fed (a control input) must not
+        # overwrite the feed: that output goes to a scratch slot
+        outputs = [slot(t) if t not in fed else slot((t, "scratch")) for t in op.outputs]
+        steps.append(Step(op, run, [slot(t) for t in op.inputs], outputs))
+    if dead_aware:
+        index = {step.op: i for i, step in enumerate(steps)}
+        for step in steps:
+            step.controls = tuple(index[c] for c in step.op.control_inputs if c in index)
+            step.is_merge = step.op.type in MERGE_TYPES
     fetch_slots = [None if t is None else slot(t) for t in fetch_tensors]
-    return Plan(steps, feed_slots, fetch_slots, len(slots))
+    return Plan(steps, feed_slots, fetch_slots, len(slots), dead_aware)
 
 
 def _derefs(op: Operation) -> list[bool]:
@@ -94,7 +119,12 @@ def _derefs(op: Operation) -> list[bool]:
     return flags if any(flags) else []
 
 
-def _with_derefs(run, flags):
+def _with_derefs(run, flags, skip_dead=False):
+    if skip_dead:  # in a conditional, a Merge may get a dead ref: it has nothing to read
+        def deref_live_run(*args):
+            return run(*(a.read() if f and a is not DEAD else a for a, f in zip(args, flags)))
+        return deref_live_run
+
     def deref_run(*args):
         return run(*(a.read() if f else a for a, f in zip(args, flags)))
     deref_run.kernel = run  # compiled plans inline the reads and call the kernel directly
@@ -103,6 +133,8 @@ def _with_derefs(run, flags):
 
 def execute(plan: Plan, feed_values) -> list:
     """Run ``plan`` with ``feed_values`` (one per feed tensor); the fetched values."""
+    if plan.dead_aware:
+        return execute_dead_aware(plan, feed_values)
     values = [None] * plan.num_slots
     for s, v in zip(plan.feed_slots, feed_values):
         values[s] = v
@@ -120,6 +152,58 @@ def execute(plan: Plan, feed_values) -> list:
             for s, v in zip(step.outputs, result):
                 values[s] = v
     return [None if s is None else values[s] for s in plan.fetch_slots]
+
+
+def execute_dead_aware(plan: Plan, feed_values) -> list:
+    """``execute`` for plans with conditionals: ops on an untaken branch are skipped.
+
+    Raises:
+      InvalidArgumentError: a fetched tensor is dead (it lies on an untaken branch).
+    """
+    values = [None] * plan.num_slots
+    for s, v in zip(plan.feed_slots, feed_values):
+        values[s] = v
+    dead_steps = [False] * len(plan.steps)
+    for i, step in enumerate(plan.steps):
+        args = [values[j] for j in step.inputs]
+        if step.is_merge:  # a Merge is dead only when all its inputs are
+            dead = all(a is DEAD for a in args)
+        else:
+            dead = any(a is DEAD for a in args) or any(dead_steps[c] for c in step.controls)
+        if dead:
+            dead_steps[i] = True
+            for s in step.outputs:
+                values[s] = DEAD
+            continue
+        try:
+            result = step.run(*args)
+        except errors.OpError as e:
+            raise _located(e, step.op) from None
+        except (ValueError, TypeError, IndexError, ArithmeticError, MemoryError) as e:
+            raise errors.InvalidArgumentError(
+                None, step.op, f"{e}\n\t [[node {step.op.name} ({step.op.type})]]") from e
+        if step.single:
+            values[step.outputs[0]] = result
+        elif step.outputs:
+            for s, v in zip(step.outputs, result):
+                values[s] = v
+    out = []
+    for s in plan.fetch_slots:
+        value = None if s is None else values[s]
+        if value is DEAD:
+            tensor = next(t for t, slot in _slot_owners(plan) if slot == s)
+            raise errors.InvalidArgumentError(
+                None, tensor.op, f"Retval does not have value: the fetched tensor "
+                                 f"{tensor.name} is on a branch of a conditional that was not "
+                                 f"taken in this run")
+        out.append(value)
+    return out
+
+
+def _slot_owners(plan: Plan):
+    for step in plan.steps:
+        for tensor, s in zip(step.op.outputs, step.outputs):
+            yield tensor, s
 
 
 def _located(error: errors.OpError, op: Operation) -> errors.OpError:

@@ -8,8 +8,12 @@ every value back if it fails anyway.
 """
 from __future__ import annotations
 
+import numbers
 import os
+import re
 import time
+
+import numpy as np
 
 from flowsaver import errors
 from flowsaver.format import atomic, state as ckpt_state
@@ -106,7 +110,9 @@ class Saver:
             raise ValueError("'latest_filename' must not contain path components")
         save_path = os.fspath(save_path)
         if global_step is not None:
-            step = global_step if isinstance(global_step, int) else _step_value(sess, global_step)
+            # TensorFlow takes any Python or NumPy integer as is and runs anything else.
+            step = int(global_step) if isinstance(global_step, (numbers.Integral, np.integer)) \
+                else _step_value(sess, global_step)
             checkpoint_file = f"{save_path}-{step:08d}" if self._pad_step_number \
                 else f"{save_path}-{step}"
         else:
@@ -120,6 +126,9 @@ class Saver:
         path = None
         if not self._is_empty:
             clean_temp_files(checkpoint_file)
+            _clean_family_temp_files(save_path, meta_graph_suffix)
+            if write_state:
+                clean_temp_files(ckpt_state.checkpoint_state_filename(parent, latest_filename))
             try:
                 path = sess.run(self.saver_def.save_tensor_name,
                                 {self.saver_def.filename_tensor_name: checkpoint_file})
@@ -161,7 +170,9 @@ class Saver:
             raise ValueError("Can't load save_path when it is None.")
         save_path = os.fspath(save_path)
         if not ckpt_state.checkpoint_exists(save_path):
-            raise ValueError(f"The passed save_path is not a valid checkpoint: {save_path}")
+            raise ValueError(f"The passed save_path is not a valid checkpoint: {save_path} "
+                             f"(neither {save_path}.index, a V2 checkpoint, nor {save_path} "
+                             f"itself, a V1 checkpoint, matches a file)")
         restore_op = sess.graph.get_operation_by_name(self.saver_def.restore_op_name)
         try:
             restore_check.check(restore_op, save_path)
@@ -269,3 +280,22 @@ def clean_temp_files(prefix: str) -> None:
     """Remove what a killed save of ``prefix`` left behind (``*.tempstate*`` files)."""
     for path in atomic.find_temp_files(prefix):
         atomic.discard(path)
+
+
+def _clean_family_temp_files(save_path: str, meta_graph_suffix: str) -> None:
+    """Remove temporary files of ``save_path-<step>`` checkpoints.
+
+    A save killed after its state update leaves its ``.meta`` temporary behind, and the
+    restarted program saves under the next step, so cleaning only the prefix being saved
+    would keep it forever.
+    """
+    directory, base = os.path.split(save_path)
+    owned = re.compile(re.escape(base) + r"-\d+(\.index|\.data-\d{5}-of-\d{5}|\." +
+                       re.escape(meta_graph_suffix) + r")?(\.tmp[0-9a-f]{32}|\.tempstate\d+)")
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return
+    for name in names:
+        if owned.fullmatch(name):
+            atomic.discard(os.path.join(directory, name))

@@ -22,7 +22,8 @@ from flowsaver.ops.op_builder import build_op, constant, create_op
 def build(saveables, name=None, sharded=False, filename=None, reshape=False) -> SaverDef:
     """Add save/restore ops for ``saveables`` under scope ``name or "save"``."""
     g = get_default_graph()
-    with g.name_scope(name or "save") as scope:
+    # Only None means the default: "" puts the ops at the top level, as in TensorFlow.
+    with g.name_scope("save" if name is None else name) as scope:
         filename_tensor = array_ops.placeholder_with_default(filename or "model", shape=(),
                                                              name="filename")
         # "Const" is the name TensorFlow kept for compatibility with older graphs.
@@ -64,8 +65,10 @@ def _restore(filename_tensor, saveables, reshape, name):
     for saveable in saveables:
         count = len(saveable.specs)
         shapes = None
-        if reshape:
-            shapes = [array_ops.shape(saveable.specs[0].tensor)]
+        if reshape:  # the static shape when known, as TensorFlow builds it
+            shape = saveable.specs[0].tensor.shape
+            shapes = [shape.as_list() if shape.is_fully_defined()
+                      else array_ops.shape(saveable.specs[0].tensor)]
         assigns.append(saveable.restore(restored[index:index + count], shapes))
         index += count
     return control_flow_ops.group(*assigns, name=name)
