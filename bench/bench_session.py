@@ -46,8 +46,8 @@ def build(api, widths, weights):
 
 def make_weights(widths, seed=0):
     rng = np.random.default_rng(seed)
-    return [(rng.standard_normal((a, b)).astype(np.float32) / np.sqrt(a),
-             rng.standard_normal(b).astype(np.float32) * 0.1)
+    return [((rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32),
+             (rng.standard_normal(b) * 0.1).astype(np.float32))
             for a, b in zip(widths[:-1], widths[1:])]
 
 
