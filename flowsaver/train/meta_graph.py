@@ -117,6 +117,8 @@ def create_meta_graph_def(graph=None, graph_def=None, saver_def=None, collection
     if clear_devices:
         for node in meta.graph_def.node:
             node.device = ""
+        # TensorFlow rebuilds the GraphDef here, and writes an empty function library.
+        meta.graph_def.library.SetInParent()
     if strip_defaults:
         strip_default_attrs(meta.graph_def)
         meta.meta_info_def.stripped_default_attrs = True
