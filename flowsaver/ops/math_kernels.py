@@ -28,6 +28,8 @@ define(
     'Abs(x: T) -> (y: T); T: type {bfloat16, half, float, double, int8, int16, int32, int64}',
     'Square(x: T) -> (y: T); T: type {bfloat16, half, float, double, int8, int16, int32, int64, uint8, uint16, uint32, uint64, complex64, complex128}',
     'Sqrt(x: T) -> (y: T); T: type {bfloat16, half, float, double, complex64, complex128}',
+    'Floor(x: T) -> (y: T); T: type {bfloat16, half, float, double}',
+    'Ceil(x: T) -> (y: T); T: type {bfloat16, half, float, double}',
     'Rsqrt(x: T) -> (y: T); T: type {bfloat16, half, float, double, complex64, complex128}',
     'Exp(x: T) -> (y: T); T: type {bfloat16, half, float, double, complex64, complex128}',
     'Log(x: T) -> (y: T); T: type {bfloat16, half, float, double, complex64, complex128}',
@@ -83,7 +85,7 @@ _BINARY = ("AddV2", "Sub", "Mul", "RealDiv", "FloorDiv", "FloorMod", "Pow", "Max
            "Minimum", "SquaredDifference", "Less", "LessEqual", "Greater", "GreaterEqual",
            "LogicalAnd", "LogicalOr")
 _UNARY = ("Neg", "Abs", "Square", "Sqrt", "Rsqrt", "Exp", "Log", "Sigmoid", "Tanh", "Sign",
-          "Reciprocal", "LogicalNot", "Cast")
+          "Reciprocal", "LogicalNot", "Cast", "Floor", "Ceil")
 shape_fn(*_BINARY)(shape_util.broadcast)
 
 
@@ -140,7 +142,8 @@ for _name, _fn in {"AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply,
                    "GreaterEqual": np.greater_equal, "LogicalAnd": np.logical_and,
                    "LogicalOr": np.logical_or, "LogicalNot": np.logical_not,
                    "Neg": np.negative, "Square": np.square, "Sqrt": np.sqrt, "Exp": np.exp,
-                   "Log": np.log, "Tanh": np.tanh, "Sign": np.sign, "Abs": np.abs}.items():
+                   "Log": np.log, "Tanh": np.tanh, "Sign": np.sign, "Abs": np.abs,
+                   "Floor": np.floor, "Ceil": np.ceil}.items():
     simple_kernel(_name, _fn)
 
 

@@ -11,7 +11,7 @@ from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.operation import Tensor
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
 
-__all__ = [
+__all__ = ['floor', 'ceil', 
     'add', 'subtract', 'multiply', 'divide', 'truediv', 'realdiv', 'div', 'floordiv',
     'floor_div', 'mod', 'floormod', 'pow', 'maximum', 'minimum', 'squared_difference',
     'negative', 'abs', 'square', 'sqrt', 'rsqrt', 'exp', 'log', 'sigmoid', 'tanh', 'sign',
@@ -218,6 +218,16 @@ def abs(x, name=None):  # noqa: A001
 def square(x, name=None):
     """``x * x`` (``Square``)."""
     return unary("Square", x, name)
+
+
+def floor(x, name=None):
+    """Largest integer not greater than x, elementwise (``Floor``)."""
+    return unary("Floor", x, name)
+
+
+def ceil(x, name=None):
+    """Smallest integer not less than x, elementwise (``Ceil``)."""
+    return unary("Ceil", x, name)
 
 
 def sqrt(x, name=None):

@@ -112,6 +112,8 @@ def _update_kernel(rule, num_slots, resource):
         attrs = {k: op.get_attr(k) for k in ("use_nesterov", "update_slots")
                  if k in {a.name for a in op.op_def.attrs}}
         dtype = np.dtype(op.get_attr("T").as_numpy_dtype)
+        names = [a.name for a in op.op_def.inputs][num_slots:]
+        grad_index = names.index("grad") if "grad" in names else names.index("delta")
 
         def run(*args):
             refs, rest = args[:num_slots], args[num_slots:]
@@ -127,7 +129,7 @@ def _update_kernel(rule, num_slots, resource):
                         None, op, f"{op.type}: {ref.name} has shape {list(old.shape)}, the "
                                   f"variable {refs[0].name} {list(olds[0].shape)}")
             rest = [np.asarray(r, dtype=dtype) for r in rest]
-            grad = rest[-1]
+            grad = rest[grad_index]
             if grad.shape != olds[0].shape:
                 raise errors.InvalidArgumentError(
                     None, op, f"{op.type}: var {refs[0].name} and grad do not have the same "

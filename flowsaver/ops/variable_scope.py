@@ -61,6 +61,8 @@ class VariableScope:
                      reuse=None, trainable=None, collections=None, caching_device=None,
                      partitioner=None, validate_shape=True, use_resource=None,
                      custom_getter=None, constraint=None, **kwargs):
+        # An empty name gives "scope/": the variable re-enters its scope's name, which is
+        # how slot variables get plain names ("w/Adam") in a scope of that same name.
         full_name = f"{self._name}/{name}" if self._name else name
         reuse = self._reuse if reuse is None else reuse
         graph = get_default_graph()

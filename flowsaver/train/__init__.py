@@ -5,11 +5,20 @@ from flowsaver.format.state import (checkpoint_exists, generate_checkpoint_state
                                     update_checkpoint_state)
 from flowsaver.train.checkpoint_utils import list_variables, load_checkpoint, load_variable
 from flowsaver.train.meta_graph import export_meta_graph, import_meta_graph, write_graph
+from flowsaver.train.optimizer import Optimizer
+from flowsaver.train.optimizers import (AdagradOptimizer, AdamOptimizer,
+                                        GradientDescentOptimizer, MomentumOptimizer,
+                                        RMSPropOptimizer)
 from flowsaver.train.saver import Saver
+from flowsaver.train.training_util import (create_global_step, exponential_decay,
+                                           get_global_step, get_or_create_global_step)
 
 NewCheckpointReader = load_checkpoint
 
 __all__ = [
+    "AdagradOptimizer", "AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer",
+    "Optimizer", "RMSPropOptimizer", "create_global_step", "exponential_decay",
+    "get_global_step", "get_or_create_global_step",
     "NewCheckpointReader", "Saver", "checkpoint_exists", "export_meta_graph", "import_meta_graph", "write_graph", "generate_checkpoint_state_proto",
     "get_checkpoint_mtimes", "get_checkpoint_state", "latest_checkpoint", "list_variables",
     "load_checkpoint", "load_variable", "remove_checkpoint", "update_checkpoint_state",

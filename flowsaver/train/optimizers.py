@@ -1,0 +1,165 @@
+"""The TF1 optimizers: GradientDescent, Momentum, Adam, Adagrad, RMSProp.
+
+Each builds TensorFlow's nodes: ``<Name>/learning_rate`` and friends as Consts (or the
+tensors given), slots ``<var>/<Name>[_1]``, and ``<Name>/update_<var>/Apply<Name>``.
+"""
+from __future__ import annotations
+
+from flowsaver.ops import control_flow_ops, init_ops
+from flowsaver.ops.math_ops import cast
+from flowsaver.ops.op_builder import convert_to_tensor, create_op
+from flowsaver.train.optimizer import Optimizer
+
+
+def _as(tensor, var):
+    return cast(tensor, var.dtype.base_dtype)
+
+
+def _apply(op_type, inputs, attrs):
+    out = create_op(op_type, inputs, attrs)
+    return out.op if hasattr(out, "op") else out
+
+
+class GradientDescentOptimizer(Optimizer):
+    def __init__(self, learning_rate, use_locking=False, name="GradientDescent"):
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+
+    def _prepare(self):
+        self._lr_t = convert_to_tensor(self._call_if_callable(self._learning_rate),
+                                       name="learning_rate")
+
+    def _apply_dense(self, grad, var):
+        return _apply("ApplyGradientDescent", [var._ref(), _as(self._lr_t, var), grad],
+                      {"use_locking": self._use_locking})
+
+
+class MomentumOptimizer(Optimizer):
+    def __init__(self, learning_rate, momentum, use_locking=False, name="Momentum",
+                 use_nesterov=False):
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+        self._momentum = momentum
+        self._use_nesterov = use_nesterov
+
+    def _create_slots(self, var_list):
+        for v in var_list:
+            self._zeros_slot(v, "momentum", self._name)
+
+    def _prepare(self):
+        self._lr_t = convert_to_tensor(self._call_if_callable(self._learning_rate),
+                                       name="learning_rate")
+        self._momentum_t = convert_to_tensor(self._call_if_callable(self._momentum),
+                                             name="momentum")
+
+    def _apply_dense(self, grad, var):
+        mom = self.get_slot(var, "momentum")
+        return _apply("ApplyMomentum", [var._ref(), mom._ref(), _as(self._lr_t, var), grad,
+                                        _as(self._momentum_t, var)],
+                      {"use_locking": self._use_locking, "use_nesterov": self._use_nesterov})
+
+
+class AdamOptimizer(Optimizer):
+    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
+                 use_locking=False, name="Adam"):
+        super().__init__(use_locking, name)
+        self._lr, self._beta1, self._beta2, self._epsilon = learning_rate, beta1, beta2, epsilon
+
+    def _get_beta_accumulators(self):
+        graph = self._first_graph
+        return (self._get_non_slot_variable("beta1_power", graph),
+                self._get_non_slot_variable("beta2_power", graph))
+
+    def _create_slots(self, var_list):
+        first = min(var_list, key=lambda v: v.name)
+        self._first_graph = first.graph
+        self._non_slot_variable(self._beta1, "beta1_power", first)
+        self._non_slot_variable(self._beta2, "beta2_power", first)
+        for v in var_list:
+            self._zeros_slot(v, "m", self._name)
+            self._zeros_slot(v, "v", self._name)
+
+    def _prepare(self):
+        call = self._call_if_callable
+        self._lr_t = convert_to_tensor(call(self._lr), name="learning_rate")
+        self._beta1_t = convert_to_tensor(call(self._beta1), name="beta1")
+        self._beta2_t = convert_to_tensor(call(self._beta2), name="beta2")
+        self._epsilon_t = convert_to_tensor(call(self._epsilon), name="epsilon")
+
+    def _apply_dense(self, grad, var):
+        m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
+        beta1_power, beta2_power = self._get_beta_accumulators()
+        return _apply("ApplyAdam", [var._ref(), m._ref(), v._ref(), _as(beta1_power, var),
+                                    _as(beta2_power, var), _as(self._lr_t, var),
+                                    _as(self._beta1_t, var), _as(self._beta2_t, var),
+                                    _as(self._epsilon_t, var), grad],
+                      {"use_locking": self._use_locking, "use_nesterov": False})
+
+    def _finish(self, update_ops, name_scope):
+        graph = self._first_graph
+        with graph.control_dependencies(update_ops):
+            beta1_power, beta2_power = self._get_beta_accumulators()
+            with graph.colocate_with(beta1_power):
+                update_beta1 = beta1_power.assign(beta1_power * self._beta1_t,
+                                                  use_locking=self._use_locking)
+                update_beta2 = beta2_power.assign(beta2_power * self._beta2_t,
+                                                  use_locking=self._use_locking)
+        return control_flow_ops.group(*update_ops + [update_beta1, update_beta2],
+                                      name=name_scope)
+
+
+class AdagradOptimizer(Optimizer):
+    def __init__(self, learning_rate, initial_accumulator_value=0.1, use_locking=False,
+                 name="Adagrad"):
+        if initial_accumulator_value <= 0.0:
+            raise ValueError(f"initial_accumulator_value must be positive: "
+                             f"{initial_accumulator_value}")
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+        self._initial_accumulator_value = initial_accumulator_value
+
+    def _create_slots(self, var_list):
+        for v in var_list:
+            init = init_ops.Constant(self._initial_accumulator_value,
+                                     dtype=v.dtype.base_dtype)
+            self._slot_with_initializer(v, init, "accumulator", self._name)
+
+    def _prepare(self):
+        self._lr_t = convert_to_tensor(self._call_if_callable(self._learning_rate),
+                                       name="learning_rate")
+
+    def _apply_dense(self, grad, var):
+        acc = self.get_slot(var, "accumulator")
+        return _apply("ApplyAdagrad", [var._ref(), acc._ref(), _as(self._lr_t, var), grad],
+                      {"use_locking": self._use_locking})
+
+
+class RMSPropOptimizer(Optimizer):
+    def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10,
+                 use_locking=False, centered=False, name="RMSProp"):
+        if centered:
+            raise NotImplementedError("centered RMSProp (ApplyCenteredRMSProp) is not "
+                                      "supported by flowsaver yet")
+        super().__init__(use_locking, name)
+        self._learning_rate, self._decay = learning_rate, decay
+        self._momentum, self._epsilon = momentum, epsilon
+
+    def _create_slots(self, var_list):
+        for v in var_list:
+            self._slot_with_initializer(v, init_ops.Ones(dtype=v.dtype.base_dtype), "rms",
+                                        self._name)
+            self._zeros_slot(v, "momentum", self._name)
+
+    def _prepare(self):
+        call = self._call_if_callable
+        self._lr_t = convert_to_tensor(call(self._learning_rate), name="learning_rate")
+        self._decay_t = convert_to_tensor(call(self._decay), name="decay")
+        self._momentum_t = convert_to_tensor(call(self._momentum), name="momentum")
+        self._epsilon_t = convert_to_tensor(call(self._epsilon), name="epsilon")
+
+    def _apply_dense(self, grad, var):
+        rms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
+        return _apply("ApplyRMSProp", [var._ref(), rms._ref(), mom._ref(),
+                                       _as(self._lr_t, var), _as(self._decay_t, var),
+                                       _as(self._momentum_t, var), _as(self._epsilon_t, var),
+                                       grad], {"use_locking": self._use_locking})
