@@ -106,6 +106,8 @@ def _padded(x: np.ndarray, pads, value=0) -> np.ndarray:
 
 
 def _crop(xp: np.ndarray, pads, h: int, w: int) -> np.ndarray:
+    if xp.shape[1:3] == (h, w):
+        return xp
     return np.ascontiguousarray(xp[:, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + w])
 
 
@@ -125,16 +127,43 @@ def _filter_grad_shape(op):
     return [partial_shape(op.inputs[1])]
 
 
-def _im2col(xp: np.ndarray, win: Window, k_hw, out_hw) -> np.ndarray:
+def _im2col(xp: np.ndarray, k_hw, out_hw, strides, dilations) -> np.ndarray:
     """(N*OH*OW, KH*KW*C): each output pixel's receptive field in padded NHWC ``xp``."""
     n, _, _, c = xp.shape
+    if k_hw == (1, 1) and strides == (1, 1) and xp.shape[1:3] == tuple(out_hw):
+        return xp.reshape(-1, c)  # a 1x1 window reads the pixels as they are
     s0, s1, s2, s3 = xp.strides
-    (sh, sw), (dh, dw) = win.strides, win.dilations
+    (sh, sw), (dh, dw) = strides, dilations
     view = as_strided(xp, (n, out_hw[0], out_hw[1], k_hw[0], k_hw[1], c),
                       (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False)
     cols = np.empty(view.shape, xp.dtype)
-    np.copyto(cols, view)
+    np.copyto(cols, view)  # one gather; faster than letting reshape() copy the view
     return cols.reshape(n * out_hw[0] * out_hw[1], k_hw[0] * k_hw[1] * c)
+
+
+def _spread(grad: np.ndarray, win: Window, k_hw, in_hw, pads) -> np.ndarray:
+    """The output gradient placed where a flipped-filter correlation reads it back.
+
+    Input pixel q receives dy[o] * f[k] for every o*s + k*d == q + pad_before; with
+    dy's pixel o written at o*s + (K-1)*d - pad_before, that is a plain stride-1 dilated
+    correlation with the flipped filter, so the input gradient is one im2col + matmul.
+    """
+    n, oh, ow, o = grad.shape
+    size, index = [], []
+    for axis, (out, k) in enumerate(((oh, k_hw[0]), (ow, k_hw[1]))):
+        s, d = win.strides[axis], win.dilations[axis]
+        length = in_hw[axis] + (k - 1) * d
+        offset = (k - 1) * d - pads[axis][0]
+        first = max(0, -(offset // s) if offset < 0 else 0)  # outputs landing before 0
+        last = min(out, (length - 1 - offset) // s + 1) if length - 1 >= offset else 0
+        size.append(length)
+        index.append((slice(first, max(first, last)),
+                      slice(offset + first * s, offset + max(first, last - 1) * s + 1, s)))
+    spread = np.zeros((n, size[0], size[1], o), grad.dtype)
+    (src_h, dst_h), (src_w, dst_w) = index
+    if src_h.stop > src_h.start and src_w.stop > src_w.start:
+        spread[:, dst_h, dst_w] = grad[:, src_h, src_w]
+    return spread
 
 
 @kernel("Conv2DBackpropFilter")
@@ -149,7 +178,7 @@ def _conv_filter_grad(op, ctx):
         pads, out_hw = _setup(win, x.shape, (kh, kw))
         _check_out(win, grad, n, out_hw, out_c)
         groups = c // fc
-        cols = _im2col(_padded(x, pads), win, (kh, kw), out_hw)
+        cols = _im2col(_padded(x, pads), (kh, kw), out_hw, win.strides, win.dilations)
         flat = grad.reshape(-1, out_c)
         if groups == 1:
             out = cols.T @ flat
@@ -176,21 +205,17 @@ def _conv_input_grad(op, ctx):
         n, h, w, c = win.dims(sizes)
         pads, out_hw = _setup(win, (n, h, w, c), (kh, kw))
         _check_out(win, grad, n, out_hw, out_c)
-        groups = c // fc
-        flat = grad.reshape(-1, out_c)
-        if groups == 1:
-            cols = flat @ f.reshape(kh * kw * fc, out_c).T
-        else:
-            per = out_c // groups
-            cols = np.stack([flat[:, g * per:(g + 1) * per] @
-                             f[..., g * per:(g + 1) * per].reshape(kh * kw * fc, per).T
-                             for g in range(groups)], axis=1)
-            cols = cols.reshape(-1, groups, kh * kw, fc).transpose(0, 2, 1, 3)
-        cols = cols.reshape(n, out_hw[0], out_hw[1], kh, kw, c)
-        xp = np.zeros((n, h + sum(pads[0]), w + sum(pads[1]), c), cols.dtype)
-        for i, j, rows, columns in _offsets(win, (kh, kw), out_hw):
-            xp[:, rows, columns] += cols[:, :, :, i, j]
-        return win.from_nhwc(_crop(xp, pads, h, w)).astype(dtype, copy=False)
+        spread = _spread(grad, win, (kh, kw), (h, w), pads)
+        flipped = f[::-1, ::-1]
+        groups, per = c // fc, out_c // (c // fc)
+        parts = []
+        for g in range(groups):
+            cols = _im2col(np.ascontiguousarray(spread[..., g * per:(g + 1) * per]),
+                           (kh, kw), (h, w), (1, 1), win.dilations)
+            weights = flipped[..., g * per:(g + 1) * per].transpose(0, 1, 3, 2)
+            parts.append(cols @ weights.reshape(kh * kw * per, fc))
+        out = parts[0] if groups == 1 else np.concatenate(parts, axis=1)
+        return win.from_nhwc(out.reshape(n, h, w, c)).astype(dtype, copy=False)
     return run
 
 
@@ -216,15 +241,19 @@ def _max_pool_grad(op, ctx):
         for i, j, rows, columns in _offsets(win, win.ksize, out_hw):
             value = xp[:, rows, columns]
             if best is None:
-                best, arg = value.copy(), np.zeros(value.shape, np.int32)
+                best, arg = value.copy(), np.zeros(value.shape, np.int16)
                 continue
             better = value > best
-            np.copyto(best, value, where=better)
-            arg[better] = i * win.ksize[1] + j
+            np.maximum(best, value, out=best)
+            np.copyto(arg, i * win.ksize[1] + j, where=better)
         out = np.zeros(xp.shape, grad.dtype)
-        zero = np.zeros((), grad.dtype)
+        overlap = any(k > s for k, s in zip(win.ksize, win.strides))
         for i, j, rows, columns in _offsets(win, win.ksize, out_hw):
-            out[:, rows, columns] += np.where(arg == i * win.ksize[1] + j, grad, zero)
+            routed = grad * (arg == i * win.ksize[1] + j)
+            if overlap:
+                out[:, rows, columns] += routed
+            else:  # windows do not overlap: each position is written once
+                out[:, rows, columns] = routed
         return win.from_nhwc(_crop(out, pads, h, w)).astype(dtype, copy=False)
     return run
 

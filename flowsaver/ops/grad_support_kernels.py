@@ -98,7 +98,7 @@ def _strided_slice_grad(op, ctx):
         out = np.zeros(shape, dtype=np.asarray(dy).dtype)
         index = spec.numpy_index(result)
         region = out[index]
-        if int(np.prod(result.final_shape)) != np.size(dy):
+        if list(np.shape(dy)) != list(result.final_shape):
             raise _invalid(op, f"shape of dy was {list(np.shape(dy))} instead of "
                                f"{result.final_shape}")
         out[index] = np.reshape(dy, region.shape)

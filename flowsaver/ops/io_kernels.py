@@ -191,6 +191,8 @@ def _regex_full_match(op, ctx):
 
     def match(values):
         values = np.asarray(values, dtype=object)
-        return np.vectorize(lambda s: pattern.fullmatch(_bytes(s)) is not None, otypes=[bool])(values) \
-            if values.size else np.zeros(values.shape, bool)
+        if not values.size:
+            return np.zeros(values.shape, bool)
+        return np.vectorize(lambda s: pattern.fullmatch(_bytes(s)) is not None,
+                            otypes=[bool])(values)
     return match

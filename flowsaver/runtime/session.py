@@ -195,6 +195,26 @@ class InteractiveSession(Session):
 class _FeedInfo:
     """How values fed for one tensor are converted and checked."""
 
+    def _strings(self, value) -> np.ndarray:
+        """A string feed as an object array of bytes (text is UTF-8 encoded, as in TF)."""
+        array = np.array(value, dtype=object)
+        flat = array.reshape(-1)
+        for i, item in enumerate(flat):
+            if isinstance(item, str):
+                flat[i] = item.encode("utf-8")
+            elif not isinstance(item, bytes):
+                raise TypeError(f"Cannot feed {type(item).__name__} value {item!r} for string "
+                                f"tensor '{self.tensor.name}'")
+        self._check_shape(array)
+        return array
+
+    def _check_shape(self, array) -> None:
+        dims = self.dims
+        if dims is not None and (len(dims) != array.ndim or any(
+                d is not None and d != n for d, n in zip(dims, array.shape))):
+            raise ValueError(f"Cannot feed value of shape {array.shape} for Tensor "
+                             f"'{self.tensor.name}', which has shape '{self.tensor.shape}'")
+
     __slots__ = ("tensor", "dtype", "numpy", "dims")
 
     def __init__(self, tensor: Tensor):
@@ -209,6 +229,8 @@ class _FeedInfo:
             raise TypeError(f"The value of a feed cannot be a tf.Tensor object ({value.name} "
                             f"fed for {self.tensor.name}). Acceptable feed values include "
                             f"Python scalars, strings, lists, numpy ndarrays, or TensorHandles.")
+        if self.numpy is object:
+            return self._strings(value)
         if type(value) is np.ndarray and value.dtype == self.numpy:
             array = value
         else:

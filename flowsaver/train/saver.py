@@ -169,6 +169,13 @@ class Saver:
         if save_path is None:
             raise ValueError("Can't load save_path when it is None.")
         save_path = os.fspath(save_path)
+        if os.path.isdir(save_path):
+            latest = ckpt_state.latest_checkpoint(save_path)
+            hint = f" (its latest checkpoint is {latest})" if latest else \
+                " (it holds no checkpoint state file)"
+            raise ValueError(f"The passed save_path is a directory, not a checkpoint prefix: "
+                             f"{save_path}{hint}. Pass a prefix, for example "
+                             f"tf.train.latest_checkpoint({save_path!r}).")
         if not ckpt_state.checkpoint_exists(save_path):
             raise ValueError(f"The passed save_path is not a valid checkpoint: {save_path} "
                              f"(neither {save_path}.index, a V2 checkpoint, nor {save_path} "

@@ -59,13 +59,13 @@ def _reshape_and_scopes(api):
 
 
 def _devices(api, sharded=False):
+    # Two devices: one restore_all/NoOp per device (and one shard each when sharded).
     with api.device("/cpu:1"):
-        a = api.Variable(np.float32(1.0), name="a")
+        api.Variable(np.float32(1.0), name="a")
     with api.device("/cpu:0"):
         api.Variable(np.array([1, 2], np.int64), name="b")
     with api.device("/cpu:1"):
         api.Variable(np.float64(3.0), name="c")
-    del a
     return [api.train.Saver(sharded=sharded)]
 
 

@@ -105,12 +105,13 @@ def test_killed_save_leaves_a_restorable_latest_checkpoint(tmp_path, seed):
     delay = random.Random(seed).uniform(0.0, 0.6)
     _run_and_kill(str(tmp_path), delay)
 
+    killed_with = sorted(os.listdir(tmp_path))  # shown when an assertion fails
     latest = tf.train.latest_checkpoint(str(tmp_path))
-    assert latest is not None, os.listdir(tmp_path)
+    assert latest is not None, killed_with
     step = _step_of(latest)
     state = tf.train.get_checkpoint_state(str(tmp_path))
-    assert 1 <= len(state.all_model_checkpoint_paths) <= MAX_TO_KEEP
-    assert state.all_model_checkpoint_paths[-1] == latest
+    assert 1 <= len(state.all_model_checkpoint_paths) <= MAX_TO_KEEP, (state, killed_with)
+    assert state.all_model_checkpoint_paths[-1] == latest, (state, killed_with)
     for listed in state.all_model_checkpoint_paths:  # every listed checkpoint is complete
         _assert_holds(listed, _step_of(listed))
 
@@ -127,7 +128,7 @@ def test_killed_save_leaves_a_restorable_latest_checkpoint(tmp_path, seed):
         sess.run(assigns, {step_ph: step + 1})
         saver.save(sess, str(tmp_path / "model"), global_step=step + 1)
     leftovers = [f for f in os.listdir(tmp_path) if atomic.is_temp_name(f)]
-    assert leftovers == []
+    assert leftovers == [], killed_with
     assert tf.train.latest_checkpoint(str(tmp_path)) == str(tmp_path / f"model-{step + 1}")
     _assert_holds(str(tmp_path / f"model-{step + 1}"), step + 1)
 
@@ -250,7 +251,8 @@ def test_failing_second_shard_puts_the_first_shards_values_back(tmp_path):
     def build():
         g = tf.Graph()
         with g.as_default(), tf.device(alternate_cpus()):
-            v = {k: tf.Variable(np.full(3, i + 1, np.float32), name=k) for i, k in enumerate("wxyz")}
+            v = {k: tf.Variable(np.full(3, i + 1, np.float32), name=k)
+                 for i, k in enumerate("wxyz")}
             saver = tf.train.Saver(sharded=True)
         return g, v, saver
     g, v, saver = build()

@@ -37,3 +37,15 @@ def test_object_based_checkpoint_without_the_variable_names_it():
         saver = tf.train.Saver()
         with tf.Session() as sess, pytest.raises(tf.errors.NotFoundError, match="nowhere"):
             saver.restore(sess, str(SAMPLES / "s5_tf2_object" / "written"))
+
+
+def test_restore_from_a_directory_names_its_latest_checkpoint(tmp_path):
+    g = tf.Graph()
+    with g.as_default():
+        tf.Variable(1.0, name="v")
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            prefix = saver.save(sess, str(tmp_path / "m"), global_step=2)
+            with pytest.raises(ValueError, match="is a directory.*latest checkpoint is " + prefix):
+                saver.restore(sess, str(tmp_path))

@@ -1,0 +1,231 @@
+"""Numeric gradient checks: one row per registered gradient, in float64.
+
+Each row builds a small program around its op over placeholders; the test compares
+``tf.gradients`` of ``sum(w * y)`` (``w`` a fixed random weight per output) with central
+differences of the same loss, element by element. A registered op type without a row
+fails the test, so every new gradient comes with its check.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import flowsaver as tf
+from flowsaver.ops import registry
+from flowsaver.ops.op_builder import create_op
+
+RNG = np.random.default_rng(5)
+F64 = tf.float64
+
+
+def arr(*shape, low=-2.0, high=2.0):
+    return RNG.uniform(low, high, shape)
+
+
+def pos(*shape):
+    return arr(*shape, low=0.5, high=2.0)
+
+
+def const(value, dtype="int32"):
+    return tf.constant(value, dtype=dtype)
+
+
+CONV = {"strides": [1, 2, 2, 1], "padding": "SAME"}
+POOL = {"ksize": [1, 3, 3, 1], "strides": [1, 2, 2, 1], "padding": "SAME"}
+SLICE_MASKS = {"begin_mask": 1, "end_mask": 2, "shrink_axis_mask": 0}
+
+
+def _read_variable(tf_, x):
+    """A resource variable read: the check perturbs the value the read returns."""
+    handle = create_op("VarHandleOp", [], {"dtype": F64, "shape": [2, 3], "shared_name": "v"})
+    value = create_op("ReadVariableOp", [handle], {"dtype": F64})
+    return value * x, [handle], [value]
+
+
+# (op type, fn(tf, *placeholders) -> y | [y...] | (y, wrt, fed), float64 inputs, options)
+ROWS = [
+    ("Abs", lambda tf, x: tf.abs(x), [arr(2, 3)], {}),
+    ("AddN", lambda tf, x, y: tf.add_n([x, y, x]), [arr(2, 3), arr(2, 3)], {}),
+    ("AddV2", lambda tf, x, y: x + y, [arr(2, 3), arr(3)], {}),
+    ("AvgPool", lambda tf, x: tf.nn.avg_pool(x, **POOL), [arr(1, 5, 5, 2)], {}),
+    ("AvgPoolGrad", lambda tf, g: create_op("AvgPoolGrad", [const([1, 5, 5, 2]), g], POOL),
+     [arr(1, 3, 3, 2)], {}),
+    ("BiasAdd", lambda tf, x, b: tf.nn.bias_add(x, b), [arr(2, 3), arr(3)], {}),
+    ("BiasAddGrad", lambda tf, g: create_op("BiasAddGrad", [g]), [arr(2, 3, 4)], {}),
+    ("BroadcastTo", lambda tf, x: create_op("BroadcastTo", [x, const([2, 3])]), [arr(1, 3)],
+     {}),
+    ("Cast", lambda tf, x: tf.cast(x, tf.float32), [arr(2, 3)], {"eps": 1e-2, "tol": 1e-5}),
+    ("ConcatV2", lambda tf, x, y: tf.concat([x, y], 1), [arr(2, 3), arr(2, 1)], {}),
+    ("Conv2D", lambda tf, x, k: tf.nn.conv2d(x, k, **CONV), [arr(2, 5, 5, 2), arr(3, 3, 2, 3)],
+     {}),
+    ("Conv2D", lambda tf, x, k: tf.nn.conv2d(x, k, [1, 1, 1, 1], "VALID", dilations=[1, 2, 1, 1]),
+     [arr(1, 6, 5, 2), arr(2, 2, 2, 2)], {"id": "Conv2D-valid-dilated"}),
+    ("Conv2DBackpropFilter", lambda tf, x, g: create_op(
+        "Conv2DBackpropFilter", [x, const([3, 3, 2, 3]), g], CONV),
+     [arr(1, 5, 5, 2), arr(1, 3, 3, 3)], {}),
+    ("Conv2DBackpropInput", lambda tf, k, g: create_op(
+        "Conv2DBackpropInput", [const([1, 5, 5, 2]), k, g], CONV),
+     [arr(3, 3, 2, 3), arr(1, 3, 3, 3)], {}),
+    ("Elu", lambda tf, x: tf.nn.elu(x), [arr(2, 3)], {}),
+    ("EluGrad", lambda tf, g, y: create_op("EluGrad", [g, y]), [arr(2, 3), arr(2, 3)], {}),
+    ("Exp", lambda tf, x: tf.exp(x), [arr(2, 3)], {}),
+    ("ExpandDims", lambda tf, x: tf.expand_dims(x, 1), [arr(2, 3)], {}),
+    ("Fill", lambda tf, x: tf.fill([2, 2], x), [arr()], {}),
+    ("FloorMod", lambda tf, x, y: tf.floormod(x, y), [arr(2, 3), pos(3)], {}),
+    ("GatherV2", lambda tf, x: tf.gather(x, [1, 0, 1]), [arr(2, 3)], {}),
+    ("GatherV2", lambda tf, x: tf.gather(x, [2, 0], axis=1), [arr(2, 3)],
+     {"id": "GatherV2-axis1"}),
+    ("Identity", lambda tf, x: tf.identity(x), [arr(2, 3)], {}),
+    ("L2Loss", lambda tf, x: tf.nn.l2_loss(x), [arr(2, 3)], {}),
+    ("LeakyRelu", lambda tf, x: tf.nn.leaky_relu(x, 0.3), [arr(2, 3)], {}),
+    ("LeakyReluGrad", lambda tf, g, x: create_op("LeakyReluGrad", [g, x], {"alpha": 0.3}),
+     [arr(2, 3), arr(2, 3)], {}),
+    ("Log", lambda tf, x: tf.log(x), [pos(2, 3)], {}),
+    ("LogSoftmax", lambda tf, x: tf.nn.log_softmax(x), [arr(2, 3)], {}),
+    ("MatMul", lambda tf, a, b: tf.matmul(a, b), [arr(2, 3), arr(3, 4)], {}),
+    ("MatMul", lambda tf, a, b: tf.matmul(a, b, transpose_a=True, transpose_b=True),
+     [arr(3, 2), arr(4, 3)], {"id": "MatMul-transposed"}),
+    ("Max", lambda tf, x: tf.reduce_max(x, 1), [arr(2, 3)], {}),
+    ("MaxPool", lambda tf, x: tf.nn.max_pool(x, **POOL), [arr(2, 5, 5, 2)], {}),
+    ("Maximum", lambda tf, x, y: tf.maximum(x, y), [arr(2, 3), arr(3)], {}),
+    ("Mean", lambda tf, x: tf.reduce_mean(x, 0), [arr(2, 3)], {}),
+    ("Min", lambda tf, x: tf.reduce_min(x), [arr(2, 3)], {}),
+    ("Minimum", lambda tf, x, y: tf.minimum(x, y), [arr(2, 3), arr(2, 1)], {}),
+    ("Mul", lambda tf, x, y: x * y, [arr(2, 3), arr(3)], {}),
+    ("Neg", lambda tf, x: -x, [arr(2, 3)], {}),
+    ("Pack", lambda tf, x, y: tf.stack([x, y], 1), [arr(2, 3), arr(2, 3)], {}),
+    ("Pad", lambda tf, x: tf.pad(x, [[1, 0], [0, 2]]), [arr(2, 3)], {}),
+    ("PadV2", lambda tf, x: tf.pad(x, [[1, 0], [0, 2]], constant_values=1.5), [arr(2, 3)], {}),
+    ("PlaceholderWithDefault", lambda tf, x: tf.placeholder_with_default(x, [2, 3]),
+     [arr(2, 3)], {}),
+    ("Pow", lambda tf, x, y: tf.pow(x, y), [pos(2, 3), arr(3)], {}),
+    ("Prod", lambda tf, x: tf.reduce_prod(x, 1), [arr(2, 3)], {}),
+    ("Prod", lambda tf, x: tf.reduce_prod(x * tf.constant([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0]],
+                                                          dtype=tf.float64)),
+     [arr(2, 3)], {"id": "Prod-with-zero"}),
+    ("ReadVariableOp", _read_variable, [arr(2, 3)], {}),
+    ("RealDiv", lambda tf, x, y: x / y, [arr(2, 3), pos(3)], {}),
+    ("Reciprocal", lambda tf, x: tf.reciprocal(x), [pos(2, 3)], {}),
+    ("Relu", lambda tf, x: tf.nn.relu(x), [arr(2, 3)], {}),
+    ("Relu6", lambda tf, x: tf.nn.relu6(x * 4.0), [arr(2, 3)], {}),
+    ("Relu6Grad", lambda tf, g, x: create_op("Relu6Grad", [g, x * 4.0]), [arr(2, 3), arr(2, 3)],
+     {}),
+    ("ReluGrad", lambda tf, g, x: create_op("ReluGrad", [g, x]), [arr(2, 3), arr(2, 3)], {}),
+    ("Reshape", lambda tf, x: tf.reshape(x, [3, 2]), [arr(2, 3)], {}),
+    ("Rsqrt", lambda tf, x: tf.rsqrt(x), [pos(2, 3)], {}),
+    ("Select", lambda tf, x, y: tf.where(tf.constant([[True, False, True]] * 2), x, y),
+     [arr(2, 3), arr(2, 3)], {}),
+    ("SelectV2", lambda tf, x, y: tf.where_v2(tf.constant([True, False, True]), x, y),
+     [arr(2, 3), arr(3)], {}),
+    ("Selu", lambda tf, x: tf.nn.selu(x), [arr(2, 3)], {}),
+    ("SeluGrad", lambda tf, g, y: create_op("SeluGrad", [g, y]), [arr(2, 3), arr(2, 3)], {}),
+    ("Sigmoid", lambda tf, x: tf.sigmoid(x), [arr(2, 3)], {}),
+    ("SigmoidGrad", lambda tf, y, g: create_op("SigmoidGrad", [y, g]), [arr(2, 3), arr(2, 3)],
+     {}),
+    ("Sign", lambda tf, x: tf.sign(x) * x, [arr(2, 3)], {}),
+    ("Slice", lambda tf, x: tf.slice(x, [0, 1], [2, 2]), [arr(2, 3)], {}),
+    ("Softmax", lambda tf, x: tf.nn.softmax(x), [arr(2, 3)], {}),
+    ("SoftmaxCrossEntropyWithLogits", lambda tf, x, l: create_op(
+        "SoftmaxCrossEntropyWithLogits", [x, tf.nn.softmax(l)])[0], [arr(2, 3), arr(2, 3)], {}),
+    # TensorFlow's gradient ignores the labels' effect on the backprop output: logits only
+    ("SoftmaxCrossEntropyWithLogits", lambda tf, x: create_op(
+        "SoftmaxCrossEntropyWithLogits", [x, tf.nn.softmax(tf.constant(arr(2, 3)))]),
+     [arr(2, 3)], {"id": "SoftmaxCrossEntropyWithLogits-backprop"}),
+    ("Softplus", lambda tf, x: tf.nn.softplus(x), [arr(2, 3)], {}),
+    ("Softsign", lambda tf, x: tf.nn.softsign(x), [arr(2, 3)], {}),
+    ("SparseSoftmaxCrossEntropyWithLogits", lambda tf, x: create_op(
+        "SparseSoftmaxCrossEntropyWithLogits", [x, const([2, 0], "int64")]), [arr(2, 3)], {}),
+    ("Sqrt", lambda tf, x: tf.sqrt(x), [pos(2, 3)], {}),
+    ("Square", lambda tf, x: tf.square(x), [arr(2, 3)], {}),
+    ("SquaredDifference", lambda tf, x, y: tf.squared_difference(x, y), [arr(2, 3), arr(3)],
+     {}),
+    ("Squeeze", lambda tf, x: tf.squeeze(x, [1]), [arr(2, 1, 3)], {}),
+    ("StridedSlice", lambda tf, x: x[:, 1:] + x[1, ::2][0], [arr(2, 3)], {}),
+    ("StridedSliceGrad", lambda tf, g: create_op(
+        "StridedSliceGrad", [const([3, 4]), const([0, 1]), const([2, 3]), const([1, 1]), g],
+        SLICE_MASKS), [arr(2, 3)], {}),
+    ("Sub", lambda tf, x, y: x - y, [arr(2, 3), arr(2, 1)], {}),
+    ("Sum", lambda tf, x: tf.reduce_sum(x, 1), [arr(2, 3)], {}),
+    ("Tanh", lambda tf, x: tf.tanh(x), [arr(2, 3)], {}),
+    ("TanhGrad", lambda tf, y, g: create_op("TanhGrad", [y, g]), [arr(2, 3), arr(2, 3)], {}),
+    ("Tile", lambda tf, x: tf.tile(x, [2, 3]), [arr(2, 3)], {}),
+    ("Transpose", lambda tf, x: tf.transpose(x, [2, 0, 1]), [arr(2, 3, 4)], {}),
+    ("Unpack", lambda tf, x: tf.unstack(x, axis=1), [arr(2, 3)], {}),
+]
+
+# Registered gradients that are None for every input (integer-valued or piecewise constant).
+NO_GRADIENT_ROWS = [
+    ("ArgMax", lambda tf, x: tf.argmax(x, 1), [arr(2, 3)]),
+    ("ArgMin", lambda tf, x: tf.argmin(x, 1), [arr(2, 3)]),
+    ("FloorDiv", lambda tf, x, y: tf.floordiv(x, y), [arr(2, 3), pos(3)]),
+]
+
+
+def _ids(rows):
+    return [r[3].get("id", r[0]) if len(r) > 3 else r[0] for r in rows]
+
+
+def test_every_registered_gradient_has_a_row():
+    covered = {r[0] for r in ROWS} | {r[0] for r in NO_GRADIENT_ROWS}
+    registered = {k for k, fn in registry.GRADIENTS.items() if fn is not None}
+    assert sorted(registered - covered) == []
+
+
+def _build(fn, inputs):
+    phs = [tf.placeholder(F64, a.shape, name=f"in{i}") for i, a in enumerate(inputs)]
+    out = fn(tf, *phs)
+    if isinstance(out, tuple):
+        ys, wrt, fed = out
+        fed = fed + phs
+        wrt = wrt + phs
+    else:
+        ys, wrt, fed = out, phs, phs
+    return (ys if isinstance(ys, list) else [ys]), wrt, fed
+
+
+@pytest.mark.parametrize("op_type,fn,inputs,options", ROWS, ids=_ids(ROWS))
+def test_gradient_matches_central_differences(op_type, fn, inputs, options):
+    g = tf.Graph()
+    with g.as_default():
+        ys, wrt, fed = _build(fn, inputs)
+        assert op_type in {op.type for op in g.get_operations()}, f"row builds no {op_type}"
+        loss = tf.add_n([tf.reduce_sum(tf.cast(y, F64) * RNG.standard_normal(y.shape.as_list()))
+                         for y in ys])
+        grads = tf.gradients(loss, wrt)
+        assert None not in grads, f"{op_type}: an input got no gradient: {grads}"
+        grads = [tf.convert_to_tensor(g) for g in grads]  # IndexedSlices made dense
+        values = [np.array(a) for a in inputs]
+        if len(fed) > len(inputs):  # a row that feeds a tensor of its own first
+            values = [arr(*fed[0].shape.as_list())] + values
+        with tf.Session(graph=g) as sess:
+            feed = dict(zip(fed, values))
+            symbolic = sess.run(grads, feed)
+            eps, tol = options.get("eps", 1e-6), options.get("tol", 1e-6)
+            for i, (value, grad) in enumerate(zip(values, symbolic)):
+                numeric = _central_differences(sess, loss, feed, fed[i], value, eps)
+                np.testing.assert_allclose(grad, numeric, rtol=tol, atol=tol,
+                                           err_msg=f"{op_type}: input {i}")
+
+
+def _central_differences(sess, loss, feed, tensor, value, eps) -> np.ndarray:
+    out = np.zeros(value.shape)
+    for index in np.ndindex(value.shape):
+        shifted = []
+        for sign in (1.0, -1.0):
+            moved = value.copy()
+            moved[index] += sign * eps
+            shifted.append(sess.run(loss, {**feed, tensor: moved}))
+        out[index] = (shifted[0] - shifted[1]) / (2 * eps)
+    return out
+
+
+@pytest.mark.parametrize("op_type,fn,inputs", NO_GRADIENT_ROWS, ids=_ids(NO_GRADIENT_ROWS))
+def test_gradient_is_none(op_type, fn, inputs):
+    g = tf.Graph()
+    with g.as_default():
+        phs = [tf.placeholder(F64, a.shape) for a in inputs]
+        y = fn(tf, *phs)
+        grad = tf.ones_like(y, dtype=y.dtype)
+        result = registry.GRADIENTS[op_type](y.op, grad)
+        assert all(r is None for r in result)
+        assert tf.gradients(tf.cast(y, F64), phs) == [None] * len(phs)
