@@ -106,3 +106,14 @@ def test_op_to_restore_program(graph):
     sess = ns["sess"]
     assert sess.run("op_to_restore:0", {"w1:0": 1.5, "w2:0": 2.5}) == 8.0
     sess.close()
+
+
+def test_tf1_mode_switches_are_accepted_and_compat_v1_is_flowsaver():
+    import flowsaver as tf
+    tf.disable_v2_behavior()
+    tf.disable_eager_execution()
+    tf.compat.v1.disable_resource_variables()
+    assert tf.compat.v1 is tf
+    assert tf.executing_eagerly() is False
+    with pytest.raises(NotImplementedError, match="eager"):
+        tf.enable_eager_execution()
