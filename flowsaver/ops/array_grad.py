@@ -38,7 +38,7 @@ def _dense(grad):
     return unsorted_segment_sum(grad.values, grad.indices, grad.dense_shape[0])
 
 
-# ---- identity-like and reshaping ------------------------------------------------------------------
+# ---- identity-like and reshaping ----------------------------------------------------------------
 for _type in ("Identity", "PlaceholderWithDefault", "ReadVariableOp"):
     gradient(_type)(lambda op, grad: grad)
 
@@ -84,7 +84,7 @@ def _fill_grad(op, grad):
     return None, math_ops.reduce_sum(grad)
 
 
-# ---- joining and slicing ----------------------------------------------------------------------------
+# ---- joining and slicing ------------------------------------------------------------------------
 def _input_shapes(values: list) -> list:
     """Const shapes when every one is known, else one ``ShapeN`` (made as TF makes them)."""
     sizes = []
@@ -101,6 +101,8 @@ def _concat_grad(op, grad):
     if len(op.inputs) == 2:
         return [grad, None]
     axis, values = op.inputs[-1], op.inputs[:-1]
+    # TensorFlow slices a sparse gradient without densifying it, and splits (SplitV) when
+    # more than 16 tensors were joined; flowsaver takes the dense ConcatOffset path always.
     if isinstance(grad, IndexedSlices):
         grad = _dense(grad)
     axis = axis % array_ops.rank(values[0])
@@ -185,7 +187,7 @@ def _broadcast_to_grad(op, grad):
     return [array_ops.reshape(summed, x_shape), None]
 
 
-# ---- gathering and selecting ----------------------------------------------------------------------
+# ---- gathering and selecting --------------------------------------------------------------------
 @gradient("GatherV2")
 def _gather_grad(op, grad):
     params, indices, axis = op.inputs

@@ -10,11 +10,11 @@ transposed to NHWC and back.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.array_const_eval import partial_shape
+from flowsaver.ops.conv_kernels import pad_spatial, patches
 from flowsaver.ops.registry import define, kernel, shape_fn
 
 define(
@@ -99,12 +99,6 @@ def _setup(win: Window, in_shape, k_hw):
     return ((top, bottom), (left, right)), (oh, ow)
 
 
-def _padded(x: np.ndarray, pads, value=0) -> np.ndarray:
-    if not any(pads[0]) and not any(pads[1]):
-        return x
-    return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
-
-
 def _crop(xp: np.ndarray, pads, h: int, w: int) -> np.ndarray:
     if xp.shape[1:3] == (h, w):
         return xp
@@ -115,7 +109,7 @@ def _float(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) if x.dtype == np.float16 else x
 
 
-# ---- convolution ----------------------------------------------------------------------------------
+# ---- convolution --------------------------------------------------------------------------------
 @shape_fn("Conv2DBackpropInput")
 def _input_grad_shape(op):
     return [partial_shape(op.inputs[0]) if op.inputs[0].shape.as_list() != [2] else
@@ -132,10 +126,7 @@ def _im2col(xp: np.ndarray, k_hw, out_hw, strides, dilations) -> np.ndarray:
     n, _, _, c = xp.shape
     if k_hw == (1, 1) and strides == (1, 1) and xp.shape[1:3] == tuple(out_hw):
         return xp.reshape(-1, c)  # a 1x1 window reads the pixels as they are
-    s0, s1, s2, s3 = xp.strides
-    (sh, sw), (dh, dw) = strides, dilations
-    view = as_strided(xp, (n, out_hw[0], out_hw[1], k_hw[0], k_hw[1], c),
-                      (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False)
+    view = patches(xp, out_hw, k_hw, strides, dilations)
     cols = np.empty(view.shape, xp.dtype)
     np.copyto(cols, view)  # one gather; faster than letting reshape() copy the view
     return cols.reshape(n * out_hw[0] * out_hw[1], k_hw[0] * k_hw[1] * c)
@@ -178,7 +169,7 @@ def _conv_filter_grad(op, ctx):
         pads, out_hw = _setup(win, x.shape, (kh, kw))
         _check_out(win, grad, n, out_hw, out_c)
         groups = c // fc
-        cols = _im2col(_padded(x, pads), (kh, kw), out_hw, win.strides, win.dilations)
+        cols = _im2col(pad_spatial(x, pads), (kh, kw), out_hw, win.strides, win.dilations)
         flat = grad.reshape(-1, out_c)
         if groups == 1:
             out = cols.T @ flat
@@ -219,7 +210,7 @@ def _conv_input_grad(op, ctx):
     return run
 
 
-# ---- pooling ---------------------------------------------------------------------------------------
+# ---- pooling ------------------------------------------------------------------------------------
 shape_fn("MaxPoolGrad")(lambda op: [op.inputs[0].shape])
 shape_fn("AvgPoolGrad")(lambda op: [partial_shape(op.inputs[0])])
 
@@ -235,7 +226,7 @@ def _max_pool_grad(op, ctx):
         pads, out_hw = _setup(win, x.shape, win.ksize)
         _check_out(win, grad, n, out_hw, c)
         low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        xp = _padded(x, pads, low)
+        xp = pad_spatial(x, pads, low)
         # The first maximum of each window (in row-major window order) takes the gradient.
         best, arg = None, None
         for i, j, rows, columns in _offsets(win, win.ksize, out_hw):

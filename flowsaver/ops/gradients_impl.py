@@ -20,7 +20,8 @@ from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import array_ops, math_ops, registry
 from flowsaver.ops.control_flow_ops import group, with_dependencies
-from flowsaver.ops.op_builder import convert_to_tensor, graph_of, register_tensor_conversion
+from flowsaver.ops.op_builder import (convert_to_tensor, create_op, graph_of,
+                                      register_tensor_conversion)
 
 __all__ = ['gradients', 'IndexedSlices', 'AggregationMethod']
 
@@ -220,7 +221,7 @@ class _Walk:
         out_grads = self._aggregated(op)
         has_grads = any(g is not None for g in out_grads)
         grad_fn = None
-        if has_grads and op not in self.stop_ops:
+        if has_grads and op not in self.stop_ops and op.inputs:
             if op.type not in registry.GRADIENTS:
                 raise LookupError(
                     f"No gradient defined for operation'{op.name}' (op type: {op.type}). In "
@@ -339,7 +340,8 @@ def _multi_device_add_n(g, tensors: list) -> Tensor:
 def _sum_indexed_slices(grads: list):
     """Several sparse gradients as one: values and indices concatenated; dense if any is."""
     if any(isinstance(g, Tensor) for g in grads):
-        return math_ops.add_n(grads)
+        # TensorFlow makes the sparse ones dense inside AddN's scope (AddN/inputs_0)
+        return create_op("AddN", [grads])
     index_types = {g.indices.dtype.base_dtype for g in grads}
     if len(index_types) > 1:
         grads = [IndexedSlices(g.values, math_ops.cast(g.indices, "int64"), g.dense_shape)
@@ -368,4 +370,4 @@ def _gated(in_grads: list) -> list:
         return out
 
 
-from flowsaver.ops import array_grad, math_grad, nn_grad  # noqa: E402,F401 - registers them
+from flowsaver.ops import array_grad, math_grad, nn_grad  # noqa: E402,F401 - registration

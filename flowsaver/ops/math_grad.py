@@ -24,17 +24,22 @@ not_differentiable("Range", "Less", "LessEqual", "Greater", "GreaterEqual", "Equ
 gradient("ArgMax")(lambda op, grad: [None, None])
 gradient("ArgMin")(lambda op, grad: [None, None])
 
-# ---- shared helpers -------------------------------------------------------------------------------
+# ---- shared helpers -----------------------------------------------------------------------------
 
 
-def shape_tuple(tensor):
+def shape_tuple(tensor: Tensor) -> tuple | None:
     """The static shape as a tuple (None for unknown dims), or None for an unknown rank."""
     shape = tensor.shape
     return None if shape.ndims is None else tuple(shape.as_list())
 
 
-def static_value(tensor):
-    """The value of ``tensor`` when the graph alone tells it (TensorFlow's constant_value)."""
+def static_value(tensor: Tensor) -> np.ndarray | None:
+    """The value of ``tensor`` when the graph alone tells it (TensorFlow's constant_value).
+
+    TensorFlow's gradients decide what to build from this, so it folds exactly what
+    TensorFlow's folds: not ``Identity`` (unlike ``shape_util.constant_value``), but
+    ``Range``, ``ConcatV2``, ``Fill`` and ``Equal`` of known values.
+    """
     op = tensor.op
     kind = op.type
     if kind == "Const":
@@ -70,7 +75,7 @@ def static_value(tensor):
     return None
 
 
-def reduction_axes(x_shape, y_shape):
+def reduction_axes(x_shape: tuple | None, y_shape: tuple | None) -> tuple:
     """The axes broadcasting stretched in x and in y, or (None, None) when data decides."""
     if x_shape is None or y_shape is None:
         return None, None
@@ -107,7 +112,7 @@ def _sum_to(grad, plan):
     return array_ops.reshape(math_ops.reduce_sum(grad, axes, keepdims=True), shape)
 
 
-def unbroadcast(x, y, gx, gy):
+def unbroadcast(x: Tensor, y: Tensor, gx, gy) -> tuple:
     """``gx`` and ``gy`` summed back to the shapes of ``x`` and ``y`` (the shared helper)."""
     if gx is None and gy is None:
         return gx, gy
@@ -125,7 +130,7 @@ def _known(value):
     return static_value(value) if isinstance(value, Tensor) else np.asarray(value)
 
 
-def reduced_shape(input_shape, axes):
+def reduced_shape(input_shape, axes) -> np.ndarray | Tensor:
     """The shape a reduction keeps (reduced axes set to 1): NumPy when known, else ops."""
     known_shape, known_axes = _known(input_shape), None
     if known_shape is not None:
@@ -143,7 +148,7 @@ def reduced_shape(input_shape, axes):
                                                                     dtype=input_shape.dtype)]])
 
 
-# ---- reductions -----------------------------------------------------------------------------------
+# ---- reductions ---------------------------------------------------------------------------------
 # Per graph: (input shape, axes) -> (kept-dims shape, tile multiples), as TF caches them.
 _REDUCED_SHAPES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -259,7 +264,7 @@ def _cumprod(x, exclusive=False, reverse=False):
                          name=scope)
 
 
-# ---- elementwise binary ---------------------------------------------------------------------------
+# ---- elementwise binary -------------------------------------------------------------------------
 @gradient("AddN")
 def _add_n_grad(op, grad):
     return [grad] * len(op.inputs)
@@ -382,7 +387,7 @@ def _select_v2_grad(op, grad):
     return None, gx, gy
 
 
-# ---- elementwise unary ----------------------------------------------------------------------------
+# ---- elementwise unary --------------------------------------------------------------------------
 def _after(grad, fn):
     """``fn()`` with its new ops made to wait for ``grad`` (TF keeps them from running early)."""
     with grad.graph.control_dependencies([grad]):

@@ -1,5 +1,6 @@
 """Gradient functions of the neural-network ops: activations, softmax, losses, convolution
-and pooling, plus the second derivatives TensorFlow defines for their gradient ops.
+and pooling, plus the second derivatives TensorFlow defines for the fused gradient ops
+(``ReluGrad``, ``SigmoidGrad``, ``SqrtGrad``, ...), math ones included.
 
 Activation gradients are TensorFlow's fused ops (``ReluGrad``, ``SigmoidGrad``, ...);
 convolution and pooling gradients are ``Conv2DBackpropInput``/``Conv2DBackpropFilter``,
@@ -20,7 +21,7 @@ def _attrs(op, names) -> dict:
     return {name: op.get_attr(name) for name in names}
 
 
-# ---- activations ----------------------------------------------------------------------------------
+# ---- activations --------------------------------------------------------------------------------
 def _fused(grad_type: str, use_output: bool):
     """The gradient ``grad_type(grad, y or x)`` of a one-input activation."""
     def grad_fn(op, grad):
@@ -62,7 +63,7 @@ def _bias_add_grad(op, grad):
     return grad, create_op("BiasAddGrad", [grad], {"data_format": fmt})
 
 
-# ---- losses ----------------------------------------------------------------------------------------
+# ---- losses -------------------------------------------------------------------------------------
 def _broadcast_mul(vec, mat):
     """``vec[:, None] * mat``."""
     return array_ops.expand_dims(vec, -1) * mat
@@ -73,8 +74,9 @@ def _cross_entropy_logits_grad(op, grad_loss, grad_grad):
     grad = _broadcast_mul(grad_loss, op.outputs[1])
     if grad_grad is not None and not is_zeros(grad_grad):
         softmax = create_op("Softmax", [op.inputs[0]])
-        inner = math_ops.reduce_sum(grad_grad * softmax, 1, keepdims=True)
-        grad += (grad_grad - inner) * softmax
+        inner = create_op("BatchMatMulV2", [array_ops.expand_dims(grad_grad, 1),
+                                            array_ops.expand_dims(softmax, 2)], name="MatMul")
+        grad += (grad_grad - array_ops.squeeze(inner, axis=1)) * softmax
     return grad
 
 
@@ -190,3 +192,35 @@ def _bias_add_grad_grad(op, grad):
         expanded = array_ops.concat([array_ops.ones_like(shape[:-1]), bias_shape], 0)
         multiples = array_ops.concat([shape[:-1], [1]], 0)
     return array_ops.tile(array_ops.reshape(grad, expanded), multiples)
+
+
+@gradient("SoftplusGrad")
+def _softplus_grad_grad(op, grad):
+    dy, x = op.inputs
+    with op.graph.control_dependencies([grad]):
+        ddy = create_op("SoftplusGrad", [grad, x])
+        d2x = grad * dy / (math_ops.exp(-x) + 2.0 + math_ops.exp(x))
+        return ddy, d2x
+
+
+@gradient("SqrtGrad")
+def _sqrt_grad_grad(op, grad):
+    a, y = op.inputs[0], op.outputs[0]
+    with op.graph.control_dependencies([grad]):
+        ga = grad / a
+        return -ga * y, 0.5 * ga
+
+
+@gradient("RsqrtGrad")
+def _rsqrt_grad_grad(op, grad):
+    a, b = op.inputs
+    with op.graph.control_dependencies([grad]):
+        grad_a = -1.5 * grad * b * math_ops.square(a)
+        return grad_a, create_op("RsqrtGrad", [a, grad])
+
+
+@gradient("ReciprocalGrad")
+def _reciprocal_grad_grad(op, grad):
+    a, b = op.inputs
+    with op.graph.control_dependencies([grad]):
+        return grad * -2.0 * b * a, create_op("ReciprocalGrad", [a, grad])

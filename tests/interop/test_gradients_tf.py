@@ -74,6 +74,9 @@ CASES = [
     ("slice", lambda api, x: api.slice(x, [0, 1], [2, 2]), [X23], {}),
     ("strided_slice", lambda api, x: x[:, 1:] * x[1, ::2][0], [X23], {}),
     ("gather", lambda api, x: api.gather(x, [1, 0, 1]), [X23], {}),
+    ("gather_twice", lambda api, x: api.gather(x, [1]) * api.gather(x, [0]), [X23], {}),
+    ("gather_and_dense", lambda api, x: api.reduce_sum(api.gather(x, [1, 1])) + api.reduce_sum(
+        api.nn.relu(x)), [X23], {}),
     ("gather_axis1", lambda api, x: api.gather(x, [2, 0], axis=1), [X23], {}),
     ("tile", lambda api, x: api.tile(x, [2, 1]), [X23], {}),
     ("pad", lambda api, x: api.pad(x, [[1, 0], [0, 2]]), [X23], {}),
@@ -90,6 +93,16 @@ CASES = [
     ("sparse_softmax_cross_entropy", lambda api, x: api.reduce_mean(
         api.nn.sparse_softmax_cross_entropy_with_logits(
             labels=api.constant([2, 0], api.int64), logits=x)), [X23], {}),
+    ("softmax_cross_entropy_v1", lambda api, x, y: api.nn.softmax_cross_entropy_with_logits(
+        labels=y, logits=x), [X23, Y23], {}),
+    ("sparse_softmax_cross_entropy_3d",
+     lambda api, x: api.nn.sparse_softmax_cross_entropy_with_logits(
+         labels=api.constant([[0, 1], [2, 0]]), logits=x), [arr(2, 2, 3)], {}),
+    ("moments", lambda api, x: api.rsqrt(api.reduce_mean(api.squared_difference(
+        x, api.reduce_mean(x, 0, keepdims=True)), 0) + 1e-3), [arr(4, 3)], {}),
+    ("boolean_mask", lambda api, x: api.boolean_mask(x, api.constant([True, False])), [X23], {}),
+    ("concat_three", lambda api, x: api.concat([x, x * 2.0, x], 1), [X23], {}),
+    ("scalar", lambda api, x: api.square(x) * 3.0, [np.float32(1.5)], {}),
     ("conv_pool", lambda api, x, k: [
         api.nn.max_pool(api.nn.conv2d(x, k, [1, 2, 2, 1], "SAME"), [1, 2, 2, 1], [1, 2, 2, 1],
                         "SAME"),
@@ -99,6 +112,7 @@ CASES = [
     ("unknown_batch", lambda api, x, y: api.reduce_mean(api.reduce_max(x * y, 1)),
      [X23, Y3], {"shapes": [[None, 3], [3]]}),
     ("unknown_rank", lambda api, x: api.reduce_sum(x, 0) * 2.0, [X23], {"shapes": [None]}),
+    ("unknown_dims", lambda api, x: api.reshape(x, [-1]) * 2.0, [X23], {"shapes": [[None, None]]}),
     ("used_twice", lambda api, x: x * x + api.exp(x), [X23], {}),
     ("several_ys", lambda api, x, y: [x * y, api.reduce_sum(x)], [X23, Y23], {}),
     ("gate_gradients", lambda api, x, y: x * y + x, [X23, Y3], {"gate_gradients": True}),
@@ -110,6 +124,19 @@ CASES = [
     ("grad_ys", lambda api, x: x * 3.0, [X23], {"grad_ys": True}),
     ("named_scope", lambda api, x: api.nn.relu(x), [X23], {"name": "grads"}),
     ("unconnected", lambda api, x, y: x * 2.0, [X23, Y23], {}),
+    # second derivatives: the gradient of the gradient
+    ("twice_tanh_sigmoid", lambda api, x: api.tanh(x) + api.sigmoid(x), [X23], {"twice": True}),
+    ("twice_activations", lambda api, x: (api.nn.relu(x) + api.nn.elu(x) + api.nn.selu(x)
+                                          + api.nn.leaky_relu(x) + api.nn.relu6(x)) * x,
+     [X23], {"twice": True}),
+    ("twice_sqrt_rsqrt_reciprocal_softplus", lambda api, x: api.sqrt(x * x + 1.0)
+     + api.rsqrt(x * x + 1.0) + api.reciprocal(x * x + 1.0) + api.nn.softplus(x), [X23],
+     {"twice": True}),
+    ("twice_cross_entropy", lambda api, x, y: api.nn.softmax_cross_entropy_with_logits_v2(
+        labels=api.nn.softmax(y), logits=x), [X23, Y23], {"twice": True}),
+    ("twice_bias_conv_pool", lambda api, x, k, b: api.square(api.nn.avg_pool(api.nn.bias_add(
+        api.nn.conv2d(x, k, [1, 1, 1, 1], "SAME"), b), [1, 2, 2, 1], [1, 1, 1, 1], "SAME")),
+     [arr(1, 4, 4, 2), arr(3, 3, 2, 2), arr(2)], {"twice": True}),
     ("devices", lambda api, x: _on_cpu(api, lambda: x * x + api.exp(x)), [X23],
      {"colocate_gradients_with_ops": True}),
 ]
@@ -135,6 +162,8 @@ def _program(fn, inputs, options, nones: dict):
             kwargs["grad_ys"] = [api.ones([2, 3]) * 2.0]
         api.gradients(ys, phs, **kwargs)  # a first call: the second one is gradients_1/
         grads = api.gradients(ys, phs, **kwargs)
+        if options.get("twice"):
+            grads = api.gradients([g for g in grads if g is not None], phs)
         nones[api.__name__.split(".")[0]] = [g is None for g in grads]
         return [api.convert_to_tensor(g) for g in grads if g is not None]
     return build

@@ -29,7 +29,7 @@ def fresh_graph():
         yield g
 
 
-# ---- the walk --------------------------------------------------------------------------------------
+# ---- the walk -----------------------------------------------------------------------------------
 def test_scopes_are_named_as_tensorflow_names_them(fresh_graph):
     x = tf.placeholder(tf.float32, [2, 3], name="x")
     y = tf.nn.relu(x)
