@@ -77,15 +77,25 @@ def _momentum(slots, lr, grad, momentum, attrs):
 
 def _adam(slots, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, attrs):
     var, m, v = slots
-    one = np.ones((), dtype=var.dtype)
+    one = attrs["one"]
     lr_t = lr * np.sqrt(one - beta2_power) / (one - beta1_power)
-    m = m + (grad - m) * (one - beta1)
-    v = v + (np.square(grad) - v) * (one - beta2)
+    # TensorFlow's order of operations; each result is a fresh array, updated in place.
+    new_m = grad - m
+    new_m *= one - beta1
+    new_m += m
+    new_v = np.square(grad)
+    new_v -= v
+    new_v *= one - beta2
+    new_v += v
+    denom = np.sqrt(new_v)
+    denom += epsilon
     if attrs["use_nesterov"]:
-        step = lr_t * (m * beta1 + (one - beta1) * grad) / (np.sqrt(v) + epsilon)
+        step = new_m * beta1 + (one - beta1) * grad
+        step *= lr_t
     else:
-        step = lr_t * m / (np.sqrt(v) + epsilon)
-    return var - step, m, v
+        step = new_m * lr_t
+    step /= denom
+    return var - step, new_m, new_v
 
 
 def _adagrad(slots, lr, grad, attrs):
@@ -97,7 +107,7 @@ def _adagrad(slots, lr, grad, attrs):
 
 def _rmsprop(slots, lr, rho, momentum, epsilon, grad, attrs):
     var, ms, mom = slots
-    one = np.ones((), dtype=var.dtype)
+    one = attrs["one"]
     ms = ms + (np.square(grad) - ms) * (one - rho)
     mom = mom * momentum + lr * grad / np.sqrt(ms + epsilon)
     return var - mom, ms, mom
@@ -115,28 +125,31 @@ def _update_kernel(rule, num_slots, resource):
         names = [a.name for a in op.op_def.inputs][num_slots:]
         grad_index = names.index("grad") if "grad" in names else names.index("delta")
 
+        attrs["one"] = np.ones((), dtype=dtype)
+
         def run(*args):
             refs, rest = args[:num_slots], args[num_slots:]
-            for ref in refs:
-                if not ref.is_initialized():
-                    raise errors.FailedPreconditionError(
-                        None, op, f"Attempting to use uninitialized value {ref.name} "
-                                  f"(in {op.type} {op.name})")
-            olds = [ref.store[ref.name] for ref in refs]
+            try:
+                olds = [ref.store[ref.name] for ref in refs]
+            except KeyError:
+                missing = next(r.name for r in refs if not r.is_initialized())
+                raise errors.FailedPreconditionError(
+                    None, op, f"Attempting to use uninitialized value {missing} "
+                              f"(in {op.type} {op.name})") from None
+            shape = olds[0].shape
             for ref, old in zip(refs[1:], olds[1:]):
-                if old.shape != olds[0].shape:
+                if old.shape != shape:
                     raise errors.InvalidArgumentError(
                         None, op, f"{op.type}: {ref.name} has shape {list(old.shape)}, the "
-                                  f"variable {refs[0].name} {list(olds[0].shape)}")
-            rest = [np.asarray(r, dtype=dtype) for r in rest]
-            grad = rest[grad_index]
-            if grad.shape != olds[0].shape:
+                                  f"variable {refs[0].name} {list(shape)}")
+            rest = [r if type(r) is np.ndarray and r.dtype == dtype else
+                    np.asarray(r, dtype=dtype) for r in rest]
+            if rest[grad_index].shape != shape:
                 raise errors.InvalidArgumentError(
                     None, op, f"{op.type}: var {refs[0].name} and grad do not have the same "
-                              f"shape: {list(olds[0].shape)} vs {list(grad.shape)}")
-            news = rule(olds, *rest, attrs)
-            for ref, new in zip(refs, news):
-                ref.write(np.asarray(new, dtype=dtype))
+                              f"shape: {list(shape)} vs {list(rest[grad_index].shape)}")
+            for ref, new in zip(refs, rule(olds, *rest, attrs)):
+                ref.store[ref.name] = new if new.dtype == dtype else new.astype(dtype)
             return None if resource else refs[0]
         return run
     return build

@@ -19,25 +19,29 @@ interpreter's; only plans without dead-tensor control flow are compiled.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from flowsaver import errors
 from flowsaver.runtime.executor import Plan, _derefs, _located
 
 # Op types whose output is fixed for a session: computed once when the plan is compiled.
-SESSION_CONSTANT = {"Const", "VariableV2"}
+SESSION_CONSTANT = {"Const", "VariableV2", "VarHandleOp"}
+# Never folded: their value is not a function of their inputs in this plan.
+NOT_FOLDABLE = {"Placeholder", "Switch", "RefSwitch", "Merge", "RefMerge"}
 
 
-def compile_plan(plan: Plan):
+def compile_plan(plan: Plan, targets=()):
     """A function ``run(feed_values) -> fetched values`` equivalent to ``execute(plan, ...)``."""
     namespace: dict = {"fail": None}
     body = []
     for i, slot in enumerate(plan.feed_slots):
         body.append(f"v{slot} = feeds[{i}]")
+    consts = fold_constants(plan)
+    for slot, value in consts.items():
+        namespace[f"v{slot}"] = value
     steps = []
-    for step in plan.steps:
+    for step in live_steps(plan, consts, targets):
         op = step.op
-        if op.type in SESSION_CONSTANT and len(step.outputs) == 1 and not op.control_inputs:
-            namespace[f"v{step.outputs[0]}"] = step.run()
-            continue
         derefs = _derefs(op) or [False] * len(step.inputs)
         args = [f"v{i}.read()" if d else f"v{i}" for i, d in zip(step.inputs, derefs)]
         index = len(steps)
@@ -73,6 +77,82 @@ def compile_plan(plan: Plan):
     namespace["fail"] = fail
     exec(compile(source, f"<flowsaver plan {id(plan):x}>", "exec"), namespace)  # noqa: S102
     return namespace["run"]
+
+
+def _pure(op) -> bool:
+    """Whether ``op``'s outputs depend on its inputs alone (no state, no variables)."""
+    op_def = op.op_def
+    if op_def is None or op_def.is_stateful or op.type in NOT_FOLDABLE:
+        return False
+    if any(t.dtype._is_ref_dtype or t.dtype.kind == "none" for t in op.inputs):
+        return False
+    return not any(t.dtype._is_ref_dtype for t in op.outputs)
+
+
+def fold_constants(plan: Plan) -> dict:
+    """``{slot: value}`` of every tensor the plan can compute once, at compile time.
+
+    Consts and variable refs, pure ops of constants (TensorFlow's constant folding), and
+    ``Shape``/``Size``/``Rank`` of tensors whose static shape is fully known: gradient
+    graphs are full of those.
+    """
+    consts: dict = {}
+    for step in plan.steps:
+        op = step.op
+        if op.type in SESSION_CONSTANT and len(step.outputs) == 1 and not op.control_inputs:
+            consts[step.outputs[0]] = step.run()
+            continue
+        value = _static_shape_value(op)
+        if value is None and _pure(op) and step.inputs and \
+                all(i in consts for i in step.inputs) and step.outputs:
+            try:
+                value = _unwrapped(step)(*[consts[i] for i in step.inputs])
+            except Exception:  # noqa: BLE001 - left to fail at run time, with its location
+                continue
+        if value is None:
+            continue
+        outputs = [value] if step.single else list(value)
+        for slot, out in zip(step.outputs, outputs):
+            if isinstance(out, np.ndarray):
+                out.flags.writeable = False  # shared by every run
+            consts[slot] = out
+    return consts
+
+
+def _static_shape_value(op):
+    if op.type not in ("Shape", "Size", "Rank") or not op.inputs:
+        return None
+    shape = op.inputs[0].shape
+    if op.type == "Rank":
+        return None if shape.ndims is None else np.array(shape.ndims, np.int32)
+    if not shape.is_fully_defined():
+        return None
+    dtype = op.get_attr("out_type").as_numpy_dtype
+    if op.type == "Shape":
+        return np.array(shape.as_list(), dtype=dtype)
+    return np.array(shape.num_elements(), dtype=dtype)
+
+
+def live_steps(plan: Plan, consts: dict, targets) -> list:
+    """The steps still to run once ``consts`` are known, in order.
+
+    A pure step whose outputs nothing needs is dropped; stateful ones always run, and the
+    control inputs of folded ops are kept (what they wait for must still happen).
+    """
+    needed_slots = {s for s in plan.fetch_slots if s is not None}
+    needed_ops = set(targets)
+    keep = []
+    for step in reversed(plan.steps):
+        op = step.op
+        folded = step.outputs and all(o in consts for o in step.outputs)
+        if folded:
+            needed_ops.update(op.control_inputs)
+            continue
+        if op in needed_ops or not _pure(op) or any(o in needed_slots for o in step.outputs):
+            keep.append(step)
+            needed_slots.update(i for i in step.inputs if i not in consts)
+            needed_ops.update(op.control_inputs)
+    return keep[::-1]
 
 
 def _unwrapped(step):

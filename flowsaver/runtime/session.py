@@ -99,7 +99,7 @@ class Session:
         plan = self._plan(mapper, feed_tensors)
         if any(step.op.type in CONTROL_FLOW for step in plan.steps):
             return lambda values: executor.execute(plan, values)
-        return compiled.compile_plan(plan)
+        return compiled.compile_plan(plan, mapper.targets)
 
     def _plan(self, mapper, feed_tensors):
         fed = set(feed_tensors)
@@ -252,8 +252,9 @@ def _fetched(tensor, value):
         return value
     if hasattr(value, "read"):  # a ref tensor fetched: a copy of its current value
         value = np.array(value.read(), copy=True)
-    elif isinstance(value, np.ndarray) and tensor.op.type in registry.ALIASING:
-        value = value.copy()
+    elif isinstance(value, np.ndarray) and (tensor.op.type in registry.ALIASING or
+                                            not value.flags.writeable):
+        value = value.copy()  # the caller's own array: not one a later run shares
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return value[()]
