@@ -1,7 +1,7 @@
 """Fetch structures and feed keys: what ``Session.run`` accepts, flattened and rebuilt."""
 from __future__ import annotations
 
-from flowsaver.graph.operation import Operation, Tensor
+from flowsaver.graph.operation import Operation
 
 
 def _element(graph, fetch):

@@ -5,7 +5,7 @@ import pytest
 
 import flowsaver
 from parity import assert_same_graph_def, build_both, tf1_mode
-from training_models import MODELS, data
+from training_models import MODELS
 
 OPTIMIZERS = {
     "sgd": lambda api: api.train.GradientDescentOptimizer(0.1),

@@ -178,6 +178,7 @@ def test_export_scope_and_input_map(tmp_path):
         with tf.name_scope("s"):
             y = tf.multiply(x, 3.0, name="y")
         meta = tf.train.export_meta_graph(str(tmp_path / "s.meta"), export_scope="s")
+    assert y.name == "s/y:0"
     assert [n.name for n in meta.graph_def.node] == ["y/y", "y"]
     assert list(meta.graph_def.node[1].input) == ["$unbound_inputs_x", "y/y"]
     g2 = tf.Graph()
