@@ -39,7 +39,7 @@ from flowsaver.ops.scope_api import (add_to_collection, add_to_collections,
                                      get_collection, get_collection_ref, name_scope,
                                      report_uninitialized_variables)
 from flowsaver.runtime.session import InteractiveSession, Session
-from flowsaver import compat, nn, train  # noqa: E402
+from flowsaver import compat, initializers, linalg, math, nn, random, train  # noqa: E402
 from flowsaver.compat import (disable_control_flow_v2, disable_eager_execution,  # noqa: E402
                               disable_resource_variables, disable_v2_behavior,
                               enable_eager_execution, enable_v2_behavior, executing_eagerly)

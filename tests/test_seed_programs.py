@@ -117,3 +117,17 @@ def test_tf1_mode_switches_are_accepted_and_compat_v1_is_flowsaver():
     assert tf.executing_eagerly() is False
     with pytest.raises(NotImplementedError, match="eager"):
         tf.enable_eager_execution()
+
+
+def test_tf_namespaces_name_the_same_functions():
+    import flowsaver as tf
+    assert tf.math.log is tf.log and tf.math.reduce_sum is tf.reduce_sum
+    assert tf.random.normal is tf.random_normal and tf.random.uniform is tf.random_uniform
+    assert tf.linalg.matmul is tf.matmul
+    assert tf.initializers.zeros is tf.zeros_initializer
+    with tf.Graph().as_default():
+        tf.random.set_seed(1)
+        v = tf.get_variable("v", [2], initializer=tf.initializers.ones())
+        with tf.Session() as sess:
+            sess.run(tf.initializers.global_variables())
+            assert sess.run(tf.math.reduce_sum(v)) == 2.0

@@ -1,0 +1,2 @@
+"""``tf.linalg``: the matrix functions flowsaver has."""
+from flowsaver.ops.math_ops import matmul  # noqa: F401
