@@ -42,7 +42,9 @@ from flowsaver.runtime.session import InteractiveSession, Session
 from flowsaver import compat, initializers, linalg, math, nn, random, train  # noqa: E402
 from flowsaver.compat import (disable_control_flow_v2, disable_eager_execution,  # noqa: E402
                               disable_resource_variables, disable_v2_behavior,
-                              enable_eager_execution, enable_v2_behavior, executing_eagerly)
+                              enable_eager_execution, enable_resource_variables,
+                              enable_v2_behavior, executing_eagerly,
+                              resource_variables_enabled)
 from flowsaver.ops.gradients_impl import gradients  # noqa: E402
 from flowsaver import dtypes  # noqa: E402,F811
 

@@ -280,7 +280,10 @@ class Graph:
             return
         ops = []
         for c in control_inputs:
-            if hasattr(c, "_as_graph_element") and not isinstance(c, (Tensor, Operation)):
+            if not isinstance(c, (Tensor, Operation)) and isinstance(
+                    getattr(c, "op", None), Operation):
+                c = c.op  # a variable, or an assign's result
+            elif hasattr(c, "_as_graph_element") and not isinstance(c, (Tensor, Operation)):
                 c = c._as_graph_element()
             c = c.op if isinstance(c, Tensor) else c
             if not isinstance(c, Operation):
@@ -317,7 +320,10 @@ class Graph:
             finally:
                 self._colocation_stack = saved
             return
-        if hasattr(op, "_as_graph_element") and not isinstance(op, (Tensor, Operation)):
+        if not isinstance(op, (Tensor, Operation)) and isinstance(
+                getattr(op, "op", None), Operation):
+            op = op.op  # a variable: its VariableV2 or VarHandleOp node
+        elif hasattr(op, "_as_graph_element") and not isinstance(op, (Tensor, Operation)):
             op = op._as_graph_element()
         op = op.op if isinstance(op, Tensor) else op
         saved = self._colocation_stack

@@ -14,6 +14,9 @@ def no_op(name=None) -> Operation:
 
 
 def _as_op(value) -> Operation:
+    if not isinstance(value, (Tensor, Operation)) and isinstance(
+            getattr(value, "op", None), Operation):
+        return value.op  # a variable, or an assign's result: the op to wait for
     if hasattr(value, "_as_graph_element") and not isinstance(value, (Tensor, Operation)):
         value = value._as_graph_element()
     if isinstance(value, Tensor):

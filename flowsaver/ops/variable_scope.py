@@ -73,7 +73,8 @@ class VariableScope:
                 initializer if initializer is not None else self.initializer,
                 regularizer or self.regularizer, reuse, trainable, collections,
                 validate_shape, constraint or self.constraint,
-                partitioner if partitioner is not None else self.partitioner)
+                partitioner if partitioner is not None else self.partitioner,
+                use_resource if use_resource is not None else self.use_resource)
 
 
 class _VariableStore:
@@ -85,7 +86,8 @@ class _VariableStore:
         self.scope_stack: list[VariableScope] = [VariableScope(False)]
 
     def get_variable(self, name, shape, dtype, initializer, regularizer, reuse, trainable,
-                     collections, validate_shape, constraint, partitioner=None):
+                     collections, validate_shape, constraint, partitioner=None,
+                     use_resource=None):
         if partitioner is not None and name not in self.variables:
             if reuse is True:
                 raise ValueError(f"PartitionedVariable {name} does not exist, or was not "
@@ -93,7 +95,7 @@ class _VariableStore:
                                  f"reuse=None in VarScope?")
             variable = self._create_partitioned(name, shape, dtype, initializer, trainable,
                                                 collections, validate_shape, constraint,
-                                                partitioner)
+                                                partitioner, use_resource)
             self.variables[name] = variable
             return variable
         if name in self.variables:
@@ -113,7 +115,7 @@ class _VariableStore:
                              f"tf.get_variable(). Did you mean to set reuse=tf.AUTO_REUSE in "
                              f"VarScope?")
         variable = self._create(name, shape, dtype, initializer, trainable, collections,
-                                validate_shape, constraint)
+                                validate_shape, constraint, use_resource=use_resource)
         self.variables[name] = variable
         if regularizer is not None:
             graph = get_default_graph()
@@ -124,7 +126,7 @@ class _VariableStore:
         return variable
 
     def _create_partitioned(self, name, shape, dtype, initializer, trainable, collections,
-                            validate_shape, constraint, partitioner):
+                            validate_shape, constraint, partitioner, use_resource=None):
         """The slices ``name/part_i``, each a variable with its SaveSliceInfo."""
         if shape is None:
             raise ValueError(f"Shape of a new partitioned variable ({name}) must be fully "
@@ -148,14 +150,15 @@ class _VariableStore:
                 init = initializer
             with graph.name_scope(None):
                 part = self._create(part_name, part_shape, dtype, init, trainable,
-                                    collections, validate_shape, constraint, info)
+                                    collections, validate_shape, constraint, info,
+                                    use_resource)
             part._set_save_slice_info(partitioned.SaveSliceInfo(name, dims, offset, part_shape))
             parts.append(part)
         return partitioned.PartitionedVariable(name, dims, dtype, parts, partitions)
 
     @staticmethod
     def _create(name, shape, dtype, initializer, trainable, collections, validate_shape,
-                constraint, partition_info=None):
+                constraint, partition_info=None, use_resource=None):
         if initializer is not None and not callable(initializer) or hasattr(initializer, "op"):
             if shape is not None and validate_shape and hasattr(initializer, "shape") and \
                     not TensorShape(shape).is_compatible_with(initializer.shape):
@@ -164,7 +167,7 @@ class _VariableStore:
             return Variable(initializer, name=name, trainable=trainable,
                             collections=collections, validate_shape=validate_shape,
                             dtype=None if hasattr(initializer, "op") else dtype,
-                            constraint=constraint)
+                            constraint=constraint, use_resource=use_resource)
         if shape is None:
             raise ValueError(f"Shape of a new variable ({name}) must be fully defined, but "
                              f"instead was None.")
@@ -186,7 +189,8 @@ class _VariableStore:
         return Variable(lambda: initializer(dims, dtype=dtype, partition_info=partition_info),
                         name=name,
                         trainable=trainable, collections=collections, dtype=dtype,
-                        validate_shape=validate_shape, constraint=constraint)
+                        validate_shape=validate_shape, constraint=constraint,
+                        use_resource=use_resource)
 
 
 def _store(graph) -> _VariableStore:
@@ -207,7 +211,7 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
     return get_variable_scope().get_variable(
         name, shape=shape, dtype=dtype, initializer=initializer, regularizer=regularizer,
         trainable=trainable, collections=collections, partitioner=partitioner,
-        validate_shape=validate_shape, constraint=constraint)
+        validate_shape=validate_shape, use_resource=use_resource, constraint=constraint)
 
 
 @contextlib.contextmanager
@@ -251,7 +255,8 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
             name_scope=template.original_name_scope if isinstance(
                 name_or_scope, VariableScope) else (
                 scope_name if isinstance(scope_name, str) else ""),
-            dtype=dtype or template.dtype, use_resource=use_resource,
+            dtype=dtype or template.dtype,
+            use_resource=use_resource if use_resource is not None else template.use_resource,
             constraint=constraint or template.constraint)
         store.scope_stack.append(scope)
         try:

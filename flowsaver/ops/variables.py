@@ -14,8 +14,34 @@ from flowsaver.ops import array_ops, operators, state_ops
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, register_tensor_conversion
 
 
+# Whether tf.Variable makes resource variables when use_resource is not given
+# (tf.enable_resource_variables() sets it; TensorFlow 1.x's default is ref variables).
+_DEFAULT_USE_RESOURCE = [False]
+
+
+def set_default_use_resource(enabled: bool) -> None:
+    _DEFAULT_USE_RESOURCE[0] = bool(enabled)
+
+
 class Variable:
-    """A TensorFlow 1.x variable: its value lives in each session that initializes it."""
+    """A TensorFlow 1.x variable: its value lives in each session that initializes it.
+
+    With ``use_resource=True`` (or after ``tf.enable_resource_variables()``) a resource
+    variable is made instead, as TensorFlow's ``tf.compat.v1.Variable`` does.
+    """
+
+    _ARGS = ("initial_value", "trainable", "collections", "validate_shape", "caching_device",
+             "name", "variable_def", "dtype", "expected_shape", "import_scope")
+
+    def __new__(cls, *args, **kwargs):
+        named = dict(zip(cls._ARGS, args), **kwargs)
+        use_resource = named.get("use_resource")
+        if use_resource is None:
+            use_resource = _DEFAULT_USE_RESOURCE[0]
+        if cls is Variable and use_resource and named.get("variable_def") is None:
+            from flowsaver.ops.resource_variables import create_resource_variable
+            return create_resource_variable(**named)
+        return super().__new__(cls)
 
     def __init__(self, initial_value=None, trainable=None, collections=None,
                  validate_shape=True, caching_device=None, name=None, variable_def=None,

@@ -157,7 +157,8 @@ class Optimizer:
                     graph.colocate_with(var):
                 slot = variable_scope.get_variable(
                     "", shape=var.shape, dtype=var.dtype.base_dtype,
-                    initializer=initializer, trainable=False)
+                    initializer=initializer, trainable=False,
+                    use_resource=isinstance(var, ResourceVariable))
             info = var._get_save_slice_info() if hasattr(var, "_get_save_slice_info") else None
             if info is not None:
                 from flowsaver.ops.partitioned import SaveSliceInfo
@@ -176,7 +177,9 @@ class Optimizer:
         key = (name, graph)
         if key not in self._non_slot_dict:
             with graph.as_default(), graph.colocate_with(colocate_with):
-                self._non_slot_dict[key] = Variable(initial_value, name=name, trainable=False)
+                self._non_slot_dict[key] = Variable(
+                    initial_value, name=name, trainable=False,
+                    use_resource=isinstance(colocate_with, ResourceVariable))
         return self._non_slot_dict[key]
 
     def _get_non_slot_variable(self, name: str, graph):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from flowsaver.ops import control_flow_ops, init_ops
 from flowsaver.ops.math_ops import cast
-from flowsaver.ops.op_builder import convert_to_tensor, create_op
+from flowsaver.ops.op_builder import build_op, convert_to_tensor, create_op
+from flowsaver.ops.resource_variables import ResourceVariable
 from flowsaver.train.optimizer import Optimizer
 
 
@@ -15,9 +16,13 @@ def _as(tensor, var):
     return cast(tensor, var.dtype.base_dtype)
 
 
-def _apply(op_type, inputs, attrs):
-    out = create_op(op_type, inputs, attrs)
-    return out.op if hasattr(out, "op") else out
+def _apply(op_type, var, slots, rest, attrs):
+    """``Apply<op_type>`` on ref variables, ``ResourceApply<op_type>`` on resource ones."""
+    if isinstance(var, ResourceVariable):
+        return build_op("Resource" + op_type, [var.handle] + [s.handle for s in slots] + rest,
+                        attrs)
+    out = create_op(op_type, [var._ref()] + [s._ref() for s in slots] + rest, attrs)
+    return out.op
 
 
 class GradientDescentOptimizer(Optimizer):
@@ -30,7 +35,7 @@ class GradientDescentOptimizer(Optimizer):
                                        name="learning_rate")
 
     def _apply_dense(self, grad, var):
-        return _apply("ApplyGradientDescent", [var._ref(), _as(self._lr_t, var), grad],
+        return _apply("ApplyGradientDescent", var, [], [_as(self._lr_t, var), grad],
                       {"use_locking": self._use_locking})
 
 
@@ -54,8 +59,8 @@ class MomentumOptimizer(Optimizer):
 
     def _apply_dense(self, grad, var):
         mom = self.get_slot(var, "momentum")
-        return _apply("ApplyMomentum", [var._ref(), mom._ref(), _as(self._lr_t, var), grad,
-                                        _as(self._momentum_t, var)],
+        return _apply("ApplyMomentum", var, [mom], [_as(self._lr_t, var), grad,
+                                                    _as(self._momentum_t, var)],
                       {"use_locking": self._use_locking, "use_nesterov": self._use_nesterov})
 
 
@@ -89,10 +94,11 @@ class AdamOptimizer(Optimizer):
     def _apply_dense(self, grad, var):
         m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
         beta1_power, beta2_power = self._get_beta_accumulators()
-        return _apply("ApplyAdam", [var._ref(), m._ref(), v._ref(), _as(beta1_power, var),
-                                    _as(beta2_power, var), _as(self._lr_t, var),
-                                    _as(self._beta1_t, var), _as(self._beta2_t, var),
-                                    _as(self._epsilon_t, var), grad],
+        return _apply("ApplyAdam", var, [m, v], [_as(beta1_power, var),
+                                                 _as(beta2_power, var), _as(self._lr_t, var),
+                                                 _as(self._beta1_t, var),
+                                                 _as(self._beta2_t, var),
+                                                 _as(self._epsilon_t, var), grad],
                       {"use_locking": self._use_locking, "use_nesterov": False})
 
     def _finish(self, update_ops, name_scope):
@@ -130,7 +136,7 @@ class AdagradOptimizer(Optimizer):
 
     def _apply_dense(self, grad, var):
         acc = self.get_slot(var, "accumulator")
-        return _apply("ApplyAdagrad", [var._ref(), acc._ref(), _as(self._lr_t, var), grad],
+        return _apply("ApplyAdagrad", var, [acc], [_as(self._lr_t, var), grad],
                       {"use_locking": self._use_locking})
 
 
@@ -159,7 +165,7 @@ class RMSPropOptimizer(Optimizer):
 
     def _apply_dense(self, grad, var):
         rms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
-        return _apply("ApplyRMSProp", [var._ref(), rms._ref(), mom._ref(),
-                                       _as(self._lr_t, var), _as(self._decay_t, var),
-                                       _as(self._momentum_t, var), _as(self._epsilon_t, var),
-                                       grad], {"use_locking": self._use_locking})
+        return _apply("ApplyRMSProp", var, [rms, mom],
+                      [_as(self._lr_t, var), _as(self._decay_t, var),
+                       _as(self._momentum_t, var), _as(self._epsilon_t, var), grad],
+                      {"use_locking": self._use_locking})

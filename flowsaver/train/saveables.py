@@ -121,7 +121,7 @@ def saveables_for(var_list) -> list[Saveable]:
             spec = info.spec if info is not None else ""
             # TensorFlow saves a whole ref variable from its ref, a slice from its snapshot.
             if isinstance(variable, ResourceVariable):
-                ref = variable.value()
+                ref = variable._as_graph_element()  # its snapshot, v/Read/ReadVariableOp
             elif isinstance(variable, Variable):
                 ref = variable.value() if info is not None else variable._ref()
             else:
