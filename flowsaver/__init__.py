@@ -12,6 +12,7 @@ from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.graph.tensor_shape import Dimension, TensorShape
 from flowsaver.ops.array_ops import *  # noqa: F401,F403
 from flowsaver.ops.control_flow_ops import cond, group, no_op, tuple, with_dependencies  # noqa: A004,E501
+from flowsaver.ops.gradients_impl import AggregationMethod, IndexedSlices
 from flowsaver.ops.importer import import_graph_def
 from flowsaver.ops.init_ops import (constant_initializer, glorot_normal_initializer,
                                     glorot_uniform_initializer, ones_initializer,
@@ -38,6 +39,7 @@ from flowsaver.ops.scope_api import (add_to_collection, add_to_collections,
                                      colocate_with, control_dependencies, device,
                                      get_collection, get_collection_ref, name_scope,
                                      report_uninitialized_variables)
+from flowsaver.runtime.fetches import IndexedSlicesValue
 from flowsaver.runtime.session import InteractiveSession, Session
 from flowsaver import compat, initializers, linalg, math, nn, random, train  # noqa: E402
 from flowsaver.compat import (disable_control_flow_v2, disable_eager_execution,  # noqa: E402

@@ -1,6 +1,8 @@
 """Fetch structures and feed keys: what ``Session.run`` accepts, flattened and rebuilt."""
 from __future__ import annotations
 
+import collections
+
 from flowsaver.graph.operation import Operation
 
 
@@ -19,6 +21,11 @@ def _element(graph, fetch):
     except KeyError as e:
         raise ValueError(f"Fetch argument {fetch!r} cannot be interpreted as a Tensor. "
                          f"({e.args[0]})") from None
+
+
+# What fetching an IndexedSlices (a sparse gradient) gives, as in TensorFlow.
+IndexedSlicesValue = collections.namedtuple("IndexedSlicesValue",
+                                            ["values", "indices", "dense_shape"])
 
 
 class FetchMapper:
@@ -49,6 +56,13 @@ class FetchMapper:
                 return lambda values: type(fetches)(*[b(values) for b in builders])
             kind = type(fetches)
             return lambda values: kind(b(values) for b in builders)
+        from flowsaver.ops.gradients_impl import IndexedSlices
+        if isinstance(fetches, IndexedSlices):
+            parts = [self._flatten(graph, t) for t in (fetches.values, fetches.indices)]
+            shape = None if fetches.dense_shape is None else \
+                self._flatten(graph, fetches.dense_shape)
+            return lambda values: IndexedSlicesValue(
+                parts[0](values), parts[1](values), None if shape is None else shape(values))
         element = _element(graph, fetches)
         index = len(self.tensors)
         if isinstance(element, Operation):

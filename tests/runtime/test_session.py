@@ -307,3 +307,18 @@ def test_error_in_a_kernel_names_the_node(g):
     with tf.Session() as sess:
         with pytest.raises(errors.InvalidArgumentError, match="total"):
             sess.run(total, {a: np.ones([2, 3]), b: np.ones([4, 3])})
+
+
+def test_fetching_indexed_slices_gives_an_indexed_slices_value():
+    g = tf.Graph()
+    with g.as_default():
+        params = tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+        loss = tf.reduce_sum(tf.gather(params, [2, 0]))
+        grad = tf.gradients(loss, [params])[0]
+        assert isinstance(grad, tf.IndexedSlices)
+        with tf.Session() as sess:
+            value = sess.run(grad)
+    assert isinstance(value, tf.IndexedSlicesValue)
+    np.testing.assert_array_equal(value.indices, [2, 0])
+    np.testing.assert_array_equal(value.values, np.ones((2, 2), np.float32))
+    np.testing.assert_array_equal(value.dense_shape, [3, 2])
