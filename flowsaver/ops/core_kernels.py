@@ -41,7 +41,8 @@ def _no_outputs(op):
 
 @kernel("Const")
 def _const(op, ctx):
-    value = tensor_proto.to_array(op._get_attr_proto("value").tensor)
+    value = tensor_proto.to_array(op._get_attr_proto("value").tensor,
+                                  where=f"value of Const node '{op.name}'")  # errors name it
     value.flags.writeable = False  # shared by every run: nothing may write into it
     return lambda: value
 

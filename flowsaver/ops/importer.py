@@ -5,18 +5,40 @@ reported in one error, so a foreign graph never fails halfway through a run. Nod
 come in any order; they are added inputs first. Under a prefix, names, inputs, control
 inputs and ``loc:@`` colocation entries are renamed as TensorFlow renames them; tensors
 remapped through ``input_map`` are not.
+
+A GraphDef may come from a corrupted or hostile file, so each node is checked as
+TensorFlow's importer checks it before it becomes an Operation: a valid unique name,
+every attr its op requires, of the attr's type and allowed values, inputs that exist, as
+many as the op takes and of the dtypes it takes, no cycle; and (stricter than TensorFlow,
+which fails only when the graph runs) Const values that match their dtype and would
+decode within tensor_proto's size limit. Errors are ValueError, or the OpError the
+problem raises at run time, and name the node. The import is atomic: when it fails, the
+graph is left as it was (``rollback_on_error``).
 """
 from __future__ import annotations
 
+import contextlib
+
 from flowsaver import errors
+from flowsaver.format import dtypes, tensor_proto
 from flowsaver.graph import attr_value
-from flowsaver.graph.graph import get_default_graph
-from flowsaver.graph.operation import Operation
+from flowsaver.graph.graph import VALID_OP_NAME, get_default_graph
+from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import registry
-from flowsaver.ops.op_builder import _output_types, infer_shapes
+from flowsaver.ops.op_builder import infer_shapes
 
 # Attrs TensorFlow computes on export and drops on import.
 DROPPED_ATTRS = ("_output_shapes",)
+# The most outputs one node may have. A list output's length is an attr, so a hostile
+# N = 10**12 would otherwise build a Python list of that many Tensors.
+MAX_NODE_OUTPUTS = 1 << 20
+# Which AttrValue field holds a value of each op-def attr type.
+_FIELD = {"string": "s", "int": "i", "float": "f", "bool": "b", "type": "type",
+          "shape": "shape", "tensor": "tensor", "func": "func"}
+# What a shape function may raise on a node it does not understand: the node keeps
+# unknown shapes (RecursionError: constant_value walking a very long Identity chain).
+_SHAPE_FN_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError,
+                    ArithmeticError, RecursionError, errors.OpError)
 
 
 def missing_op_types(graph_def) -> list[str]:
@@ -33,12 +55,44 @@ def check_supported(graph_def) -> None:
         if missing:
             users = {t: [n.name for n in graph_def.node if n.op == t][:3] for t in missing}
             parts.append("op types flowsaver does not know: " + ", ".join(
-                f"{t} (e.g. node {users[t][0]})" for t in missing))
+                f"{t!r} (e.g. node {users[t][0]!r})" for t in missing))
         if no_kernel:
             parts.append("op types flowsaver cannot run: " + ", ".join(no_kernel))
         raise errors.UnimplementedError(
             f"The graph uses {len(missing) + len(no_kernel)} op type(s) flowsaver does not "
             f"support; nothing was imported. " + "; ".join(parts))
+
+
+@contextlib.contextmanager
+def rollback_on_error(graph):
+    """Leave ``graph`` as it was (ops, used names, collections) if the block raises."""
+    n_ops = len(graph._ops)
+    names = dict(graph._names_in_use)
+    collections = {key: list(items) for key, items in graph._collections.items()}
+    try:
+        yield
+    except BaseException:
+        added = graph._ops[n_ops:]
+        del graph._ops[n_ops:]
+        gone = set(added)
+        for op in added:
+            if graph._ops_by_name.get(op.name) is op:
+                del graph._ops_by_name[op.name]
+            # Unhook from ops that stay: they must not list a removed consumer.
+            for tensor in op._inputs:
+                if tensor.op not in gone:
+                    tensor._consumers[:] = [c for c in tensor._consumers if c not in gone]
+            for control in op._control_inputs:
+                if control not in gone:
+                    control._control_outputs[:] = [c for c in control._control_outputs
+                                                   if c not in gone]
+        graph._names_in_use.clear()
+        graph._names_in_use.update(names)
+        for key in [k for k in graph._collections if k not in collections]:
+            del graph._collections[key]
+        for key, items in collections.items():  # in place: callers may hold the lists
+            graph._collections.setdefault(key, [])[:] = items
+        raise
 
 
 def _split_input(name: str):
@@ -49,6 +103,17 @@ def _split_input(name: str):
     if sep and index.isdigit():
         return op, int(index), False
     return name, 0, False
+
+
+def _check_names(nodes) -> None:
+    seen = set()
+    for node in nodes:
+        if not VALID_OP_NAME.match(node.name):
+            raise ValueError(f"Node {node.name[:200]!r} ({node.op}): the name is empty or "
+                             f"has characters a node name cannot have")
+        if node.name in seen:
+            raise ValueError(f"Node '{node.name}' appears more than once in the GraphDef")
+        seen.add(node.name)
 
 
 def _ordered(nodes) -> list:
@@ -73,7 +138,8 @@ def _ordered(nodes) -> list:
                 if dep is None:
                     continue
                 if state.get(src) == 1 and node.op not in ("Merge", "RefMerge"):
-                    raise ValueError(f"The GraphDef has a cycle through node '{node.name}'")
+                    raise ValueError(f"The GraphDef has a cycle through node '{node.name}' "
+                                     f"(its input '{inp}')")
                 if not state.get(src):
                     stack.append((dep, False))
     return order
@@ -87,82 +153,90 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
       The elements named by ``return_elements`` ("op" or "op:0", unprefixed), or None.
     Raises:
       UnimplementedError: op types flowsaver lacks (all of them listed).
-      ValueError: an input that names no node, or an ``input_map`` key never used.
+      ValueError: a node that is invalid (see the module docstring), an input that names
+        no node, or an ``input_map`` key never used. Nothing is imported then.
+      InvalidArgumentError, ResourceExhaustedError: a Const whose value does not decode
+        to its dtype and shape, or would be too large.
     """
     graph = get_default_graph()
     check_supported(graph_def)
+    nodes = list(graph_def.node)
+    _check_names(nodes)
     input_map = {_canonical(k): v for k, v in (input_map or {}).items()}
-    unbound = sorted({i for n in graph_def.node for i in n.input
+    unbound = sorted({i for n in nodes for i in n.input
                       if i.lstrip("^").startswith("$unbound_inputs_")
                       and _canonical(i.lstrip("^")) not in input_map and i not in input_map})
     if unbound:
         raise ValueError(f"Graph contains unbound inputs: {unbound}. Must provide these "
                          f"inputs through input_map.")
-    with graph.name_scope(name if name is not None else "import") as scope:
-        prefix = scope[:-1] if scope else ""
-    created: dict = {}
-    used_keys = set()
-    for node in _ordered(list(graph_def.node)):
-        created[node.name] = _add_node(graph, node, prefix, created, input_map, used_keys)
-    unused = sorted(set(input_map) - used_keys)
-    if unused:
-        raise ValueError(f"Attempted to map inputs that were not found in graph_def: "
-                         f"[{', '.join(unused)}]")
-    if return_elements is None:
-        return None
-    out = []
-    for element in return_elements:
-        op_name, index, _ = _split_input(element)
-        op = created.get(op_name)
-        if op is None:
-            raise ValueError(f"Requested return_element {element!r} not found in graph_def.")
-        out.append(op.outputs[index] if ":" in element else op)
-    return out
+    in_graph_def = {n.name for n in nodes}
+    with rollback_on_error(graph):
+        with graph.name_scope(name if name is not None else "import") as scope:
+            prefix = scope[:-1] if scope else ""
+        created: dict = {}
+        used_keys = set()
+        for node in _ordered(nodes):
+            created[node.name] = _add_node(graph, node, prefix, created, input_map, used_keys,
+                                           in_graph_def)
+        unused = sorted(set(input_map) - used_keys)
+        if unused:
+            raise ValueError(f"Attempted to map inputs that were not found in graph_def: "
+                             f"[{', '.join(unused)}]")
+        if return_elements is None:
+            return None
+        out = []
+        for element in return_elements:
+            op_name, index, _ = _split_input(element)
+            op = created.get(op_name)
+            if op is None or index >= len(op.outputs):
+                raise ValueError(f"Requested return_element {element!r} not found in "
+                                 f"graph_def.")
+            out.append(op.outputs[index] if ":" in element else op)
+        return out
 
 
 def _canonical(name: str) -> str:
     return name if ":" in name or name.startswith("^") else name + ":0"
 
 
-def _add_node(graph, node, prefix, created, input_map, used_keys) -> Operation:
+def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def) -> Operation:
+    where = f"Node '{node.name}' ({node.op})"
     op_def = registry.OP_DEFS[node.op]
-    attrs = {k: v for k, v in node.attr.items() if k not in DROPPED_ATTRS}
-    for a in op_def.attrs:  # graphs saved with strip_default_attrs leave defaults out
-        if a.name not in attrs and a.default is not None:
-            attrs[a.name] = a.default
-    if "_class" in attrs and prefix:
-        groups = [s.decode() for s in attrs["_class"].list.s]
-        attrs["_class"] = attr_value.encode(
-            [f"loc:@{prefix}/{g[5:]}" if g.startswith("loc:@") else g for g in groups],
-            "list(string)")
-    inputs, controls = [], []
+    attrs = _checked_attrs(node, op_def, prefix, where)
+    inputs, controls, texts = [], [], []
     for text in node.input:
         src, index, is_control = _split_input(text)
         key = "^" + src if is_control else f"{src}:{index}"
         if key in input_map:
             used_keys.add(key)
             mapped = input_map[key]
+            if not is_control and not isinstance(mapped, Tensor):
+                raise TypeError(f"{where}: input_map maps '{key}' to {mapped!r}, not a Tensor")
             (controls if is_control else inputs).append(mapped)
+            texts.append(text)
             continue
         if src not in created:
-            raise ValueError(f"Node '{node.name}': input '{text}' names no node of the "
-                             f"GraphDef")
+            if src in in_graph_def:  # only a Merge's input can be pending: a loop
+                raise ValueError(f"{where}: input '{text}' closes a cycle (a while loop); "
+                                 f"flowsaver cannot import cyclic graphs")
+            raise ValueError(f"{where}: input '{text}' names no node of the GraphDef")
         op = created[src]
         if is_control:
             controls.append(op)
         else:
             if index >= len(op.outputs):
-                raise ValueError(f"Node '{node.name}': input '{text}' asks for output "
-                                 f"{index}, but '{src}' has {len(op.outputs)} outputs")
+                raise ValueError(f"{where}: input '{text}' asks for output {index}, but "
+                                 f"'{src}' has {len(op.outputs)} outputs")
             inputs.append(op.outputs[index])
+            texts.append(text)
+    _check_inputs(op_def, attrs, inputs, texts, where)
+    out_types = _arg_types(op_def.outputs, attrs, where, "outputs")
+    if node.op == "Const":
+        _check_const(attrs, where)
     full_name = f"{prefix}/{node.name}" if prefix else node.name
     if full_name in graph:
         raise ValueError(f"Node '{full_name}' already exists in the graph; import under a "
                          f"name (import_scope) to keep both")
-    try:
-        out_types = _output_types(op_def, attrs)
-    except KeyError as e:
-        raise ValueError(f"Node '{node.name}' ({node.op}) lacks attr {e.args[0]!r}") from None
     op = Operation(graph, full_name, node.op, inputs, attrs, out_types,
                    control_inputs=controls, device=node.device, op_def=op_def)
     saved_scopes = graph._control_scopes
@@ -171,12 +245,177 @@ def _add_node(graph, node, prefix, created, input_map, used_keys) -> Operation:
     saved_colocation, graph._colocation_stack = graph._colocation_stack, []
     try:
         graph._add_op(op)
+    except BaseException:  # not in the graph, so rollback cannot see it: unhook it here
+        for tensor in inputs:
+            tensor._consumers[:] = [c for c in tensor._consumers if c is not op]
+        for control in op._control_inputs:
+            control._control_outputs[:] = [c for c in control._control_outputs if c is not op]
+        raise
     finally:
         graph._control_scopes = saved_scopes
         graph._device_stack = saved_devices
         graph._colocation_stack = saved_colocation
     try:
         infer_shapes(op)
-    except (ValueError, TypeError, KeyError):
+    except _SHAPE_FN_ERRORS:
         pass  # a shape function stricter than the graph's producer: leave shapes unknown
     return op
+
+
+# ---- node checks -----------------------------------------------------------------------------
+def _checked_attrs(node, op_def, prefix, where) -> dict:
+    """The node's attrs with defaults filled in, each checked against the op definition."""
+    attrs = {k: v for k, v in node.attr.items() if k not in DROPPED_ATTRS}
+    for a in op_def.attrs:  # graphs saved with strip_default_attrs leave defaults out
+        value = attrs.get(a.name)
+        if value is not None and value.WhichOneof("value") is None:
+            value = None  # an AttrValue holding nothing stands for no value
+        if value is None:
+            if a.default is None:
+                raise ValueError(f"{where} lacks the attr '{a.name}' ({a.type}) its op "
+                                 f"requires")
+            value = a.default
+        _check_attr(a, value, where)
+        attrs[a.name] = value
+    if "_class" in attrs:
+        groups = _class_groups(attrs["_class"], where)
+        if prefix:
+            attrs["_class"] = attr_value.encode(
+                [f"loc:@{prefix}/{g[5:]}" if g.startswith("loc:@") else g for g in groups],
+                "list(string)")
+    return attrs
+
+
+def _class_groups(value, where) -> list[str]:
+    if value.WhichOneof("value") != "list" or any(
+            len(getattr(value.list, f)) for f in _FIELD.values() if f != "s"):
+        raise ValueError(f"{where}: attr '_class' should be a list of strings")
+    try:
+        return [s.decode() for s in value.list.s]
+    except UnicodeDecodeError:
+        raise ValueError(f"{where}: attr '_class' holds bytes that are not UTF-8") from None
+
+
+def _check_attr(a, value, where) -> None:
+    """TypeError-free checks of one attr: its field, dtypes, allowed values, minimum."""
+    is_list = a.type.startswith("list(")
+    field = _FIELD.get(a.type[5:-1] if is_list else a.type)
+    if field is None:
+        return
+    which = value.WhichOneof("value")
+    if is_list:
+        wrong = [f for f in _FIELD.values() if f != field and len(getattr(value.list, f))]
+        if which != "list" or wrong:
+            raise ValueError(f"{where}: attr '{a.name}' should be a {a.type}, the graph gives "
+                             f"{'a list of ' + wrong[0] if wrong else which}")
+        items = list(getattr(value.list, field))
+    else:
+        if which != field:
+            raise ValueError(f"{where}: attr '{a.name}' should be a {a.type}, the graph "
+                             f"gives {which}")
+        items = [getattr(value, field)]
+    if field == "type":
+        for enum in items:
+            dtype = dtypes.BY_ENUM.get(enum)
+            if dtype is None:
+                raise ValueError(f"{where}: attr '{a.name}' is DataType {enum}, which is "
+                                 f"not a type flowsaver knows")
+            if a.allowed and dtype not in a.allowed:
+                raise ValueError(f"{where}: attr '{a.name}' is {dtype.name}, not one of the "
+                                 f"allowed " + ", ".join(t.name for t in a.allowed))
+    elif field == "s" and a.allowed:
+        for s in items:
+            if s.decode("utf-8", "replace") not in a.allowed:
+                raise ValueError(f"{where}: attr '{a.name}' is {s[:100]!r}, not one of the "
+                                 f"allowed {', '.join(a.allowed)}")
+    elif field == "shape":
+        for shape in items:
+            if any(d.size < -1 for d in shape.dim) or len(shape.dim) > tensor_proto.MAX_RANK \
+                    or (shape.unknown_rank and len(shape.dim)):
+                raise ValueError(f"{where}: attr '{a.name}' is not a valid shape: "
+                                 f"{[d.size for d in shape.dim][:10]}")
+    if a.minimum is not None:
+        size = len(items) if is_list else items[0]
+        if (is_list or field == "i") and size < a.minimum:
+            raise ValueError(f"{where}: attr '{a.name}' is {size}, less than its minimum "
+                             f"{a.minimum}")
+
+
+def _arg_types(args, attrs, where, what) -> list:
+    """The dtype of each tensor of ``args`` (inputs or outputs), counted before made."""
+    counts = []
+    for arg in args:
+        if arg.type_list_attr:
+            counts.append(len(attrs[arg.type_list_attr].list.type))
+        elif arg.number_attr:
+            counts.append(attrs[arg.number_attr].i)
+        else:
+            counts.append(1)
+    if any(n < 0 for n in counts) or sum(counts) > MAX_NODE_OUTPUTS:
+        raise errors.ResourceExhaustedError(
+            f"{where}: its attrs ask for {sum(counts)} {what}; flowsaver allows 0 to "
+            f"{MAX_NODE_OUTPUTS}")
+    out = []
+    for arg, count in zip(args, counts):
+        if arg.type_list_attr:
+            types = [dtypes.BY_ENUM[t] for t in attrs[arg.type_list_attr].list.type]
+        elif arg.fixed_type:
+            types = [attr_value.as_dtype(arg.fixed_type)] * count
+        else:
+            types = [dtypes.BY_ENUM[attrs[arg.type_attr].type]] * count
+        for t in types:
+            if arg.is_ref and t.enum + dtypes.REF_OFFSET not in dtypes.REF_BY_ENUM:
+                raise ValueError(f"{where}: a {t.name} cannot be a reference ({arg.name})")
+            out.append(t._as_ref if arg.is_ref else t)
+    return out
+
+
+def _check_inputs(op_def, attrs, inputs, texts, where) -> None:
+    """As many data inputs as the op takes, each of the dtype it takes."""
+    expected = _arg_types(op_def.inputs, attrs, where, "inputs")
+    if len(expected) != len(inputs):
+        raise ValueError(f"{where} has {len(inputs)} data inputs; with its attrs, the op "
+                         f"takes {len(expected)}")
+    for i, (tensor, want) in enumerate(zip(inputs, expected)):
+        got = tensor.dtype
+        # A ref input needs the variable itself; any other input also reads a ref's value.
+        if (got != want) if want._is_ref_dtype else (got.base_dtype != want):
+            raise ValueError(f"{where}: input {i} ('{texts[i]}') is {got.name}, the op "
+                             f"expects {want.name}")
+
+
+def _check_const(attrs, where) -> None:
+    """A Const value that decodes to its dtype, within tensor_proto's fill limit.
+
+    Const arrays are decoded when a session plans the node; a proto declaring 10**12
+    elements and storing one would fail there (or, under the limit, fill memory) far from
+    the file that holds it, so it is refused here, naming the node.
+    """
+    proto = attrs["value"].tensor
+    dtype = dtypes.BY_ENUM[attrs["dtype"].type]
+    if proto.dtype != dtype.enum:
+        raise errors.InvalidArgumentError(
+            f"{where}: attr dtype is {dtype.name} but its value is of DataType {proto.dtype}")
+    dims = tensor_proto.proto_shape(proto, f"{where} value")
+    count = 1
+    for d in dims:
+        count *= d
+    itemsize = dtype.numpy.itemsize if dtype.kind == "memcpy" else 8
+    if count == 0:
+        return
+    if proto.tensor_content:
+        if dtype.kind == "memcpy" and len(proto.tensor_content) != count * itemsize:
+            raise errors.InvalidArgumentError(
+                f"{where}: value has {len(proto.tensor_content)} bytes of content, its shape "
+                f"{list(dims)} of {dtype.name} needs {count * itemsize}")
+        return
+    field = tensor_proto.FIELDS.get(dtype.enum)
+    if field is None:
+        return  # decoding raises UnimplementedError when the node is planned
+    stored = len(getattr(proto, field.name))
+    stored = stored // 2 if field.kind == "pairs" else stored
+    if stored < count and count * itemsize > tensor_proto.MAX_FILL_BYTES:
+        raise errors.ResourceExhaustedError(
+            f"{where}: value declares shape {list(dims)} ({count} elements) but stores "
+            f"{stored}; filling it would take {count * itemsize} bytes, more than the limit "
+            f"of {tensor_proto.MAX_FILL_BYTES}")

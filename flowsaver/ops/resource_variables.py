@@ -18,6 +18,10 @@ class ResourceVariable:
         graph = get_default_graph()
         scope = f"{import_scope}/" if import_scope else ""
         self._handle = graph.get_tensor_by_name(scope + variable_def.variable_name)
+        if self._handle.dtype.name != "resource":  # reads and Savers need a handle
+            raise ValueError(f"variable_name {variable_def.variable_name!r} is a "
+                             f"{self._handle.dtype.name} output of a {self._handle.op.type} "
+                             f"op, not a resource handle")
         self._initializer_op = graph.get_operation_by_name(scope + variable_def.initializer_name)
         self._snapshot = graph.get_tensor_by_name(scope + variable_def.snapshot_name) \
             if variable_def.snapshot_name else None

@@ -93,6 +93,10 @@ class Variable:
         graph = get_default_graph()
         scope = f"{import_scope}/" if import_scope else ""
         self._variable = graph.get_tensor_by_name(scope + variable_def.variable_name)
+        if not self._variable.dtype._is_ref_dtype:  # a Saver would treat it as a variable
+            raise ValueError(f"variable_name {variable_def.variable_name!r} is a "
+                             f"{self._variable.dtype.name} output of a {self._variable.op.type} "
+                             f"op, not a variable's reference")
         self._initializer_op = graph.get_operation_by_name(scope + variable_def.initializer_name)
         self._snapshot = graph.get_tensor_by_name(scope + variable_def.snapshot_name)
         self._initial_value = graph.get_tensor_by_name(
@@ -372,9 +376,37 @@ all_variables = global_variables
 
 
 def variable_from_proto(serialized: bytes, import_scope=None):
-    """The Variable a serialized VariableDef describes, in the default graph."""
-    proto = VariableDef.FromString(serialized)
-    if proto.is_resource:
-        from flowsaver.ops.resource_variables import ResourceVariable
-        return ResourceVariable(variable_def=proto, import_scope=import_scope)
-    return Variable(variable_def=proto, import_scope=import_scope)
+    """The Variable a serialized VariableDef describes, in the default graph.
+
+    Raises:
+      DataLossError: ``serialized`` does not parse as a VariableDef.
+      ValueError: it names tensors or ops the graph lacks or that cannot be a variable's,
+        or a slice outside its full variable; the message names the variable.
+    """
+    from google.protobuf.message import DecodeError
+    from flowsaver import errors
+    try:
+        proto = VariableDef.FromString(serialized)
+    except DecodeError as e:
+        raise errors.DataLossError(f"a serialized VariableDef ({len(serialized)} bytes) does "
+                                   f"not parse: {e}") from None
+    try:
+        if proto.is_resource:
+            from flowsaver.ops.resource_variables import ResourceVariable
+            variable = ResourceVariable(variable_def=proto, import_scope=import_scope)
+        else:
+            variable = Variable(variable_def=proto, import_scope=import_scope)
+        info = variable._get_save_slice_info()
+        # A Saver writes slices where this says: it must lie inside the full variable.
+        if info is not None and not (
+                len(info.full_shape) == len(info.var_offset) == len(info.var_shape)
+                and all(0 <= o and 0 <= n and o + n <= f for f, o, n in
+                        zip(info.full_shape, info.var_offset, info.var_shape))):
+            raise ValueError(f"its slice (offset {info.var_offset[:10]}, shape "
+                             f"{info.var_shape[:10]}) is not inside its full shape "
+                             f"{info.full_shape[:10]}")
+    except (KeyError, ValueError, TypeError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        raise ValueError(f"VariableDef of variable {proto.variable_name!r}: "
+                         f"{message}") from None
+    return variable
