@@ -196,9 +196,12 @@ def _conv_input_grad(op, ctx):
         n, h, w, c = win.dims(sizes)
         pads, out_hw = _setup(win, (n, h, w, c), (kh, kw))
         _check_out(win, grad, n, out_hw, out_c)
+        groups, per = c // fc, out_c // (c // fc)
+        if groups == 1:
+            out = _col2im(grad, f, win, pads, out_hw, (h, w))
+            return win.from_nhwc(out).astype(dtype, copy=False)
         spread = _spread(grad, win, (kh, kw), (h, w), pads)
         flipped = f[::-1, ::-1]
-        groups, per = c // fc, out_c // (c // fc)
         parts = []
         for g in range(groups):
             cols = _im2col(np.ascontiguousarray(spread[..., g * per:(g + 1) * per]),
@@ -208,6 +211,25 @@ def _conv_input_grad(op, ctx):
         out = parts[0] if groups == 1 else np.concatenate(parts, axis=1)
         return win.from_nhwc(out.reshape(n, h, w, c)).astype(dtype, copy=False)
     return run
+
+
+def _col2im(grad, f, win: Window, pads, out_hw, in_hw) -> np.ndarray:
+    """The input gradient as one matrix product and one add per window offset.
+
+    Each output pixel's gradient times the filter is what its receptive field gets
+    (``grad @ f.T``, shaped like im2col's columns); adding every offset's slab back where
+    it was read from is the transpose of im2col.
+    """
+    n = grad.shape[0]
+    kh, kw, c, out_c = f.shape
+    oh, ow = out_hw
+    flat = grad.reshape(-1, out_c)
+    padded = np.zeros((n, in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]), c),
+                      np.result_type(grad, f))
+    for i, j, rows, columns in _offsets(win, (kh, kw), out_hw):
+        # one offset's slab at a time: a contiguous product added into a strided view
+        padded[:, rows, columns] += (flat @ f[i, j].T).reshape(n, oh, ow, c)
+    return _crop(padded, pads, in_hw[0], in_hw[1])
 
 
 # ---- pooling ------------------------------------------------------------------------------------
