@@ -2,38 +2,19 @@
 tests/train/test_graph_def_hostile.py): time limits, graph snapshots, a real model's files."""
 from __future__ import annotations
 
-import contextlib
-import signal
-
 import numpy as np
 import pytest
 
 import flowsaver as tf
 from flowsaver import errors
+from test_helpers import time_limit  # noqa: F401 - the tests import it from here
 
 ALLOWED = (errors.OpError, ValueError, TypeError, KeyError, OSError)
 F32, I32, STR = 1, 3, 7
 MB = 1 << 20
 
 
-
 # --- helpers ----------------------------------------------------------------------------------
-class Hang(Exception):
-    """Raised by the SIGALRM guard; not one of the errors an import may raise."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    """Fail (instead of hanging the run) when the body takes longer than ``seconds``."""
-    def on_alarm(signum, frame):
-        raise Hang(f"took longer than {seconds} s")
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="module")

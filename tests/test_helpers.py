@@ -1,5 +1,26 @@
 """Small builders shared by test modules (importable: tests/ is on pytest's pythonpath)."""
+import contextlib
+import signal
+
 from flowsaver.format.protos import TensorProto
+
+
+class Hang(Exception):
+    """Raised by the SIGALRM guard; never one of the errors the code under test may raise."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Fail (instead of hanging the run) when the body takes longer than ``seconds``."""
+    def on_alarm(signum, frame):
+        raise Hang(f"took longer than {seconds} s")
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def tensor_proto(dtype: int, shape, **fields) -> TensorProto:

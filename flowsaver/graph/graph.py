@@ -280,12 +280,7 @@ class Graph:
             return
         ops = []
         for c in control_inputs:
-            if not isinstance(c, (Tensor, Operation)) and isinstance(
-                    getattr(c, "op", None), Operation):
-                c = c.op  # a variable, or an assign's result
-            elif hasattr(c, "_as_graph_element") and not isinstance(c, (Tensor, Operation)):
-                c = c._as_graph_element()
-            c = c.op if isinstance(c, Tensor) else c
+            c = op_of(c)
             if not isinstance(c, Operation):
                 raise TypeError(f"Control input must be an Operation, a Tensor or "
                                 f"IndexedSlices: {c!r}")
@@ -320,12 +315,7 @@ class Graph:
             finally:
                 self._colocation_stack = saved
             return
-        if not isinstance(op, (Tensor, Operation)) and isinstance(
-                getattr(op, "op", None), Operation):
-            op = op.op  # a variable: its VariableV2 or VarHandleOp node
-        elif hasattr(op, "_as_graph_element") and not isinstance(op, (Tensor, Operation)):
-            op = op._as_graph_element()
-        op = op.op if isinstance(op, Tensor) else op
+        op = op_of(op)
         saved = self._colocation_stack
         self._colocation_stack = ([] if ignore_existing else list(saved)) + [op]
         saved_devices, self._device_stack = self._device_stack, []
@@ -417,6 +407,21 @@ class Graph:
 
     def __contains__(self, name) -> bool:
         return name in self._ops_by_name
+
+
+def op_of(value):
+    """The Operation ``value`` stands for: itself, a tensor's producer, a variable's node
+    (VariableV2 / VarHandleOp), an assign result's assign op. Other values come back as
+    they are, for the caller to refuse."""
+    if isinstance(value, Operation):
+        return value
+    if isinstance(value, Tensor):
+        return value.op
+    if isinstance(getattr(value, "op", None), Operation):
+        return value.op
+    if hasattr(value, "_as_graph_element"):
+        return op_of(value._as_graph_element())
+    return value
 
 
 def _nearest(name: str, names) -> str:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import builtins
 
-from flowsaver.graph.graph import get_default_graph
-from flowsaver.graph.operation import Operation, Tensor
+from flowsaver.graph.graph import get_default_graph, op_of
+from flowsaver.graph.operation import Operation
 from flowsaver.ops.cond import cond  # noqa: F401 - tf.cond lives in its own module
 from flowsaver.ops.op_builder import build_op, graph_of
 
@@ -14,15 +14,9 @@ def no_op(name=None) -> Operation:
 
 
 def _as_op(value) -> Operation:
-    if not isinstance(value, (Tensor, Operation)) and isinstance(
-            getattr(value, "op", None), Operation):
-        return value.op  # a variable, or an assign's result: the op to wait for
-    if hasattr(value, "_as_graph_element") and not isinstance(value, (Tensor, Operation)):
-        value = value._as_graph_element()
-    if isinstance(value, Tensor):
-        return value.op
-    if isinstance(value, Operation):
-        return value
+    op = op_of(value)
+    if isinstance(op, Operation):
+        return op
     raise TypeError(f"Expected a tf.Operation or tf.Tensor in tf.group, got {value!r}")
 
 

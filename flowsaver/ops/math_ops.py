@@ -339,7 +339,8 @@ def cast(x, dtype, name=None):
     base = as_dtype(dtype).base_dtype
     if isinstance(x, Tensor) and x.dtype == base:
         return x
-    if type(x).__name__ == "ResourceVariable" and x.dtype == base:
+    from flowsaver.ops.resource_variables import ResourceVariable  # it imports this module
+    if isinstance(x, ResourceVariable) and x.dtype == base:
         return x  # as TensorFlow: read later, where the consumer converts it
     g = graph_of([x])
     with g.as_default(), g.name_scope(name or "Cast") as scope:

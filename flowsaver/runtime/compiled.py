@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowsaver import errors
-from flowsaver.runtime.executor import Plan, _derefs, _located
+from flowsaver.runtime.executor import Plan, _cause, _derefs, kernel_error
 
 # Op types whose output is fixed for a session: computed once when the plan is compiled.
 SESSION_CONSTANT = {"Const", "VariableV2", "VarHandleOp"}
@@ -67,12 +66,9 @@ def compile_plan(plan: Plan, targets=()):
     def fail(error, index):
         if index < 0:
             return
-        op = steps[index].op
-        if isinstance(error, errors.OpError):
-            raise _located(error, op) from None
-        if isinstance(error, (ValueError, TypeError, IndexError, ArithmeticError, MemoryError)):
-            raise errors.InvalidArgumentError(
-                None, op, f"{error}\n\t [[node {op.name} ({op.type})]]") from error
+        located = kernel_error(error, steps[index].op)
+        if located is not error:
+            raise located from _cause(error)
 
     namespace["fail"] = fail
     exec(compile(source, f"<flowsaver plan {id(plan):x}>", "exec"), namespace)  # noqa: S102

@@ -139,18 +139,7 @@ def execute(plan: Plan, feed_values) -> list:
     for s, v in zip(plan.feed_slots, feed_values):
         values[s] = v
     for step in plan.steps:
-        try:
-            result = step.run(*[values[i] for i in step.inputs])
-        except errors.OpError as e:
-            raise _located(e, step.op) from None
-        except (ValueError, TypeError, IndexError, ArithmeticError, MemoryError) as e:
-            raise errors.InvalidArgumentError(
-                None, step.op, f"{e}\n\t [[node {step.op.name} ({step.op.type})]]") from e
-        if step.single:
-            values[step.outputs[0]] = result
-        elif step.outputs:
-            for s, v in zip(step.outputs, result):
-                values[s] = v
+        _run_step(step, [values[i] for i in step.inputs], values)
     return [None if s is None else values[s] for s in plan.fetch_slots]
 
 
@@ -175,18 +164,7 @@ def execute_dead_aware(plan: Plan, feed_values) -> list:
             for s in step.outputs:
                 values[s] = DEAD
             continue
-        try:
-            result = step.run(*args)
-        except errors.OpError as e:
-            raise _located(e, step.op) from None
-        except (ValueError, TypeError, IndexError, ArithmeticError, MemoryError) as e:
-            raise errors.InvalidArgumentError(
-                None, step.op, f"{e}\n\t [[node {step.op.name} ({step.op.type})]]") from e
-        if step.single:
-            values[step.outputs[0]] = result
-        elif step.outputs:
-            for s, v in zip(step.outputs, result):
-                values[s] = v
+        _run_step(step, args, values)
     out = []
     for s in plan.fetch_slots:
         value = None if s is None else values[s]
@@ -206,8 +184,37 @@ def _slot_owners(plan: Plan):
             yield tensor, s
 
 
-def _located(error: errors.OpError, op: Operation) -> errors.OpError:
-    if error.op is not None:
-        return error
-    located = type(error)(op.node_def, op, f"{error.message}\n\t [[node {op.name} ({op.type})]]")
-    return located
+def _run_step(step: Step, args: list, values: list) -> None:
+    """Run one step on ``args`` and store its outputs in ``values``."""
+    try:
+        result = step.run(*args)
+    except Exception as e:  # noqa: BLE001 - re-raised, located, by kernel_error
+        raise kernel_error(e, step.op) from _cause(e)
+    if step.single:
+        values[step.outputs[0]] = result
+    elif step.outputs:
+        for s, v in zip(step.outputs, result):
+            values[s] = v
+
+
+# Errors a NumPy kernel raises on bad values; they reach the user as InvalidArgumentError.
+KERNEL_VALUE_ERRORS = (ValueError, TypeError, IndexError, ArithmeticError, MemoryError)
+
+
+def _cause(error: Exception):
+    """What a located error chains to: nothing for an OpError (its message says it all)."""
+    return None if isinstance(error, errors.OpError) else error
+
+
+def kernel_error(error: Exception, op: Operation) -> Exception:
+    """The exception to raise for ``error`` from ``op``'s kernel: OpErrors and value errors
+    name the node; anything else passes through unchanged."""
+    if isinstance(error, errors.OpError):
+        if error.op is not None:
+            return error
+        return type(error)(op.node_def, op,
+                           f"{error.message}\n\t [[node {op.name} ({op.type})]]")
+    if isinstance(error, KERNEL_VALUE_ERRORS):
+        return errors.InvalidArgumentError(
+            None, op, f"{error}\n\t [[node {op.name} ({op.type})]]")
+    return error

@@ -13,11 +13,9 @@ than the file's size justifies (checked with tracemalloc) or taking long (SIGALR
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import shutil
-import signal
 import tracemalloc
 
 import ml_dtypes
@@ -37,6 +35,7 @@ from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto, TensorS
 from flowsaver.format.slices import TensorSlice, decode_tensor_name_slice, \
     encode_tensor_name_slice
 from flowsaver.format.table import TableBuilder
+from test_helpers import time_limit
 
 SAMPLES = "/work/shared/spec/tf_samples"
 MAGIC = bytes.fromhex("57fb808b247547db")
@@ -44,24 +43,6 @@ MB = 1 << 20
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-class Hang(Exception):
-    """Raised by the SIGALRM guard; never caught by the code under test's OpError handlers."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    """Fail (instead of hanging the run) when the body takes longer than ``seconds``."""
-    def on_alarm(signum, frame):
-        raise Hang(f"took longer than {seconds} s")
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
 
 def data_path(prefix: str, shard: int = 0, num_shards: int = 1) -> str:
     return "%s.data-%05d-of-%05d" % (prefix, shard, num_shards)
