@@ -2,52 +2,42 @@
 
 ``import flowsaver as tf`` gives TensorFlow's names: ``tf.Graph``, ``tf.Session``,
 ``tf.Variable``, ``tf.placeholder``, ``tf.nn.relu``, ``tf.train.load_checkpoint``, ...
-This module only re-exports; each name lives in the layer that implements it.
+Importing the package loads nothing of the graph library: the first TensorFlow name a
+program asks for loads ``flowsaver.namespace`` (which re-exports each name from the layer
+that implements it) and installs every op family into the registry.
 """
-from flowsaver import errors
-from flowsaver.dtypes import *  # noqa: F401,F403 - tf.float32, tf.as_dtype, tf.DType, ...
-from flowsaver.graph.graph import (Graph, GraphKeys, get_default_graph,
-                                   get_default_session, reset_default_graph)
-from flowsaver.graph.operation import Operation, Tensor
-from flowsaver.graph.tensor_shape import Dimension, TensorShape
-from flowsaver.ops.array_ops import *  # noqa: F401,F403
-from flowsaver.ops.control_flow_ops import cond, group, no_op, tuple, with_dependencies  # noqa: A004,E501
-from flowsaver.ops.gradients_impl import AggregationMethod, IndexedSlices
-from flowsaver.ops.importer import import_graph_def
-from flowsaver.ops.init_ops import (constant_initializer, glorot_normal_initializer,
-                                    glorot_uniform_initializer, ones_initializer,
-                                    random_normal_initializer, random_uniform_initializer,
-                                    truncated_normal_initializer,
-                                    variance_scaling_initializer, zeros_initializer)
-from flowsaver.ops.math_ops import *  # noqa: F401,F403
-from flowsaver.ops.op_builder import constant, convert_to_tensor
-from flowsaver.ops.partitioned import (PartitionedVariable, fixed_size_partitioner,
-                                       min_max_variable_partitioner,
-                                       variable_axis_size_partitioner)
-from flowsaver.ops.random_ops import (random_normal, random_shuffle, random_uniform,
-                                      set_random_seed, truncated_normal)
-from flowsaver.ops.state_ops import assign, assign_add, assign_sub, is_variable_initialized
-from flowsaver.ops.variable_scope import (AUTO_REUSE, VariableScope, get_variable,
-                                          get_variable_scope, variable_scope)
-from flowsaver.ops.variables import (Variable, all_variables, global_variables,
-                                     global_variables_initializer, initialize_all_variables,
-                                     initialize_local_variables, initialize_variables,
-                                     local_variables, local_variables_initializer,
-                                     model_variables, trainable_variables,
-                                     variables_initializer)
-from flowsaver.ops.scope_api import (add_to_collection, add_to_collections,
-                                     colocate_with, control_dependencies, device,
-                                     get_collection, get_collection_ref, name_scope,
-                                     report_uninitialized_variables)
-from flowsaver.runtime.fetches import IndexedSlicesValue
-from flowsaver.runtime.session import InteractiveSession, Session
-from flowsaver import compat, initializers, linalg, math, nn, random, train  # noqa: E402
-from flowsaver.compat import (disable_control_flow_v2, disable_eager_execution,  # noqa: E402
-                              disable_resource_variables, disable_v2_behavior,
-                              enable_eager_execution, enable_resource_variables,
-                              enable_v2_behavior, executing_eagerly,
-                              resource_variables_enabled)
-from flowsaver.ops.gradients_impl import gradients  # noqa: E402
-from flowsaver import dtypes  # noqa: E402,F811
+import importlib as _importlib
 
 __version__ = "0.1.0"
+
+# flowsaver's own subpackages and modules: imported as such, never looked up in the namespace
+_SUBMODULES = frozenset({"cli", "errors", "format", "graph", "namespace", "ops", "runtime",
+                         "compat", "dtypes", "initializers", "linalg", "math", "nn", "random",
+                         "train"})
+# the public ones among them that hand out graph-building functions
+_GRAPH_MODULES = frozenset({"compat", "initializers", "linalg", "math", "nn", "random", "train"})
+
+
+def _namespace():
+    families = _importlib.import_module("flowsaver.ops.families")
+    families.install()
+    return _importlib.import_module("flowsaver.namespace")
+
+
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(f"module 'flowsaver' has no attribute {name!r}")
+    if name in _SUBMODULES:
+        if name in _GRAPH_MODULES:
+            _namespace()
+        return _importlib.import_module(f"flowsaver.{name}")
+    try:
+        value = getattr(_namespace(), name)
+    except AttributeError:
+        raise AttributeError(f"module 'flowsaver' has no attribute {name!r}") from None
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | {n for n in dir(_namespace()) if not n.startswith("_")})

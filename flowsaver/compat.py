@@ -25,18 +25,18 @@ def disable_eager_execution() -> None:
 
 def disable_resource_variables() -> None:
     """``tf.Variable`` makes TF1 ref variables (``VariableV2``): the default."""
-    from flowsaver.ops.variables import set_default_use_resource
+    from flowsaver.ops.state.variables import set_default_use_resource
     set_default_use_resource(False)
 
 
 def enable_resource_variables() -> None:
     """``tf.Variable`` and ``tf.get_variable`` make resource variables (``VarHandleOp``)."""
-    from flowsaver.ops.variables import set_default_use_resource
+    from flowsaver.ops.state.variables import set_default_use_resource
     set_default_use_resource(True)
 
 
 def resource_variables_enabled() -> bool:
-    from flowsaver.ops.variables import _DEFAULT_USE_RESOURCE
+    from flowsaver.ops.state.variables import _DEFAULT_USE_RESOURCE
     return _DEFAULT_USE_RESOURCE[0]
 
 

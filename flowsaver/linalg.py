@@ -1,2 +1,2 @@
 """``tf.linalg``: the matrix functions flowsaver has."""
-from flowsaver.ops.math_ops import matmul  # noqa: F401
+from flowsaver.ops.math.api import matmul  # noqa: F401

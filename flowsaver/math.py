@@ -1,6 +1,6 @@
 """``tf.math``: the math functions under their ``tf.math.*`` names."""
-from flowsaver.ops.math_ops import *  # noqa: F401,F403
-from flowsaver.ops.math_ops import __all__ as _math_all
-from flowsaver.ops.nn_ops import softplus  # noqa: F401 - also tf.math.softplus
+from flowsaver.ops.math.api import *  # noqa: F401,F403
+from flowsaver.ops.math.api import __all__ as _math_all
+from flowsaver.ops.nn.api import softplus  # noqa: F401 - also tf.math.softplus
 
 __all__ = list(_math_all) + ["softplus"]

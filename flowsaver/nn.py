@@ -1,2 +1,2 @@
 """``tf.nn``: activations, convolutions, pooling, losses."""
-from flowsaver.ops.nn_ops import *  # noqa: F401,F403
+from flowsaver.ops.nn.api import *  # noqa: F401,F403

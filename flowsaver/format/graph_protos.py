@@ -24,6 +24,7 @@ Usage: ``from flowsaver.format.graph_protos import MetaGraphDef``.
 """
 from __future__ import annotations
 
+from flowsaver.format import protos as _core  # noqa: F401 - builds core.proto, imported below
 from flowsaver.format.proto_builder import build
 
 # Full type ids (``FullTypeDef.type_id``), set on nodes whose outputs are variants or

@@ -14,6 +14,8 @@ from flowsaver.format.graph_protos import GraphDef
 from flowsaver.format.protos import VersionDef
 from flowsaver.graph import devices
 from flowsaver.graph.attr_value import encode
+from flowsaver.graph.default_session import (default_session_for,  # noqa: F401 - re-export
+                                              get_default_session, session_as_default)
 from flowsaver.graph.operation import Operation, Tensor
 
 # The GraphDef version TensorFlow 2.21 stamps on graphs its Python API builds; flowsaver
@@ -434,7 +436,6 @@ def _nearest(name: str, names) -> str:
 class _Defaults(threading.local):
     def __init__(self):
         self.graphs: list[Graph] = []
-        self.sessions: list = []
 
 
 _default = _Defaults()
@@ -457,29 +458,3 @@ def reset_default_graph() -> None:
                              "If you need a cleared graph, exit the nesting and create a "
                              "new graph.")
     _global_graph[0] = Graph()
-
-
-@contextlib.contextmanager
-def session_as_default(session):
-    _default.sessions.append(session)
-    try:
-        yield session
-    finally:
-        _default.sessions.remove(session)
-
-
-def get_default_session():
-    return _default.sessions[-1] if _default.sessions else None
-
-
-def default_session_for(graph: Graph, session, what: str):
-    """The session ``Tensor.eval()`` uses, checked to run ``graph``."""
-    session = session or get_default_session()
-    if session is None:
-        raise ValueError(f"Cannot evaluate tensor using `eval()` ({what}): No default session "
-                         f"is registered. Use `with sess.as_default()` or pass an explicit "
-                         f"session to `eval(session=sess)`")
-    if session.graph is not graph:
-        raise ValueError(f"Cannot use the given session to evaluate tensor ({what}): the "
-                         f"tensor's graph is different from the session's graph.")
-    return session

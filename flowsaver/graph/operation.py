@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flowsaver.format.graph_protos import NodeDef
 from flowsaver.graph import attr_value
+from flowsaver.graph.default_session import default_session_for
 from flowsaver.graph.tensor_shape import TensorShape, as_shape
 
 
@@ -72,7 +73,6 @@ class Tensor:
 
     def eval(self, feed_dict=None, session=None):
         """This tensor's value in ``session``, or the default session."""
-        from flowsaver.graph.graph import default_session_for
         return default_session_for(self.graph, session, "Tensor.eval()").run(self, feed_dict)
 
     def __hash__(self):
@@ -210,7 +210,6 @@ class Operation:
 
     def run(self, feed_dict=None, session=None) -> None:
         """Run this operation in ``session``, or the default session."""
-        from flowsaver.graph.graph import default_session_for
         default_session_for(self._graph, session, "Operation.run()").run(self, feed_dict)
 
     def __repr__(self):

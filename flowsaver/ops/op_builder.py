@@ -11,6 +11,7 @@ import numpy as np
 
 from flowsaver.format import tensor_proto
 from flowsaver.graph import attr_value
+from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.graph import Graph, get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.graph.tensor_shape import TensorShape, as_shape
@@ -74,8 +75,7 @@ def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None,
         raise TypeError(f"Can't convert Operation '{value.name}' to Tensor (target dtype="
                         f"{dtype}, name={name!r}, as_ref={as_ref})")
     if isinstance(value, (list, tuple)) and any(_is_tensor_like(v) for v in _deep(value)):
-        from flowsaver.ops import array_ops  # a list holding tensors is packed, as in TF
-        return array_ops.stack(value, name=name or "packed")
+        return pack_list(value, name=name or "packed")  # as TensorFlow's autopacking
     if dtype is None and preferred_dtype is not None and \
             not isinstance(value, (np.ndarray, np.generic)):  # NumPy values keep their dtype
         try:
@@ -285,3 +285,64 @@ def _output_types(op_def, attrs) -> list:
             types = [base] * count
         out.extend(t._as_ref if arg.is_ref else t for t in types)
     return out
+
+
+# ---- lists holding tensors become one tensor (TensorFlow's autopacking) ----------------------
+def tensor_like(value) -> bool:
+    """A Tensor, or an object standing for one (a Variable)."""
+    return isinstance(value, Tensor) or (hasattr(value, "_as_graph_element") and
+                                         not isinstance(value, Operation))
+
+
+def _nested_dtype(values):
+    for v in values:
+        if tensor_like(v):
+            return v.dtype.base_dtype
+        if isinstance(v, (list, tuple)):
+            found = _nested_dtype(v)
+            if found is not None:
+                return found
+    return None
+
+
+def autopack(values, dtype=None, name: str = "packed"):
+    """A nested list holding tensors as one tensor, as TensorFlow converts it.
+
+    Tensors are packed with ``Pack`` named ``name``; Python items become Consts named by
+    their position (``packed/1``), nested lists sub-packs (``packed/0``).
+    """
+    dtype = _nested_dtype(values) if dtype is None else as_dtype(dtype).base_dtype
+    g = graph_of(values)
+    with g.as_default():
+        return _autopack(values, dtype, name or "packed")
+
+
+def _autopack(values, dtype, name):
+    g = get_default_graph()
+    with g.name_scope(name) as scope:
+        items, must_pack = [], False
+        for i, v in enumerate(values):
+            if tensor_like(v):
+                v = convert_to_tensor(v)
+                if dtype is not None and v.dtype.base_dtype != dtype:
+                    raise TypeError(f"Cannot convert a list containing a tensor of dtype "
+                                    f"{v.dtype.base_dtype.name} to {dtype.name} (Tensor is: "
+                                    f"{v!r})")
+                must_pack = True
+            elif isinstance(v, (list, tuple)):
+                v = _autopack(v, dtype, str(i))
+                must_pack = must_pack or isinstance(v, Tensor)
+            items.append(v)
+        if not must_pack:
+            return items
+        tensors = [v if isinstance(v, Tensor) else constant(v, dtype=dtype, name=str(i))
+                   for i, v in enumerate(items)]
+        return create_op("Pack", [tensors], name=scope)
+
+
+def pack_list(values, name: str = "packed") -> Tensor:
+    """A list holding tensors as one ``Pack``ed tensor, as ``convert_to_tensor`` gives it."""
+    try:
+        return autopack(values, name=name)
+    except (TypeError, ValueError):
+        return create_op("Pack", [list(values)], {"axis": 0}, name=name)

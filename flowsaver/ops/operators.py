@@ -9,7 +9,7 @@ reflected form (``2 * t``) first converts the Python operand to the tensor's dty
 from __future__ import annotations
 
 from flowsaver.graph.operation import Tensor
-from flowsaver.ops import math_ops
+from flowsaver.ops.math import api as math_ops
 from flowsaver.ops.op_builder import convert_to_tensor, graph_of
 
 
@@ -77,7 +77,7 @@ def add_binary(method: str, op_type, scope: str) -> None:
     function ``fn(x, y, name=None)``) under scope ``scope``."""
     fn = _as_function(op_type, scope)
     BINARY[:] = [row for row in BINARY if row[0] != method] + [(method, fn, scope)]
-    for cls in [Tensor] + _registered:
+    for cls in _registered:
         _set_binary(cls, method, fn, scope)
 
 
@@ -88,7 +88,7 @@ def _set_binary(cls, method, fn, scope) -> None:
 
 def overload(cls) -> None:
     """Give ``cls`` (Tensor, Variable) every operator registered so far and later."""
-    if cls not in _registered and cls is not Tensor:
+    if cls not in _registered:
         _registered.append(cls)
     for method, fn, scope in BINARY:
         _set_binary(cls, method, fn, scope)
@@ -121,7 +121,7 @@ def add_method(method: str, fn) -> None:
     Variables pass their value (``v.value()``) as the tensor.
     """
     METHODS[method] = fn
-    for cls in [Tensor] + _registered:
+    for cls in _registered:
         setattr(cls, f"__{method}__", _plain_method(fn))
 
 
@@ -132,8 +132,15 @@ def _plain_method(fn):
 def add_unary(method: str, fn) -> None:
     """Attach ``fn(tensor)`` as the unary operator ``__method__`` (e.g. ``neg``)."""
     UNARY[method] = fn
-    for cls in [Tensor] + _registered:
+    for cls in _registered:
         setattr(cls, f"__{method}__", _unary_method(fn))
 
 
-overload(Tensor)
+def install(classes, methods: dict) -> None:
+    """Give every class in ``classes`` (Tensor, Variable, ...) the operators, plus the
+    ``methods`` (``{"getitem": fn}``) other families provide. Called once, by
+    ``flowsaver.ops.families.install``: importing this module changes no class."""
+    for method, fn in methods.items():
+        add_method(method, fn)
+    for cls in classes:
+        overload(cls)

@@ -3,7 +3,11 @@
 - ``OP_DEFS``   the op's signature: inputs, outputs, attrs with types and defaults
 - ``SHAPES``    static shape inference: ``fn(op) -> [shape per output]``
 - ``KERNELS``   NumPy kernels: ``fn(op, ctx) -> run(*input_values)``, built once per plan
-- ``GRADIENTS`` gradient builders (the training issue adds them)
+- ``GRADIENTS`` gradient builders, or None for an op that is not differentiable
+- ``TRAITS``    flags the runtime and the constant evaluator ask (identity-like, ...)
+
+Modules fill an ``OpTable`` of their own; ``flowsaver.ops.families.install`` copies every
+table into these, in one place.
 
 Signatures are written one per line in TensorFlow's own notation, e.g.::
 
@@ -99,52 +103,138 @@ OP_DEFS: dict[str, OpDef] = {}
 ARG_FULL_TYPES: dict[tuple[str, str], tuple[str, str]] = {}
 SHAPES: dict[str, object] = {}
 KERNELS: dict[str, object] = {}
+# op type -> gradient builder, or None: the op is explicitly not differentiable
 GRADIENTS: dict[str, object] = {}
-# Ops whose outputs may be the very array a variable or a feed holds: fetches are copied.
-ALIASING: set[str] = set()
+
+# ---- traits: what the runtime and the constant evaluator ask instead of op type names -------
+# outputs may be the very array a variable or a feed holds: fetches are copied
+ALIASING = "aliasing"
+# output 0 is input 0 unchanged (compiled plans pass the value through, no call)
+IDENTITY = "identity"
+# output fixed for a whole session (a constant, a variable's ref or handle)
+SESSION_CONSTANT = "session_constant"
+# never evaluated while building: its value is only known when a session runs it
+NOT_FOLDABLE = "not_foldable"
+# may output dead tensors (a Switch): plans holding one track dead tensors
+MAKES_DEAD = "makes_dead"
+# dead only when every input is dead; forwards the live one (a Merge)
+FORWARDS_LIVE = "forwards_live"
+# a placeholder: when fed, the feed stands in for its control edges too
+PLACEHOLDER = "placeholder"
+# its value follows from its input's static shape (Shape, Size, Rank)
+SHAPE_OF = "shape_of"
+# folded by TensorFlow's Python ``constant_value`` (gradient and API code decide on it)
+PYTHON_CONSTANT = "python_constant"
+TRAIT_NAMES = (ALIASING, IDENTITY, SESSION_CONSTANT, NOT_FOLDABLE, MAKES_DEAD, FORWARDS_LIVE,
+               PLACEHOLDER, SHAPE_OF, PYTHON_CONSTANT)
+TRAITS: dict[str, set] = {name: set() for name in TRAIT_NAMES}
 
 
-def define(*lines: str) -> None:
-    """Add op signatures, one line each, in the notation of this module's docstring."""
-    for line in lines:
-        op_def = parse_signature(line)
-        OP_DEFS[op_def.name] = op_def
+def has_trait(op_type: str, trait: str) -> bool:
+    """Whether ``op_type`` was marked with ``trait`` (one of ``TRAIT_NAMES``)."""
+    return op_type in TRAITS[trait]
 
 
-def arg_full_type(op_type: str, arg: str, type_id: str, of_attr: str) -> None:
-    """Declare the full type TensorFlow's OpDef gives an argument (e.g. Shape's output is a
-    TFT_SHAPE_TENSOR of its ``out_type``); the notation above has no place for it."""
-    ARG_FULL_TYPES[(op_type, arg)] = (type_id, of_attr)
+class RegistryError(Exception):
+    """An op type registered twice in one table, or a trait nobody defined."""
 
 
-def shape_fn(*op_types: str):
-    """Decorator: register a shape function for ``op_types``."""
-    def register(fn):
+class OpTable:
+    """The entries one module contributes to the registry.
+
+    A module fills its own table when imported (``TABLE = OpTable(__name__)``, then
+    ``TABLE.define(...)``, ``@TABLE.kernel("MatMul")``, ``@TABLE.gradient("MatMul")``);
+    nothing reaches the global tables until ``flowsaver.ops.families.install`` installs
+    every family's tables, in one visible place. Registering an op type twice, in one table
+    or across tables, is a ``RegistryError``.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.op_defs: dict = {}
+        self.full_types: dict = {}
+        self.shapes: dict = {}
+        self.kernels: dict = {}
+        self.gradients: dict = {}
+        self.traits: dict = {trait: set() for trait in TRAIT_NAMES}
+
+    def _put(self, table: dict, key, value, what: str) -> None:
+        if key in table:
+            raise RegistryError(f"{what} for '{key}' registered twice in {self.name}")
+        table[key] = value
+
+    def define(self, *lines: str) -> None:
+        """Add op signatures, one line each, in the notation of this module's docstring."""
+        for line in lines:
+            op_def = parse_signature(line)
+            self._put(self.op_defs, op_def.name, op_def, "OpDef")
+
+    def arg_full_type(self, op_type: str, arg: str, type_id: str, of_attr: str) -> None:
+        """Declare the full type TensorFlow's OpDef gives an argument (e.g. Shape's output
+        is a TFT_SHAPE_TENSOR of its ``out_type``); the notation has no place for it."""
+        self._put(self.full_types, (op_type, arg), (type_id, of_attr), "full type")
+
+    def shape_fn(self, *op_types: str):
+        """Decorator: the shape function of ``op_types``."""
+        def register(fn):
+            for op_type in op_types:
+                self._put(self.shapes, op_type, fn, "shape function")
+            return fn
+        return register
+
+    def kernel(self, *op_types: str):
+        """Decorator: the kernel builder ``fn(op, ctx) -> run(*inputs)`` of ``op_types``."""
+        def register(fn):
+            for op_type in op_types:
+                self._put(self.kernels, op_type, fn, "kernel")
+            return fn
+        return register
+
+    def simple_kernel(self, op_type: str, fn) -> None:
+        """A kernel that needs no attrs: ``fn(*inputs)`` is the output."""
+        self._put(self.kernels, op_type, lambda op, ctx: fn, "kernel")
+
+    def gradient(self, op_type: str):
+        """Decorator: the gradient builder ``fn(op, *grads) -> [grad per input]``."""
+        def register(fn):
+            self._put(self.gradients, op_type, fn, "gradient")
+            return fn
+        return register
+
+    def not_differentiable(self, *op_types: str) -> None:
+        """Mark ``op_types`` as having no gradient: the backward walk passes None through."""
         for op_type in op_types:
-            SHAPES[op_type] = fn
-        return fn
-    return register
+            self._put(self.gradients, op_type, None, "gradient")
 
-
-def kernel(*op_types: str):
-    """Decorator: register a kernel builder for ``op_types``."""
-    def register(fn):
+    def mark(self, trait: str, *op_types: str) -> None:
+        """Give ``op_types`` a trait the runtime or the constant evaluator asks about."""
+        if trait not in self.traits:
+            raise RegistryError(f"unknown trait {trait!r} in {self.name}")
         for op_type in op_types:
-            KERNELS[op_type] = fn
-        return fn
-    return register
+            if op_type in self.traits[trait]:
+                raise RegistryError(f"trait {trait!r} of '{op_type}' registered twice in "
+                                    f"{self.name}")
+            self.traits[trait].add(op_type)
 
 
-def simple_kernel(op_type: str, fn) -> None:
-    """Register a kernel that needs no attrs: ``fn(*inputs)`` is the output."""
-    KERNELS[op_type] = lambda op, ctx: fn
-
-
-def gradient(op_type: str):
-    def register(fn):
-        GRADIENTS[op_type] = fn
-        return fn
-    return register
+def install(table: OpTable) -> None:
+    """Copy ``table`` into the global tables; a second registration of anything raises."""
+    for mine, theirs, what in ((table.op_defs, OP_DEFS, "OpDef"),
+                               (table.full_types, ARG_FULL_TYPES, "full type"),
+                               (table.shapes, SHAPES, "shape function"),
+                               (table.kernels, KERNELS, "kernel"),
+                               (table.gradients, GRADIENTS, "gradient")):
+        clash = sorted(str(k) for k in mine if k in theirs)
+        if clash:
+            raise RegistryError(f"{what} registered twice (again in {table.name}): "
+                                f"{', '.join(clash)}")
+        theirs.update(mine)
+    for trait, op_types in table.traits.items():
+        clash = sorted(op_types & TRAITS[trait])
+        if clash:
+            raise RegistryError(f"trait {trait!r} registered twice (again in {table.name}): "
+                                f"{', '.join(clash)}")
+        TRAITS[trait].update(op_types)
 
 
 def returns_single(op) -> bool:

@@ -47,7 +47,10 @@ def get_collection_ref(key) -> list:
 
 def report_uninitialized_variables(var_list=None, name="report_uninitialized_variables"):
     """A string tensor of the names of the variables in ``var_list`` not yet initialized."""
-    from flowsaver.ops import array_ops, math_ops, state_ops, variables
+    from flowsaver.ops.array import api as array_ops
+    from flowsaver.ops.math import api as math_ops
+    from flowsaver.ops.state import api as state_ops
+    from flowsaver.ops.state import variables
     from flowsaver.ops.op_builder import constant
     if var_list is None:
         var_list = variables.global_variables() + variables.local_variables()

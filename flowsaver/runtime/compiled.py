@@ -19,14 +19,13 @@ interpreter's; only plans without dead-tensor control flow are compiled.
 """
 from __future__ import annotations
 
+import linecache
+
 import numpy as np
 
-from flowsaver.runtime.executor import Plan, _cause, _derefs, kernel_error
-
-# Op types whose output is fixed for a session: computed once when the plan is compiled.
-SESSION_CONSTANT = {"Const", "VariableV2", "VarHandleOp"}
-# Never folded: their value is not a function of their inputs in this plan.
-NOT_FOLDABLE = {"Placeholder", "Switch", "RefSwitch", "Merge", "RefMerge"}
+from flowsaver.ops import registry
+from flowsaver.ops.const_eval import foldable, static_shape_value
+from flowsaver.runtime.executor import Plan, _cause, kernel_error
 
 
 def compile_plan(plan: Plan, targets=()):
@@ -41,14 +40,13 @@ def compile_plan(plan: Plan, targets=()):
     steps = []
     for step in live_steps(plan, consts, targets):
         op = step.op
-        derefs = _derefs(op) or [False] * len(step.inputs)
-        args = [f"v{i}.read()" if d else f"v{i}" for i, d in zip(step.inputs, derefs)]
+        args = [f"v{i}.read()" if d else f"v{i}" for i, d in zip(step.inputs, step.derefs)]
         index = len(steps)
         steps.append(step)
-        if op.type in ("Identity", "StopGradient") and len(args) == 1:
+        if registry.has_trait(op.type, registry.IDENTITY) and len(args) == 1:
             call = args[0]   # an identity: the value itself, no call
         else:
-            namespace[f"k{index}"] = _unwrapped(step)
+            namespace[f"k{index}"] = step.kernel
             call = f"k{index}({', '.join(args)})"
         if step.single:
             target = f"v{step.outputs[0]}"
@@ -56,7 +54,7 @@ def compile_plan(plan: Plan, targets=()):
             target = "_"
         else:
             target = ", ".join(f"v{o}" for o in step.outputs) + ","
-        body.append(f"s = {index}; {target} = {call}")
+        body.append(f"s = {index}; {target} = {call}  # {op.name} ({op.type})")
     fetched = ", ".join("None" if s is None else f"v{s}" for s in plan.fetch_slots)
     body.append(f"return [{fetched}]")
     source = "def run(feeds):\n    s = -1\n    try:\n" + \
@@ -71,18 +69,16 @@ def compile_plan(plan: Plan, targets=()):
             raise located from _cause(error)
 
     namespace["fail"] = fail
-    exec(compile(source, f"<flowsaver plan {id(plan):x}>", "exec"), namespace)  # noqa: S102
+    filename = f"<flowsaver plan {id(plan):x}>"
+    # tracebacks through the generated function show its lines, naming each step's node
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
     return namespace["run"]
 
 
 def _pure(op) -> bool:
     """Whether ``op``'s outputs depend on its inputs alone (no state, no variables)."""
-    op_def = op.op_def
-    if op_def is None or op_def.is_stateful or op.type in NOT_FOLDABLE:
-        return False
-    if any(t.dtype._is_ref_dtype or t.dtype.kind == "none" for t in op.inputs):
-        return False
-    return not any(t.dtype._is_ref_dtype for t in op.outputs)
+    return foldable(op)
 
 
 def fold_constants(plan: Plan) -> dict:
@@ -95,14 +91,15 @@ def fold_constants(plan: Plan) -> dict:
     consts: dict = {}
     for step in plan.steps:
         op = step.op
-        if op.type in SESSION_CONSTANT and len(step.outputs) == 1 and not op.control_inputs:
+        if registry.has_trait(op.type, registry.SESSION_CONSTANT) and \
+                len(step.outputs) == 1 and not op.control_inputs:
             consts[step.outputs[0]] = step.run()
             continue
-        value = _static_shape_value(op)
+        value = static_shape_value(op.outputs[0]) if len(op.outputs) == 1 else None
         if value is None and _pure(op) and step.inputs and \
                 all(i in consts for i in step.inputs) and step.outputs:
             try:
-                value = _unwrapped(step)(*[consts[i] for i in step.inputs])
+                value = step.kernel(*[consts[i] for i in step.inputs])
             except Exception:  # noqa: BLE001 - left to fail at run time, with its location
                 continue
         if value is None:
@@ -113,20 +110,6 @@ def fold_constants(plan: Plan) -> dict:
                 out.flags.writeable = False  # shared by every run
             consts[slot] = out
     return consts
-
-
-def _static_shape_value(op):
-    if op.type not in ("Shape", "Size", "Rank") or not op.inputs:
-        return None
-    shape = op.inputs[0].shape
-    if op.type == "Rank":
-        return None if shape.ndims is None else np.array(shape.ndims, np.int32)
-    if not shape.is_fully_defined():
-        return None
-    dtype = op.get_attr("out_type").as_numpy_dtype
-    if op.type == "Shape":
-        return np.array(shape.as_list(), dtype=dtype)
-    return np.array(shape.num_elements(), dtype=dtype)
 
 
 def live_steps(plan: Plan, consts: dict, targets) -> list:
@@ -149,8 +132,3 @@ def live_steps(plan: Plan, consts: dict, targets) -> list:
             needed_slots.update(i for i in step.inputs if i not in consts)
             needed_ops.update(op.control_inputs)
     return keep[::-1]
-
-
-def _unwrapped(step):
-    """The kernel without the executor's deref wrapper (derefs are inlined as ``.read()``)."""
-    return getattr(step.run, "kernel", step.run)

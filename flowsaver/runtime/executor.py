@@ -12,21 +12,27 @@ from __future__ import annotations
 
 from flowsaver import errors
 from flowsaver.graph.operation import Operation
-from flowsaver.ops import cond, registry
-from flowsaver.ops.control_flow_kernels import DEAD, MERGE_TYPES, SWITCH_TYPES
+from flowsaver.ops import registry
+from flowsaver.ops.control_flow import cond
+from flowsaver.ops.control_flow.kernels import DEAD
 
 
 class Step:
-    __slots__ = ("op", "run", "inputs", "outputs", "single", "controls", "is_merge")
+    """One node of a plan: its kernel, where its inputs come from and its outputs go."""
 
-    def __init__(self, op, run, inputs, outputs):
+    __slots__ = ("op", "kernel", "derefs", "run", "inputs", "outputs", "single", "controls",
+                 "forwards_live")
+
+    def __init__(self, op, kernel, derefs, run, inputs, outputs):
         self.op = op
-        self.run = run
+        self.kernel = kernel   # the NumPy kernel, specialised to the node's attrs
+        self.derefs = derefs   # per input: read the variable a ref tensor points to
+        self.run = run         # the kernel with those reads (dead refs skipped) wrapped in
         self.inputs = inputs
         self.outputs = outputs
         self.single = registry.returns_single(op)
         self.controls = ()     # step indices of the control inputs (dead-aware plans only)
-        self.is_merge = False
+        self.forwards_live = False  # a Merge (dead-aware plans only)
 
 
 class Plan:
@@ -64,7 +70,7 @@ def prune(fetch_ops, fed: set) -> list[Operation]:
 
 def _fed_placeholder(op: Operation, fed: set) -> bool:
     # As in TensorFlow, the feed stands in for a fed placeholder's control edges too.
-    return op.type in ("Placeholder", "PlaceholderV2") and op.outputs[0] in fed
+    return registry.has_trait(op.type, registry.PLACEHOLDER) and op.outputs[0] in fed
 
 
 def needed_ops(fetches, targets, fed: set) -> list[Operation]:
@@ -87,25 +93,26 @@ def build_plan(fetch_tensors, target_ops, feed_tensors, ctx) -> Plan:
     feed_slots = [slot(t) for t in feed_tensors]
     steps = []
     ops = needed_ops(fetch_tensors, target_ops, fed)
-    dead_aware = any(op.type in SWITCH_TYPES for op in ops)
+    dead_aware = any(registry.has_trait(op.type, registry.MAKES_DEAD) for op in ops)
     for op in ops:
         builder = registry.KERNELS.get(op.type)
         if builder is None:
             raise errors.UnimplementedError(
                 None, op, f"flowsaver has no kernel for op type '{op.type}' (node {op.name})")
-        run = builder(op, ctx)
+        kernel = run = builder(op, ctx)
         derefs = _derefs(op)
         if derefs:
-            run = _with_derefs(run, derefs, skip_dead=dead_aware)
+            run = _with_derefs(kernel, derefs, skip_dead=dead_aware)
         # an op that runs although an output is fed (a control input) must not
         # overwrite the feed: that output goes to a scratch slot
         outputs = [slot(t) if t not in fed else slot((t, "scratch")) for t in op.outputs]
-        steps.append(Step(op, run, [slot(t) for t in op.inputs], outputs))
+        steps.append(Step(op, kernel, tuple(derefs) or (False,) * len(op.inputs), run,
+                          [slot(t) for t in op.inputs], outputs))
     if dead_aware:
         index = {step.op: i for i, step in enumerate(steps)}
         for step in steps:
             step.controls = tuple(index[c] for c in step.op.control_inputs if c in index)
-            step.is_merge = step.op.type in MERGE_TYPES
+            step.forwards_live = registry.has_trait(step.op.type, registry.FORWARDS_LIVE)
     fetch_slots = [None if t is None else slot(t) for t in fetch_tensors]
     return Plan(steps, feed_slots, fetch_slots, len(slots), dead_aware)
 
@@ -127,7 +134,6 @@ def _with_derefs(run, flags, skip_dead=False):
 
     def deref_run(*args):
         return run(*(a.read() if f else a for a, f in zip(args, flags)))
-    deref_run.kernel = run  # compiled plans inline the reads and call the kernel directly
     return deref_run
 
 
@@ -155,7 +161,7 @@ def execute_dead_aware(plan: Plan, feed_values) -> list:
     dead_steps = [False] * len(plan.steps)
     for i, step in enumerate(plan.steps):
         args = [values[j] for j in step.inputs]
-        if step.is_merge:  # a Merge is dead only when all its inputs are
+        if step.forwards_live:  # a Merge is dead only when all its inputs are
             dead = all(a is DEAD for a in args)
         else:
             dead = any(a is DEAD for a in args) or any(dead_steps[c] for c in step.controls)

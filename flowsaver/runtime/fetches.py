@@ -56,7 +56,7 @@ class FetchMapper:
                 return lambda values: type(fetches)(*[b(values) for b in builders])
             kind = type(fetches)
             return lambda values: kind(b(values) for b in builders)
-        from flowsaver.ops.gradients_impl import IndexedSlices
+        from flowsaver.ops.autodiff.indexed_slices import IndexedSlices
         if isinstance(fetches, IndexedSlices):
             parts = [self._flatten(graph, t) for t in (fetches.values, fetches.indices)]
             shape = None if fetches.dense_shape is None else \

@@ -6,6 +6,8 @@ result has the same structure. Each session holds its own variable values.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from flowsaver import errors
@@ -17,7 +19,9 @@ from flowsaver.runtime.state import RunContext
 
 
 # Plans holding these run in the interpreter, which knows dead tensors.
-CONTROL_FLOW = {"Switch", "RefSwitch", "Merge", "RefMerge"}
+# FLOWSAVER_EXECUTOR=interpreter runs every plan in the reference interpreter loop instead of
+# compiling it; the test suite runs the op, session and training tests both ways.
+EXECUTOR_SWITCH = "FLOWSAVER_EXECUTOR"
 
 
 def _same_leaves(cached, fetches) -> bool:
@@ -97,14 +101,17 @@ class Session:
 
     def _runner(self, mapper, feed_tensors):
         plan = self._plan(mapper, feed_tensors)
-        if any(step.op.type in CONTROL_FLOW for step in plan.steps):
+        if os.environ.get(EXECUTOR_SWITCH) == "interpreter" or any(
+                registry.has_trait(s.op.type, registry.MAKES_DEAD) or
+                registry.has_trait(s.op.type, registry.FORWARDS_LIVE) for s in plan.steps):
             return lambda values: executor.execute(plan, values)
         return compiled.compile_plan(plan, mapper.targets)
 
     def _plan(self, mapper, feed_tensors):
         fed = set(feed_tensors)
         for op in executor.needed_ops(mapper.tensors, mapper.targets, fed):
-            if op.type in ("Placeholder",) and not any(t in fed for t in op.outputs):
+            if registry.has_trait(op.type, registry.PLACEHOLDER) and \
+                    not any(t in fed for t in op.outputs):
                 shape = op.get_attr("shape")
                 raise errors.InvalidArgumentError(
                     op.node_def, op,
@@ -252,7 +259,7 @@ def _fetched(tensor, value):
         return value
     if hasattr(value, "read"):  # a ref tensor fetched: a copy of its current value
         value = np.array(value.read(), copy=True)
-    elif isinstance(value, np.ndarray) and (tensor.op.type in registry.ALIASING or
+    elif isinstance(value, np.ndarray) and (registry.has_trait(tensor.op.type, registry.ALIASING) or
                                             not value.flags.writeable):
         value = value.copy()  # the caller's own array: not one a later run shares
     if isinstance(value, np.ndarray):

@@ -4,7 +4,8 @@ from flowsaver.format.state import (checkpoint_exists, generate_checkpoint_state
                                     latest_checkpoint, remove_checkpoint,
                                     update_checkpoint_state)
 from flowsaver.train.checkpoint_utils import list_variables, load_checkpoint, load_variable
-from flowsaver.train.meta_graph import export_meta_graph, import_meta_graph, write_graph
+from flowsaver.train.meta_graph import export_meta_graph, write_graph
+from flowsaver.train.meta_graph_import import import_meta_graph
 from flowsaver.train.optimizer import Optimizer
 from flowsaver.train.optimizers import (AdagradOptimizer, AdamOptimizer,
                                         GradientDescentOptimizer, MomentumOptimizer,

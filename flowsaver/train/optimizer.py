@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.operation import Tensor
-from flowsaver.ops import control_flow_ops, init_ops, state_ops, variable_scope
+from flowsaver.ops.control_flow import api as control_flow_ops
+from flowsaver.ops.state import init_ops
+from flowsaver.ops.state import api as state_ops
+from flowsaver.ops.state import variable_scope
 from flowsaver.ops.op_builder import convert_to_tensor
-from flowsaver.ops.resource_variables import ResourceVariable
-from flowsaver.ops.variables import Variable, trainable_variables
+from flowsaver.ops.state.resource_variables import ResourceVariable
+from flowsaver.ops.state.variables import Variable, trainable_variables
 
 GATE_NONE, GATE_OP, GATE_GRAPH = 0, 1, 2
 
@@ -60,7 +63,7 @@ class Optimizer:
                           aggregation_method=None, colocate_gradients_with_ops=False,
                           grad_loss=None) -> list:
         """``[(gradient or None, variable)]`` of ``loss`` for each variable."""
-        from flowsaver.ops.gradients_impl import gradients
+        from flowsaver.ops.autodiff.gradients import gradients
         if gate_gradients not in (GATE_NONE, GATE_OP, GATE_GRAPH):
             raise ValueError(f"gate_gradients must be one of: Optimizer.GATE_NONE, "
                              f"Optimizer.GATE_OP, Optimizer.GATE_GRAPH. Not {gate_gradients}")
@@ -161,7 +164,7 @@ class Optimizer:
                     use_resource=isinstance(var, ResourceVariable))
             info = var._get_save_slice_info() if hasattr(var, "_get_save_slice_info") else None
             if info is not None:
-                from flowsaver.ops.partitioned import SaveSliceInfo
+                from flowsaver.ops.state.partitioned import SaveSliceInfo
                 slot._set_save_slice_info(SaveSliceInfo(
                     f"{info.full_name}/{op_name}", info.full_shape, info.var_offset,
                     info.var_shape))

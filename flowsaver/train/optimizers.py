@@ -5,10 +5,11 @@ tensors given), slots ``<var>/<Name>[_1]``, and ``<Name>/update_<var>/Apply<Name
 """
 from __future__ import annotations
 
-from flowsaver.ops import control_flow_ops, init_ops
-from flowsaver.ops.math_ops import cast
+from flowsaver.ops.control_flow import api as control_flow_ops
+from flowsaver.ops.state import init_ops
+from flowsaver.ops.math.api import cast
 from flowsaver.ops.op_builder import build_op, convert_to_tensor, create_op
-from flowsaver.ops.resource_variables import ResourceVariable
+from flowsaver.ops.state.resource_variables import ResourceVariable
 from flowsaver.train.optimizer import Optimizer
 
 

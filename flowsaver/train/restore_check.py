@@ -13,7 +13,7 @@ import difflib
 from flowsaver import errors
 from flowsaver.format.reader import CheckpointReader
 from flowsaver.format.slices import parse_shape_and_slice
-from flowsaver.ops.shape_util import constant_value
+from flowsaver.ops.const_eval import value_of as constant_value
 
 
 class Need:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.operation import Tensor
-from flowsaver.ops import state_ops
+from flowsaver.ops.state import api as state_ops
 from flowsaver.ops.op_builder import build_op
-from flowsaver.ops.resource_variables import ResourceVariable
-from flowsaver.ops.partitioned import PartitionedVariable
-from flowsaver.ops.variables import Variable
+from flowsaver.ops.state.resource_variables import ResourceVariable
+from flowsaver.ops.state.partitioned import PartitionedVariable
+from flowsaver.ops.state.variables import Variable
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,11 @@ class Saveable:
     def restore(self, tensors, shapes=None):
         value = tensors[0]
         if shapes is not None:
-            from flowsaver.ops.array_ops import reshape
+            from flowsaver.ops.array.api import reshape
             value = reshape(value, shapes[0])
         if isinstance(self.variable, ResourceVariable):
             g = get_default_graph()
-            from flowsaver.ops.array_ops import identity
+            from flowsaver.ops.array.api import identity
             with g.device(self.variable.device):
                 value = identity(value)
                 return build_op("AssignVariableOp", [self.variable.handle, value])

@@ -19,7 +19,7 @@ from flowsaver import errors
 from flowsaver.format import atomic, state as ckpt_state
 from flowsaver.format.graph_protos import SaverDef
 from flowsaver.graph.graph import get_default_graph
-from flowsaver.train import restore_check, saveables as saveable_util, saver_graph
+from flowsaver.train import meta_graph, restore_check, saveables as saveable_util, saver_graph
 from flowsaver.train.retention import RetentionPolicy
 
 
@@ -261,7 +261,6 @@ class Saver:
                           clear_extraneous_savers=False, strip_default_attrs=False,
                           save_debug_info=False):
         """Write this graph's MetaGraphDef, with this Saver's SaverDef, to ``filename``."""
-        from flowsaver.train import meta_graph
         return meta_graph.export_meta_graph(
             filename=filename, graph_def=get_default_graph().as_graph_def(add_shapes=True),
             saver_def=self.saver_def, collection_list=collection_list, as_text=as_text,

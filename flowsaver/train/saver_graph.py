@@ -15,7 +15,8 @@ from __future__ import annotations
 from flowsaver.format.graph_protos import SaverDef
 from flowsaver.graph import devices
 from flowsaver.graph.graph import get_default_graph
-from flowsaver.ops import array_ops, control_flow_ops
+from flowsaver.ops.array import api as array_ops
+from flowsaver.ops.control_flow import api as control_flow_ops
 from flowsaver.ops.op_builder import build_op, constant, create_op
 
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from flowsaver.graph.graph import GraphKeys, get_default_graph
-from flowsaver.ops import init_ops, math_ops, variable_scope
+from flowsaver.ops.state import init_ops
+from flowsaver.ops.math import api as math_ops
+from flowsaver.ops.state import variable_scope
 from flowsaver.ops.op_builder import convert_to_tensor
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import flowsaver as tf
 from flowsaver import errors
-from flowsaver.ops.gradients_impl import AggregationMethod, IndexedSlices
+from flowsaver.ops.autodiff.gradients import AggregationMethod, IndexedSlices
 from flowsaver.ops.op_builder import create_op
 
 RNG = np.random.default_rng(9)

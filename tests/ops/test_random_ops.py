@@ -6,7 +6,7 @@ import pytest
 
 import flowsaver as tf
 from flowsaver import errors
-from flowsaver.ops.random_ops import DEFAULT_GRAPH_SEED, get_seed, random_shuffle
+from flowsaver.ops.random.api import DEFAULT_GRAPH_SEED, get_seed, random_shuffle
 
 MAXINT32 = 2**31 - 1
 

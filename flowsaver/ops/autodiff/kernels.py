@@ -1,0 +1,258 @@
+"""Ops that only TensorFlow's gradient graphs use: defs, shape functions, NumPy kernels.
+
+``InvertPermutation`` (transpose), ``ConcatOffset`` (concat), ``StridedSliceGrad``,
+``BroadcastTo`` and ``DynamicStitch`` (reductions), ``Cumprod`` and ``ListDiff`` (product),
+``UnsortedSegmentSum`` (gathers, IndexedSlices made dense), ``BatchMatMulV2`` (the second
+derivative of the cross-entropy losses).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from flowsaver import errors
+from flowsaver.graph.tensor_shape import TensorShape, broadcast_shapes
+from flowsaver.ops.array import strided_slice as spec
+from flowsaver.ops.const_eval import value_of
+from flowsaver.ops.shapes import partial_shape
+from flowsaver.ops.registry import OpTable
+
+TABLE = OpTable(__name__)
+define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
+
+define(
+    'InvertPermutation(x: T) -> (y: T); T: type {int32, int64} = int32',
+    'ConcatOffset(concat_dim: int32, shape: N * shape_type) -> (offset: N * shape_type); N: int >= 2; shape_type: type {int32, int64} = int32',
+    'StridedSliceGrad(shape: Index, begin: Index, end: Index, strides: Index, dy: T) -> (output: T); T: type; Index: type {int32, int64}; begin_mask: int = 0; end_mask: int = 0; ellipsis_mask: int = 0; new_axis_mask: int = 0; shrink_axis_mask: int = 0',
+    'BroadcastTo(input: T, shape: Tidx) -> (output: T); T: type; Tidx: type {int32, int64} = int32',
+    'DynamicStitch(indices: N * int32, data: N * T) -> (merged: T); N: int >= 1; T: type',
+    'Cumprod(x: T, axis: Tidx) -> (out: T); exclusive: bool = false; reverse: bool = false; T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; Tidx: type {int32, int64} = int32',
+    'ListDiff(x: T, y: T) -> (out: T, idx: out_idx); T: type; out_idx: type {int32, int64} = int32',
+    'BatchMatMulV2(x: T, y: T) -> (output: T); T: type {bfloat16, half, float, double, int16, int32, int64, uint8, uint16, uint32, uint64, complex64, complex128}; adj_x: bool = false; adj_y: bool = false; grad_x: bool = false; grad_y: bool = false',
+    'UnsortedSegmentSum(data: T, segment_ids: Tindices, num_segments: Tnumsegments) -> (output: T); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; Tindices: type {int16, int32, int64}; Tnumsegments: type {int32, int64} = int32',
+)
+
+
+def _invalid(op, message: str) -> errors.InvalidArgumentError:
+    return errors.InvalidArgumentError(None, op, f"{message} (in {op.type} {op.name})")
+
+
+def _ints(value) -> list:
+    return [int(v) for v in np.reshape(value, -1)]
+
+
+# ---- InvertPermutation --------------------------------------------------------------------------
+shape_fn("InvertPermutation")(lambda op: [op.inputs[0].shape])
+
+
+@kernel("InvertPermutation")
+def _invert_permutation(op, ctx):
+    def run(x):
+        x = np.asarray(x)
+        if x.ndim != 1 or sorted(x.tolist()) != list(range(x.size)):
+            raise _invalid(op, f"invert_permutation requires a permutation of 0..n-1, got "
+                               f"{x.tolist()}")
+        out = np.empty_like(x)
+        out[x] = np.arange(x.size, dtype=x.dtype)
+        return out
+    return run
+
+
+# ---- ConcatOffset -------------------------------------------------------------------------------
+shape_fn("ConcatOffset")(lambda op: [t.shape for t in op.inputs[1:]])
+
+
+@kernel("ConcatOffset")
+def _concat_offset(op, ctx):
+    def run(axis, *shapes):
+        rank = len(shapes[0])
+        axis = int(axis) + rank if int(axis) < 0 else int(axis)
+        if not 0 <= axis < rank:
+            raise _invalid(op, f"Concat dim is out of range: {int(axis)} vs. {rank}")
+        offsets, start = [], 0
+        for shape in shapes:
+            if len(shape) != rank or any(
+                    a != b for i, (a, b) in enumerate(zip(shape, shapes[0])) if i != axis):
+                raise _invalid(op, f"input shapes {[list(s) for s in shapes]} cannot be "
+                                   f"concatenated along dimension {axis}")
+            offset = np.zeros(rank, dtype=np.asarray(shape).dtype)
+            offset[axis] = start
+            start += int(shape[axis])
+            offsets.append(offset)
+        return tuple(offsets)
+    return run
+
+
+# ---- StridedSliceGrad --------------------------------------------------------------------------
+def _masks(op) -> dict:
+    return {k: op.get_attr(k) for k in ("begin_mask", "end_mask", "ellipsis_mask",
+                                        "new_axis_mask", "shrink_axis_mask")}
+
+
+shape_fn("StridedSliceGrad")(lambda op: [partial_shape(op.inputs[0])])
+
+
+@kernel("StridedSliceGrad")
+def _strided_slice_grad(op, ctx):
+    masks = _masks(op)
+
+    def run(shape, begin, end, strides, dy):
+        shape = _ints(shape)
+        try:
+            result = spec.resolve(shape, _ints(begin), _ints(end), _ints(strides), **masks)
+        except spec.SliceError as e:
+            raise _invalid(op, str(e)) from None
+        out = np.zeros(shape, dtype=np.asarray(dy).dtype)
+        index = spec.numpy_index(result)
+        region = out[index]
+        if list(np.shape(dy)) != list(result.final_shape):
+            raise _invalid(op, f"shape of dy was {list(np.shape(dy))} instead of "
+                               f"{result.final_shape}")
+        out[index] = np.reshape(dy, region.shape)
+        return out
+    return run
+
+
+# ---- BroadcastTo --------------------------------------------------------------------------------
+@shape_fn("BroadcastTo")
+def _broadcast_to_shape(op):
+    target = partial_shape(op.inputs[1])
+    try:
+        return [broadcast_shapes(op.inputs[0].shape, target)]
+    except ValueError as e:
+        raise ValueError(f"{e} for '{op.name}' (op: 'BroadcastTo')") from None
+
+
+@kernel("BroadcastTo")
+def _broadcast_to(op, ctx):
+    def run(x, shape):
+        try:
+            return np.array(np.broadcast_to(x, _ints(shape)))
+        except ValueError:
+            raise _invalid(op, f"Unable to broadcast tensor of shape {list(np.shape(x))} to "
+                               f"tensor of shape {_ints(shape)}") from None
+    return run
+
+
+# ---- DynamicStitch ------------------------------------------------------------------------------
+@shape_fn("DynamicStitch")
+def _dynamic_stitch_shape(op):
+    n = op.get_attr("N")
+    indices, data = op.inputs[:n], op.inputs[n:]
+    inner = TensorShape(None)
+    for i, d in zip(indices, data):
+        if i.shape.ndims is not None and d.shape.ndims is not None:
+            inner = inner.merge_with(TensorShape(d.shape.as_list()[i.shape.ndims:]))
+    values = [value_of(i) for i in indices]
+    first = None
+    if all(v is not None for v in values):
+        first = max((int(np.max(v)) + 1 for v in values if np.size(v)), default=0)
+    if inner.ndims is None:
+        return [TensorShape(None)]
+    return [TensorShape([first] + inner.as_list())]
+
+
+@kernel("DynamicStitch")
+def _dynamic_stitch(op, ctx):
+    n = op.get_attr("N")
+
+    def run(*args):
+        indices, data = args[:n], args[n:]
+        size = max((int(np.max(i)) + 1 for i in indices if np.size(i)), default=0)
+        inner = np.shape(data[0])[np.ndim(indices[0]):]
+        out = np.zeros((size,) + tuple(inner), dtype=np.asarray(data[0]).dtype)
+        for i, d in zip(indices, data):
+            out[np.reshape(i, -1)] = np.reshape(d, (-1,) + tuple(inner))
+        return out
+    return run
+
+
+# ---- Cumprod and ListDiff ----------------------------------------------------------------------
+shape_fn("Cumprod")(lambda op: [op.inputs[0].shape])
+
+
+@kernel("Cumprod")
+def _cumprod(op, ctx):
+    exclusive, reverse = op.get_attr("exclusive"), op.get_attr("reverse")
+
+    def run(x, axis):
+        x = np.asarray(x)
+        axis = int(axis)
+        work = np.flip(x, axis) if reverse else x
+        out = np.cumprod(work, axis=axis, dtype=x.dtype)
+        if exclusive:  # shift by one: each entry is the product of those before it
+            out = np.concatenate([np.ones_like(np.take(out, [0], axis=axis)),
+                                  np.take(out, np.arange(x.shape[axis] - 1), axis=axis)],
+                                 axis=axis)
+        return np.flip(out, axis) if reverse else out
+    return run
+
+
+shape_fn("ListDiff")(lambda op: [[None], [None]])
+
+
+@kernel("ListDiff")
+def _list_diff(op, ctx):
+    index_type = np.dtype(op.get_attr("out_idx").as_numpy_dtype)
+
+    def run(x, y):
+        keep = ~np.isin(x, y)
+        return np.asarray(x)[keep], np.flatnonzero(keep).astype(index_type)
+    return run
+
+
+# ---- UnsortedSegmentSum ----------------------------------------------------------------------
+@shape_fn("UnsortedSegmentSum")
+def _segment_sum_shape(op):
+    data, ids = op.inputs[0].shape, op.inputs[1].shape
+    count = value_of(op.inputs[2])
+    if data.ndims is None or ids.ndims is None:
+        return [TensorShape(None)]
+    first = None if count is None else int(count)
+    return [TensorShape([first] + data.as_list()[ids.ndims:])]
+
+
+@kernel("UnsortedSegmentSum")
+def _unsorted_segment_sum(op, ctx):
+    def run(data, ids, count):
+        data, ids, count = np.asarray(data), np.asarray(ids), int(count)
+        inner = data.shape[ids.ndim:]
+        flat_ids = ids.reshape(-1)
+        if flat_ids.size and int(flat_ids.max()) >= count:
+            raise _invalid(op, f"segment_ids[{int(np.argmax(flat_ids))}] = "
+                               f"{int(flat_ids.max())} is out of range [0, {count})")
+        out = np.zeros((count,) + inner, dtype=data.dtype)
+        keep = flat_ids >= 0  # negative ids are dropped, as in TensorFlow
+        np.add.at(out, flat_ids[keep], data.reshape((-1,) + inner)[keep])
+        return out
+    return run
+
+
+
+# ---- BatchMatMulV2 -----------------------------------------------------------------------------
+@shape_fn("BatchMatMulV2")
+def _batch_matmul_shape(op):
+    x, y = op.inputs[0].shape, op.inputs[1].shape
+    if x.ndims is None or y.ndims is None:
+        return [TensorShape(None)]
+    if x.ndims < 2 or y.ndims < 2:
+        raise ValueError(f"Shape must be at least rank 2 for '{op.name}' (op: 'BatchMatMulV2') "
+                         f"with input shapes: {x}, {y}.")
+    a, b = x.as_list(), y.as_list()
+    rows = a[-1] if op.get_attr("adj_x") else a[-2]
+    cols = b[-2] if op.get_attr("adj_y") else b[-1]
+    batch = broadcast_shapes(TensorShape(a[:-2]), TensorShape(b[:-2]))
+    return [TensorShape(batch.as_list() + [rows, cols])]
+
+
+@kernel("BatchMatMulV2")
+def _batch_matmul(op, ctx):
+    adj_x, adj_y = op.get_attr("adj_x"), op.get_attr("adj_y")
+
+    def run(x, y):
+        x = np.conj(np.swapaxes(x, -1, -2)) if adj_x else x
+        y = np.conj(np.swapaxes(y, -1, -2)) if adj_y else y
+        if x.shape[-1] != y.shape[-2]:
+            raise _invalid(op, f"Matrix size-incompatible: In[0]: {list(x.shape)}, In[1]: "
+                               f"{list(y.shape)}")
+        return np.matmul(x, y)
+    return run

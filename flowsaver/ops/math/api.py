@@ -1,0 +1,23 @@
+"""The math family's public functions (``tf.add``, ``tf.matmul``, ``tf.reduce_sum``, ...): re-exports."""
+from flowsaver.ops.math.basic import (abs, add, add_n, binary, cast, ceil, div,  # noqa: F401,A004
+                                      divide, equal, exp, floor, floor_div, floordiv,
+                                      floormod, greater, greater_equal, is_tensor_like, less,
+                                      less_equal, log, logical_and, logical_not, logical_or,
+                                      logical_xor, matmul, maximum, minimum, mod, multiply,
+                                      negative, not_equal, pow, realdiv, reciprocal, rsqrt,
+                                      sigmoid, sign, sqrt, square, squared_difference,
+                                      subtract, tanh, to_double, to_float, to_int32, to_int64,
+                                      truediv)
+from flowsaver.ops.math.reductions import (argmax, argmin, range, reduce_all,  # noqa: F401,A004
+                                           reduce_any, reduce_max, reduce_mean, reduce_min,
+                                           reduce_prod, reduce_sum)
+
+__all__ = ['floor', 'ceil',
+           'add', 'subtract', 'multiply', 'divide', 'truediv', 'realdiv', 'div', 'floordiv',
+           'floor_div', 'mod', 'floormod', 'pow', 'maximum', 'minimum', 'squared_difference',
+           'negative', 'abs', 'square', 'sqrt', 'rsqrt', 'exp', 'log', 'sigmoid', 'tanh', 'sign',
+           'reciprocal', 'equal', 'not_equal', 'less', 'less_equal', 'greater', 'greater_equal',
+           'logical_not', 'logical_and', 'logical_or', 'logical_xor', 'cast', 'to_float',
+           'to_double', 'to_int32', 'to_int64', 'add_n', 'matmul',
+           'reduce_sum', 'reduce_mean', 'reduce_max', 'reduce_min', 'reduce_prod', 'reduce_any',
+           'reduce_all', 'argmax', 'argmin', 'range']

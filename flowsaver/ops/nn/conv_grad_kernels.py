@@ -1,0 +1,302 @@
+"""Gradient ops of 2-D convolution and pooling: defs, shape functions and NumPy kernels.
+
+``Conv2DBackpropFilter`` is one matrix product of the input's patches (im2col) with the
+output gradient; ``Conv2DBackpropInput`` multiplies the output gradient by the filter and
+adds each of the KH*KW patch planes back into place (col2im). ``MaxPoolGrad`` routes each
+window's gradient to its first maximum, ``AvgPoolGrad`` spreads it over the window's
+in-bounds pixels. All loops run over window offsets (KH*KW), never over pixels; NCHW is
+transposed to NHWC and back.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from flowsaver import errors
+from flowsaver.graph.tensor_shape import TensorShape
+from flowsaver.ops.shapes import partial_shape
+from flowsaver.ops.nn.conv_kernels import pad_spatial, patches
+from flowsaver.ops.registry import OpTable
+
+TABLE = OpTable(__name__)
+define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
+
+define(
+    'Conv2DBackpropInput(input_sizes: int32, filter: T, out_backprop: T) -> (output: T); T: type {half, bfloat16, float, double, int32}; strides: list(int); use_cudnn_on_gpu: bool = true; padding: string {"SAME", "VALID", "EXPLICIT"}; explicit_paddings: list(int) = []; data_format: string {"NHWC", "NCHW"} = "NHWC"; dilations: list(int) = [1, 1, 1, 1]',
+    'Conv2DBackpropFilter(input: T, filter_sizes: int32, out_backprop: T) -> (output: T); T: type {half, bfloat16, float, double}; strides: list(int); use_cudnn_on_gpu: bool = true; padding: string {"SAME", "VALID", "EXPLICIT"}; explicit_paddings: list(int) = []; data_format: string {"NHWC", "NCHW"} = "NHWC"; dilations: list(int) = [1, 1, 1, 1]',
+    'MaxPoolGrad(orig_input: T, orig_output: T, grad: T) -> (output: T); ksize: list(int) >= 4; strides: list(int) >= 4; padding: string {"SAME", "VALID", "EXPLICIT"}; explicit_paddings: list(int) = []; data_format: string {"NHWC", "NCHW"} = "NHWC"; T: type {float, double, int32, uint8, int16, int8, int64, bfloat16, uint16, half, uint32, uint64} = float',
+    'AvgPoolGrad(orig_input_shape: int32, grad: T) -> (output: T); ksize: list(int) >= 4; strides: list(int) >= 4; padding: string {"SAME", "VALID"}; data_format: string {"NHWC", "NCHW"} = "NHWC"; T: type {half, bfloat16, float, double}',
+)
+
+
+class Window:
+    """A window op's attrs, read once: layout, spatial strides/dilations/window, padding."""
+
+    def __init__(self, op, ksize=None):
+        attrs = {a.name for a in op.op_def.attrs}
+        self.op = op
+        self.nchw = op.get_attr("data_format") == b"NCHW"
+        self.padding = op.get_attr("padding").decode()
+        axes = (2, 3) if self.nchw else (1, 2)
+        self.strides = tuple(op.get_attr("strides")[i] for i in axes)
+        dilations = op.get_attr("dilations") if "dilations" in attrs else [1, 1, 1, 1]
+        self.dilations = tuple(dilations[i] for i in axes)
+        self.ksize = None if ksize is None else tuple(ksize[i] for i in axes)
+        explicit = op.get_attr("explicit_paddings") if "explicit_paddings" in attrs else []
+        self.explicit = [tuple(explicit[2 * i:2 * i + 2]) for i in axes] \
+            if self.padding == "EXPLICIT" else [(0, 0), (0, 0)]
+        outer = (0, 1) if self.nchw else (0, 3)
+        values = [op.get_attr("strides")[i] for i in outer] + [dilations[i] for i in outer]
+        values += [ksize[i] for i in outer] if ksize is not None else []
+        if any(v != 1 for v in values):
+            raise errors.UnimplementedError(
+                None, op, f"{op.type} ({op.name}) does not support strides, dilations or "
+                          f"windows over the batch and depth dimensions: got {values}")
+
+    def nhwc(self, x: np.ndarray) -> np.ndarray:
+        return x.transpose(0, 2, 3, 1) if self.nchw else x
+
+    def from_nhwc(self, y: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(y.transpose(0, 3, 1, 2)) if self.nchw else y
+
+    def dims(self, shape) -> list:
+        """(N, H, W, C) of a shape in this op's layout."""
+        shape = list(shape)
+        return [shape[0], shape[2], shape[3], shape[1]] if self.nchw else shape
+
+    def layout(self, n, h, w, c) -> list:
+        return [n, c, h, w] if self.nchw else [n, h, w, c]
+
+    def plan(self, axis: int, size: int, k: int):
+        """(pad before, pad after, output size) along spatial ``axis``."""
+        s, ek = self.strides[axis], (k - 1) * self.dilations[axis] + 1
+        if self.padding == "SAME":
+            out = -(-size // s)
+            total = max((out - 1) * s + ek - size, 0)
+            return total // 2, total - total // 2, out
+        before, after = self.explicit[axis]
+        return before, after, max((size + before + after - ek) // s + 1, 0)
+
+
+def _offsets(win: Window, k_hw, out_hw):
+    """For each window offset (kh, kw): the strided (rows, cols) slices it touches."""
+    (sh, sw), (dh, dw) = win.strides, win.dilations
+    for i in range(k_hw[0]):
+        rows = slice(i * dh, i * dh + (out_hw[0] - 1) * sh + 1, sh)
+        for j in range(k_hw[1]):
+            yield i, j, rows, slice(j * dw, j * dw + (out_hw[1] - 1) * sw + 1, sw)
+
+
+def _check_out(win: Window, grad: np.ndarray, n, out_hw, c) -> None:
+    if list(grad.shape) != [n, out_hw[0], out_hw[1], c]:
+        raise errors.InvalidArgumentError(
+            None, win.op, f"{win.op.type} ({win.op.name}): out_backprop has shape "
+                          f"{win.layout(*grad.shape)} but the forward op's output has "
+                          f"{win.layout(n, out_hw[0], out_hw[1], c)}")
+
+
+def _setup(win: Window, in_shape, k_hw):
+    """Padding per side and output size of the forward op, for an NHWC input shape."""
+    _, h, w, _ = in_shape
+    top, bottom, oh = win.plan(0, h, k_hw[0])
+    left, right, ow = win.plan(1, w, k_hw[1])
+    return ((top, bottom), (left, right)), (oh, ow)
+
+
+def _crop(xp: np.ndarray, pads, h: int, w: int) -> np.ndarray:
+    if xp.shape[1:3] == (h, w):
+        return xp
+    return np.ascontiguousarray(xp[:, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + w])
+
+
+def _float(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float32) if x.dtype == np.float16 else x
+
+
+# ---- convolution --------------------------------------------------------------------------------
+@shape_fn("Conv2DBackpropInput")
+def _input_grad_shape(op):
+    return [partial_shape(op.inputs[0]) if op.inputs[0].shape.as_list() != [2] else
+            TensorShape([None] * 4)]
+
+
+@shape_fn("Conv2DBackpropFilter")
+def _filter_grad_shape(op):
+    return [partial_shape(op.inputs[1])]
+
+
+def _im2col(xp: np.ndarray, k_hw, out_hw, strides, dilations) -> np.ndarray:
+    """(N*OH*OW, KH*KW*C): each output pixel's receptive field in padded NHWC ``xp``."""
+    n, _, _, c = xp.shape
+    if k_hw == (1, 1) and strides == (1, 1) and xp.shape[1:3] == tuple(out_hw):
+        return xp.reshape(-1, c)  # a 1x1 window reads the pixels as they are
+    view = patches(xp, out_hw, k_hw, strides, dilations)
+    cols = np.empty(view.shape, xp.dtype)
+    np.copyto(cols, view)  # one gather; faster than letting reshape() copy the view
+    return cols.reshape(n * out_hw[0] * out_hw[1], k_hw[0] * k_hw[1] * c)
+
+
+def _spread(grad: np.ndarray, win: Window, k_hw, in_hw, pads) -> np.ndarray:
+    """The output gradient placed where a flipped-filter correlation reads it back.
+
+    Input pixel q receives dy[o] * f[k] for every o*s + k*d == q + pad_before; with
+    dy's pixel o written at o*s + (K-1)*d - pad_before, that is a plain stride-1 dilated
+    correlation with the flipped filter, so the input gradient is one im2col + matmul.
+    """
+    n, oh, ow, o = grad.shape
+    size, index = [], []
+    for axis, (out, k) in enumerate(((oh, k_hw[0]), (ow, k_hw[1]))):
+        s, d = win.strides[axis], win.dilations[axis]
+        length = in_hw[axis] + (k - 1) * d
+        offset = (k - 1) * d - pads[axis][0]
+        first = max(0, -(offset // s) if offset < 0 else 0)  # outputs landing before 0
+        last = min(out, (length - 1 - offset) // s + 1) if length - 1 >= offset else 0
+        size.append(length)
+        index.append((slice(first, max(first, last)),
+                      slice(offset + first * s, offset + max(first, last - 1) * s + 1, s)))
+    spread = np.zeros((n, size[0], size[1], o), grad.dtype)
+    (src_h, dst_h), (src_w, dst_w) = index
+    if src_h.stop > src_h.start and src_w.stop > src_w.start:
+        spread[:, dst_h, dst_w] = grad[:, src_h, src_w]
+    return spread
+
+
+@kernel("Conv2DBackpropFilter")
+def _conv_filter_grad(op, ctx):
+    win = Window(op)
+
+    def run(x, filter_sizes, grad):
+        dtype = x.dtype
+        x, grad = _float(win.nhwc(x)), _float(win.nhwc(grad))
+        kh, kw, fc, out_c = [int(d) for d in filter_sizes]
+        n, _, _, c = x.shape
+        pads, out_hw = _setup(win, x.shape, (kh, kw))
+        _check_out(win, grad, n, out_hw, out_c)
+        groups = c // fc
+        cols = _im2col(pad_spatial(x, pads), (kh, kw), out_hw, win.strides, win.dilations)
+        flat = grad.reshape(-1, out_c)
+        if groups == 1:
+            out = cols.T @ flat
+        else:  # each group of filters sees only its slice of the input channels
+            per, split = out_c // groups, cols.reshape(-1, kh * kw, groups, fc)
+            out = np.concatenate(
+                [(split[:, :, g].reshape(-1, kh * kw * fc).T @ flat[:, g * per:(g + 1) * per])
+                 .reshape(kh * kw * fc, per) for g in range(groups)], axis=1)
+        return out.reshape(kh, kw, fc, out_c).astype(dtype, copy=False)
+    return run
+
+
+@kernel("Conv2DBackpropInput")
+def _conv_input_grad(op, ctx):
+    win = Window(op)
+
+    def run(input_sizes, f, grad):
+        dtype = f.dtype
+        grad, f = _float(win.nhwc(grad)), _float(f)
+        kh, kw, fc, out_c = f.shape
+        sizes = [int(d) for d in input_sizes]
+        if len(sizes) == 2:  # only H and W given: batch and depth follow the gradient
+            sizes = win.layout(grad.shape[0], sizes[0], sizes[1], fc)
+        n, h, w, c = win.dims(sizes)
+        pads, out_hw = _setup(win, (n, h, w, c), (kh, kw))
+        _check_out(win, grad, n, out_hw, out_c)
+        groups, per = c // fc, out_c // (c // fc)
+        if groups == 1:
+            out = _col2im(grad, f, win, pads, out_hw, (h, w))
+            return win.from_nhwc(out).astype(dtype, copy=False)
+        spread = _spread(grad, win, (kh, kw), (h, w), pads)
+        flipped = f[::-1, ::-1]
+        parts = []
+        for g in range(groups):
+            cols = _im2col(np.ascontiguousarray(spread[..., g * per:(g + 1) * per]),
+                           (kh, kw), (h, w), (1, 1), win.dilations)
+            weights = flipped[..., g * per:(g + 1) * per].transpose(0, 1, 3, 2)
+            parts.append(cols @ weights.reshape(kh * kw * per, fc))
+        out = parts[0] if groups == 1 else np.concatenate(parts, axis=1)
+        return win.from_nhwc(out.reshape(n, h, w, c)).astype(dtype, copy=False)
+    return run
+
+
+def _col2im(grad, f, win: Window, pads, out_hw, in_hw) -> np.ndarray:
+    """The input gradient as one matrix product and one add per window offset.
+
+    Each output pixel's gradient times the filter is what its receptive field gets
+    (``grad @ f.T``, shaped like im2col's columns); adding every offset's slab back where
+    it was read from is the transpose of im2col.
+    """
+    n = grad.shape[0]
+    kh, kw, c, out_c = f.shape
+    oh, ow = out_hw
+    flat = grad.reshape(-1, out_c)
+    padded = np.zeros((n, in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]), c),
+                      np.result_type(grad, f))
+    for i, j, rows, columns in _offsets(win, (kh, kw), out_hw):
+        # one offset's slab at a time: a contiguous product added into a strided view
+        padded[:, rows, columns] += (flat @ f[i, j].T).reshape(n, oh, ow, c)
+    return _crop(padded, pads, in_hw[0], in_hw[1])
+
+
+# ---- pooling ------------------------------------------------------------------------------------
+shape_fn("MaxPoolGrad")(lambda op: [op.inputs[0].shape])
+shape_fn("AvgPoolGrad")(lambda op: [partial_shape(op.inputs[0])])
+
+
+@kernel("MaxPoolGrad")
+def _max_pool_grad(op, ctx):
+    win = Window(op, op.get_attr("ksize"))
+
+    def run(x, y, grad):
+        dtype = x.dtype
+        x, grad = win.nhwc(x), _float(win.nhwc(grad))
+        n, h, w, c = x.shape
+        pads, out_hw = _setup(win, x.shape, win.ksize)
+        _check_out(win, grad, n, out_hw, c)
+        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        xp = pad_spatial(x, pads, low)
+        # The first maximum of each window (in row-major window order) takes the gradient.
+        best, arg = None, None
+        for i, j, rows, columns in _offsets(win, win.ksize, out_hw):
+            value = xp[:, rows, columns]
+            if best is None:
+                best, arg = value.copy(), np.zeros(value.shape, np.int16)
+                continue
+            better = value > best
+            np.maximum(best, value, out=best)
+            np.copyto(arg, i * win.ksize[1] + j, where=better)
+        out = np.zeros(xp.shape, grad.dtype)
+        overlap = any(k > s for k, s in zip(win.ksize, win.strides))
+        for i, j, rows, columns in _offsets(win, win.ksize, out_hw):
+            routed = grad * (arg == i * win.ksize[1] + j)
+            if overlap:
+                out[:, rows, columns] += routed
+            else:  # windows do not overlap: each position is written once
+                out[:, rows, columns] = routed
+        return win.from_nhwc(_crop(out, pads, h, w)).astype(dtype, copy=False)
+    return run
+
+
+def _counts(size: int, out: int, k: int, s: int, before: int) -> np.ndarray:
+    """How many of each window's ``k`` positions along one axis lie inside the input."""
+    start = np.arange(out) * s - before
+    return np.minimum(start + k, size) - np.maximum(start, 0)
+
+
+@kernel("AvgPoolGrad")
+def _avg_pool_grad(op, ctx):
+    win = Window(op, op.get_attr("ksize"))
+
+    def run(shape, grad):
+        dtype = grad.dtype
+        n, h, w, c = win.dims([int(d) for d in shape])
+        grad = _float(win.nhwc(grad))
+        pads, out_hw = _setup(win, (n, h, w, c), win.ksize)
+        _check_out(win, grad, n, out_hw, c)
+        (kh, kw), (sh, sw) = win.ksize, win.strides
+        area = np.outer(_counts(h, out_hw[0], kh, sh, pads[0][0]),
+                        _counts(w, out_hw[1], kw, sw, pads[1][0])).astype(grad.dtype)
+        share = grad / area[None, :, :, None]
+        out = np.zeros((n, h + sum(pads[0]), w + sum(pads[1]), c), grad.dtype)
+        for _, _, rows, columns in _offsets(win, win.ksize, out_hw):
+            out[:, rows, columns] += share
+        return win.from_nhwc(_crop(out, pads, h, w)).astype(dtype, copy=False)
+    return run
+

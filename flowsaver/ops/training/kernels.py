@@ -1,0 +1,163 @@
+"""Ops that TensorFlow's training graphs hold besides gradients proper: the reduction
+indices of broadcasting (``BroadcastGradientArgs``) and the optimizer updates
+(``ApplyAdam``, ``ResourceApplyMomentum``, ...), each computing TensorFlow's formula.
+
+Ref versions take ``Ref(T)`` variables and return the updated var; resource versions take
+handles and return nothing. Both replace the stored arrays (never write in place).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from flowsaver import errors
+from flowsaver.ops.registry import OpTable
+
+TABLE = OpTable(__name__)
+define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
+
+define(
+    'BroadcastGradientArgs(s0: T, s1: T) -> (r0: T, r1: T); T: type {int32, int64} = int32',
+    'ApplyGradientDescent(var: Ref(T), alpha: T, delta: T) -> (out: Ref(T)); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false',
+    'ResourceApplyGradientDescent(var: resource, alpha: T, delta: T) -> (); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false; !stateful',
+    'ApplyMomentum(var: Ref(T), accum: Ref(T), lr: T, grad: T, momentum: T) -> (out: Ref(T)); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false; use_nesterov: bool = false',
+    'ResourceApplyMomentum(var: resource, accum: resource, lr: T, grad: T, momentum: T) -> (); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false; use_nesterov: bool = false; !stateful',
+    'ApplyAdam(var: Ref(T), m: Ref(T), v: Ref(T), beta1_power: T, beta2_power: T, lr: T, beta1: T, beta2: T, epsilon: T, grad: T) -> (out: Ref(T)); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false; use_nesterov: bool = false',
+    'ResourceApplyAdam(var: resource, m: resource, v: resource, beta1_power: T, beta2_power: T, lr: T, beta1: T, beta2: T, epsilon: T, grad: T) -> (); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false; use_nesterov: bool = false; !stateful',
+    'ApplyAdagrad(var: Ref(T), accum: Ref(T), lr: T, grad: T) -> (out: Ref(T)); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false; update_slots: bool = true',
+    'ResourceApplyAdagrad(var: resource, accum: resource, lr: T, grad: T) -> (); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false; update_slots: bool = true; !stateful',
+    'ApplyRMSProp(var: Ref(T), ms: Ref(T), mom: Ref(T), lr: T, rho: T, momentum: T, epsilon: T, grad: T) -> (out: Ref(T)); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false',
+    'ResourceApplyRMSProp(var: resource, ms: resource, mom: resource, lr: T, rho: T, momentum: T, epsilon: T, grad: T) -> (); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false; !stateful',
+)
+
+
+@shape_fn("BroadcastGradientArgs")
+def _bga_shape(op):
+    return [[None], [None]]
+
+
+def broadcast_gradient_args(s0, s1):
+    """The axes to sum each input's gradient over, for a broadcasting binary op."""
+    a, b = [int(d) for d in np.reshape(s0, -1)], [int(d) for d in np.reshape(s1, -1)]
+    dtype = np.asarray(s0).dtype
+    if a == b:  # no broadcasting at all: nothing to reduce
+        return np.zeros(0, dtype), np.zeros(0, dtype)
+    rank = max(len(a), len(b))
+    pa, pb = [1] * (rank - len(a)) + a, [1] * (rank - len(b)) + b
+    for i, (x, y) in enumerate(zip(pa, pb)):
+        if x != y and x != 1 and y != 1:
+            raise errors.InvalidArgumentError(f"Incompatible shapes: {a} vs. {b}")
+    r0 = [i for i, x in enumerate(pa) if x == 1]
+    r1 = [i for i, y in enumerate(pb) if y == 1]
+    return np.array(r0, dtype), np.array(r1, dtype)
+
+
+kernel("BroadcastGradientArgs")(lambda op, ctx: broadcast_gradient_args)
+
+
+def _first_input_shape(op):
+    return [op.inputs[0].shape] if op.outputs else []
+
+
+for _name in ("ApplyGradientDescent", "ApplyMomentum", "ApplyAdam", "ApplyAdagrad",
+              "ApplyRMSProp", "ResourceApplyGradientDescent", "ResourceApplyMomentum",
+              "ResourceApplyAdam", "ResourceApplyAdagrad", "ResourceApplyRMSProp"):
+    shape_fn(_name)(_first_input_shape)
+
+
+# Each rule maps (current slot values, scalar/grad inputs, attrs) to new slot values.
+def _sgd(slots, alpha, delta, attrs):
+    (var,) = slots
+    return (var - alpha * delta,)
+
+
+def _momentum(slots, lr, grad, momentum, attrs):
+    var, accum = slots
+    accum = accum * momentum + grad
+    if attrs["use_nesterov"]:
+        return var - (grad * lr + accum * momentum * lr), accum
+    return var - lr * accum, accum
+
+
+def _adam(slots, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, attrs):
+    var, m, v = slots
+    one = attrs["one"]
+    lr_t = lr * np.sqrt(one - beta2_power) / (one - beta1_power)
+    # TensorFlow's order of operations; each result is a fresh array, updated in place.
+    new_m = grad - m
+    new_m *= one - beta1
+    new_m += m
+    new_v = np.square(grad)
+    new_v -= v
+    new_v *= one - beta2
+    new_v += v
+    denom = np.sqrt(new_v)
+    denom += epsilon
+    if attrs["use_nesterov"]:
+        step = new_m * beta1 + (one - beta1) * grad
+        step *= lr_t
+    else:
+        step = new_m * lr_t
+    step /= denom
+    return var - step, new_m, new_v
+
+
+def _adagrad(slots, lr, grad, attrs):
+    var, accum = slots
+    if attrs["update_slots"]:
+        accum = accum + np.square(grad)
+    return var - lr * grad / np.sqrt(accum), accum
+
+
+def _rmsprop(slots, lr, rho, momentum, epsilon, grad, attrs):
+    var, ms, mom = slots
+    one = attrs["one"]
+    ms = ms + (np.square(grad) - ms) * (one - rho)
+    mom = mom * momentum + lr * grad / np.sqrt(ms + epsilon)
+    return var - mom, ms, mom
+
+
+RULES = {"GradientDescent": (_sgd, 1), "Momentum": (_momentum, 2), "Adam": (_adam, 3),
+         "Adagrad": (_adagrad, 2), "RMSProp": (_rmsprop, 3)}
+
+
+def _update_kernel(rule, num_slots, resource):
+    def build(op, ctx):
+        attrs = {k: op.get_attr(k) for k in ("use_nesterov", "update_slots")
+                 if k in {a.name for a in op.op_def.attrs}}
+        dtype = np.dtype(op.get_attr("T").as_numpy_dtype)
+        names = [a.name for a in op.op_def.inputs][num_slots:]
+        grad_index = names.index("grad") if "grad" in names else names.index("delta")
+
+        attrs["one"] = np.ones((), dtype=dtype)
+
+        def run(*args):
+            refs, rest = args[:num_slots], args[num_slots:]
+            try:
+                olds = [ref.store[ref.name] for ref in refs]
+            except KeyError:
+                missing = next(r.name for r in refs if not r.is_initialized())
+                raise errors.FailedPreconditionError(
+                    None, op, f"Attempting to use uninitialized value {missing} "
+                              f"(in {op.type} {op.name})") from None
+            shape = olds[0].shape
+            for ref, old in zip(refs[1:], olds[1:]):
+                if old.shape != shape:
+                    raise errors.InvalidArgumentError(
+                        None, op, f"{op.type}: {ref.name} has shape {list(old.shape)}, the "
+                                  f"variable {refs[0].name} {list(shape)}")
+            rest = [r if type(r) is np.ndarray and r.dtype == dtype else
+                    np.asarray(r, dtype=dtype) for r in rest]
+            if rest[grad_index].shape != shape:
+                raise errors.InvalidArgumentError(
+                    None, op, f"{op.type}: var {refs[0].name} and grad do not have the same "
+                              f"shape: {list(shape)} vs {list(rest[grad_index].shape)}")
+            for ref, new in zip(refs, rule(olds, *rest, attrs)):
+                ref.store[ref.name] = new if new.dtype == dtype else new.astype(dtype)
+            return None if resource else refs[0]
+        return run
+    return build
+
+
+for _family, (_rule, _slots) in RULES.items():
+    kernel(f"Apply{_family}")(_update_kernel(_rule, _slots, resource=False))
+    kernel(f"ResourceApply{_family}")(_update_kernel(_rule, _slots, resource=True))
