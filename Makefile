@@ -28,8 +28,15 @@ demo: $(STAMP)
 	$(VENV)/bin/flowsaver inspect $(DEMO_DIR)
 	$(VENV)/bin/flowsaver verify $(DEMO_DIR)
 
+# The whole suite with compiled plans, then the op, session and training tests again with
+# every plan run by the reference interpreter loop: both must give the same results.
+INTERPRETED_TESTS := tests/ops tests/runtime tests/train tests/interop/test_math_ops_tf.py \
+	tests/interop/test_array_ops_tf.py tests/interop/test_nn_ops_tf.py \
+	tests/interop/test_training_tf.py tests/interop/test_gradients_tf.py
+
 test: $(TEST_STAMP)
 	$(PY) -m pytest
+	FLOWSAVER_EXECUTOR=interpreter $(PY) -m pytest $(INTERPRETED_TESTS)
 
 bench: $(TEST_STAMP)
 	$(PIP) install -q -e '.[bench]'

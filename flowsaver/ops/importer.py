@@ -24,7 +24,7 @@ from flowsaver.format import dtypes, tensor_proto
 from flowsaver.graph import attr_value
 from flowsaver.graph.graph import VALID_OP_NAME, get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
-from flowsaver.ops import registry
+from flowsaver.ops import registry, validate
 from flowsaver.ops.op_builder import infer_shapes
 
 # Attrs TensorFlow computes on export and drops on import.
@@ -32,9 +32,6 @@ DROPPED_ATTRS = ("_output_shapes",)
 # The most outputs one node may have. A list output's length is an attr, so a hostile
 # N = 10**12 would otherwise build a Python list of that many Tensors.
 MAX_NODE_OUTPUTS = 1 << 20
-# Which AttrValue field holds a value of each op-def attr type.
-_FIELD = {"string": "s", "int": "i", "float": "f", "bool": "b", "type": "type",
-          "shape": "shape", "tensor": "tensor", "func": "func"}
 # What a shape function may raise on a node it does not understand: the node keeps
 # unknown shapes (RecursionError: constant_value walking a very long Identity chain).
 _SHAPE_FN_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError,
@@ -288,7 +285,7 @@ def _checked_attrs(node, op_def, prefix, where) -> dict:
 
 def _class_groups(value, where) -> list[str]:
     if value.WhichOneof("value") != "list" or any(
-            len(getattr(value.list, f)) for f in _FIELD.values() if f != "s"):
+            len(getattr(value.list, f)) for f in validate.FIELD.values() if f != "s"):
         raise ValueError(f"{where}: attr '_class' should be a list of strings")
     try:
         return [s.decode() for s in value.list.s]
@@ -298,47 +295,9 @@ def _class_groups(value, where) -> list[str]:
 
 def _check_attr(a, value, where) -> None:
     """TypeError-free checks of one attr: its field, dtypes, allowed values, minimum."""
-    is_list = a.type.startswith("list(")
-    field = _FIELD.get(a.type[5:-1] if is_list else a.type)
-    if field is None:
-        return
-    which = value.WhichOneof("value")
-    if is_list:
-        wrong = [f for f in _FIELD.values() if f != field and len(getattr(value.list, f))]
-        if which != "list" or wrong:
-            raise ValueError(f"{where}: attr '{a.name}' should be a {a.type}, the graph gives "
-                             f"{'a list of ' + wrong[0] if wrong else which}")
-        items = list(getattr(value.list, field))
-    else:
-        if which != field:
-            raise ValueError(f"{where}: attr '{a.name}' should be a {a.type}, the graph "
-                             f"gives {which}")
-        items = [getattr(value, field)]
-    if field == "type":
-        for enum in items:
-            dtype = dtypes.BY_ENUM.get(enum)
-            if dtype is None:
-                raise ValueError(f"{where}: attr '{a.name}' is DataType {enum}, which is "
-                                 f"not a type flowsaver knows")
-            if a.allowed and dtype not in a.allowed:
-                raise ValueError(f"{where}: attr '{a.name}' is {dtype.name}, not one of the "
-                                 f"allowed " + ", ".join(t.name for t in a.allowed))
-    elif field == "s" and a.allowed:
-        for s in items:
-            if s.decode("utf-8", "replace") not in a.allowed:
-                raise ValueError(f"{where}: attr '{a.name}' is {s[:100]!r}, not one of the "
-                                 f"allowed {', '.join(a.allowed)}")
-    elif field == "shape":
-        for shape in items:
-            if any(d.size < -1 for d in shape.dim) or len(shape.dim) > tensor_proto.MAX_RANK \
-                    or (shape.unknown_rank and len(shape.dim)):
-                raise ValueError(f"{where}: attr '{a.name}' is not a valid shape: "
-                                 f"{[d.size for d in shape.dim][:10]}")
-    if a.minimum is not None:
-        size = len(items) if is_list else items[0]
-        if (is_list or field == "i") and size < a.minimum:
-            raise ValueError(f"{where}: attr '{a.name}' is {size}, less than its minimum "
-                             f"{a.minimum}")
+    problem = validate.attr_problem(a, value)
+    if problem is not None:
+        raise ValueError(f"{where}: attr '{a.name}' {problem.message}")
 
 
 def _arg_types(args, attrs, where, what) -> list:

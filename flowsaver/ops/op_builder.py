@@ -15,7 +15,7 @@ from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.graph import Graph, get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.graph.tensor_shape import TensorShape, as_shape
-from flowsaver.ops import registry
+from flowsaver.ops import registry, validate
 
 # Objects that stand for a tensor (a Variable) register a conversion: type -> fn.
 _CONVERSIONS: list = []
@@ -254,23 +254,19 @@ def _convert_same_type(op_def, arg, values: list, attrs) -> list:
 
 def _checked_attr(op_def, a: registry.AttrDef, value):
     encoded = value if isinstance(value, registry.AttrValue) else attr_value.encode(value, a.type)
-    if a.allowed:
-        got = attr_value.decode(encoded)
-        items = got if isinstance(got, list) else [got]
-        for item in items:
-            item = item.decode() if isinstance(item, bytes) else item
-            if item not in a.allowed:
-                names = ", ".join(getattr(x, "name", x) for x in a.allowed)
-                raise TypeError(f"Value passed to parameter '{a.name}' of op "
-                                f"'{op_def.name}' has {getattr(item, 'name', item)!r}, which "
-                                f"is not in the list of allowed values: {names}")
-    if a.minimum is not None:
-        got = attr_value.decode(encoded)
-        size = len(got) if isinstance(got, list) else got
-        if size < a.minimum:
-            raise ValueError(f"Attr '{a.name}' of '{op_def.name}' Op passed {size} less than "
-                             f"minimum {a.minimum}.")
-    return encoded
+    problem = validate.attr_problem(a, encoded)
+    if problem is None:
+        return encoded
+    if problem.kind == "not_allowed":
+        item = problem.value.decode() if isinstance(problem.value, bytes) else problem.value
+        names = ", ".join(getattr(x, "name", x) for x in a.allowed)
+        raise TypeError(f"Value passed to parameter '{a.name}' of op '{op_def.name}' has "
+                        f"{getattr(item, 'name', item)!r}, which is not in the list of allowed "
+                        f"values: {names}")
+    if problem.kind == "minimum":
+        raise ValueError(f"Attr '{a.name}' of '{op_def.name}' Op passed {problem.value} less "
+                         f"than minimum {a.minimum}.")
+    raise ValueError(f"Attr '{a.name}' of '{op_def.name}' Op {problem.message}")
 
 
 def _output_types(op_def, attrs) -> list:

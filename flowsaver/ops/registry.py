@@ -125,7 +125,9 @@ PLACEHOLDER = "placeholder"
 SHAPE_OF = "shape_of"
 # folded by TensorFlow's Python ``constant_value`` (gradient and API code decide on it)
 PYTHON_CONSTANT = "python_constant"
-TRAIT_NAMES = (ALIASING, IDENTITY, SESSION_CONSTANT, NOT_FOLDABLE, MAKES_DEAD, FORWARDS_LIVE,
+# TensorFlow has a gradient for it that flowsaver does not implement yet
+NO_GRADIENT_YET = "no_gradient_yet"
+TRAIT_NAMES = (NO_GRADIENT_YET, ALIASING, IDENTITY, SESSION_CONSTANT, NOT_FOLDABLE, MAKES_DEAD, FORWARDS_LIVE,
                PLACEHOLDER, SHAPE_OF, PYTHON_CONSTANT)
 TRAITS: dict[str, set] = {name: set() for name in TRAIT_NAMES}
 

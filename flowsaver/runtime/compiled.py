@@ -95,7 +95,7 @@ def fold_constants(plan: Plan) -> dict:
                 len(step.outputs) == 1 and not op.control_inputs:
             consts[step.outputs[0]] = step.run()
             continue
-        value = static_shape_value(op.outputs[0]) if len(op.outputs) == 1 else None
+        value = static_shape_value(op.outputs[0]) if step.single else None
         if value is None and _pure(op) and step.inputs and \
                 all(i in consts for i in step.inputs) and step.outputs:
             try:

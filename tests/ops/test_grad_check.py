@@ -164,6 +164,8 @@ NO_GRADIENT_ROWS = [
     ("ArgMax", lambda tf, x: tf.argmax(x, 1), [arr(2, 3)]),
     ("ArgMin", lambda tf, x: tf.argmin(x, 1), [arr(2, 3)]),
     ("FloorDiv", lambda tf, x, y: tf.floordiv(x, y), [arr(2, 3), pos(3)]),
+    ("Floor", lambda tf, x: tf.floor(x), [arr(2, 3)]),
+    ("Ceil", lambda tf, x: tf.ceil(x), [arr(2, 3)]),
 ]
 
 

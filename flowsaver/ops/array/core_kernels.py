@@ -18,6 +18,7 @@ define(
     'StopGradient(input: T) -> (output: T); T: type',
     'NoOp() -> ()',
 )
+TABLE.not_differentiable("NoOp", "Placeholder")
 TABLE.mark(ALIASING, "Identity", "StopGradient", "PlaceholderWithDefault", "Const")
 TABLE.mark(IDENTITY, "Identity", "StopGradient")
 TABLE.mark(SESSION_CONSTANT, "Const")

@@ -21,6 +21,7 @@ define(
     'Select(condition: bool, t: T, e: T) -> (output: T); T: type',
     'SelectV2(condition: bool, t: T, e: T) -> (output: T); T: type',
 )
+TABLE.not_differentiable("Where")
 TABLE.mark(ALIASING, "Slice", "StridedSlice")
 
 

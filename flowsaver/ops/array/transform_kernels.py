@@ -11,7 +11,7 @@ from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.const_eval import value_of
 from flowsaver.ops.shapes import add_dim, fail, merge_shapes, mul_dim, partial_shape, scalar_value, with_rank
-from flowsaver.ops.registry import ALIASING, OpTable
+from flowsaver.ops.registry import ALIASING, NO_GRADIENT_YET, OpTable
 
 TABLE = OpTable(__name__)
 define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
@@ -27,6 +27,8 @@ define(
     'Squeeze(input: T) -> (output: T); T: type; squeeze_dims: list(int) >= 0 = []',
     'OneHot(indices: TI, depth: int32, on_value: T, off_value: T) -> (output: T); axis: int = -1; T: type; TI: type {uint8, int8, int32, int64} = int64',
 )
+# TensorFlow differentiates these; flowsaver does not yet (the walk says so if it meets one)
+TABLE.mark(NO_GRADIENT_YET, "ConjugateTranspose", "MirrorPad")
 TABLE.mark(ALIASING, "Transpose", "ExpandDims", "Squeeze")
 
 

@@ -163,6 +163,12 @@ class _Walk:
         has_grads = any(g is not None for g in out_grads)
         grad_fn = None
         if has_grads and op not in self.stop_ops and op.inputs:
+            if registry.has_trait(op.type, registry.NO_GRADIENT_YET):
+                raise LookupError(
+                    f"No gradient defined for operation'{op.name}' (op type: {op.type}) in "
+                    f"flowsaver yet (TensorFlow has one). If you want to pretend this "
+                    f"operation is a constant in your program, you may insert "
+                    f"`tf.stop_gradient`.")
             if op.type not in registry.GRADIENTS:
                 raise LookupError(
                     f"No gradient defined for operation'{op.name}' (op type: {op.type}). In "

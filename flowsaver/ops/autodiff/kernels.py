@@ -14,7 +14,7 @@ from flowsaver.graph.tensor_shape import TensorShape, broadcast_shapes
 from flowsaver.ops.array import strided_slice as spec
 from flowsaver.ops.const_eval import value_of
 from flowsaver.ops.shapes import partial_shape
-from flowsaver.ops.registry import OpTable
+from flowsaver.ops.registry import NO_GRADIENT_YET, OpTable
 
 TABLE = OpTable(__name__)
 define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
@@ -30,6 +30,10 @@ define(
     'BatchMatMulV2(x: T, y: T) -> (output: T); T: type {bfloat16, half, float, double, int16, int32, int64, uint8, uint16, uint32, uint64, complex64, complex128}; adj_x: bool = false; adj_y: bool = false; grad_x: bool = false; grad_y: bool = false',
     'UnsortedSegmentSum(data: T, segment_ids: Tindices, num_segments: Tnumsegments) -> (output: T); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; Tindices: type {int16, int32, int64}; Tnumsegments: type {int32, int64} = int32',
 )
+TABLE.not_differentiable("ListDiff")
+# TensorFlow differentiates these; flowsaver does not yet (the walk says so if it meets one)
+TABLE.mark(NO_GRADIENT_YET, "BatchMatMulV2", "Cumprod", "DynamicStitch",
+                             "UnsortedSegmentSum")
 
 
 def _invalid(op, message: str) -> errors.InvalidArgumentError:

@@ -31,6 +31,8 @@ define(
     'StringJoin(inputs: N * string) -> (output: string); N: int >= 0; separator: string = ""',
     'StaticRegexFullMatch(input: string) -> (output: bool); pattern: string',
 )
+TABLE.not_differentiable("MergeV2Checkpoints", "RestoreV2", "SaveV2", "ShardedFilename",
+                         "ShardedFilespec", "StaticRegexFullMatch", "StringJoin")
 
 
 def _text(value) -> str:

@@ -25,6 +25,9 @@ gradient = TABLE.gradient
 
 TABLE.not_differentiable("Range", "Less", "LessEqual", "Greater", "GreaterEqual", "Equal",
                          "NotEqual", "LogicalAnd", "LogicalOr", "LogicalNot")
+# Piecewise constant: TensorFlow's gradients are registered and give None.
+gradient("Floor")(lambda op, grad: [None])
+gradient("Ceil")(lambda op, grad: [None])
 gradient("ArgMax")(lambda op, grad: [None, None])
 gradient("ArgMin")(lambda op, grad: [None, None])
 

@@ -33,6 +33,7 @@ define(
     'ArgMin(input: T, dimension: Tidx) -> (output: output_type); T: type {float, double, int32, uint8, int16, int8, int64, bfloat16, uint16, half, uint32, uint64, qint8, quint8, qint32, qint16, quint16, bool}; Tidx: type {int32, int64} = int32; output_type: type {int32, int64} = int64',
     'Range(start: Tidx, limit: Tidx, delta: Tidx) -> (output: Tidx); Tidx: type {bfloat16, half, float, double, int8, int16, int32, int64, uint16, uint32, uint64} = int32',
 )
+TABLE.not_differentiable("All", "Any")
 TABLE.mark(PYTHON_CONSTANT, "Range")
 _REDUCTIONS = ("Sum", "Mean", "Prod", "Max", "Min", "Any", "All")
 # Range kernels TensorFlow's CPU build lacks (the op definition allows them).

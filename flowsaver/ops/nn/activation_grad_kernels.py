@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowsaver.ops.registry import OpTable
+from flowsaver.ops.registry import NO_GRADIENT_YET, OpTable
 
 TABLE = OpTable(__name__)
 define, kernel, shape_fn, simple_kernel = TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel
@@ -25,6 +25,8 @@ define(
     'ReciprocalGrad(y: T, dy: T) -> (z: T); T: type {bfloat16, half, float, double, complex64, complex128}',
     'BiasAddGrad(out_backprop: T) -> (output: T); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; data_format: string {"NHWC", "NCHW"} = "NHWC"',
 )
+# TensorFlow differentiates these; flowsaver does not yet (the walk says so if it meets one)
+TABLE.mark(NO_GRADIENT_YET, "SoftsignGrad")
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946

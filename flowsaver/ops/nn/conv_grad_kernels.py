@@ -15,7 +15,7 @@ from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.shapes import partial_shape
 from flowsaver.ops.nn.conv_kernels import pad_spatial, patches
-from flowsaver.ops.registry import OpTable
+from flowsaver.ops.registry import NO_GRADIENT_YET, OpTable
 
 TABLE = OpTable(__name__)
 define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
@@ -26,6 +26,8 @@ define(
     'MaxPoolGrad(orig_input: T, orig_output: T, grad: T) -> (output: T); ksize: list(int) >= 4; strides: list(int) >= 4; padding: string {"SAME", "VALID", "EXPLICIT"}; explicit_paddings: list(int) = []; data_format: string {"NHWC", "NCHW"} = "NHWC"; T: type {float, double, int32, uint8, int16, int8, int64, bfloat16, uint16, half, uint32, uint64} = float',
     'AvgPoolGrad(orig_input_shape: int32, grad: T) -> (output: T); ksize: list(int) >= 4; strides: list(int) >= 4; padding: string {"SAME", "VALID"}; data_format: string {"NHWC", "NCHW"} = "NHWC"; T: type {half, bfloat16, float, double}',
 )
+# TensorFlow differentiates these; flowsaver does not yet (the walk says so if it meets one)
+TABLE.mark(NO_GRADIENT_YET, "MaxPoolGrad")
 
 
 class Window:

@@ -30,6 +30,7 @@ define(
     'SparseSoftmaxCrossEntropyWithLogits(features: T, labels: Tlabels) -> (loss: T, backprop: T); T: type {half, bfloat16, float, double}; Tlabels: type {int32, int64} = int64',
     'InTopKV2(predictions: float, targets: T, k: T) -> (precision: bool); T: type {int32, int64} = int32',
 )
+TABLE.not_differentiable("InTopKV2")
 
 # The SELU constants (Klambauer et al., 2017).
 SELU_ALPHA = 1.6732632423543772848170429916717

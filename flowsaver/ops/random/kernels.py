@@ -20,6 +20,8 @@ define(
     'RandomUniformInt(shape: T, minval: Tout, maxval: Tout) -> (output: Tout); seed: int = 0; seed2: int = 0; Tout: type {int32, int64}; T: type {int32, int64}; !stateful',
     'RandomShuffle(value: T) -> (output: T); seed: int = 0; seed2: int = 0; T: type; !stateful',
 )
+TABLE.not_differentiable("RandomShuffle", "RandomStandardNormal", "RandomUniform",
+                         "RandomUniformInt", "TruncatedNormal")
 
 
 @shape_fn("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt")

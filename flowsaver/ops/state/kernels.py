@@ -21,6 +21,8 @@ define(
     'AssignSub(ref: Ref(T), value: T) -> (output_ref: Ref(T)); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false',
     'IsVariableInitialized(ref: Ref(dtype)) -> (is_initialized: bool); dtype: type; !allows_uninitialized_input',
 )
+TABLE.not_differentiable("Assign", "AssignAdd", "AssignSub", "IsVariableInitialized",
+                         "VariableV2")
 TABLE.mark(SESSION_CONSTANT, "VariableV2")
 TABLE.mark(NOT_FOLDABLE, "VariableV2")
 

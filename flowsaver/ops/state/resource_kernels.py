@@ -19,6 +19,8 @@ define(
     'AssignSubVariableOp(resource: resource, value: dtype) -> (); dtype: type; !stateful',
     'DestroyResourceOp(resource: resource) -> (); ignore_lookup_error: bool = true; !stateful',
 )
+TABLE.not_differentiable("AssignAddVariableOp", "AssignSubVariableOp", "AssignVariableOp",
+                         "DestroyResourceOp", "VarHandleOp", "VarIsInitializedOp")
 TABLE.mark(ALIASING, "ReadVariableOp")
 TABLE.mark(SESSION_CONSTANT, "VarHandleOp")
 

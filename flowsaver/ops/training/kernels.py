@@ -28,6 +28,10 @@ define(
     'ApplyRMSProp(var: Ref(T), ms: Ref(T), mom: Ref(T), lr: T, rho: T, momentum: T, epsilon: T, grad: T) -> (out: Ref(T)); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false',
     'ResourceApplyRMSProp(var: resource, ms: resource, mom: resource, lr: T, rho: T, momentum: T, epsilon: T, grad: T) -> (); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; use_locking: bool = false; !stateful',
 )
+TABLE.not_differentiable("ApplyAdagrad", "ApplyAdam", "ApplyGradientDescent", "ApplyMomentum",
+                         "ApplyRMSProp", "ResourceApplyAdagrad", "ResourceApplyAdam",
+                         "ResourceApplyGradientDescent", "ResourceApplyMomentum",
+                         "ResourceApplyRMSProp")
 
 
 @shape_fn("BroadcastGradientArgs")
