@@ -14,8 +14,10 @@ from flowsaver.format.graph_protos import GraphDef
 from flowsaver.format.protos import VersionDef
 from flowsaver.graph import devices
 from flowsaver.graph.attr_value import encode
-from flowsaver.graph.default_session import (default_session_for,  # noqa: F401 - re-export
+from flowsaver.graph.default_session import (default_session_for,  # noqa: F401 - re-exports
                                               get_default_session, session_as_default)
+from flowsaver.graph.graph_keys import (ControlScope, GraphKeys,  # noqa: F401 - re-export
+                                         GraphSnapshot)
 from flowsaver.graph.operation import Operation, Tensor
 
 # The GraphDef version TensorFlow 2.21 stamps on graphs its Python API builds; flowsaver
@@ -28,52 +30,6 @@ VALID_OP_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
 VALID_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")
 
 
-class GraphKeys:
-    """Standard collection names, as TensorFlow spells them."""
-
-    GLOBAL_VARIABLES = "variables"
-    LOCAL_VARIABLES = "local_variables"
-    METRIC_VARIABLES = "metric_variables"
-    MODEL_VARIABLES = "model_variables"
-    TRAINABLE_VARIABLES = "trainable_variables"
-    SUMMARIES = "summaries"
-    QUEUE_RUNNERS = "queue_runners"
-    TABLE_INITIALIZERS = "table_initializer"
-    ASSET_FILEPATHS = "asset_filepaths"
-    MOVING_AVERAGE_VARIABLES = "moving_average_variables"
-    REGULARIZATION_LOSSES = "regularization_losses"
-    CONCATENATED_VARIABLES = "concatenated_variables"
-    SAVERS = "savers"
-    WEIGHTS = "weights"
-    BIASES = "biases"
-    ACTIVATIONS = "activations"
-    UPDATE_OPS = "update_ops"
-    LOSSES = "losses"
-    SAVEABLE_OBJECTS = "saveable_objects"
-    RESOURCES = "resources"
-    LOCAL_RESOURCES = "local_resources"
-    TRAINABLE_RESOURCE_VARIABLES = "trainable_resource_variables"
-    INIT_OP = "init_op"
-    LOCAL_INIT_OP = "local_init_op"
-    READY_OP = "ready_op"
-    READY_FOR_LOCAL_INIT_OP = "ready_for_local_init_op"
-    SUMMARY_OP = "summary_op"
-    GLOBAL_STEP = "global_step"
-    EVAL_STEP = "eval_step"
-    TRAIN_OP = "train_op"
-    COND_CONTEXT = "cond_context"
-    WHILE_CONTEXT = "while_context"
-    VARIABLES = GLOBAL_VARIABLES
-
-
-class _ControlScope:
-    """One ``control_dependencies`` block: its control ops and the ops made inside it."""
-
-    def __init__(self, control_ops):
-        self.control_ops = control_ops  # None clears the outer blocks
-        self.seen: set = set()
-
-
 class Graph:
     """A TensorFlow 1.x graph: build it under ``as_default()``, run it in a Session."""
 
@@ -82,10 +38,11 @@ class Graph:
         self._ops: list[Operation] = []
         self._names_in_use: dict[str, int] = {}
         self._name_stack = ""
-        self._control_scopes: list[_ControlScope] = []
+        self._control_scopes: list[ControlScope] = []
         self._device_stack: list = []
         self._colocation_stack: list[Operation] = []
         self._collections: dict[str, list] = {}
+        self._op_hooks: list = []
         self._finalized = False
         self._lock = threading.RLock()
         self.seed = None
@@ -233,6 +190,63 @@ class Graph:
             for scope in self._control_scopes:
                 scope.seen.add(op)
             self._apply_device_and_colocation(op)
+        for hook in list(self._op_hooks):
+            hook(op)
+
+    def add_op_hook(self, fn) -> None:
+        """Call ``fn(op)`` for every op added from now on (``tf.cond`` routes a branch's
+        ops through its context this way), until ``remove_op_hook(fn)``."""
+        self._op_hooks.append(fn)
+
+    def remove_op_hook(self, fn) -> None:
+        self._op_hooks.remove(fn)
+
+    def add_imported_op(self, op: Operation) -> None:
+        """Add ``op`` exactly as a GraphDef node describes it: no control dependencies,
+        device or colocation from the scopes open around the import. If adding fails, ``op``
+        is unhooked from the ops it named as inputs."""
+        saved = self._control_scopes, self._device_stack, self._colocation_stack
+        self._control_scopes, self._device_stack, self._colocation_stack = [], [], []
+        try:
+            self._add_op(op)
+        except BaseException:  # not in the graph, so a rollback could not see it
+            op.detach()
+            raise
+        finally:
+            self._control_scopes, self._device_stack, self._colocation_stack = saved
+
+    def snapshot(self) -> "GraphSnapshot":
+        """What ``restore`` brings the graph back to: its ops, used names, collections."""
+        return GraphSnapshot(len(self._ops), dict(self._names_in_use),
+                             {key: list(items) for key, items in self._collections.items()})
+
+    def restore(self, snapshot: "GraphSnapshot") -> None:
+        """Remove every op added since ``snapshot`` and put names and collections back."""
+        added = self._ops[snapshot.num_ops:]
+        del self._ops[snapshot.num_ops:]
+        gone = set(added)
+        for op in added:
+            if self._ops_by_name.get(op.name) is op:
+                del self._ops_by_name[op.name]
+            op.detach(keep=gone)
+        self._names_in_use.clear()
+        self._names_in_use.update(snapshot.names)
+        for key in [k for k in self._collections if k not in snapshot.collections]:
+            del self._collections[key]
+        for key, items in snapshot.collections.items():  # in place: callers may hold lists
+            self._collections.setdefault(key, [])[:] = items
+
+    def push_control_scope(self, scope: "ControlScope") -> None:
+        """Open ``scope`` (as ``control_dependencies`` does); ``pop_control_scope`` closes it."""
+        self._control_scopes.append(scope)
+
+    def pop_control_scope(self, scope: "ControlScope") -> None:
+        if scope in self._control_scopes:  # control_dependencies(None) may have hidden it
+            self._control_scopes.remove(scope)
+
+    def in_control_scope(self, scope: "ControlScope") -> bool:
+        """Whether ``scope`` is open and not hidden by ``control_dependencies(None)``."""
+        return any(s is scope for s in self._control_scopes)
 
     def _apply_device_and_colocation(self, op: Operation) -> None:
         if self._colocation_stack:
@@ -291,7 +305,7 @@ class Graph:
             c._set_attr("_has_manual_control_dependencies", encode(True, "bool"))
             if c not in ops:
                 ops.append(c)
-        scope = _ControlScope(ops)
+        scope = ControlScope(ops)
         self._control_scopes.append(scope)
         try:
             yield

@@ -202,6 +202,25 @@ class Operation:
     def values(self) -> tuple:
         return tuple(self._outputs)
 
+    def replace_input(self, index: int, tensor: Tensor) -> None:
+        """Make ``tensor`` the ``index``-th input (TensorFlow's ``_update_input``)."""
+        old = self._inputs[index]
+        self._inputs[index] = tensor
+        old._consumers.remove(self)
+        tensor._consumers.append(self)
+
+    def detach(self, keep=frozenset()) -> None:
+        """Unhook this op from its inputs' consumer lists and its control inputs' control
+        outputs, except those of ops in ``keep`` (ops removed along with it)."""
+        for tensor in self._inputs:
+            if tensor.op not in keep:
+                tensor._consumers[:] = [c for c in tensor._consumers
+                                        if c is not self and c not in keep]
+        for control in self._control_inputs:
+            if control not in keep:
+                control._control_outputs[:] = [c for c in control._control_outputs
+                                               if c is not self and c not in keep]
+
     def colocation_groups(self) -> list:
         groups = self._attrs.get("_class")
         names = [s.decode() for s in groups.list.s] if groups is not None else []

@@ -63,32 +63,11 @@ def check_supported(graph_def) -> None:
 @contextlib.contextmanager
 def rollback_on_error(graph):
     """Leave ``graph`` as it was (ops, used names, collections) if the block raises."""
-    n_ops = len(graph._ops)
-    names = dict(graph._names_in_use)
-    collections = {key: list(items) for key, items in graph._collections.items()}
+    snapshot = graph.snapshot()
     try:
         yield
     except BaseException:
-        added = graph._ops[n_ops:]
-        del graph._ops[n_ops:]
-        gone = set(added)
-        for op in added:
-            if graph._ops_by_name.get(op.name) is op:
-                del graph._ops_by_name[op.name]
-            # Unhook from ops that stay: they must not list a removed consumer.
-            for tensor in op._inputs:
-                if tensor.op not in gone:
-                    tensor._consumers[:] = [c for c in tensor._consumers if c not in gone]
-            for control in op._control_inputs:
-                if control not in gone:
-                    control._control_outputs[:] = [c for c in control._control_outputs
-                                                   if c not in gone]
-        graph._names_in_use.clear()
-        graph._names_in_use.update(names)
-        for key in [k for k in graph._collections if k not in collections]:
-            del graph._collections[key]
-        for key, items in collections.items():  # in place: callers may hold the lists
-            graph._collections.setdefault(key, [])[:] = items
+        graph.restore(snapshot)
         raise
 
 
@@ -236,22 +215,7 @@ def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def) 
                          f"name (import_scope) to keep both")
     op = Operation(graph, full_name, node.op, inputs, attrs, out_types,
                    control_inputs=controls, device=node.device, op_def=op_def)
-    saved_scopes = graph._control_scopes
-    graph._control_scopes = []  # imported nodes keep exactly their own control inputs
-    saved_devices, graph._device_stack = graph._device_stack, []
-    saved_colocation, graph._colocation_stack = graph._colocation_stack, []
-    try:
-        graph._add_op(op)
-    except BaseException:  # not in the graph, so rollback cannot see it: unhook it here
-        for tensor in inputs:
-            tensor._consumers[:] = [c for c in tensor._consumers if c is not op]
-        for control in op._control_inputs:
-            control._control_outputs[:] = [c for c in control._control_outputs if c is not op]
-        raise
-    finally:
-        graph._control_scopes = saved_scopes
-        graph._device_stack = saved_devices
-        graph._colocation_stack = saved_colocation
+    graph.add_imported_op(op)  # exactly its own control inputs, device and colocation
     try:
         infer_shapes(op)
     except _SHAPE_FN_ERRORS:

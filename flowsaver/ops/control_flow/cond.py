@@ -9,17 +9,17 @@ GraphDefs, and reused by later ops of the branch), and an op without inputs gets
 control input on the branch's pivot, so that it is dead when the branch is not taken.
 Finally one ``Merge`` per output joins the branches (false input first).
 
-The graph layer has no hook for this: while a branch is built, the graph instance's
-``_add_op`` is wrapped (and restored afterwards), and a marker control scope tells
-whether ``control_dependencies(None)`` (which in TensorFlow also leaves the branch) is
-in force.
+While a branch is built, a hook on the graph (``Graph.add_op_hook``) hands each new op
+to the branch's context, and a marker control scope tells whether
+``control_dependencies(None)`` (which in TensorFlow also leaves the branch) is in force.
 """
 from __future__ import annotations
 
 import contextlib
 import weakref
 
-from flowsaver.graph.graph import Graph, _ControlScope
+from flowsaver.graph.graph import Graph
+from flowsaver.graph.graph_keys import ControlScope
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops.array.basic import identity
 from flowsaver.ops.control_flow.grouping import with_dependencies
@@ -100,7 +100,7 @@ class _CondContext:
             for index, tensor in enumerate(op.inputs):
                 real = self.add_value(tensor)
                 if real is not tensor:
-                    _replace_input(op, index, real)
+                    op.replace_input(index, real)
         self._mark(op.outputs)
 
     def output(self, value) -> Tensor:
@@ -121,26 +121,17 @@ class _CondContext:
         return real
 
 
-def _replace_input(op: Operation, index: int, tensor: Tensor) -> None:
-    """Make ``tensor`` the ``index``-th input of ``op`` (TensorFlow's ``_update_input``)."""
-    old = op._inputs[index]
-    op._inputs[index] = tensor
-    old._consumers.remove(op)
-    tensor._consumers.append(op)
-
-
 def _current(graph: Graph):
     """The innermost branch being built in ``graph``, unless control deps were cleared."""
     stack = _ACTIVE.get(graph)
     if not stack:
         return None
     ctx, marker = stack[-1]
-    return ctx if any(scope is marker for scope in graph._control_scopes) else None
+    return ctx if graph.in_control_scope(marker) else None
 
 
-def _hooked_add_op(graph: Graph, op: Operation) -> None:
-    Graph._add_op(graph, op)
-    ctx = _current(graph)
+def _on_new_op(op: Operation) -> None:
+    ctx = _current(op.graph)
     if ctx is not None:
         ctx.add_op(op)
 
@@ -148,19 +139,19 @@ def _hooked_add_op(graph: Graph, op: Operation) -> None:
 @contextlib.contextmanager
 def _entered(graph: Graph, ctx: _CondContext):
     """Build ops in ``ctx``: route ``graph``'s new ops through ``ctx.add_op``."""
-    marker = _ControlScope([])  # adds no dependency; control_dependencies(None) hides it
+    marker = ControlScope([])  # adds no dependency; control_dependencies(None) hides it
     stack = _ACTIVE.setdefault(graph, [])
     stack.append((ctx, marker))
-    graph._control_scopes.append(marker)
-    graph._add_op = lambda op: _hooked_add_op(graph, op)
+    graph.push_control_scope(marker)
+    if len(stack) == 1:
+        graph.add_op_hook(_on_new_op)
     try:
         yield ctx
     finally:
-        if marker in graph._control_scopes:
-            graph._control_scopes.remove(marker)
+        graph.pop_control_scope(marker)
         stack.pop()
         if not stack:
-            del graph._add_op
+            graph.remove_op_hook(_on_new_op)
             del _ACTIVE[graph]
 
 
