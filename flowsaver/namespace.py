@@ -50,3 +50,10 @@ from flowsaver.compat import (disable_control_flow_v2, disable_eager_execution, 
 from flowsaver.ops.autodiff.gradients import gradients  # noqa: E402
 from flowsaver import dtypes  # noqa: E402,F811
 
+from flowsaver.ops.io.parsing import (FixedLenFeature, FixedLenSequenceFeature,  # noqa: E402
+                                      VarLenFeature, decode_csv, decode_raw, parse_example,
+                                      parse_single_example, parse_single_sequence_example,
+                                      read_file, write_file)
+from flowsaver.ops.sparse.api import (SparseTensor, SparseTensorValue,  # noqa: E402
+                                      sparse_tensor_to_dense)
+from flowsaver import io, python_io, sparse  # noqa: E402

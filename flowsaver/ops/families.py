@@ -22,6 +22,7 @@ from flowsaver.ops.autodiff import indexed_slices
 from flowsaver.ops.autodiff import kernels as autodiff_kernels
 from flowsaver.ops.control_flow import kernels as control_flow_kernels
 from flowsaver.ops.io import kernels as io_kernels
+from flowsaver.ops.io import parsing_kernels as io_parsing_kernels
 from flowsaver.ops.math import grad as math_grad
 from flowsaver.ops.math import kernels as math_kernels
 from flowsaver.ops.math import reduce_kernels as math_reduce_kernels
@@ -32,6 +33,7 @@ from flowsaver.ops.nn import grad as nn_grad
 from flowsaver.ops.nn import kernels as nn_kernels
 from flowsaver.ops.op_builder import register_tensor_conversion
 from flowsaver.ops.random import kernels as random_kernels
+from flowsaver.ops.sparse import kernels as sparse_kernels
 from flowsaver.ops.state import kernels as state_kernels
 from flowsaver.ops.state import partitioned, resource_variables, variables
 from flowsaver.ops.state import resource_kernels as state_resource_kernels
@@ -47,7 +49,8 @@ FAMILIES = {
     "control_flow": (control_flow_kernels.TABLE,),
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
     "random": (random_kernels.TABLE,),
-    "io": (io_kernels.TABLE,),
+    "io": (io_kernels.TABLE, io_parsing_kernels.TABLE),
+    "sparse": (sparse_kernels.TABLE,),
     "training": (training_kernels.TABLE,),
     "autodiff": (autodiff_kernels.TABLE,),
 }

@@ -1,4 +1,7 @@
 """``tf.train``: checkpoint reading and the checkpoint state file."""
+from flowsaver.format.example_protos import (BytesList, Example, Feature, FeatureList,
+                                             FeatureLists, Features, FloatList, Int64List,
+                                             SequenceExample)
 from flowsaver.format.state import (checkpoint_exists, generate_checkpoint_state_proto,
                                     get_checkpoint_mtimes, get_checkpoint_state,
                                     latest_checkpoint, remove_checkpoint,
@@ -17,6 +20,8 @@ from flowsaver.train.training_util import (create_global_step, exponential_decay
 NewCheckpointReader = load_checkpoint
 
 __all__ = [
+    "BytesList", "Example", "Feature", "FeatureList", "FeatureLists", "Features", "FloatList",
+    "Int64List", "SequenceExample",
     "AdagradOptimizer", "AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer",
     "Optimizer", "RMSPropOptimizer", "create_global_step", "exponential_decay",
     "get_global_step", "get_or_create_global_step",
