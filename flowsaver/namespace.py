@@ -57,3 +57,6 @@ from flowsaver.ops.io.parsing import (FixedLenFeature, FixedLenSequenceFeature, 
 from flowsaver.ops.sparse.api import (SparseTensor, SparseTensorValue,  # noqa: E402
                                       sparse_tensor_to_dense)
 from flowsaver import io, python_io, sparse  # noqa: E402
+from flowsaver.format.event_protos import (Event, HistogramProto, LogMessage,  # noqa: E402
+                                           SessionLog, Summary, SummaryMetadata)
+from flowsaver import summary  # noqa: E402

@@ -35,6 +35,7 @@ from flowsaver.ops.op_builder import register_tensor_conversion
 from flowsaver.ops.random import kernels as random_kernels
 from flowsaver.ops.sparse import kernels as sparse_kernels
 from flowsaver.ops.state import kernels as state_kernels
+from flowsaver.ops.summary import kernels as summary_kernels
 from flowsaver.ops.state import partitioned, resource_variables, variables
 from flowsaver.ops.state import resource_kernels as state_resource_kernels
 from flowsaver.ops.training import kernels as training_kernels
@@ -51,6 +52,7 @@ FAMILIES = {
     "random": (random_kernels.TABLE,),
     "io": (io_kernels.TABLE, io_parsing_kernels.TABLE),
     "sparse": (sparse_kernels.TABLE,),
+    "summary": (summary_kernels.TABLE,),
     "training": (training_kernels.TABLE,),
     "autodiff": (autodiff_kernels.TABLE,),
 }

@@ -14,6 +14,7 @@ from flowsaver.train.optimizers import (AdagradOptimizer, AdamOptimizer,
                                         GradientDescentOptimizer, MomentumOptimizer,
                                         RMSPropOptimizer)
 from flowsaver.train.saver import Saver
+from flowsaver.train.summary_writer import summary_iterator
 from flowsaver.train.training_util import (create_global_step, exponential_decay,
                                            get_global_step, get_or_create_global_step)
 
@@ -21,7 +22,7 @@ NewCheckpointReader = load_checkpoint
 
 __all__ = [
     "BytesList", "Example", "Feature", "FeatureList", "FeatureLists", "Features", "FloatList",
-    "Int64List", "SequenceExample",
+    "Int64List", "SequenceExample", "summary_iterator",
     "AdagradOptimizer", "AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer",
     "Optimizer", "RMSPropOptimizer", "create_global_step", "exponential_decay",
     "get_global_step", "get_or_create_global_step",
