@@ -60,3 +60,4 @@ from flowsaver import io, python_io, sparse  # noqa: E402
 from flowsaver.format.event_protos import (Event, HistogramProto, LogMessage,  # noqa: E402
                                            SessionLog, Summary, SummaryMetadata)
 from flowsaver import summary  # noqa: E402
+from flowsaver import data  # noqa: E402

@@ -21,6 +21,8 @@ from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
 from flowsaver.ops.autodiff import kernels as autodiff_kernels
 from flowsaver.ops.control_flow import kernels as control_flow_kernels
+from flowsaver.ops.data import dataset_kernels as data_dataset_kernels
+from flowsaver.ops.data import iterator_kernels as data_iterator_kernels
 from flowsaver.ops.io import kernels as io_kernels
 from flowsaver.ops.io import parsing_kernels as io_parsing_kernels
 from flowsaver.ops.math import grad as math_grad
@@ -53,6 +55,7 @@ FAMILIES = {
     "io": (io_kernels.TABLE, io_parsing_kernels.TABLE),
     "sparse": (sparse_kernels.TABLE,),
     "summary": (summary_kernels.TABLE,),
+    "data": (data_dataset_kernels.TABLE, data_iterator_kernels.TABLE),
     "training": (training_kernels.TABLE,),
     "autodiff": (autodiff_kernels.TABLE,),
 }

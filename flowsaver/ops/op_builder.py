@@ -33,10 +33,15 @@ def graph_of(values, default: Graph | None = None) -> Graph:
       ValueError: the tensors belong to different graphs.
     """
     found = None
+    current = get_default_graph()
+    captures_from = getattr(current, "captures_from", None)  # a function being traced
     for value in _flatten(values):
         if hasattr(value, "_as_graph_element") and not isinstance(value, (Tensor, Operation)):
             value = value._as_graph_element()
         g = getattr(value, "graph", None) if isinstance(value, (Tensor, Operation)) else None
+        if g is not None and captures_from is not None and g is not current and \
+                captures_from(g):
+            g = current   # an outer tensor: the function captures it
         if g is not None:
             if found is not None and g is not found:
                 raise ValueError(f"{value} must be from the same graph as the other inputs "
@@ -151,6 +156,8 @@ def build_op(op_type: str, inputs, attrs: dict | None = None, name: str | None =
         flat_inputs = []
         for arg, value in zip(op_def.inputs, inputs):
             flat_inputs.extend(_convert_arg(op_def, arg, value, attrs))
+        if hasattr(g, "capture"):   # tracing a function: outer tensors become its inputs
+            flat_inputs = [t if t.graph is g else g.capture(t) for t in flat_inputs]
         values = {}
         for a in op_def.attrs:
             if a.name in attrs:

@@ -76,7 +76,9 @@ class OpDef:
                 if arg.fixed_type:
                     out.type = attr_value.as_dtype(arg.fixed_type).as_datatype_enum
                 full = ARG_FULL_TYPES.get((self.name, arg.name))
-                if full is not None:
+                if hasattr(full, "SerializeToString"):   # a whole FullTypeDef message
+                    out.experimental_full_type.CopyFrom(full)
+                elif full is not None:
                     out.experimental_full_type.type_id = FULL_TYPE_IDS[full[0]]
                     out.experimental_full_type.args.add(type_id=FULL_TYPE_IDS["TFT_VAR"],
                                                         s=full[1])

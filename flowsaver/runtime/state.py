@@ -45,6 +45,9 @@ class RunContext:
         self.variables: dict[str, np.ndarray] = {}
         self._refs: dict[str, VariableRef] = {}
         self._generators: dict = {}
+        # session resources other than variables (dataset iterators, queues), by name
+        self.resources: dict = {}
+        self._function_sessions: dict = {}
 
     def variable(self, op) -> VariableRef:
         """The ref for a ``VariableV2`` node (keyed by its shared name, else its name)."""
@@ -71,7 +74,25 @@ class RunContext:
             self._generators[op] = gen
         return gen
 
+    def run_function(self, graph, inputs, outputs):
+        """A callable ``f(*input values) -> [output values]`` running ``graph`` (a traced
+        function) in a session of its own, made once per session and graph."""
+        sess = self._function_sessions.get(graph)
+        if sess is None:
+            # the same Session class as ours, without importing it (it imports this module)
+            sess = self._function_sessions[graph] = type(self.session)(graph=graph)
+        inputs, outputs = list(inputs), list(outputs)
+        return lambda *values: sess.run(outputs, dict(zip(inputs, values)))
+
     def close(self) -> None:
+        for sess in self._function_sessions.values():
+            sess.close()
+        self._function_sessions.clear()
+        for resource in self.resources.values():
+            closer = getattr(resource, "close", None)
+            if closer is not None:
+                closer()
+        self.resources.clear()
         self.variables.clear()
         self._refs.clear()
         self._generators.clear()
