@@ -61,3 +61,6 @@ from flowsaver.format.event_protos import (Event, HistogramProto, LogMessage,  #
                                            SessionLog, Summary, SummaryMetadata)
 from flowsaver import summary  # noqa: E402
 from flowsaver import data  # noqa: E402
+from flowsaver.ops.array.reverse_kernels import reverse  # noqa: E402
+from flowsaver import image  # noqa: E402
+reverse_v2 = reverse

@@ -16,6 +16,7 @@ from flowsaver.ops.array import core_kernels as array_core_kernels
 from flowsaver.ops.array import grad as array_grad
 from flowsaver.ops.array import index_kernels as array_index_kernels
 from flowsaver.ops.array import kernels as array_kernels
+from flowsaver.ops.array import reverse_kernels as array_reverse_kernels
 from flowsaver.ops.array import transform_kernels as array_transform_kernels
 from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
@@ -32,6 +33,8 @@ from flowsaver.ops.nn import activation_grad_kernels as nn_activation_grad_kerne
 from flowsaver.ops.nn import conv_grad_kernels as nn_conv_grad_kernels
 from flowsaver.ops.nn import conv_kernels as nn_conv_kernels
 from flowsaver.ops.nn import grad as nn_grad
+from flowsaver.ops.image import kernels as image_kernels
+from flowsaver.ops.image import resize_kernels as image_resize_kernels
 from flowsaver.ops.nn import kernels as nn_kernels
 from flowsaver.ops.op_builder import register_tensor_conversion
 from flowsaver.ops.random import kernels as random_kernels
@@ -45,7 +48,7 @@ from flowsaver.ops.training import kernels as training_kernels
 # family -> its modules' tables
 FAMILIES = {
     "array": (array_core_kernels.TABLE, array_kernels.TABLE, array_index_kernels.TABLE,
-              array_transform_kernels.TABLE, array_grad.TABLE),
+              array_transform_kernels.TABLE, array_grad.TABLE, array_reverse_kernels.TABLE),
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE),
@@ -56,6 +59,7 @@ FAMILIES = {
     "sparse": (sparse_kernels.TABLE,),
     "summary": (summary_kernels.TABLE,),
     "data": (data_dataset_kernels.TABLE, data_iterator_kernels.TABLE),
+    "image": (image_kernels.TABLE, image_resize_kernels.TABLE),
     "training": (training_kernels.TABLE,),
     "autodiff": (autodiff_kernels.TABLE,),
 }

@@ -56,6 +56,7 @@ ROWS = [
      {}),
     ("Cast", lambda tf, x: tf.cast(x, tf.float32), [arr(2, 3)], {"eps": 1e-2, "tol": 1e-5}),
     ("ConcatV2", lambda tf, x, y: tf.concat([x, y], 1), [arr(2, 3), arr(2, 1)], {}),
+    ("ReverseV2", lambda tf, x: tf.reverse(x, [0, -1]), [arr(2, 3, 2)], {}),
     ("Conv2D", lambda tf, x, k: tf.nn.conv2d(x, k, **CONV), [arr(2, 5, 5, 2), arr(3, 3, 2, 3)],
      {}),
     ("Conv2D", lambda tf, x, k: tf.nn.conv2d(x, k, [1, 1, 1, 1], "VALID", dilations=[1, 2, 1, 1]),
