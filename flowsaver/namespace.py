@@ -64,3 +64,6 @@ from flowsaver import data  # noqa: E402
 from flowsaver.ops.array.reverse_kernels import reverse  # noqa: E402
 from flowsaver import image  # noqa: E402
 reverse_v2 = reverse
+from flowsaver.ops.queue.api import (FIFOQueue, PaddingFIFOQueue, QueueBase,  # noqa: E402
+                                     RandomShuffleQueue)
+from flowsaver.train.queue_runner import start_queue_runners  # noqa: E402

@@ -1,6 +1,8 @@
 """What a session owns: variable values and random streams, handed to kernels as ``ctx``."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from flowsaver import errors
@@ -47,6 +49,7 @@ class RunContext:
         self._generators: dict = {}
         # session resources other than variables (dataset iterators, queues), by name
         self.resources: dict = {}
+        self._resource_lock = threading.Lock()
         self._function_sessions: dict = {}
 
     def variable(self, op) -> VariableRef:
@@ -74,6 +77,15 @@ class RunContext:
             self._generators[op] = gen
         return gen
 
+    def resource(self, key, make):
+        """The session resource under ``key``, made by ``make()`` the first time; threads
+        running the same op at once (queue runners) get the same one."""
+        with self._resource_lock:
+            value = self.resources.get(key)
+            if value is None:
+                value = self.resources[key] = make()
+            return value
+
     def run_function(self, graph, inputs, outputs):
         """A callable ``f(*input values) -> [output values]`` running ``graph`` (a traced
         function) in a session of its own, made once per session and graph."""
@@ -89,7 +101,8 @@ class RunContext:
             sess.close()
         self._function_sessions.clear()
         for resource in self.resources.values():
-            closer = getattr(resource, "close", None)
+            # wake anything still waiting on a resource (a dequeue), then drop it
+            closer = getattr(resource, "cancel", None) or getattr(resource, "close", None)
             if closer is not None:
                 closer()
         self.resources.clear()

@@ -13,6 +13,10 @@ from flowsaver.train.optimizer import Optimizer
 from flowsaver.train.optimizers import (AdagradOptimizer, AdamOptimizer,
                                         GradientDescentOptimizer, MomentumOptimizer,
                                         RMSPropOptimizer)
+from flowsaver.train.coordinator import Coordinator
+from flowsaver.train.input import (batch, input_producer, limit_epochs, range_input_producer,
+                                   shuffle_batch, slice_input_producer, string_input_producer)
+from flowsaver.train.queue_runner import QueueRunner, add_queue_runner, start_queue_runners
 from flowsaver.train.saver import Saver
 from flowsaver.train.summary_writer import summary_iterator
 from flowsaver.train.training_util import (create_global_step, exponential_decay,
@@ -22,7 +26,9 @@ NewCheckpointReader = load_checkpoint
 
 __all__ = [
     "BytesList", "Example", "Feature", "FeatureList", "FeatureLists", "Features", "FloatList",
-    "Int64List", "SequenceExample", "summary_iterator",
+    "Int64List", "SequenceExample", "summary_iterator", "Coordinator", "QueueRunner",
+    "add_queue_runner", "batch", "input_producer", "limit_epochs", "range_input_producer",
+    "shuffle_batch", "slice_input_producer", "start_queue_runners", "string_input_producer",
     "AdagradOptimizer", "AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer",
     "Optimizer", "RMSPropOptimizer", "create_global_step", "exponential_decay",
     "get_global_step", "get_or_create_global_step",

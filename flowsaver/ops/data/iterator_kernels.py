@@ -68,12 +68,8 @@ class IteratorResource:
 
 
 def _resource(ctx, op, name: str) -> IteratorResource:
-    key = ("iterator", name)
-    resource = ctx.resources.get(key)
-    if resource is None:
-        resource = ctx.resources[key] = IteratorResource(
-            name, op.get_attr("output_types"), op.get_attr("output_shapes"))
-    return resource
+    return ctx.resource(("iterator", name), lambda: IteratorResource(
+        name, op.get_attr("output_types"), op.get_attr("output_shapes")))
 
 
 def _name(op) -> str:
