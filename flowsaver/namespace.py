@@ -67,3 +67,5 @@ reverse_v2 = reverse
 from flowsaver.ops.queue.api import (FIFOQueue, PaddingFIFOQueue, QueueBase,  # noqa: E402
                                      RandomShuffleQueue)
 from flowsaver.train.queue_runner import start_queue_runners  # noqa: E402
+from flowsaver.ops.queue.readers import (FixedLengthRecordReader, ReaderBase,  # noqa: E402
+                                         TextLineReader, TFRecordReader, WholeFileReader)

@@ -38,6 +38,7 @@ from flowsaver.ops.image import resize_kernels as image_resize_kernels
 from flowsaver.ops.nn import kernels as nn_kernels
 from flowsaver.ops.op_builder import register_tensor_conversion
 from flowsaver.ops.queue import kernels as queue_kernels
+from flowsaver.ops.queue import reader_kernels as queue_reader_kernels
 from flowsaver.ops.random import kernels as random_kernels
 from flowsaver.ops.sparse import kernels as sparse_kernels
 from flowsaver.ops.state import kernels as state_kernels
@@ -61,7 +62,7 @@ FAMILIES = {
     "summary": (summary_kernels.TABLE,),
     "data": (data_dataset_kernels.TABLE, data_iterator_kernels.TABLE),
     "image": (image_kernels.TABLE, image_resize_kernels.TABLE),
-    "queue": (queue_kernels.TABLE,),
+    "queue": (queue_kernels.TABLE, queue_reader_kernels.TABLE),
     "training": (training_kernels.TABLE,),
     "autodiff": (autodiff_kernels.TABLE,),
 }

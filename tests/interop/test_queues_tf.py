@@ -120,3 +120,32 @@ def test_queue_op_names_match_tensorflow(tf):
         build(v1)
     assert [(n.name, n.op) for n in ours.as_graph_def().node] == \
         [(n.name, n.op) for n in theirs.as_graph_def().node]
+
+
+def test_readers_match_tensorflow(tf, tmp_path):
+    records = str(tmp_path / "r.tfrecord")
+    with tf.io.TFRecordWriter(records) as w:
+        for r in (b"one", b"two", b"three"):
+            w.write(r)
+    text = tmp_path / "t.csv"
+    text.write_bytes(b"header\n1,a\n2,b\r\n3,c")
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(b"HH" + bytes(range(10)) + b"F")
+
+    def build(api):
+        names = api.train.string_input_producer([records, records], num_epochs=1,
+                                                shuffle=False)
+        tf_key, tf_value = api.TFRecordReader().read(names)
+        lines = api.train.string_input_producer([str(text)], num_epochs=1, shuffle=False)
+        line_key, line = api.TextLineReader(skip_header_lines=1).read(lines)
+        return [tf_key, tf_value, line_key, line]
+
+    def build_fixed(api):
+        names = api.train.string_input_producer([str(raw)], num_epochs=1, shuffle=False)
+        key, value = api.FixedLengthRecordReader(4, header_bytes=2, footer_bytes=1).read(names)
+        whole = api.train.string_input_producer([str(raw)], num_epochs=1, shuffle=False)
+        return [key, value, api.WholeFileReader().read(whole)[1]]
+    for program in (build, build_fixed):
+        ours, theirs = _both(tf, program)
+        assert len(ours) == len(theirs) > 0
+        assert_close(ours, theirs)
