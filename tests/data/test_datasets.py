@@ -140,3 +140,15 @@ def test_take_skip_repeat_edges():
         assert _all(tf.data.Dataset.range(5).skip(-1)) == []
         assert _all(tf.data.Dataset.range(5).take(-1).skip(3)) == [3, 4]
         assert _all(tf.data.Dataset.range(0).repeat()) == []
+
+
+def test_list_files_and_apply(tmp_path):
+    for name in ("b.txt", "a.txt", "c.dat"):
+        (tmp_path / name).write_text(name)
+    with tf.Graph().as_default():
+        ordered = tf.data.Dataset.list_files(str(tmp_path / "*.txt"), shuffle=False)
+        assert _all(ordered) == [str(tmp_path / "a.txt").encode(), str(tmp_path / "b.txt").encode()]
+        shuffled = tf.data.Dataset.list_files(str(tmp_path / "*"), seed=2)
+        assert sorted(_all(shuffled)) == sorted(str(p).encode() for p in tmp_path.iterdir())
+        contents = ordered.apply(lambda d: d.map(tf.read_file))
+        assert _all(contents) == [b"a.txt", b"b.txt"]

@@ -138,6 +138,28 @@ class Dataset:
         return Dataset(variant, types, shapes)
 
     @staticmethod
+    def list_files(file_pattern, shuffle=None, seed=None, name=None) -> "Dataset":
+        """The files matching ``file_pattern`` (sorted; shuffled unless ``shuffle=False``)."""
+        with name_scope("list_files"):
+            pattern = convert_to_tensor(file_pattern, dtype="string", name="file_pattern")
+            matches = create_op("MatchingFiles", [pattern], name="MatchingFiles")
+            variant = create_op("TensorSliceDataset", [[matches]], {
+                "output_shapes": [TensorShape([])], "is_files": True},
+                name="TensorSliceDataset")
+            dataset = Dataset(variant, as_dtype("string"), TensorShape([]))
+            if shuffle is None or shuffle:
+                from flowsaver.ops.array.api import shape
+                dataset = dataset.shuffle(shape(matches, out_type="int64")[0], seed=seed)
+            return dataset
+
+    def apply(self, transformation_func) -> "Dataset":
+        """``transformation_func(self)``, which must return a dataset."""
+        dataset = transformation_func(self)
+        if not isinstance(dataset, Dataset):
+            raise TypeError("`transformation_func` must return a Dataset.")
+        return dataset
+
+    @staticmethod
     def from_generator(generator, output_types, output_shapes=None, args=None):
         """Elements a Python generator yields, converted to ``output_types``."""
         if not callable(generator):

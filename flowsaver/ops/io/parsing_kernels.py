@@ -25,11 +25,12 @@ define(
     'DecodeCSV(records: string, record_defaults: OUT_TYPE) -> (output: OUT_TYPE); OUT_TYPE: list(type) {float, double, int32, int64, string} >= 1; field_delim: string = ","; use_quote_delim: bool = true; na_value: string = ""; select_cols: list(int) = []',
     'ReadFile(filename: string) -> (contents: string)',
     'WriteFile(filename: string, contents: string) -> (); !stateful',
+    'MatchingFiles(pattern: string) -> (filenames: string)',
 )
 TABLE.not_differentiable("ParseExampleV2", "ParseSequenceExampleV2", "DecodeRaw", "DecodeCSV",
-                         "ReadFile", "WriteFile")
-# A file's contents are only known when the session reads it.
-TABLE.mark(NOT_FOLDABLE, "ReadFile")
+                         "ReadFile", "WriteFile", "MatchingFiles")
+# A file's contents (or a directory's) are only known when the session reads them.
+TABLE.mark(NOT_FOLDABLE, "ReadFile", "MatchingFiles")
 
 
 def _dims(shape) -> list:
@@ -286,4 +287,22 @@ def _write_file(op, ctx):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "wb") as f:
             f.write(data if isinstance(data, bytes) else str(data).encode())
+    return run
+
+
+@shape_fn("MatchingFiles")
+def _matching_shape(op):
+    return [[None]]
+
+
+@kernel("MatchingFiles")
+def _matching_files(op, ctx):
+    import glob
+
+    def run(pattern):
+        names = sorted({name for p in np.reshape(np.asarray(pattern, object), -1)
+                        for name in glob.glob(_path(np.array(p, object)))})
+        out = np.empty(len(names), object)
+        out[:] = [n.encode() for n in names]
+        return out
     return run
