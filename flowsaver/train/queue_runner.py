@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 from flowsaver import errors
+from flowsaver.format.queue_runner_protos import QueueRunnerDef
 from flowsaver.graph.default_session import get_default_session
 from flowsaver.graph.graph import get_default_graph
 from flowsaver.graph.graph_keys import GraphKeys
@@ -28,6 +29,44 @@ class QueueRunner:
         self._lock = threading.Lock()
         self._runs_per_session: dict = {}
         self._exceptions_raised: list = []
+
+    @classmethod
+    def from_proto(cls, queue_runner_def, import_scope=None) -> "QueueRunner":
+        """The QueueRunner a QueueRunnerDef (or its bytes) describes, in the default graph."""
+        if isinstance(queue_runner_def, bytes):
+            queue_runner_def = QueueRunnerDef.FromString(queue_runner_def)
+        graph = get_default_graph()
+
+        def op(name):
+            return graph.as_graph_element(_scoped(name, import_scope)) if name else None
+        runner = cls.__new__(cls)
+        runner._queue = op(queue_runner_def.queue_name)
+        runner._enqueue_ops = [op(n) for n in queue_runner_def.enqueue_op_name]
+        runner._close_op = op(queue_runner_def.close_op_name)
+        runner._cancel_op = op(queue_runner_def.cancel_op_name)
+        codes = list(queue_runner_def.queue_closed_exception_types)
+        by_code = {errors.OUT_OF_RANGE: errors.OutOfRangeError,
+                   errors.CANCELLED: errors.CancelledError}
+        runner._closed_types = tuple(by_code[c] for c in codes if c in by_code) or \
+            (errors.OutOfRangeError,)
+        runner._lock = threading.Lock()
+        runner._runs_per_session = {}
+        runner._exceptions_raised = []
+        return runner
+
+    def to_proto(self, export_scope=None):
+        """This runner as a QueueRunnerDef (None when outside ``export_scope``)."""
+        names = [self._queue.name] + [o.name for o in self._enqueue_ops]
+        if export_scope and not all(n.startswith(export_scope + "/") for n in names):
+            return None
+        strip = (lambda n: n[len(export_scope) + 1:]) if export_scope else (lambda n: n)
+        codes = {errors.OutOfRangeError: errors.OUT_OF_RANGE,
+                 errors.CancelledError: errors.CANCELLED}
+        return QueueRunnerDef(
+            queue_name=strip(self._queue.name),
+            enqueue_op_name=[strip(o.name) for o in self._enqueue_ops],
+            close_op_name=strip(self._close_op.name), cancel_op_name=strip(self._cancel_op.name),
+            queue_closed_exception_types=[codes[t] for t in self._closed_types if t in codes])
 
     queue = property(lambda self: self._queue)
     enqueue_ops = property(lambda self: self._enqueue_ops)
@@ -93,6 +132,10 @@ class QueueRunner:
             if start:
                 thread.start()
         return threads
+
+
+def _scoped(name: str, scope) -> str:
+    return f"{scope}/{name}" if scope else name
 
 
 def add_queue_runner(qr, collection=GraphKeys.QUEUE_RUNNERS) -> None:

@@ -149,3 +149,49 @@ def test_readers_match_tensorflow(tf, tmp_path):
         ours, theirs = _both(tf, program)
         assert len(ours) == len(theirs) > 0
         assert_close(ours, theirs)
+
+
+def _queue_model(api):
+    x = api.train.slice_input_producer([np.arange(6.0, dtype=np.float32)], num_epochs=1,
+                                       shuffle=False)[0]
+    api.identity(api.train.batch([x], 2) * 2, name="out")
+
+
+def _drain_imported(api, path):
+    graph = api.Graph()
+    with graph.as_default():
+        api.train.import_meta_graph(path)
+        out = graph.get_tensor_by_name("out:0")
+        init = api.local_variables_initializer()
+    return _run_pipeline_graph(api, graph, out, init)
+
+
+def _run_pipeline_graph(api, graph, fetch, init):
+    values = []
+    with graph.as_default(), api.Session(graph=graph) as sess:
+        sess.run(init)
+        coord = api.train.Coordinator()
+        threads = api.train.start_queue_runners(sess, coord)
+        try:
+            while True:
+                values.append(sess.run(fetch))
+        except api.errors.OutOfRangeError:
+            pass
+        coord.request_stop()
+        coord.join(threads, stop_grace_period_secs=10)
+    return values
+
+
+def test_queue_runners_survive_metagraphs_both_ways(tf, tmp_path):
+    theirs_path, ours_path = str(tmp_path / "theirs.meta"), str(tmp_path / "ours.meta")
+    with tf1_mode(tf) as v1, v1.Graph().as_default():
+        _queue_model(v1)
+        v1.train.export_meta_graph(theirs_path)
+    with flowsaver.Graph().as_default():
+        _queue_model(flowsaver)
+        flowsaver.train.export_meta_graph(ours_path)
+    expected = [np.array([0.0, 2.0], np.float32), np.array([4.0, 6.0], np.float32),
+                np.array([8.0, 10.0], np.float32)]
+    assert_close(_drain_imported(flowsaver, theirs_path), expected)
+    with tf1_mode(tf) as v1:
+        assert_close(_drain_imported(v1, ours_path), expected)
