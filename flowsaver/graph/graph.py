@@ -408,6 +408,9 @@ class Graph:
             if add_shapes and op.outputs:  # TensorFlow adds them only where there are outputs
                 node.attr["_output_shapes"].CopyFrom(
                     encode([t.shape for t in op.outputs], "list(shape)"))
+        library = getattr(self, "function_library", None)   # FunctionDefs of traced functions
+        if library is not None and from_version is None:
+            graph_def.library.CopyFrom(library)
         return graph_def
 
     def is_feedable(self, tensor) -> bool:

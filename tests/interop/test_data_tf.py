@@ -293,3 +293,30 @@ def test_metagraph_saved_by_tensorflow_with_an_iterator_runs_with_input_map(tf, 
         with flowsaver.Session() as sess:
             out = sess.run(prediction, {inputs: [[3.0, 1.0], [0.0, 5.0]]})
     np.testing.assert_array_equal(out, [[2.0], [-5.0]])
+
+
+def test_tensorflow_runs_the_datasets_we_export(tf, tmp_path):
+    path = str(tmp_path / "ours.meta")
+    with flowsaver.Graph().as_default() as graph:
+        scale = flowsaver.constant(3, flowsaver.int64)
+        dataset = flowsaver.data.Dataset.range(6).map(lambda x: x * scale).filter(
+            lambda x: x > 2).flat_map(
+            lambda x: flowsaver.data.Dataset.from_tensors(x).repeat(2)).batch(3)
+        flowsaver.identity(flowsaver.data.make_one_shot_iterator(dataset).get_next(),
+                           name="out")
+        n = flowsaver.placeholder(flowsaver.int64, [], name="n")
+        iterator = flowsaver.data.make_initializable_iterator(
+            flowsaver.data.Dataset.range(n).map(lambda v: (v + 1, flowsaver.cast(v, flowsaver.float32))))
+        first, second = iterator.get_next()
+        flowsaver.identity(second, name="out2")
+        flowsaver.add_to_collection("init", iterator.initializer)
+        flowsaver.train.export_meta_graph(path)
+        ours = _drain(flowsaver, graph, graph.get_tensor_by_name("out:0"))
+    with tf1_mode(tf) as v1, v1.Graph().as_default() as theirs:
+        v1.train.import_meta_graph(path)
+        out = _drain(v1, theirs, theirs.get_tensor_by_name("out:0"))
+        with v1.Session() as sess:
+            sess.run(theirs.get_collection("init")[0], {"n:0": 3})
+            assert [sess.run("out2:0") for _ in range(3)] == [0.0, 1.0, 2.0]
+    assert_close(out, ours)
+    assert len(out) == 4

@@ -133,4 +133,7 @@ def trace(fn, arg_structure, types, shapes, prefix: str, convert=None) -> DataFu
         graph.outputs = outputs
     function = DataFunction(graph.name, graph, result)
     register(outer, graph.name, function)
+    from flowsaver.ops.data import function_def
+    function_def.add_to_library(outer, function_def.build(
+        graph.name, graph.get_operations(), function.flat_inputs, outputs))
     return function

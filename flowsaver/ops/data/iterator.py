@@ -13,7 +13,7 @@ from flowsaver.format.graph_protos import NameAttrList
 from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.graph import get_default_graph
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops.data import func_graph, structure as nest
+from flowsaver.ops.data import func_graph, function_def, structure as nest
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
 
 
@@ -126,6 +126,8 @@ def make_one_shot_iterator(dataset):
     digest = hashlib.sha1(f"{variant.name}:{id(graph)}".encode()).hexdigest()[:11]
     name = f"_make_dataset_{digest}"
     func_graph.register(graph, name, _DatasetFactory(graph, variant))
+    function_def.add_to_library(graph, function_def.build(
+        name, function_def.ancestors(variant), [], [variant], is_data_function=False))
     with graph.colocate_with(variant.op):
         resource = create_op("OneShotIterator", [], {
             "dataset_factory": NameAttrList(name=name), "container": "", "shared_name": "",
