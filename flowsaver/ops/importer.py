@@ -158,6 +158,7 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
         if unused:
             raise ValueError(f"Attempted to map inputs that were not found in graph_def: "
                              f"[{', '.join(unused)}]")
+        _keep_library(graph, graph_def)
         if return_elements is None:
             return None
         out = []
@@ -169,6 +170,22 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
                                  f"graph_def.")
             out.append(op.outputs[index] if ":" in element else op)
         return out
+
+
+def _keep_library(graph, graph_def) -> None:
+    """Keep the GraphDef's functions (tf.data bodies) with the outermost graph, where the
+    dataset kernels look them up (ops/data/function_import.py)."""
+    if not len(graph_def.library.function):
+        return
+    while getattr(graph, "outer_graph", None) is not None:
+        graph = graph.outer_graph
+    library = getattr(graph, "function_library", None)
+    if library is None:
+        library = graph.function_library = type(graph_def.library)()
+    known = {f.signature.name for f in library.function}
+    for fdef in graph_def.library.function:
+        if fdef.signature.name not in known:
+            library.function.add().CopyFrom(fdef)
 
 
 def _canonical(name: str) -> str:

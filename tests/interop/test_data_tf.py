@@ -320,3 +320,35 @@ def test_tensorflow_runs_the_datasets_we_export(tf, tmp_path):
             assert [sess.run("out2:0") for _ in range(3)] == [0.0, 1.0, 2.0]
     assert_close(out, ours)
     assert len(out) == 4
+
+
+def test_we_run_the_datasets_tensorflow_exports(tf, tmp_path):
+    path = str(tmp_path / "theirs.meta")
+    records = str(tmp_path / "r.tfrecord")
+    with tf.io.TFRecordWriter(records) as w:
+        for i in range(5):
+            w.write(b"r%d" % i)
+    with tf1_mode(tf) as v1, v1.Graph().as_default() as theirs:
+        scale = v1.constant(3, v1.int64)
+        dataset = v1.data.Dataset.range(6).map(lambda x: x * scale).filter(
+            lambda x: x > 2).flat_map(lambda x: v1.data.Dataset.from_tensors(x).repeat(2))
+        v1.identity(v1.data.make_one_shot_iterator(dataset.batch(3)).get_next(), name="out")
+        n = v1.placeholder(v1.int64, [], name="n")
+        iterator = v1.data.make_initializable_iterator(
+            v1.data.Dataset.range(n).map(lambda v: v + 1).batch(2))
+        v1.identity(iterator.get_next(), name="out2")
+        v1.identity(v1.data.make_one_shot_iterator(
+            v1.data.TFRecordDataset([records])).get_next(), name="record")
+        v1.add_to_collection("init", iterator.initializer)
+        v1.train.export_meta_graph(path)
+        expected = _drain(v1, theirs, theirs.get_tensor_by_name("out:0"))
+    with flowsaver.Graph().as_default() as graph:
+        flowsaver.train.import_meta_graph(path)
+        ours = _drain(flowsaver, graph, graph.get_tensor_by_name("out:0"))
+        with flowsaver.Session() as sess:
+            sess.run(graph.get_collection("init")[0], {"n:0": 3})
+            batches = [sess.run("out2:0") for _ in range(2)]
+            got = [sess.run("record:0") for _ in range(5)]
+    assert_close(ours, expected)
+    assert_close(batches, [np.array([1, 2]), np.array([3])])
+    assert got == [b"r0", b"r1", b"r2", b"r3", b"r4"]

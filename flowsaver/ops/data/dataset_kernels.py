@@ -9,7 +9,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.format.graph_protos import FullTypeDef
-from flowsaver.ops.data import func_graph, pipeline
+from flowsaver.ops.data import func_graph, function_import, pipeline
 from flowsaver.ops.registry import NOT_FOLDABLE, OpTable
 
 TABLE = OpTable(__name__)
@@ -37,6 +37,7 @@ define(
     f'SkipDataset(input_dataset: variant, count: int64) -> (handle: variant); {_T}; {_META}',
     f'CacheDataset(input_dataset: variant, filename: string) -> (handle: variant); {_T}; {_META}',
     f'PrefetchDataset(input_dataset: variant, buffer_size: int64) -> (handle: variant); {_T}; slack_period: int = 0; legacy_autotune: bool = true; buffer_size_min: int = 0; {_META}',
+    f'TFRecordDataset(filenames: string, compression_type: string, buffer_size: int64) -> (handle: variant); {_META}; !stateful',
     f'TFRecordDatasetV2(filenames: string, compression_type: string, buffer_size: int64, byte_offsets: int64) -> (handle: variant); {_META}; !stateful',
     f'TextLineDataset(filenames: string, compression_type: string, buffer_size: int64) -> (handle: variant); {_META}; !stateful',
     f'FixedLengthRecordDatasetV2(filenames: string, header_bytes: int64, record_bytes: int64, footer_bytes: int64, buffer_size: int64, compression_type: string) -> (handle: variant); {_META}; !stateful',
@@ -67,7 +68,7 @@ def _full_type(types_attr: str | None) -> FullTypeDef:
 
 
 for _op in DATASET_OPS:
-    _attr = None if _op in ("TFRecordDatasetV2", "TextLineDataset",
+    _attr = None if _op in ("TFRecordDataset", "TFRecordDatasetV2", "TextLineDataset",
                             "FixedLengthRecordDatasetV2") else \
         ("Toutput_types" if _op in ("TensorSliceDataset", "TensorDataset",
                                     "PaddedBatchDatasetV2") else "output_types")
@@ -83,12 +84,11 @@ def _function(op, ctx, attr: str, other_args_index: int = 1):
     """A callable ``f(*element, ...) -> [outputs]`` for the function in ``attr``; captured
     values (the op's other_arguments) are bound when the kernel runs."""
     name = op.get_attr(attr).name
-    function = func_graph.lookup(op.graph, name)
+    function = func_graph.lookup(op.graph, name) or function_import.load(op.graph, name)
     if function is None:
         raise errors.UnimplementedError(
-            None, op, f"{op.name}: function {name} is not a flowsaver-traced function (a "
-                      f"dataset from an imported GraphDef cannot run in flowsaver; feed the "
-                      f"iterator's outputs through input_map instead)")
+            None, op, f"{op.name}: function {name} is neither traced here nor in the "
+                      f"graph's function library")
     return ctx.run_function(function.graph, function.flat_inputs, function.flat_outputs)
 
 
@@ -117,6 +117,7 @@ _simple("CacheDataset", lambda source, filename: pipeline.Cache(source))
 _simple("PrefetchDataset", lambda source, size: pipeline.Prefetch(source))
 _simple("OptimizeDatasetV2", lambda source, *options: source)
 _simple("ModelDataset", lambda source: source)
+_simple("TFRecordDataset", lambda name, compression, size: pipeline.TFRecords(name, compression))
 _simple("TFRecordDatasetV2", lambda name, compression, size, offsets:
         pipeline.TFRecords(name, compression))
 _simple("TextLineDataset", lambda name, compression, size: pipeline.TextLines(name, compression))

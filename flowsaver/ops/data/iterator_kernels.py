@@ -14,7 +14,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.format.protos import ResourceHandleProto
-from flowsaver.ops.data import func_graph
+from flowsaver.ops.data import func_graph, function_import
 from flowsaver.ops.registry import NOT_FOLDABLE, OpTable
 
 TABLE = OpTable(__name__)
@@ -103,17 +103,24 @@ def _iterator(op, ctx):
 @kernel("OneShotIterator")
 def _one_shot(op, ctx):
     name = _name(op)
-    factory = func_graph.lookup(op.graph, op.get_attr("dataset_factory").name)
+    factory_name = op.get_attr("dataset_factory").name
+    factory = func_graph.lookup(op.graph, factory_name)
+    if factory is not None:
+        make = ctx.run_function(factory.graph, [], [factory.dataset])
+    else:   # a GraphDef's library function (a metagraph TensorFlow saved)
+        function = function_import.load(op.graph, factory_name)
+        if function is None:
+            raise errors.UnimplementedError(
+                None, op, f"{op.name}: its dataset_factory function {factory_name} is not in "
+                          f"the graph's function library")
+        make = ctx.run_function(function.graph, [], function.flat_outputs)
 
     def run():
         resource = _resource(ctx, op, name)
-        if resource._elements is None:
-            if factory is None:
-                raise errors.UnimplementedError(
-                    None, op, f"{op.name}: its dataset_factory function comes from a "
-                              f"GraphDef flowsaver cannot run; feed the iterator's outputs "
-                              f"through input_map instead")
-            (dataset,) = ctx.run_function(factory.graph, [], [factory.dataset])()
+        with resource._lock:
+            fresh = resource._elements is None
+        if fresh:
+            (dataset,) = make()
             resource.initialize(dataset)
         return resource
     return run

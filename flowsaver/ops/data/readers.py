@@ -51,9 +51,8 @@ class TFRecordDataset(_FileDataset):
             return [convert_to_tensor(compression_type or "", dtype="string",
                                       name="compression_type"),
                     convert_to_tensor(DEFAULT_READ_BUFFER_BYTES if buffer_size is None
-                                      else buffer_size, dtype="int64", name="buffer_size"),
-                    convert_to_tensor([], dtype="int64", name="byte_offsets")]
-        super().__init__(filenames, _one_file("TFRecordDatasetV2", extra))
+                                      else buffer_size, dtype="int64", name="buffer_size")]
+        super().__init__(filenames, _one_file("TFRecordDataset", extra))
 
 
 class TextLineDataset(_FileDataset):
