@@ -14,7 +14,8 @@ from flowsaver.ops import shapes
 from flowsaver.ops.registry import PYTHON_CONSTANT, OpTable
 
 TABLE = OpTable(__name__)
-define, kernel, shape_fn, simple_kernel = TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel
+define, kernel, shape_fn, simple_kernel = (
+    TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel)
 
 define(
     'AddV2(x: T, y: T) -> (z: T); T: type {bfloat16, half, float, double, uint8, uint16, uint32, uint64, int8, int16, int32, int64, complex64, complex128}; !commutative !aggregate',
