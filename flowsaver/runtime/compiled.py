@@ -66,7 +66,8 @@ def compile_plan(plan: Plan, targets=()):
             return
         located = kernel_error(error, steps[index].op)
         if located is not error:
-            raise located from _cause(error)
+            # keep the failing step's generated line (and the kernel's frames) in the traceback
+            raise located.with_traceback(error.__traceback__) from _cause(error)
 
     namespace["fail"] = fail
     filename = f"<flowsaver plan {id(plan):x}>"
