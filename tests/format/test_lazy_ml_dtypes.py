@@ -1,0 +1,80 @@
+"""ml_dtypes (about a second to import) is loaded only when a tensor of one of its types is met.
+
+Each check runs in a fresh interpreter, since this test process may have loaded ml_dtypes
+already. The values read are compared with what TensorFlow recorded in the manifest.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fixture_paths import FIXTURES
+
+ROOT = FIXTURES.parent.parent
+MANIFEST = json.loads((FIXTURES / "tf" / "manifest.json").read_text())["checkpoints"]
+
+READ_ALL = """
+import json, sys
+from flowsaver.format.reader import CheckpointReader
+reader = CheckpointReader(sys.argv[1])
+names = sys.argv[2:] or reader.names()
+values = {n: reader.get_tensor(n).tobytes().hex() for n in names}
+dtypes = {n: str(reader.get_tensor(n).dtype) for n in names}
+print(json.dumps({"values": values, "dtypes": dtypes,
+                  "ml_dtypes": "ml_dtypes" in sys.modules}))
+"""
+
+
+def run_child(script: str, *args: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def expected(checkpoint: str, name: str) -> str:
+    return MANIFEST[checkpoint]["variables"][name]["value"]["hex"]
+
+
+def test_reading_a_float32_checkpoint_never_imports_ml_dtypes():
+    prefix = str(FIXTURES / "tf" / MANIFEST["refvar"]["prefix"])
+    out = run_child(READ_ALL, prefix)
+    assert set(out["values"]) == {"global_step", "model/b", "model/scale", "model/w"}
+    for name, value in out["values"].items():
+        assert value == expected("refvar", name), name
+    assert out["ml_dtypes"] is False
+
+
+def test_importing_the_format_layer_does_not_import_ml_dtypes():
+    script = ("import sys\n"
+              "import flowsaver.format.bundle_read, flowsaver.format.reader\n"
+              "import flowsaver.format.bundle_write, flowsaver.format.tensor_proto\n"
+              "from flowsaver.format import dtypes\n"
+              "print('{\"ml_dtypes\": %s}' % str('ml_dtypes' in sys.modules).lower())\n")
+    assert run_child(script) == {"ml_dtypes": False}
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "float8_e4m3fn", "int4"])
+def test_reading_an_ml_dtypes_tensor_loads_ml_dtypes_and_the_right_values(name):
+    prefix = str(FIXTURES / "tf" / MANIFEST["dtypes"]["prefix"])
+    out = run_child(READ_ALL, prefix, name)
+    assert out["values"] == {name: expected("dtypes", name)}
+    assert out["dtypes"] == {name: name}
+    assert out["ml_dtypes"] is True
+
+
+def test_from_numpy_knows_ml_dtypes_types_in_a_fresh_process():
+    script = ("import json, ml_dtypes, numpy as np\n"
+              "from flowsaver.format import dtypes\n"
+              "names = [dtypes.from_numpy(np.dtype(getattr(ml_dtypes, n))).name\n"
+              "         for n in ('bfloat16', 'float8_e5m2', 'int4', 'uint2')]\n"
+              "bf = dtypes.BY_NAME['bfloat16']\n"
+              "print(json.dumps({'names': names, 'max': float(bf.max),\n"
+              "                  'float32_max': float(dtypes.BY_NAME['float32'].max)}))\n")
+    out = run_child(script)
+    assert out["names"] == ["bfloat16", "float8_e5m2", "int4", "uint2"]
+    assert out["max"] == 3.3895313892515355e38
+    assert out["float32_max"] == float(__import__("numpy").finfo("float32").max)
