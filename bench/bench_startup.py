@@ -10,11 +10,16 @@ untimed warm-up of each (page cache, .pyc files). Wall time per run is measured 
 ``subprocess.run``; the table gives medians and minima, and the ratios of medians against
 `import numpy`. Targets: inspect <= 2x import numpy, import flowsaver <= 3x.
 
+Bytecode: the children write and use .pyc files (in a temporary PYTHONPYCACHEPREFIX, so
+nothing is written into the tree), as an installed package has them; the warm-up run
+writes them. ``--no-pyc`` keeps PYTHONDONTWRITEBYTECODE, if set, so that every run compiles
+flowsaver's modules from source (numpy's come compiled with its wheel either way).
+
 It also lists the flowsaver modules that `import flowsaver.format.bundle_read` loads, and
 whether ml_dtypes is loaded by each command (it should be only when a tensor needs it).
 
 Usage (from the repository root):
-  .venv/bin/python bench/bench_startup.py [--repeat 15] [--write LABEL]
+  .venv/bin/python bench/bench_startup.py [--repeat 15] [--no-pyc] [--write LABEL]
 ``--write LABEL`` appends the tables, under LABEL, to bench/results_startup.md.
 """
 from __future__ import annotations
@@ -53,11 +58,17 @@ print("ml_dtypes" in sys.modules, file=sys.stderr)
 """
 
 
+PYC_PREFIX: str | None = None   # set by main(): where children keep their .pyc files
+
+
 def child_env() -> dict:
     """The environment for every timed child: this checkout first on the path."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("PYTHONSTARTUP", None)
+    if PYC_PREFIX is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = PYC_PREFIX
     return env
 
 
@@ -121,10 +132,13 @@ def inspect_loads_ml_dtypes(prefix: str) -> bool:
 
 def report(times: dict[str, list[float]], size: int, repeat: int, load: tuple) -> str:
     base = statistics.median(times["numpy"])
+    pyc = "with .pyc files" if PYC_PREFIX is not None else (
+        "flowsaver compiled from source every run (no .pyc)"
+        if os.environ.get("PYTHONDONTWRITEBYTECODE") else "with the usual __pycache__")
     lines = [
         f"{datetime.date.today()}, Python {platform.python_version()}, numpy {np.__version__}, "
         f"{os.cpu_count()} CPUs, load average before/after: {load[0]:.2f} / {load[1]:.2f}; "
-        f"{repeat} interleaved runs each, checkpoint {size} bytes.",
+        f"{repeat} interleaved runs each, {pyc}, checkpoint {size} bytes.",
         "",
         "| command | median ms | min ms | ratio of medians vs import numpy | target |",
         "|---|---:|---:|---:|---:|",
@@ -143,19 +157,25 @@ def report(times: dict[str, list[float]], size: int, repeat: int, load: tuple) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--no-pyc", action="store_true",
+                        help="keep PYTHONDONTWRITEBYTECODE: compile from source every run")
     parser.add_argument("--write", metavar="LABEL",
                         help="append the results under LABEL to bench/results_startup.md")
     args = parser.parse_args()
+    global PYC_PREFIX
     with tempfile.TemporaryDirectory() as tmp:
-        prefix = os.path.join(tmp, "model")
+        if not args.no_pyc:
+            PYC_PREFIX = os.path.join(tmp, "pycache")
+        prefix = os.path.join(tmp, "model", "model")
+        os.mkdir(os.path.dirname(prefix))
         size = write_checkpoint(prefix)
         load_before = os.getloadavg()[0]
         times = run(commands(prefix), args.repeat)
         load_after = os.getloadavg()[0]
         inspect_ml = inspect_loads_ml_dtypes(prefix)
-    table = report(times, size, args.repeat, (load_before, load_after))
-    count, read_ml, names = module_probe("flowsaver.format.bundle_read")
-    count_all, all_ml, _ = module_probe("flowsaver")
+        table = report(times, size, args.repeat, (load_before, load_after))
+        count, read_ml, names = module_probe("flowsaver.format.bundle_read")
+        count_all, all_ml, _ = module_probe("flowsaver")
     extra = "\n".join([
         "",
         f"`import flowsaver.format.bundle_read` loads {count} flowsaver modules "

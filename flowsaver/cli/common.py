@@ -19,6 +19,11 @@ from flowsaver.format.v1 import v1_files
 
 # --- opening -------------------------------------------------------------------------------
 
+def is_meta_path(path: str) -> bool:
+    """True for a MetaGraphDef file name (binary ``.meta`` or text ``.pbtxt``)."""
+    return path.endswith((".meta", ".pbtxt"))
+
+
 @dataclasses.dataclass
 class OpenedCheckpoint:
     """A resolved checkpoint and one reader of it; `bundle` is set for V2 checkpoints."""

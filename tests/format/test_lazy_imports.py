@@ -1,7 +1,9 @@
-"""ml_dtypes (about a second to import) is loaded only when a tensor of one of its types is met.
+"""The format layer starts fast: slow imports are left for when they are needed.
 
-Each check runs in a fresh interpreter, since this test process may have loaded ml_dtypes
-already. The values read are compared with what TensorFlow recorded in the manifest.
+ml_dtypes (about a second to import) is loaded only when a tensor of one of its types is
+met; the crc32c package's __init__ (which imports importlib.metadata) is skipped. Each check
+runs in a fresh interpreter, since this test process may have loaded them already. Values
+read are compared with what TensorFlow recorded in the manifest.
 """
 import json
 import os
@@ -78,3 +80,17 @@ def test_from_numpy_knows_ml_dtypes_types_in_a_fresh_process():
     assert out["names"] == ["bfloat16", "float8_e5m2", "int4", "uint2"]
     assert out["max"] == 3.3895313892515355e38
     assert out["float32_max"] == float(__import__("numpy").finfo("float32").max)
+
+
+def test_crc32c_comes_from_the_extension_without_the_package_init():
+    script = ("import json, sys\n"
+              "from flowsaver.format import coding\n"
+              "loaded = ['importlib.metadata' in sys.modules, 'crc32c' in sys.modules]\n"
+              "data = bytes(range(256)) * 41\n"
+              "mine = [coding.crc32c(data), coding.crc32c(data[7:], coding.crc32c(data[:7]))]\n"
+              "import crc32c\n"
+              "print(json.dumps({'loaded': loaded, 'mine': mine,\n"
+              "                  'package': crc32c.crc32c(data)}))\n")
+    out = run_child(script)
+    assert out["loaded"] == [False, False]
+    assert out["mine"] == [out["package"]] * 2
