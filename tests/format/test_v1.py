@@ -1,11 +1,11 @@
 """V1 (TensorSliceWriter) checkpoints: the s7 sample, hand-made files, corrupted copies."""
 import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from fixture_paths import SAMPLES
 from flowsaver import errors
 from flowsaver.format.protos import SavedTensorSlices, TensorProto
 from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice
@@ -13,9 +13,8 @@ from flowsaver.format.table import TableBuilder
 from flowsaver.format.tensor_proto import from_array
 from flowsaver.format.v1 import V1Reader, v1_files
 
-# Written by TensorFlow 2.21 (gen_s7.py in tf_samples/README.txt); copied from the shared spec.
-SAMPLE = str(Path(__file__).resolve().parents[1] / "fixtures" / "tf_samples" / "s7_v1_format"
-             / "v1model.ckpt")
+# Written by TensorFlow 2.21 (gen_s7.py in tf_samples/README.txt).
+SAMPLE = str(SAMPLES / "s7_v1_format" / "v1model.ckpt")
 
 FLOAT, INT32, STRING = 1, 3, 7
 
