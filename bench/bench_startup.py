@@ -1,9 +1,12 @@
 """Start-up cost: how long `flowsaver inspect` and `import flowsaver` take next to `import numpy`.
 
-Three commands, each a fresh interpreter, timed side by side in one run:
+Four commands, each a fresh interpreter, timed side by side in one run:
   numpy      python -c "import numpy"                       (the yardstick)
   flowsaver  python -c "import flowsaver"
   inspect    python -m flowsaver.cli inspect <2 KB float32 checkpoint>
+  bare       the same inspect with `flowsaver` a bare package object, so that only what
+             cli/ and format/ import themselves is loaded: what inspect costs once
+             flowsaver/__init__.py imports nothing eagerly
 
 Every repetition runs all three once, in an order rotated by one per repetition, after one
 untimed warm-up of each (page cache, .pyc files). Wall time per run is measured around
@@ -39,13 +42,25 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results_startup.md"
-TARGETS = {"flowsaver": 3.0, "inspect": 2.0}
+TARGETS = {"flowsaver": 3.0, "inspect": 2.0, "bare": 2.0}
 # Run in a child so that this process's imports do not decide what the child finds.
 MODULES_PROBE = """
-import sys
+import sys, types
+if {bare}:
+    package = types.ModuleType("flowsaver")
+    package.__path__ = [{package!r}]
+    sys.modules["flowsaver"] = package
 import {module}
 names = sorted(m for m in sys.modules if m == "flowsaver" or m.startswith("flowsaver."))
 print(len(names), "ml_dtypes" in sys.modules, " ".join(names))
+"""
+BARE_INSPECT = """
+import sys, types
+package = types.ModuleType("flowsaver")
+package.__path__ = [{package!r}]
+sys.modules["flowsaver"] = package
+from flowsaver.cli.main import main
+sys.exit(main(["inspect", {prefix!r}]))
 """
 ML_DTYPES_PROBE = """
 import runpy, sys
@@ -93,6 +108,8 @@ def commands(prefix: str) -> dict[str, list[str]]:
         "numpy": [sys.executable, "-c", "import numpy"],
         "flowsaver": [sys.executable, "-c", "import flowsaver"],
         "inspect": [sys.executable, "-m", "flowsaver.cli", "inspect", prefix],
+        "bare": [sys.executable, "-c",
+                 BARE_INSPECT.format(package=str(ROOT / "flowsaver"), prefix=prefix)],
     }
 
 
@@ -116,8 +133,9 @@ def run(cmds: dict[str, list[str]], repeat: int) -> dict[str, list[float]]:
     return times
 
 
-def module_probe(module: str) -> tuple[int, bool, str]:
-    out = subprocess.run([sys.executable, "-c", MODULES_PROBE.format(module=module)],
+def module_probe(module: str, bare: bool = False) -> tuple[int, bool, str]:
+    script = MODULES_PROBE.format(module=module, bare=bare, package=str(ROOT / "flowsaver"))
+    out = subprocess.run([sys.executable, "-c", script],
                          check=True, env=child_env(), cwd=ROOT, capture_output=True,
                          text=True).stdout.split(maxsplit=2)
     return int(out[0]), out[1] == "True", out[2] if len(out) > 2 else ""
@@ -145,7 +163,8 @@ def report(times: dict[str, list[float]], size: int, repeat: int, load: tuple) -
     ]
     labels = {"numpy": "`python -c \"import numpy\"`",
               "flowsaver": "`python -c \"import flowsaver\"`",
-              "inspect": "`python -m flowsaver.cli inspect <2 KB ckpt>`"}
+              "inspect": "`python -m flowsaver.cli inspect <2 KB ckpt>`",
+              "bare": "the same inspect, bare `flowsaver` package (cli/ + format/ only)"}
     for name, samples in times.items():
         med = statistics.median(samples)
         target = f"<= {TARGETS[name]:.0f}x" if name in TARGETS else ""
@@ -176,12 +195,14 @@ def main() -> None:
         table = report(times, size, args.repeat, (load_before, load_after))
         count, read_ml, names = module_probe("flowsaver.format.bundle_read")
         count_all, all_ml, _ = module_probe("flowsaver")
+        count_bare, _, names_bare = module_probe("flowsaver.format.bundle_read", bare=True)
     extra = "\n".join([
         "",
         f"`import flowsaver.format.bundle_read` loads {count} flowsaver modules "
         f"(ml_dtypes loaded: {read_ml}); `import flowsaver` loads {count_all} "
         f"(ml_dtypes loaded: {all_ml}); `inspect` on the float32 checkpoint loads "
-        f"ml_dtypes: {inspect_ml}.",
+        f"ml_dtypes: {inspect_ml}. With a bare `flowsaver` package, "
+        f"`import flowsaver.format.bundle_read` loads {count_bare}: {names_bare}",
         "",
         f"Modules loaded by `import flowsaver.format.bundle_read`: {names}",
     ])
