@@ -13,6 +13,7 @@ import os
 import sys
 
 import numpy as np
+from google.protobuf import text_format
 
 from flowsaver import errors
 from flowsaver.cli.common import (OpenedCheckpoint, display_name, dump_json, human_bytes,
@@ -240,7 +241,6 @@ def _as_array(value) -> np.ndarray:
 
 
 def _variant_text(item) -> str:
-    from google.protobuf import text_format   # only variants need it; slow to import
     return text_format.MessageToString(item, as_one_line=True)
 
 
@@ -396,7 +396,7 @@ def info_json(info: CheckpointInfo) -> dict:
 def run(args: argparse.Namespace) -> int:
     """Prints the summary, or the values / object graph asked for; returns the exit code."""
     if is_meta_path(args.path) and not args.tensor and not args.object_graph:
-        # Imported here: a checkpoint's summary needs neither graph protos nor text_format.
+        # Imported here: a checkpoint's summary needs no graph protos (graph_protos.py).
         from flowsaver.cli import meta_cmd
         return meta_cmd.run(args.path, args.json)
     with open_checkpoint(args.path) as opened:

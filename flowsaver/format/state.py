@@ -23,6 +23,8 @@ import os
 import re
 from typing import Iterable, Optional, Sequence
 
+from google.protobuf import text_format
+
 from flowsaver import errors
 from flowsaver.format.atomic import atomic_write_text
 from flowsaver.format.protos import CheckpointState
@@ -59,7 +61,6 @@ def check_latest_filename(latest_filename: Optional[str]) -> None:
 
 def checkpoint_state_to_text(state: CheckpointState) -> str:
     """Returns the state in the exact text TensorFlow writes (protobuf text format)."""
-    from google.protobuf import text_format   # on first use: it is slow to import
     return text_format.MessageToString(state)
 
 
@@ -70,7 +71,6 @@ def checkpoint_state_from_text(data: bytes | str, source: str = "<text>") -> Che
       DataLossError: the text is not a CheckpointState (bad syntax, unknown field, or a
         string that is not UTF-8). `source` names the file in the message.
     """
-    from google.protobuf import text_format   # on first use: it is slow to import
     state = CheckpointState()
     try:
         # Merge, not Parse: a repeated singular field keeps its last value, as TF reads it.
