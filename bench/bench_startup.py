@@ -206,7 +206,7 @@ def main() -> None:
         "",
         f"Modules loaded by `import flowsaver.format.bundle_read`: {names}",
     ])
-    print(table + extra)
+    print(table + "\n" + extra)
     if args.write:
         with open(RESULTS, "a") as f:
             f.write(f"\n## {args.write}\n\n{table}\n{extra}\n")
