@@ -16,9 +16,9 @@ import numpy as np
 from google.protobuf import text_format
 
 from flowsaver import errors
-from flowsaver.cli import meta_cmd
 from flowsaver.cli.common import (OpenedCheckpoint, display_name, dump_json, human_bytes,
-                                  open_checkpoint, plural, read_object_graph, read_tensor)
+                                  is_meta_path, open_checkpoint, plural, read_object_graph,
+                                  read_tensor)
 from flowsaver.format import dtypes
 from flowsaver.format.bundle_read import index_filename, name_to_key, num_elements
 from flowsaver.format.dtypes import DType
@@ -395,7 +395,9 @@ def info_json(info: CheckpointInfo) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Prints the summary, or the values / object graph asked for; returns the exit code."""
-    if meta_cmd.is_meta_path(args.path) and not args.tensor and not args.object_graph:
+    if is_meta_path(args.path) and not args.tensor and not args.object_graph:
+        # Imported here: a checkpoint's summary needs no graph protos (graph_protos.py).
+        from flowsaver.cli import meta_cmd
         return meta_cmd.run(args.path, args.json)
     with open_checkpoint(args.path) as opened:
         info = describe(opened)

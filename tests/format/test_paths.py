@@ -4,16 +4,14 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
+from fixture_paths import SAMPLES
 from flowsaver import errors
 from flowsaver.format.paths import (CheckpointNotFoundError, CheckpointPrefix,
                                     resolve_checkpoint_prefix)
 from flowsaver.format.state import CHECKPOINT_V1, CHECKPOINT_V2, update_checkpoint_state
-
-SAMPLES = Path(__file__).resolve().parent / "fixtures" / "tf_samples"
 
 V1, V2 = CHECKPOINT_V1, CHECKPOINT_V2
 
