@@ -12,8 +12,9 @@ Byte layout (Hugging Face's safetensors format; all integers little-endian):
 
 The tensors must cover the data buffer exactly, with neither gaps nor overlaps, as the
 safetensors library checks. We write the header padded with spaces to a multiple of
-HEADER_ALIGN bytes and the tensors ordered by element size, largest first, then by name:
-so every tensor starts at a multiple of its element size, as the library itself does.
+HEADER_ALIGN bytes and the tensors in the library's own order (WRITE_ORDER: by dtype,
+widest first, then by name), so that every tensor starts at a multiple of its element
+size and the same tensors give the same bytes as the library's ``save_file``.
 
 Every length and offset read from a file is checked before use (against the file's size,
 the header cap and the tensor's dtype and shape); each problem is a DataLossError naming
@@ -51,6 +52,10 @@ CODE_TO_TF = {
     "F8_E5M2": "float8_e5m2", "F8_E4M3": "float8_e4m3fn",
 }
 TF_TO_CODE = {tf_name: code for code, tf_name in CODE_TO_TF.items()}
+# The library writes tensors sorted by dtype in this order, last first, then by name.
+WRITE_ORDER = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32",
+               "U32", "F32", "C64", "F64", "I64", "U64"]
+_RANK = {code: rank for rank, code in enumerate(WRITE_ORDER)}
 
 
 def code_of(dtype: dtypes.DType) -> str | None:
@@ -219,7 +224,7 @@ def header_bytes(specs, metadata: dict | None) -> tuple[bytes, list[tuple[str, i
     Raises:
       InvalidArgumentError: a dtype safetensors cannot hold, or a repeated name.
     """
-    order = sorted(specs, key=lambda s: (-s[1].numpy.itemsize if s[1].numpy else 0, s[0]))
+    order = sorted(specs, key=lambda s: (-_RANK.get(code_of(s[1]), -1), s[0]))
     header: dict = {}
     if metadata:
         header[METADATA_KEY] = {str(k): str(v) for k, v in metadata.items()}
@@ -245,7 +250,7 @@ class SafetensorsWriter:
     """Writes one ``.safetensors`` file tensor by tensor, in bounded memory.
 
     The header needs every tensor's dtype and shape, so they are given first; the tensors
-    then follow in ``order`` (largest element size first, then by name). Each may come as
+    then follow in ``order`` (the library's: widest dtype first, then by name). Each may come as
     one array or as C-order pieces. The file appears under its name only when finish()
     succeeds (written under a temporary name, then renamed).
 
