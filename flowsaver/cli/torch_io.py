@@ -84,9 +84,8 @@ def to_numpy(tensor) -> np.ndarray:
 def from_numpy(array: np.ndarray, dtype: dtypes.DType):
     """A tensor holding ``array``'s values (of TensorFlow type ``dtype``)."""
     torch = _torch()
-    array = np.ascontiguousarray(array)
-    if not array.flags.writeable:   # torch.from_numpy warns on read-only arrays
-        array = array.copy()
+    if not (array.flags.c_contiguous and array.flags.writeable):
+        array = array.copy(order="C")   # torch.from_numpy warns on read-only arrays
     if dtype.name in _VIEWED:
         _, int_name = _VIEWED[dtype.name]
         ints = array.view(np.dtype(int_name))
