@@ -33,6 +33,8 @@ MAX_INDENT = 40   # deeper clusters are not indented further
 def quote(text: str) -> str:
     """A DOT double-quoted string showing ``text``: backslashes and quotes escaped, a
     newline as DOT's line break, other control characters as visible ``\\xNN``."""
+    if text.isprintable() and "\\" not in text and '"' not in text:
+        return f'"{text}"'
     out = []
     for c in text:
         if c == "\\":
@@ -139,7 +141,8 @@ def graph_to_dot(graph_def, depth: int | None = None, title: str | None = None) 
                    for group, (gid, nodes) in groups.items()}
     _emit(root, out, group_lines, "  ")
     for name, mid in missing.items():
-        out.append(f"  {mid} [label={quote(name + ' (not in graph)')}, {STYLES['missing']}];")
+        out.append(f"  {mid} [label={quote(name + ' (not in graph)')}, tooltip={quote(name)}, "
+                   f"{STYLES['missing']}];")
     for (source, target, control), count in edges.items():
         attrs = ["style=dashed"] if control else []
         if count > 1:
