@@ -15,7 +15,7 @@ from flowsaver.cli.main import main
 from flowsaver.format.events import read_events
 from flowsaver.format.graph_protos import GraphDef
 from flowsaver.format.meta_file import read_meta_graph_file
-from flowsaver.format.saved_model import SavedModel
+from flowsaver.format.graph_file import SavedModel
 
 ROOT = Path(__file__).resolve().parents[2]
 METAS = [ROOT / "tests/fixtures/tf/refvar/model.ckpt-5.meta",

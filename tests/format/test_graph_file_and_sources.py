@@ -14,7 +14,8 @@ from flowsaver.format.graph_file import read_graph_file
 from flowsaver.format.meta_file import read_meta_graph_file
 from flowsaver.format.reader import CheckpointReader
 from flowsaver.format.safetensors_file import save_file
-from flowsaver.format.saved_model import SavedModel, read_saved_model, variables_prefix
+from flowsaver.format.graph_file import SavedModel, read_saved_model
+from flowsaver.format.saved_model import variables_prefix
 from flowsaver.format.tensor_sources import (CheckpointSource, NpzSource, SafetensorsSource,
                                              open_source)
 
