@@ -57,6 +57,10 @@ class BundleSink:
 
     def __init__(self, path, specs, metadata=None):
         prefix = os.fspath(path)
+        if os.path.isdir(prefix):
+            raise errors.InvalidArgumentError(
+                f"{prefix} is a directory; give a checkpoint prefix in it, such as "
+                f"{os.path.join(prefix, 'model.ckpt')}")
         self.path = prefix.removesuffix(INDEX_SUFFIX)
         self.order = [name for name, _, _ in specs]
         self._writer = BundleWriter(self.path)

@@ -100,6 +100,11 @@ def test_include_exclude_rename(capsys, tmp_path):
     assert list(np.load(only_w)) == ["model/w"]
 
 
+def test_a_directory_is_not_a_prefix(capsys, tmp_path):
+    code, _, err = cli(capsys, "convert", FIXTURES / "refvar", tmp_path)
+    assert code == 2 and "model.ckpt" in err and list(tmp_path.iterdir()) == []
+
+
 def test_rename_collision_and_bad_regex(capsys, tmp_path):
     code, _, err = cli(capsys, "convert", FIXTURES / "refvar", tmp_path / "x.npz",
                        "--rename", "^.*$=same")
