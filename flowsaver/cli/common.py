@@ -115,3 +115,11 @@ def display_name(name: str) -> str:
 def dump_json(doc) -> str:
     # allow_nan=False: non-finite floats must have been encoded as strings already.
     return json.dumps(doc, allow_nan=False) + "\n"
+
+
+def format_table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """Columns padded to their widest cell; the columns in `right` right-aligned."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
+                      for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+            for row in [header, *rows]]
