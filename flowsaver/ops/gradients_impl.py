@@ -370,4 +370,4 @@ def _gated(in_grads: list) -> list:
         return out
 
 
-from flowsaver.ops import array_grad, math_grad, nn_grad  # noqa: E402,F401 - registration
+from flowsaver.ops import array_grad, math_grad, nn_grad, random_grad  # noqa: E402,F401 - registration

@@ -1,5 +1,5 @@
 """``tf.random_normal``, ``tf.truncated_normal``, ``tf.random_uniform``,
-``tf.random_shuffle`` and TF1's graph- and op-level seeds."""
+``tf.random_shuffle``, ``tf.multinomial`` and TF1's graph- and op-level seeds."""
 from __future__ import annotations
 
 import weakref
@@ -7,7 +7,7 @@ import weakref
 from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.graph import get_default_graph
 from flowsaver.ops import math_ops
-from flowsaver.ops.op_builder import convert_to_tensor, create_op
+from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
 
 DEFAULT_GRAPH_SEED = 87654321
 _MAXINT32 = 2**31 - 1
@@ -113,3 +113,27 @@ def random_uniform(shape, minval=0, maxval=None, dtype="float32", seed=None, nam
 def random_shuffle(value, seed=None, name=None):
     """``value`` with its first dimension randomly permuted (``RandomShuffle``)."""
     return create_op("RandomShuffle", [value], _seed_attrs(seed), name=name)
+
+
+def _categorical(logits, num_samples, dtype, seed):
+    logits = convert_to_tensor(logits, name="logits")
+    dtype = as_dtype(dtype) if dtype else as_dtype("int64")
+    if dtype.name not in ("int32", "int64"):
+        raise ValueError(f"Argument `dtype` got invalid value {dtype!r}. Accepted dtypes are "
+                         f"(tf.int32, tf.int64).")
+    return create_op("Multinomial", [logits, num_samples],
+                     {"output_dtype": dtype, **_seed_attrs(seed)})
+
+
+def multinomial(logits, num_samples, seed=None, name=None, output_dtype=None):
+    """Class indices drawn from each row of ``logits`` (``Multinomial``); int64 by default."""
+    g = graph_of([logits], get_default_graph())
+    with g.as_default(), g.name_scope(name or "multinomial"):
+        return _categorical(logits, num_samples, output_dtype, seed)
+
+
+def categorical(logits, num_samples, dtype=None, seed=None, name=None):
+    """``tf.random.categorical``: ``multinomial`` under its TF2 name."""
+    g = graph_of([logits], get_default_graph())
+    with g.as_default(), g.name_scope(name or "categorical"):
+        return _categorical(logits, num_samples, dtype, seed)
