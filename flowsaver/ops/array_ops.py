@@ -13,7 +13,8 @@ from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.graph import get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.graph.tensor_shape import TensorShape, as_shape
-from flowsaver.ops.op_builder import constant, convert_to_tensor, create_op, graph_of
+from flowsaver.ops.op_builder import (constant, convert_to_tensor, create_op, graph_of,
+                                      register_tensor_conversion)
 
 # TensorFlow stores small zeros/ones as one Const; larger ones as Fill, keeping GraphDefs small.
 SMALL_CONSTANT_ELEMENTS = 1000
@@ -79,6 +80,19 @@ def _shape_as_tensor(shape: TensorShape, name: str = "shape_as_tensor") -> Tenso
     dims = shape.as_list()
     dtype = "int64" if any(d >= 2**31 for d in dims) else "int32"
     return constant(dims, dtype=dtype, name=name)
+
+
+def _tensor_shape_conversion(shape: TensorShape, dtype=None, name=None, as_ref=False):
+    """``convert_to_tensor`` of a TensorShape, as TensorFlow does it: an int32 Const of
+    its dims (int64 when a dim needs it, or when asked for)."""
+    if dtype is not None and dtype.base_dtype.name not in ("int32", "int64"):
+        raise TypeError(f"Cannot convert {shape} to {dtype.name}")
+    tensor = _shape_as_tensor(shape, name=name or "Const")
+    if dtype is not None and tensor.dtype.base_dtype != dtype.base_dtype:
+        if dtype.base_dtype.name == "int32":
+            raise ValueError(f"Cannot convert {shape} to int32: a dimension needs int64")
+        return constant(shape.as_list(), dtype=dtype, name=name or "Const")
+    return tensor
 
 
 def _static_count(shape):
@@ -320,6 +334,8 @@ def rank(input, name=None) -> Tensor:  # noqa: A002
             return constant(input.shape.ndims, dtype="int32", name=scope)
         return create_op("Rank", [input], name=scope)
 
+
+register_tensor_conversion(TensorShape, _tensor_shape_conversion)
 
 from flowsaver.ops.array_layout import (expand_dims, pad, squeeze, tile,  # noqa: E402
                                         transpose)

@@ -20,7 +20,7 @@ define(
     'StatelessMultinomial(logits: T, num_samples: int32, seed: Tseed) -> (output: output_dtype); T: type {float, double, int32, uint8, int16, int8, int64, bfloat16, uint16, half, uint32, uint64}; Tseed: type {int32, int64} = int64; output_dtype: type {int32, int64} = int64',
 )
 
-_KERNEL_TYPES = {"half", "bfloat16", "float32", "float64"}  # TensorFlow's CPU kernels
+_KERNEL_TYPES = {"float16", "bfloat16", "float32", "float64"}  # TensorFlow's CPU kernels
 
 
 @shape_fn("Multinomial", "StatelessMultinomial")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 
+import ml_dtypes
 import numpy as np
 
 from flowsaver.ops import philox, philox_fill
@@ -119,8 +120,8 @@ def multinomial(key: int, counter: int, logits: np.ndarray, num_samples: int,
         return out
     wide = logits.astype(np.float64)
     finite = np.isfinite(wide)
-    lowest = float(np.finfo(logits.dtype).min) if logits.dtype.kind == "f" else \
-        float(np.iinfo(logits.dtype).min)
+    lowest = float(np.iinfo(logits.dtype).min) if logits.dtype.kind in "iu" else \
+        float(ml_dtypes.finfo(logits.dtype).min)
     top = np.where(finite, wide, -np.inf).max(axis=1)
     top = np.where(np.isneginf(top), lowest, top)
     with np.errstate(over="ignore", invalid="ignore"):
