@@ -64,35 +64,43 @@ _S1, _S2, _S3 = (_h("-0x1.555545995a603p-3"), _h("0x1.1107605230bc4p-7"),
                  _h("-0x1.994eb3774cf24p-13"))
 _HALF_PI = _h("0x1.921FB54442D18p0")
 _INV_HALF_PI_2_24 = _h("0x1.45F306DC9C883p+23")
-_TINY_TOP12 = 0x398  # top 12 bits of 2**-12 as a float: below it sin x = x, cos x = 1
+_TINY_BITS = 0x39800000  # 2**-12 as float bits: below it sin x = x and cos x = 1
 _HUGE = 120.0  # the fast range reduction holds below 120
-# Per quadrant n & 3: whether sin and cos trade places, and the signs of the results.
-_SWAP = np.array([False, True, False, True])
-_SIN_SIGN = np.array([1.0, 1.0, -1.0, -1.0], np.float32)
-_COS_SIGN = np.array([1.0, -1.0, -1.0, 1.0], np.float32)
+
+
+def _logf_tables() -> tuple[np.ndarray, np.ndarray]:
+    """glibc's per-subinterval values folded with the exponent, indexed by
+    ((bits - 0x3f330000) >> 19) + 4096: 1/c * 2**-k (so that x * it = z/c exactly) and
+    log c + k ln2 (the same double glibc computes)."""
+    t = np.arange(8192) - 4096
+    i, k = t & 15, t >> 4
+    return np.ldexp(_INV_C[i], -k), _LOG_C[i] + k.astype(np.float64) * _LN2
+
+
+_LOGF_SCALE, _LOGF_BASE = _logf_tables()
 
 
 def logf(x: np.ndarray) -> np.ndarray:
     """glibc's ``logf`` of positive, normal float32 values (x < 2**-126 is not handled)."""
-    ix = x.view(np.int32).astype(np.int64)
-    tmp = ix - _LOGF_OFF
-    i = (tmp >> 19) & 15
-    k = tmp >> 23
-    z = (ix - (tmp & (0x1FF << 23))).astype(np.uint32).view(np.float32).astype(np.float64)
-    r = z * _INV_C[i]
+    idx = np.subtract(x.view(np.int32), _LOGF_OFF, dtype=np.int64)  # take() wants intp
+    idx >>= 19
+    idx += 4096
+    r = x.astype(np.float64)
+    r *= np.take(_LOGF_SCALE, idx)
     r -= 1.0
-    y0 = k.astype(np.float64)
-    y0 *= _LN2
-    y0 += _LOG_C[i]
+    y0 = np.take(_LOGF_BASE, idx)
     r2 = r * r
     y = r * _LOGF_A1
     y += _LOGF_A2
-    y += r2 * _LOGF_A0
+    t = r2 * _LOGF_A0
+    y += t
     y *= r2
     y0 += r
     y += y0
     out = y.astype(np.float32)
-    out[ix == _FLOAT_ONE_BITS] = 0.0
+    ones = x.view(np.int32) == _FLOAT_ONE_BITS
+    if ones.any():
+        out[ones] = 0.0
     return out
 
 
@@ -100,10 +108,18 @@ def sincosf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """glibc's ``sincosf`` of float32 values in [0, 120): (sin x, cos x) as float32."""
     if x.size and not (x.min() >= 0 and x.max() < _HUGE):
         raise ValueError("sincosf emulation covers 0 <= x < 120 only")
+    return sincosf_unchecked(x)
+
+
+def sincosf_unchecked(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``sincosf`` for float32 values already known to lie in [0, 120)."""
     xd = x.astype(np.float64)
-    scaled = xd * _INV_HALF_PI_2_24
-    n = (scaled.astype(np.int32) + 0x800000) >> 24
-    xd -= n * _HALF_PI
+    n = (xd * _INV_HALF_PI_2_24).astype(np.int32)
+    n += 0x800000
+    n >>= 24
+    start = n.astype(np.float64)
+    start *= _HALF_PI  # n * pi/2, rounded as glibc rounds it
+    xd -= start
     x2 = xd * xd
     x4 = x2 * x2
     x3 = x2 * xd
@@ -119,16 +135,28 @@ def sincosf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     s += xd
     c = x4 * _C2
     c += c1
-    s += x5 * s1
-    c += x6 * c2
-    sin_r, cos_r = s.astype(np.float32), c.astype(np.float32)
-    quadrant = n & 3
-    swap = _SWAP[quadrant]
-    sin_x = np.where(swap, cos_r, sin_r)
-    cos_x = np.where(swap, sin_r, cos_r)
-    sin_x *= _SIN_SIGN[quadrant]
-    cos_x *= _COS_SIGN[quadrant]
-    tiny = ((x.view(np.uint32) >> 20) & 0x7FF) < _TINY_TOP12
+    x5 *= s1
+    s += x5
+    x6 *= c2
+    c += x6
+    sin_bits = s.astype(np.float32).view(np.uint32)
+    cos_bits = c.astype(np.float32).view(np.uint32)
+    # Odd quadrants trade sin and cos; then signs: sin < 0 in quadrants 2, 3, cos in 1, 2.
+    odd = n << 31
+    odd >>= 31
+    trade = sin_bits ^ cos_bits
+    trade &= odd.view(np.uint32)
+    sin_bits ^= trade
+    cos_bits ^= trade
+    sign = n & 2
+    sign <<= 30
+    sin_bits ^= sign.view(np.uint32)
+    n += 1
+    n &= 2
+    n <<= 30
+    cos_bits ^= n.view(np.uint32)
+    sin_x, cos_x = sin_bits.view(np.float32), cos_bits.view(np.float32)
+    tiny = x.view(np.uint32) < _TINY_BITS
     if tiny.any():
         sin_x[tiny] = x[tiny]
         cos_x[tiny] = 1.0

@@ -27,6 +27,7 @@ Each Session.run of a stateful op reserves a span of its stream and moves the st
 """
 from __future__ import annotations
 
+import functools
 import secrets
 
 import numpy as np
@@ -38,48 +39,85 @@ ROUNDS = 10
 MUL_A, MUL_B = 0xD2511F53, 0xCD9E8D57  # round multipliers
 WEYL_A, WEYL_B = 0x9E3779B9, 0xBB67AE85  # key increments between rounds
 STATELESS_KEY = 0x02461E29_3EC8F720  # the fixed key that scrambles a stateless seed
-CHUNK = 16384  # blocks per pass: keeps the working arrays in the L2 cache
+CHUNK = 8192  # blocks per pass: keeps the working arrays in the L2 cache
 
-_A, _B = np.uint64(MUL_A), np.uint64(MUL_B)
+_MULTIPLIERS = np.array([[MUL_A], [MUL_B]], np.uint64)
 _LOW = np.uint64(MASK32)
 _SHIFT = np.uint64(32)
+
+# The four words of a block are kept as two (2, m) uint64 arrays, each element a 32-bit word:
+# x = [c0; c2] (the words that get multiplied) and y = [c1; c3]. A round is then
+#   p = x * [A; B];  x = hi(p)[::-1] ^ y ^ [k0; k1];  y = lo(p)[::-1]
+# five NumPy calls on 2m elements. At the end x = [w0; w2] and y = [w1; w3].
 
 
 def _round_keys(key: int) -> list:
     k0, k1 = key & MASK32, key >> 32
-    return [(np.uint64((k0 + r * WEYL_A) & MASK32), np.uint64((k1 + r * WEYL_B) & MASK32))
-            for r in range(ROUNDS)]
+    return [((k0 + r * WEYL_A) & MASK32, (k1 + r * WEYL_B) & MASK32) for r in range(ROUNDS)]
 
 
-def _rounds(c0, c1, c2, c3, keys, p0, p1):
-    """Ten Philox rounds in place on four uint64 arrays that hold 32-bit words."""
-    for ka, kb in keys:
-        np.multiply(c0, _A, out=p0)
-        np.multiply(c2, _B, out=p1)
-        np.right_shift(p1, _SHIFT, out=c0)
-        np.bitwise_xor(c0, c1, out=c0)
-        np.bitwise_xor(c0, ka, out=c0)
-        np.right_shift(p0, _SHIFT, out=c2)
-        np.bitwise_xor(c2, c3, out=c2)
-        np.bitwise_xor(c2, kb, out=c2)
-        np.bitwise_and(p1, _LOW, out=c1)
-        np.bitwise_and(p0, _LOW, out=c3)
+def _rounds(x, y, p, keys) -> None:
+    """Philox rounds with ``keys`` in place on x = [c0; c2] and y = [c1; c3]."""
+    for k0, k1 in keys:
+        np.multiply(x, _MULTIPLIERS, out=p)
+        np.right_shift(p[::-1], _SHIFT, out=x)
+        np.bitwise_xor(x, y, out=x)
+        x[0] ^= np.uint64(k0)
+        x[1] ^= np.uint64(k1)
+        np.bitwise_and(p[::-1], _LOW, out=y)
 
 
-def _counter_words(counter: int, offsets: np.ndarray, words) -> None:
-    """Fill ``words`` (4 uint64 arrays) with the 32-bit words of ``counter + offsets``."""
-    c0, c1, c2, c3 = words
+def _counter_words(counter: int, offsets: np.ndarray, x, y) -> None:
+    """Fill x = [c0; c2], y = [c1; c3] with the 32-bit words of ``counter + offsets``."""
     base_lo, base_hi = counter & MASK64, counter >> 64
-    np.add(offsets, np.uint64(base_lo), out=c1)  # wraps modulo 2**64
-    np.bitwise_and(c1, _LOW, out=c0)
-    carry = c1 < offsets
-    np.right_shift(c1, _SHIFT, out=c1)
-    if carry.any():
-        high = np.where(carry, np.uint64((base_hi + 1) & MASK64), np.uint64(base_hi))
-    else:
-        high = np.full(len(offsets), base_hi, np.uint64)
-    np.bitwise_and(high, _LOW, out=c2)
-    np.right_shift(high, _SHIFT, out=c3)
+    low = offsets + np.uint64(base_lo)  # wraps modulo 2**64
+    carry = low < offsets
+    np.bitwise_and(low, _LOW, out=x[0])
+    np.right_shift(low, _SHIFT, out=y[0])
+    high = np.where(carry, np.uint64((base_hi + 1) & MASK64), np.uint64(base_hi))
+    np.bitwise_and(high, _LOW, out=x[1])
+    np.right_shift(high, _SHIFT, out=y[1])
+
+
+@functools.lru_cache(maxsize=8)
+def _steps_times_a(m: int) -> np.ndarray:
+    steps = np.arange(m, dtype=np.uint64) * np.uint64(MUL_A)
+    steps.flags.writeable = False
+    return steps
+
+
+def consecutive_words(key: int, counter: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``m`` blocks at ``counter``, ``counter + 1``, ...: (x, y) = ([w0; w2], [w1; w3]),
+    each (2, m) uint64 holding 32-bit words.
+
+    Within one call only the lowest counter word usually changes, so the first two rounds
+    work on single rows and scalars (exactly the same arithmetic, less of it).
+    """
+    x, y, p = (np.empty((2, m), np.uint64) for _ in range(3))
+    keys = _round_keys(key)
+    s0, s1, s2, s3 = ((counter >> (32 * j)) & MASK32 for j in range(4))
+    if s0 + m > 1 << 32:  # the low word wraps inside this span: count every word
+        _counter_words(counter, np.arange(m, dtype=np.uint64), x, y)
+        _rounds(x, y, p, keys)
+        return x, y
+    (k0a, k1a), (k0b, k1b) = keys[:2]
+    # round 1: only c0 = s0 + i varies
+    np.add(_steps_times_a(m), np.uint64(s0 * MUL_A), out=p[0])  # (s0 + i) * A, no wrap
+    q1 = s2 * MUL_B
+    c0, c1 = (q1 >> 32) ^ s1 ^ k0a, q1 & MASK32
+    np.right_shift(p[0], _SHIFT, out=x[1])
+    x[1] ^= np.uint64(s3 ^ k1a)
+    np.bitwise_and(p[0], _LOW, out=y[1])
+    # round 2: c0 and c1 are still constant
+    q0 = c0 * MUL_A
+    np.multiply(x[1], np.uint64(MUL_B), out=p[1])
+    np.right_shift(p[1], _SHIFT, out=x[0])
+    x[0] ^= np.uint64(c1 ^ k0b)
+    np.bitwise_and(p[1], _LOW, out=y[0])
+    np.bitwise_xor(y[1], np.uint64((q0 >> 32) ^ k1b), out=x[1])
+    y[1] = q0 & MASK32
+    _rounds(x, y, p, keys[2:])
+    return x, y
 
 
 def blocks_at(key: int, counter: int, offsets: np.ndarray) -> np.ndarray:
@@ -88,23 +126,26 @@ def blocks_at(key: int, counter: int, offsets: np.ndarray) -> np.ndarray:
     n = len(offsets)
     out = np.empty((n, 4), np.uint32)
     keys = _round_keys(key)
-    size = min(n, CHUNK)
-    words = [np.empty(size, np.uint64) for _ in range(4)]
-    p0, p1 = np.empty(size, np.uint64), np.empty(size, np.uint64)
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
-        m = stop - start
-        view = [w[:m] for w in words]
-        _counter_words(counter, offsets[start:stop], view)
-        _rounds(*view, keys, p0[:m], p1[:m])
-        for j in range(4):
-            out[start:stop, j] = view[j]
+        x, y, p = (np.empty((2, stop - start), np.uint64) for _ in range(3))
+        _counter_words(counter, offsets[start:stop], x, y)
+        _rounds(x, y, p, keys)
+        _interleave(x, y, out[start:stop])
     return out
+
+
+def _interleave(x, y, out) -> None:
+    out[:, 0], out[:, 1], out[:, 2], out[:, 3] = x[0], y[0], x[1], y[1]
 
 
 def blocks(key: int, counter: int, count: int) -> np.ndarray:
     """``count`` consecutive blocks from ``counter``: shape (count, 4), uint32."""
-    return blocks_at(key, counter, np.arange(count, dtype=np.uint64))
+    out = np.empty((count, 4), np.uint32)
+    for start in range(0, count, CHUNK):
+        stop = min(start + CHUNK, count)
+        _interleave(*consecutive_words(key, counter + start, stop - start), out[start:stop])
+    return out
 
 
 def words(key: int, counter: int, count: int) -> np.ndarray:

@@ -26,6 +26,7 @@ The last, partial group is computed in full and cut.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import ml_dtypes
 import numpy as np
@@ -33,10 +34,15 @@ import numpy as np
 from flowsaver.ops import libm_float, philox
 
 RESERVED_WORDS_PER_OUTPUT = 256  # TensorFlow's reservation per output value and per group
+PARALLEL_MIN_BLOCKS = 8 * philox.CHUNK  # below this, one thread fills the output
 _FLOAT_EPSILON = np.float32(1e-7)
 _TWO_PI = 2 * math.pi
+_TWO_PI_ULP = _TWO_PI * 2.0 ** -23  # 2 pi times one float32 step of [1, 2)
+_MANTISSA = np.uint32(0x7FFFFF)
+_ONE_BITS = np.uint32(0x3F800000)
 _BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 _WIDE = {np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.uint64)}
+_POOL: list = []
 
 
 def group_size(dtype) -> int:
@@ -50,19 +56,26 @@ def reserved_blocks(size: int) -> int:
 
 
 # ---- words to values -----------------------------------------------------------------------
+def _u32(w: np.ndarray) -> np.ndarray:
+    return w if w.dtype == np.uint32 else w.astype(np.uint32)
+
+
 def uniform_float32(w: np.ndarray) -> np.ndarray:
-    return ((w & np.uint32(0x7FFFFF)) | np.uint32(0x3F800000)).view(np.float32) - \
-        np.float32(1.0)
+    bits = _u32(w) & _MANTISSA
+    bits |= _ONE_BITS
+    values = bits.view(np.float32)
+    values -= np.float32(1.0)
+    return values
 
 
 def uniform_half(w: np.ndarray) -> np.ndarray:
-    bits = ((w & np.uint32(0x3FF)) | np.uint32(0x3C00)).astype(np.uint16)
+    bits = ((_u32(w) & np.uint32(0x3FF)) | np.uint32(0x3C00)).astype(np.uint16)
     return bits.view(np.float16) - np.float16(1.0)
 
 
 def uniform_bfloat16(w: np.ndarray) -> np.ndarray:
     # 1.m - 1 is exact in float32 and in bfloat16, so the cast does not round.
-    bits = ((w & np.uint32(0x7F)) << np.uint32(16)) | np.uint32(0x3F800000)
+    bits = ((_u32(w) & np.uint32(0x7F)) << np.uint32(16)) | _ONE_BITS
     return (bits.view(np.float32) - np.float32(1.0)).astype(_BFLOAT16)
 
 
@@ -75,80 +88,109 @@ def uniform_float64(hi_word: np.ndarray, lo_word: np.ndarray) -> np.ndarray:
 
 def box_muller_float(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """TensorFlow's float Box-Muller of two word arrays: two float32 normal arrays."""
-    u = np.maximum(uniform_float32(w0), _FLOAT_EPSILON)
-    v = (uniform_float32(w1).astype(np.float64) * _TWO_PI).astype(np.float32)
+    u = uniform_float32(w0)
+    np.maximum(u, _FLOAT_EPSILON, out=u)
     r = libm_float.logf(u)
     r *= np.float32(-2.0)
     np.sqrt(r, out=r)
-    sin_v, cos_v = libm_float.sincosf(v)
+    # float(2 pi * (m / 2**23)) with m the word's 23 low bits: one rounding, as in C.
+    v = (_u32(w1) & _MANTISSA).astype(np.float64)
+    v *= _TWO_PI_ULP
+    sin_v, cos_v = libm_float.sincosf_unchecked(v.astype(np.float32))
     sin_v *= r
     cos_v *= r
     return sin_v, cos_v
 
 
-def box_muller_double(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """TensorFlow's double Box-Muller of (n, 4) words: two float64 normal arrays."""
-    u = np.maximum(uniform_float64(w[:, 0], w[:, 1]), 1e-7)
-    v = _TWO_PI * uniform_float64(w[:, 2], w[:, 3])
+def box_muller_double(w0, w1, w2, w3) -> tuple[np.ndarray, np.ndarray]:
+    """TensorFlow's double Box-Muller of four word arrays: two float64 normal arrays."""
+    u = np.maximum(uniform_float64(w0, w1), 1e-7)
+    v = _TWO_PI * uniform_float64(w2, w3)
     r = np.sqrt(-2.0 * libm_float.log_double(u))
     sin_v, cos_v = libm_float.sincos_double(v)
     return sin_v * r, cos_v * r
 
 
-def _pairs_float(b: np.ndarray) -> np.ndarray:
-    """Float normals of (n, 4) blocks: (n, 4) float32, pair (w0, w1) then (w2, w3)."""
-    f0, f1 = box_muller_float(b[:, 0::2].reshape(-1), b[:, 1::2].reshape(-1))
-    return np.stack([f0, f1], axis=1).reshape(len(b), 4)
+def _wide(lo_word: np.ndarray, hi_word: np.ndarray) -> np.ndarray:
+    return lo_word.astype(np.uint64) | (hi_word.astype(np.uint64) << np.uint64(32))
 
 
-def _normal_block_values(b: np.ndarray, dtype: np.dtype) -> np.ndarray:
+# ---- per-block transforms: words x = [w0; w2], y = [w1; w3] of m blocks -> dest (m, group)
+def _put4(a: np.ndarray, b: np.ndarray, dest: np.ndarray) -> None:
+    """dest[:, 0..3] = a[0], b[0], a[1], b[1] (values made from w0, w1, w2, w3)."""
+    dest[:, 0], dest[:, 1], dest[:, 2], dest[:, 3] = a[0], b[0], a[1], b[1]
+
+
+def _uniform_values(dtype: np.dtype):
     if dtype == np.float64:
-        return np.stack(box_muller_double(b), axis=1)
-    return _pairs_float(b).astype(dtype)
+        def values(x, y, dest):
+            dest[:] = uniform_float64(x, y).T
+        return values
+    per_word = {np.dtype(np.float32): uniform_float32, np.dtype(np.float16): uniform_half,
+                _BFLOAT16: uniform_bfloat16}.get(dtype)
+    if per_word is None:
+        raise TypeError(f"no Philox uniform for {dtype}")
+    return lambda x, y, dest: _put4(per_word(x), per_word(y), dest)
 
 
-def _uniform_block_values(b: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    if dtype == np.float32:
-        return uniform_float32(b)
-    if dtype == np.float16:
-        return uniform_half(b)
-    if dtype == _BFLOAT16:
-        return uniform_bfloat16(b)
+def _normal_values(dtype: np.dtype):
     if dtype == np.float64:
-        return uniform_float64(b[:, 0::2], b[:, 1::2])
-    raise TypeError(f"no Philox uniform for {dtype}")
+        def values(x, y, dest):
+            dest[:, 0], dest[:, 1] = box_muller_double(x[0], y[0], x[1], y[1])
+        return values
+
+    def values(x, y, dest):
+        # the pairs (w0, w1) and (w2, w3) of every block, as the two rows of x and y
+        f0, f1 = box_muller_float(x.reshape(-1), y.reshape(-1))
+        m = x.shape[1]
+        _put4(f0.reshape(2, m), f1.reshape(2, m), dest)
+    return values
 
 
-def _wide_words(b: np.ndarray) -> np.ndarray:
-    """(n, 4) words as (n, 2) uint64: w0 | w1 << 32 and w2 | w3 << 32."""
-    wide = b.astype(np.uint64)
-    return wide[:, 0::2] | (wide[:, 1::2] << np.uint64(32))
+def _threads() -> int:
+    from flowsaver.ops.philox_sampling import intra_op_threads
+    return intra_op_threads()
 
 
-# ---- fills ----------------------------------------------------------------------------------
+def _run_chunks(count: int, work) -> None:
+    """``work(start, stop)`` over chunks of ``range(count)``; in parallel when large."""
+    spans = [(s, min(s + philox.CHUNK, count)) for s in range(0, count, philox.CHUNK)]
+    threads = _threads()
+    if count < PARALLEL_MIN_BLOCKS or threads < 2:
+        for start, stop in spans:
+            work(start, stop)
+        return
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=threads,
+                                        thread_name_prefix="flowsaver-philox"))
+    list(_POOL[0].map(lambda span: work(*span), spans))
+
+
 def _fixed(key: int, counter: int, size: int, dtype, per_block) -> np.ndarray:
+    """``size`` values made by ``per_block`` from one block per group, as TensorFlow's
+    ``FillPhiloxRandom`` lays them out."""
     dtype = np.dtype(dtype)
     group = group_size(dtype)
     count = -(-size // group)
-    out = np.empty(count * group, dtype)
-    step = philox.CHUNK
-    for start in range(0, count, step):
-        stop = min(start + step, count)
-        b = philox.blocks(key, counter + start, stop - start)
-        out[start * group:stop * group] = per_block(b).reshape(-1)
-    return out[:size]
+    out = np.empty((count, group), dtype)
+
+    def work(start, stop):
+        x, y = philox.consecutive_words(key, counter + start, stop - start)
+        per_block(x, y, out[start:stop])
+    _run_chunks(count, work)
+    return out.reshape(-1)[:size]
 
 
 def uniform(key: int, counter: int, size: int, dtype) -> np.ndarray:
     """``RandomUniform`` values in [0, 1) (half, bfloat16, float, double)."""
     dtype = np.dtype(dtype)
-    return _fixed(key, counter, size, dtype, lambda b: _uniform_block_values(b, dtype))
+    return _fixed(key, counter, size, dtype, _uniform_values(dtype))
 
 
 def normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
     """``RandomStandardNormal`` values (half, bfloat16, float, double)."""
     dtype = np.dtype(dtype)
-    return _fixed(key, counter, size, dtype, lambda b: _normal_block_values(b, dtype))
+    return _fixed(key, counter, size, dtype, _normal_values(dtype))
 
 
 def uniform_int(key: int, counter: int, size: int, lo: int, hi: int, dtype) -> np.ndarray:
@@ -157,19 +199,29 @@ def uniform_int(key: int, counter: int, size: int, lo: int, hi: int, dtype) -> n
     if dtype.itemsize == 8:
         span = np.uint64((hi - lo) & philox.MASK64)
         base = np.uint64(lo & philox.MASK64)
-        return _fixed(key, counter, size, dtype,
-                      lambda b: ((_wide_words(b) % span) + base).view(dtype))
-    span = np.uint32((hi - lo) & philox.MASK32)
-    return _fixed(key, counter, size, dtype,
-                  lambda b: ((b % span).astype(np.int64) + lo).astype(dtype))
+
+        def wide(x, y, dest):
+            dest[:] = ((_wide(x, y) % span + base).view(dtype)).T
+        return _fixed(key, counter, size, dtype, wide)
+    span = np.uint64((hi - lo) & philox.MASK32)
+    return _fixed(key, counter, size, dtype, lambda x, y, dest: _put4(
+        (x % span).astype(np.int64) + lo, (y % span).astype(np.int64) + lo, dest))
 
 
 def full_int(key: int, counter: int, size: int, dtype) -> np.ndarray:
     """Uniform integers over the whole range of ``dtype`` (the words themselves)."""
     dtype = np.dtype(dtype)
     if dtype.itemsize == 8:
-        return _fixed(key, counter, size, dtype, lambda b: _wide_words(b).view(dtype))
-    return _fixed(key, counter, size, dtype, lambda b: b.view(dtype))
+        def wide(x, y, dest):
+            dest[:] = _wide(x, y).view(dtype).T
+        return _fixed(key, counter, size, dtype, wide)
+    return _fixed(key, counter, size, dtype, lambda x, y, dest: _put4(
+        x.astype(np.uint32).view(dtype), y.astype(np.uint32).view(dtype), dest))
+
+
+def _block_words(key: int, counter: int, offsets: np.ndarray) -> tuple:
+    b = philox.blocks_at(key, counter, offsets).T.astype(np.uint64)
+    return b[0::2], b[1::2]  # x = [w0; w2], y = [w1; w3]
 
 
 def truncated_normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
@@ -182,13 +234,13 @@ def truncated_normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
     filled = np.zeros(count, np.int64)
     active = np.arange(count, dtype=np.int64)
     block = 0
+    candidates = _normal_values(np.dtype(np.float64) if dtype == np.float64 else
+                                np.dtype(np.float32))
     while active.size:
         offsets = active.astype(np.uint64) * np.uint64(stride) + np.uint64(block)
-        b = philox.blocks_at(key, counter, offsets)
-        if dtype == np.float64:
-            values = np.stack(box_muller_double(b), axis=1)
-        else:
-            values = _pairs_float(b)
+        values = np.empty((len(offsets), group), np.float64 if dtype == np.float64 else
+                           np.float32)
+        candidates(*_block_words(key, counter, offsets), values)
         keep = np.abs(values) < 2.0
         rank = np.cumsum(keep, axis=1)
         have = filled[active]
