@@ -64,6 +64,9 @@ _S1, _S2, _S3 = (_h("-0x1.555545995a603p-3"), _h("0x1.1107605230bc4p-7"),
                  _h("-0x1.994eb3774cf24p-13"))
 _HALF_PI = _h("0x1.921FB54442D18p0")
 _INV_HALF_PI_2_24 = _h("0x1.45F306DC9C883p+23")
+_POLY_HIGH = np.array([[_C4], [_S3]])
+_POLY_MID = np.array([[_C3], [_S2]])
+_POLY_LOW = np.array([[_C2], [_S1]])
 _TINY_BITS = 0x39800000  # 2**-12 as float bits: below it sin x = x and cos x = 1
 _HUGE = 120.0  # the fast range reduction holds below 120
 
@@ -113,6 +116,16 @@ def sincosf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def sincosf_unchecked(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``sincosf`` for float32 values already known to lie in [0, 120)."""
+    rows = sincosf_rows(x)
+    return rows[0], rows[1]
+
+
+def sincosf_rows(x: np.ndarray) -> np.ndarray:
+    """``sincosf`` of a 1-D float32 array in [0, 120) as one (2, n) array [sin x; cos x].
+
+    The sine and cosine polynomials share their structure, so each step below works on
+    both at once as the rows of (2, n) arrays; every element sees glibc's operations.
+    """
     xd = x.astype(np.float64)
     n = (xd * _INV_HALF_PI_2_24).astype(np.int32)
     n += 0x800000
@@ -120,27 +133,24 @@ def sincosf_unchecked(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     start = n.astype(np.float64)
     start *= _HALF_PI  # n * pi/2, rounded as glibc rounds it
     xd -= start
-    x2 = xd * xd
-    x4 = x2 * x2
-    x3 = x2 * xd
-    c2 = x2 * _C4
-    c2 += _C3
-    s1 = x2 * _S3
-    s1 += _S2
-    c1 = x2 * _C1
-    c1 += _C0
-    x5 = x3 * x2
-    x6 = x4 * x2
-    s = x3 * _S1
-    s += xd
-    c = x4 * _C2
-    c += c1
-    x5 *= s1
-    s += x5
-    x6 *= c2
-    c += x6
-    sin_bits = s.astype(np.float32).view(np.uint32)
-    cos_bits = c.astype(np.float32).view(np.uint32)
+    powers = np.empty((2, len(xd)))  # [x^2; x]
+    np.multiply(xd, xd, out=powers[0])
+    powers[1] = xd
+    x2 = powers[0]
+    low = powers * x2  # [x^4; x^3]
+    high = x2 * _POLY_HIGH
+    high += _POLY_MID  # [C3 + x^2 C4; S2 + x^2 S3]
+    value = np.empty_like(powers)
+    np.multiply(x2, _C1, out=value[0])
+    value[0] += _C0
+    value[1] = xd  # [C0 + x^2 C1; x]
+    top = low * x2  # [x^6; x^5]
+    low *= _POLY_LOW
+    value += low
+    top *= high
+    value += top  # [cos r; sin r]
+    bits = value.astype(np.float32).view(np.uint32)
+    cos_bits, sin_bits = bits[0], bits[1]
     # Odd quadrants trade sin and cos; then signs: sin < 0 in quadrants 2, 3, cos in 1, 2.
     odd = n << 31
     odd >>= 31
@@ -155,12 +165,12 @@ def sincosf_unchecked(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n &= 2
     n <<= 30
     cos_bits ^= n.view(np.uint32)
-    sin_x, cos_x = sin_bits.view(np.float32), cos_bits.view(np.float32)
+    out = bits[::-1].view(np.float32)  # [sin; cos]
     tiny = x.view(np.uint32) < _TINY_BITS
     if tiny.any():
-        sin_x[tiny] = x[tiny]
-        cos_x[tiny] = 1.0
-    return sin_x, cos_x
+        out[0, tiny] = x[tiny]
+        out[1, tiny] = 1.0
+    return out
 
 
 def log_double(x: np.ndarray) -> np.ndarray:

@@ -62,8 +62,7 @@ def _rounds(x, y, p, keys) -> None:
         np.multiply(x, _MULTIPLIERS, out=p)
         np.right_shift(p[::-1], _SHIFT, out=x)
         np.bitwise_xor(x, y, out=x)
-        x[0] ^= np.uint64(k0)
-        x[1] ^= np.uint64(k1)
+        np.bitwise_xor(x, np.array([[k0], [k1]], np.uint64), out=x)
         np.bitwise_and(p[::-1], _LOW, out=y)
 
 

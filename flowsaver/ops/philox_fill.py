@@ -96,10 +96,9 @@ def box_muller_float(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.nda
     # float(2 pi * (m / 2**23)) with m the word's 23 low bits: one rounding, as in C.
     v = (_u32(w1) & _MANTISSA).astype(np.float64)
     v *= _TWO_PI_ULP
-    sin_v, cos_v = libm_float.sincosf_unchecked(v.astype(np.float32))
-    sin_v *= r
-    cos_v *= r
-    return sin_v, cos_v
+    rows = libm_float.sincosf_rows(v.astype(np.float32))
+    rows *= r
+    return rows[0], rows[1]
 
 
 def box_muller_double(w0, w1, w2, w3) -> tuple[np.ndarray, np.ndarray]:
