@@ -1,5 +1,6 @@
 """``tf.random``: TF1's random functions under their ``tf.random.*`` names."""
 from flowsaver.ops.random_ops import categorical, multinomial  # noqa: F401
+from flowsaver.ops.random_ops import random_gamma as gamma  # noqa: F401
 from flowsaver.ops.random_ops import random_normal as normal  # noqa: F401
 from flowsaver.ops.random_ops import random_shuffle as shuffle  # noqa: F401
 from flowsaver.ops.random_ops import random_uniform as uniform  # noqa: F401

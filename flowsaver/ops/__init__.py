@@ -10,4 +10,4 @@ from flowsaver.ops import resource_kernels  # noqa: F401,E402
 from flowsaver.ops import training_kernels  # noqa: F401,E402
 from flowsaver.ops import grad_kernels  # noqa: F401,E402
 from flowsaver.ops import conv_grad_kernels, grad_support_kernels  # noqa: F401,E402
-from flowsaver.ops import multinomial_kernels, stateless_random_kernels  # noqa: F401,E402
+from flowsaver.ops import gamma_kernels, multinomial_kernels, stateless_random_kernels  # noqa: F401,E402,E501

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
+
 from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.graph import get_default_graph
-from flowsaver.ops import math_ops
+from flowsaver.ops import array_ops, math_ops
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
 
 DEFAULT_GRAPH_SEED = 87654321
@@ -137,3 +139,18 @@ def categorical(logits, num_samples, dtype=None, seed=None, name=None):
     g = graph_of([logits], get_default_graph())
     with g.as_default(), g.name_scope(name or "categorical"):
         return _categorical(logits, num_samples, dtype, seed)
+
+
+def random_gamma(shape, alpha, beta=None, dtype="float32", seed=None, name=None):
+    """``shape`` samples from each Gamma(alpha, beta) (``RandomGamma``, divided by beta and
+    kept above the dtype's smallest normal number, as in TensorFlow)."""
+    dtype = as_dtype(dtype)
+    g = graph_of([shape, alpha, beta], get_default_graph())
+    with g.as_default(), g.name_scope(name or "random_gamma"):
+        shape = convert_to_tensor(shape, name="shape", dtype="int32")
+        alpha = convert_to_tensor(alpha, name="alpha", dtype=dtype)
+        beta = convert_to_tensor(beta if beta is not None else 1, name="beta", dtype=dtype)
+        both = create_op("BroadcastArgs", [array_ops.shape(alpha), array_ops.shape(beta)])
+        alpha = create_op("BroadcastTo", [alpha, both])
+        sample = create_op("RandomGamma", [shape, alpha], _seed_attrs(seed))
+        return math_ops.maximum(np.finfo(dtype.as_numpy_dtype).tiny, sample / beta)

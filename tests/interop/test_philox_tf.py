@@ -139,6 +139,19 @@ def test_shuffle_matches_tensorflow(tf):
     check(tf, seeded(8, _shuffles))
 
 
+def _gammas(api):
+    return [api.random_gamma([1000], [0.3, 1.0, 2.5, 40.0], seed=2),
+            api.random_gamma([7, 3], np.array([[0.5], [1.5]]), beta=[1.0, 2.0, 4.0],
+                             dtype=api.float64),
+            api.random_gamma([33], 0.8, dtype=api.float16),
+            api.random_gamma([0], [1.0, 2.0]),
+            api.random.gamma([2], [])]
+
+
+def test_gamma_matches_tensorflow(tf):
+    check(tf, seeded(6, _gammas))
+
+
 # ---- multinomial -------------------------------------------------------------------------------
 _LOGITS = np.random.default_rng(0).normal(size=(6, 9))
 _LOGITS[2, 3] = -np.inf
@@ -262,6 +275,8 @@ def test_dropout_masks_match_tensorflow(tf):
 
 # ---- graphs ------------------------------------------------------------------------------------
 API_PROGRAMS = [
+    ("random_gamma", lambda api: api.random_gamma([3], [[0.5, 2.0]], beta=[3.0], seed=4,
+                                                  name="g")),
     ("multinomial", lambda api: api.multinomial([[0.5, 1.5]], 5, seed=2, name="m")),
     ("categorical", lambda api: api.random.categorical(np.zeros((2, 3), np.float32), 4,
                                                        dtype=api.int32)),
