@@ -25,8 +25,8 @@ from flowsaver.ops.partitioned import (PartitionedVariable, fixed_size_partition
                                        min_max_variable_partitioner,
                                        variable_axis_size_partitioner)
 from flowsaver.ops.random_ops import (multinomial, random_gamma, random_normal,
-                                      random_shuffle, random_uniform, set_random_seed,
-                                      truncated_normal)
+                                      random_poisson, random_shuffle, random_uniform,
+                                      set_random_seed, truncated_normal)
 from flowsaver.ops.state_ops import assign, assign_add, assign_sub, is_variable_initialized
 from flowsaver.ops.variable_scope import (AUTO_REUSE, VariableScope, get_variable,
                                           get_variable_scope, variable_scope)

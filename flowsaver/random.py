@@ -2,6 +2,7 @@
 from flowsaver.ops.random_ops import categorical, multinomial  # noqa: F401
 from flowsaver.ops.random_ops import random_gamma as gamma  # noqa: F401
 from flowsaver.ops.random_ops import random_normal as normal  # noqa: F401
+from flowsaver.ops.random_ops import random_poisson as poisson  # noqa: F401
 from flowsaver.ops.random_ops import random_shuffle as shuffle  # noqa: F401
 from flowsaver.ops.random_ops import random_uniform as uniform  # noqa: F401
 from flowsaver.ops.random_ops import set_random_seed  # noqa: F401

@@ -1,5 +1,6 @@
-"""``RandomGamma`` (TensorFlow's draws, ``philox_gamma``) and ``BroadcastArgs``, which
-``tf.random.gamma`` uses to broadcast alpha against beta.
+"""``RandomGamma``, ``RandomPoisson`` and ``RandomPoissonV2`` (TensorFlow's draws,
+``philox_gamma``), and ``BroadcastArgs``, which ``tf.random.gamma`` uses to broadcast alpha
+against beta.
 
 TensorFlow differentiates ``RandomGamma`` with respect to alpha (``RandomGammaGrad``);
 flowsaver has no such gradient yet, so ``tf.gradients`` through it raises LookupError.
@@ -18,36 +19,44 @@ from flowsaver.ops.registry import define, kernel, shape_fn
 
 define(
     'RandomGamma(shape: S, alpha: T) -> (output: T); seed: int = 0; seed2: int = 0; S: type {int32, int64}; T: type {half, float, double}; !stateful',
+    'RandomPoisson(shape: S, rate: dtype) -> (output: dtype); seed: int = 0; seed2: int = 0; S: type {int32, int64}; dtype: type {half, float, double}; !stateful',
+    'RandomPoissonV2(shape: S, rate: R) -> (output: dtype); seed: int = 0; seed2: int = 0; S: type {int32, int64}; R: type {half, float, double, int32, int64} = double; dtype: type {half, float, double, int32, int64} = int64; !stateful',
     'BroadcastArgs(s0: T, s1: T) -> (r0: T); T: type {int32, int64} = int32',
 )
 
 
-@shape_fn("RandomGamma")
+@shape_fn("RandomGamma", "RandomPoisson", "RandomPoissonV2")
 def _gamma_shape(op):
     samples = shape_util.shape_from_tensor(op.inputs[0])
     return [samples.concatenate(op.inputs[1].shape)]
 
 
-@kernel("RandomGamma")
-def _gamma(op, ctx):
-    dtype = np.dtype(op.get_attr("T").as_numpy_dtype)
+def _builder(draw, dtype_attr: str, empty_when):
+    def build(op, ctx):
+        dtype = np.dtype(op.get_attr(dtype_attr).as_numpy_dtype)
 
-    def run(shape, alpha):
-        if np.ndim(shape) != 1:
-            raise errors.InvalidArgumentError(
-                None, op, f"shape must be a vector of {{int32,int64}}, got shape: "
-                          f"{list(np.shape(shape))} (node {op.name})")
-        samples = output_dims(op, shape)
-        alpha = np.asarray(alpha)
-        out_shape = samples + alpha.shape
-        count = math.prod(out_shape)
-        if count == 0:  # TensorFlow returns before reserving anything
-            return np.empty(out_shape, dtype)
-        stream = ctx.random_stream(op)
-        counter = stream.reserve(count * philox_gamma.RESERVED_BLOCKS_PER_OUTPUT)
-        values = philox_gamma.gamma(stream.key, counter, math.prod(samples), alpha, dtype)
-        return values.reshape(out_shape)
-    return run
+        def run(shape, params):
+            if np.ndim(shape) != 1:
+                raise errors.InvalidArgumentError(
+                    None, op, f"shape must be a vector of {{int32,int64}}, got shape: "
+                              f"{list(np.shape(shape))} (node {op.name})")
+            samples = output_dims(op, shape)
+            params = np.asarray(params)
+            out_shape = samples + params.shape
+            if empty_when(math.prod(samples), math.prod(out_shape)):
+                return np.zeros(out_shape, dtype)  # returned before reserving anything
+            stream = ctx.random_stream(op)
+            count = math.prod(out_shape) * philox_gamma.RESERVED_BLOCKS_PER_OUTPUT
+            values = draw(stream.key, stream.reserve(count), math.prod(samples), params, dtype)
+            return values.reshape(out_shape)
+        return run
+    return build
+
+
+# Gamma returns early when the output is empty, Poisson when the sample shape is.
+kernel("RandomGamma")(_builder(philox_gamma.gamma, "T", lambda samples, total: total == 0))
+kernel("RandomPoisson", "RandomPoissonV2")(_builder(
+    philox_gamma.poisson, "dtype", lambda samples, total: samples == 0))
 
 
 @shape_fn("BroadcastArgs")

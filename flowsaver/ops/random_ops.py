@@ -154,3 +154,12 @@ def random_gamma(shape, alpha, beta=None, dtype="float32", seed=None, name=None)
         alpha = create_op("BroadcastTo", [alpha, both])
         sample = create_op("RandomGamma", [shape, alpha], _seed_attrs(seed))
         return math_ops.maximum(np.finfo(dtype.as_numpy_dtype).tiny, sample / beta)
+
+
+def random_poisson(lam, shape, dtype="float32", seed=None, name=None):
+    """``shape`` samples from each Poisson(lam) (``RandomPoissonV2``)."""
+    g = graph_of([lam, shape], get_default_graph())
+    with g.as_default(), g.name_scope(name or "random_poisson"):
+        shape = convert_to_tensor(shape, name="shape", dtype="int32")
+        return create_op("RandomPoissonV2", [shape, lam],
+                         {"dtype": as_dtype(dtype), **_seed_attrs(seed)})

@@ -152,6 +152,19 @@ def test_gamma_matches_tensorflow(tf):
     check(tf, seeded(6, _gammas))
 
 
+def _poissons(api):
+    rates = [0.0, 0.5, 3.0, 9.99, 10.0, 25.5, 1000.0]
+    return [api.random_poisson(rates, [500], seed=3),
+            api.random_poisson(np.array(rates, np.float64), [3, 7], dtype=api.int64),
+            api.random_poisson(np.array([[2.0], [40.0]], np.float16), [9], dtype=api.float16),
+            api.random.poisson([1.0, 70.0], [4], dtype=api.int32),
+            api.random_poisson([1.0, 2.0], [0])]
+
+
+def test_poisson_matches_tensorflow(tf):
+    check(tf, seeded(8, _poissons))
+
+
 # ---- multinomial -------------------------------------------------------------------------------
 _LOGITS = np.random.default_rng(0).normal(size=(6, 9))
 _LOGITS[2, 3] = -np.inf
@@ -275,6 +288,7 @@ def test_dropout_masks_match_tensorflow(tf):
 
 # ---- graphs ------------------------------------------------------------------------------------
 API_PROGRAMS = [
+    ("random_poisson", lambda api: api.random_poisson([1.0, 20.0], [3], seed=2, name="p")),
     ("random_gamma", lambda api: api.random_gamma([3], [[0.5, 2.0]], beta=[3.0], seed=4,
                                                   name="g")),
     ("multinomial", lambda api: api.multinomial([[0.5, 1.5]], 5, seed=2, name="m")),
