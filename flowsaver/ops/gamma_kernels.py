@@ -15,7 +15,7 @@ from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops import philox_gamma, shape_util
 from flowsaver.ops.random_kernels import output_dims
-from flowsaver.ops.registry import define, kernel, shape_fn
+from flowsaver.ops.registry import define, deprecate, kernel, shape_fn
 
 define(
     'RandomGamma(shape: S, alpha: T) -> (output: T); seed: int = 0; seed2: int = 0; S: type {int32, int64}; T: type {half, float, double}; !stateful',
@@ -23,6 +23,7 @@ define(
     'RandomPoissonV2(shape: S, rate: R) -> (output: dtype); seed: int = 0; seed2: int = 0; S: type {int32, int64}; R: type {half, float, double, int32, int64} = double; dtype: type {half, float, double, int32, int64} = int64; !stateful',
     'BroadcastArgs(s0: T, s1: T) -> (r0: T); T: type {int32, int64} = int32',
 )
+deprecate("RandomPoisson", 25, "Replaced by RandomPoissonV2")
 
 
 @shape_fn("RandomGamma", "RandomPoisson", "RandomPoissonV2")

@@ -86,6 +86,8 @@ class OpDef:
             if a.minimum is not None:
                 out.has_minimum = True
                 out.minimum = a.minimum
+        if self.name in DEPRECATIONS:
+            proto.deprecation.version, proto.deprecation.explanation = DEPRECATIONS[self.name]
         proto.is_stateful = "stateful" in self.flags
         proto.is_commutative = "commutative" in self.flags
         proto.is_aggregate = "aggregate" in self.flags
@@ -97,6 +99,8 @@ class OpDef:
 OP_DEFS: dict[str, OpDef] = {}
 # Full types some OpDef args declare: (op, arg) -> (type id name, the attr it is of).
 ARG_FULL_TYPES: dict[tuple[str, str], tuple[str, str]] = {}
+# Ops TensorFlow marks deprecated from a GraphDef version on: op -> (version, explanation).
+DEPRECATIONS: dict[str, tuple[int, str]] = {}
 SHAPES: dict[str, object] = {}
 KERNELS: dict[str, object] = {}
 GRADIENTS: dict[str, object] = {}
@@ -115,6 +119,11 @@ def arg_full_type(op_type: str, arg: str, type_id: str, of_attr: str) -> None:
     """Declare the full type TensorFlow's OpDef gives an argument (e.g. Shape's output is a
     TFT_SHAPE_TENSOR of its ``out_type``); the notation above has no place for it."""
     ARG_FULL_TYPES[(op_type, arg)] = (type_id, of_attr)
+
+
+def deprecate(op_type: str, version: int, explanation: str) -> None:
+    """Record TensorFlow's deprecation of ``op_type`` (it goes into the OpDef)."""
+    DEPRECATIONS[op_type] = (version, explanation)
 
 
 def shape_fn(*op_types: str):
