@@ -26,6 +26,7 @@ The last, partial group is computed in full and cut.
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import ml_dtypes
@@ -146,15 +147,18 @@ def _normal_values(dtype: np.dtype):
     return values
 
 
-def _threads() -> int:
-    from flowsaver.ops.philox_sampling import intra_op_threads
-    return intra_op_threads()
+def intra_op_threads() -> int:
+    """The intra-op thread count TensorFlow would use here: the CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _run_chunks(count: int, work) -> None:
     """``work(start, stop)`` over chunks of ``range(count)``; in parallel when large."""
     spans = [(s, min(s + philox.CHUNK, count)) for s in range(0, count, philox.CHUNK)]
-    threads = _threads()
+    threads = intra_op_threads()
     if count < PARALLEL_MIN_BLOCKS or threads < 2:
         for start, stop in spans:
             work(start, stop)

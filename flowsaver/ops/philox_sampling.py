@@ -20,7 +20,6 @@ which split to replay (the number of CPUs this process may use, as TensorFlow co
 from __future__ import annotations
 
 import math
-import os
 
 import ml_dtypes
 import numpy as np
@@ -73,14 +72,6 @@ def shuffle_order(key: int, counter: int, n: int) -> np.ndarray:
     return np.where(prev >= 0, root[np.maximum(prev, 0)], target)
 
 
-def intra_op_threads() -> int:
-    """The intra-op thread count TensorFlow would use here: the CPUs this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def parallel_for_blocks(n: int, cost: int, threads: int) -> list[tuple[int, int]]:
     """The [start, stop) shards TensorFlow's ``Shard`` (Eigen ``parallelFor``) makes."""
     if n <= 0:
@@ -130,7 +121,8 @@ def multinomial(key: int, counter: int, logits: np.ndarray, num_samples: int,
     total = cdf[:, -1]
     cost = int(_MULTINOMIAL_ROW_COST * (num_samples * math.log(classes) / math.log(2)
                                         + classes))
-    for start, stop in parallel_for_blocks(batch, cost, threads or intra_op_threads()):
+    threads = threads or philox_fill.intra_op_threads()
+    for start, stop in parallel_for_blocks(batch, cost, threads):
         first = counter + start * (num_samples + 3) // 4
         w = philox.words(key, first, (stop - start) * num_samples * 2)
         u = philox_fill.uniform_float64(w[0::2], w[1::2]).reshape(stop - start, num_samples)
