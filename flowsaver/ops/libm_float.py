@@ -85,6 +85,16 @@ _LOGF_SCALE, _LOGF_BASE = _logf_tables()
 
 def logf(x: np.ndarray) -> np.ndarray:
     """glibc's ``logf`` of positive, normal float32 values (x < 2**-126 is not handled)."""
+    out = logf_below_one(x)
+    ones = x.view(np.int32) == _FLOAT_ONE_BITS
+    if ones.any():
+        out[ones] = 0.0
+    return out
+
+
+def logf_below_one(x: np.ndarray) -> np.ndarray:
+    """``logf`` of positive normal float32 values other than 1 (glibc returns exactly 0
+    for 1, which the polynomial does not)."""
     idx = np.subtract(x.view(np.int32), _LOGF_OFF, dtype=np.int64)  # take() wants intp
     idx >>= 19
     idx += 4096
@@ -100,11 +110,7 @@ def logf(x: np.ndarray) -> np.ndarray:
     y *= r2
     y0 += r
     y += y0
-    out = y.astype(np.float32)
-    ones = x.view(np.int32) == _FLOAT_ONE_BITS
-    if ones.any():
-        out[ones] = 0.0
-    return out
+    return y.astype(np.float32)
 
 
 def sincosf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

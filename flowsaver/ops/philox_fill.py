@@ -89,13 +89,15 @@ def uniform_float64(hi_word: np.ndarray, lo_word: np.ndarray) -> np.ndarray:
 
 def box_muller_float(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """TensorFlow's float Box-Muller of two word arrays: two float32 normal arrays."""
-    u = uniform_float32(w0)
+    # uniform(w) = m / 2**23 exactly, m the word's 23 low bits; u < 1 always.
+    u = (w0 & w0.dtype.type(_MANTISSA)).astype(np.float32)
+    u *= np.float32(2.0**-23)
     np.maximum(u, _FLOAT_EPSILON, out=u)
-    r = libm_float.logf(u)
+    r = libm_float.logf_below_one(u)
     r *= np.float32(-2.0)
     np.sqrt(r, out=r)
-    # float(2 pi * (m / 2**23)) with m the word's 23 low bits: one rounding, as in C.
-    v = (_u32(w1) & _MANTISSA).astype(np.float64)
+    # float(2 pi * (m / 2**23)): one rounding of the double product, as in C.
+    v = (w1 & w1.dtype.type(_MANTISSA)).astype(np.float64)
     v *= _TWO_PI_ULP
     rows = libm_float.sincosf_rows(v.astype(np.float32))
     rows *= r
