@@ -79,15 +79,16 @@ def _counter_words(counter: int, offsets: np.ndarray, x, y) -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _steps_times_a(m: int) -> np.ndarray:
-    steps = np.arange(m, dtype=np.uint64) * np.uint64(MUL_A)
+def _steps_times_a(m: int, stride: int) -> np.ndarray:
+    steps = np.arange(m, dtype=np.uint64) * np.uint64(stride * MUL_A)
     steps.flags.writeable = False
     return steps
 
 
-def consecutive_words(key: int, counter: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``m`` blocks at ``counter``, ``counter + 1``, ...: (x, y) = ([w0; w2], [w1; w3]),
-    each (2, m) uint64 holding 32-bit words.
+def consecutive_words(key: int, counter: int, m: int,
+                      stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The ``m`` blocks at ``counter``, ``counter + stride``, ...: (x, y) = ([w0; w2],
+    [w1; w3]), each (2, m) uint64 holding 32-bit words.
 
     Within one call only the lowest counter word usually changes, so the first two rounds
     work on single rows and scalars (exactly the same arithmetic, less of it).
@@ -95,13 +96,13 @@ def consecutive_words(key: int, counter: int, m: int) -> tuple[np.ndarray, np.nd
     x, y, p = (np.empty((2, m), np.uint64) for _ in range(3))
     keys = _round_keys(key)
     s0, s1, s2, s3 = ((counter >> (32 * j)) & MASK32 for j in range(4))
-    if s0 + m > 1 << 32:  # the low word wraps inside this span: count every word
-        _counter_words(counter, np.arange(m, dtype=np.uint64), x, y)
+    if s0 + (m - 1) * stride >= 1 << 32:  # the low word wraps: count every word
+        _counter_words(counter, np.arange(m, dtype=np.uint64) * np.uint64(stride), x, y)
         _rounds(x, y, p, keys)
         return x, y
     (k0a, k1a), (k0b, k1b) = keys[:2]
-    # round 1: only c0 = s0 + i varies
-    np.add(_steps_times_a(m), np.uint64(s0 * MUL_A), out=p[0])  # (s0 + i) * A, no wrap
+    # round 1: only c0 = s0 + i * stride varies
+    np.add(_steps_times_a(m, stride), np.uint64(s0 * MUL_A), out=p[0])  # no wrap
     q1 = s2 * MUL_B
     c0, c1 = (q1 >> 32) ^ s1 ^ k0a, q1 & MASK32
     np.right_shift(p[0], _SHIFT, out=x[1])

@@ -229,31 +229,43 @@ def _block_words(key: int, counter: int, offsets: np.ndarray) -> tuple:
     return b[0::2], b[1::2]  # x = [w0; w2], y = [w1; w3]
 
 
+def _keep_first(values: np.ndarray, rows: np.ndarray, have: np.ndarray, out: np.ndarray):
+    """Put each row's values with |x| < 2, in order, after the ``have`` it already has, up
+    to a full group; return how many each row has now."""
+    group = out.shape[1]
+    keep = np.abs(values) < 2.0
+    rank = np.cumsum(keep, axis=1)
+    take = keep & (rank <= (group - have)[:, None])
+    out[np.broadcast_to(rows[:, None], take.shape)[take],
+        (have[:, None] + rank - 1)[take]] = values[take].astype(out.dtype)
+    return have + take.sum(axis=1)
+
+
 def truncated_normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
     """``TruncatedNormal`` values: normals kept when |x| < 2, drawn group by group."""
     dtype = np.dtype(dtype)
     group = group_size(dtype)
     count = -(-size // group)
     stride = group * RESERVED_WORDS_PER_OUTPUT // 4  # blocks each group owns
+    work_dtype = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+    candidates = _normal_values(work_dtype)
     out = np.empty((count, group), dtype)
     filled = np.zeros(count, np.int64)
-    active = np.arange(count, dtype=np.int64)
-    block = 0
-    candidates = _normal_values(np.dtype(np.float64) if dtype == np.float64 else
-                                np.dtype(np.float32))
+
+    def first_blocks(start, stop):  # block 0 of every group: most groups end here
+        x, y = philox.consecutive_words(key, counter + start * stride, stop - start, stride)
+        values = np.empty((stop - start, group), work_dtype)
+        candidates(x, y, values)
+        rows = np.arange(start, stop)
+        filled[start:stop] = _keep_first(values, rows, filled[start:stop], out)
+    _run_chunks(count, first_blocks)
+    active = np.flatnonzero(filled < group)
+    block = 1
     while active.size:
         offsets = active.astype(np.uint64) * np.uint64(stride) + np.uint64(block)
-        values = np.empty((len(offsets), group), np.float64 if dtype == np.float64 else
-                           np.float32)
+        values = np.empty((len(active), group), work_dtype)
         candidates(*_block_words(key, counter, offsets), values)
-        keep = np.abs(values) < 2.0
-        rank = np.cumsum(keep, axis=1)
-        have = filled[active]
-        take = keep & (rank <= (group - have)[:, None])
-        rows = np.broadcast_to(active[:, None], take.shape)[take]
-        cols = (have[:, None] + rank - 1)[take]
-        out[rows, cols] = values[take].astype(dtype)
-        filled[active] = have + take.sum(axis=1)
+        filled[active] = _keep_first(values, active, filled[active], out)
         active = active[filled[active] < group]
         block += 1
     return out.reshape(-1)[:size]

@@ -89,6 +89,13 @@ def test_long_runs_cross_chunks_the_same_way():
     np.testing.assert_array_equal(philox.words(key, counter, 10), whole.reshape(-1)[:10])
 
 
+@pytest.mark.parametrize("counter,stride", [(5 << 64, 256), ((1 << 32) - 700, 128), (3, 1)])
+def test_strided_blocks_are_the_blocks_at_those_counters(counter, stride):
+    x, y = philox.consecutive_words(42, counter, 50, stride)
+    want = philox.blocks_at(42, counter, np.arange(50, dtype=np.uint64) * np.uint64(stride))
+    np.testing.assert_array_equal(np.stack([x[0], y[0], x[1], y[1]], 1), want)
+
+
 def test_streams_reserve_spans_and_unseeded_streams_differ():
     stream = philox.PhiloxStream.from_seeds(-1, 3)
     assert (stream.key, stream.counter) == ((1 << 64) - 1, 3 << 64)
