@@ -22,8 +22,13 @@ Where streams start:
   The V2 ops take that key as uint64[1] and the counter as uint64[2] (low, high).
 
 Each Session.run of a stateful op reserves a span of its stream and moves the stream past it
-(TensorFlow's GuardedPhiloxRandom); the spans are listed with the kernels in
-``philox_fill.py``. A new session starts every stream over.
+(TensorFlow's GuardedPhiloxRandom), whatever it actually reads. A new session starts every
+stream over. Blocks reserved per run:
+
+    RandomUniform, RandomStandardNormal, TruncatedNormal, RandomUniformInt   256 per value
+    RandomGamma, RandomPoisson(V2)            256 per value (none for an empty output)
+    Multinomial                               256 * batch * 2 * ceil4(samples) (none if empty)
+    RandomShuffle of n rows                   ceil((n - 1) / 4) (none for n < 2 or no element)
 """
 from __future__ import annotations
 

@@ -34,7 +34,8 @@ import numpy as np
 
 from flowsaver.ops import libm_float, philox
 
-RESERVED_WORDS_PER_OUTPUT = 256  # TensorFlow's reservation per output value and per group
+RESERVED_BLOCKS_PER_OUTPUT = 256  # a stateful op's reservation per output value and run
+TRUNCATED_WORDS_PER_OUTPUT = 256  # the words each truncated-normal output may read
 PARALLEL_MIN_BLOCKS = 8 * philox.CHUNK  # below this, one thread fills the output
 _FLOAT_EPSILON = np.float32(1e-7)
 _TWO_PI = 2 * math.pi
@@ -53,7 +54,7 @@ def group_size(dtype) -> int:
 
 def reserved_blocks(size: int) -> int:
     """Blocks a stateful op reserves per run for ``size`` outputs (256 per output)."""
-    return size * RESERVED_WORDS_PER_OUTPUT
+    return size * RESERVED_BLOCKS_PER_OUTPUT
 
 
 # ---- words to values -----------------------------------------------------------------------
@@ -246,7 +247,7 @@ def truncated_normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
     dtype = np.dtype(dtype)
     group = group_size(dtype)
     count = -(-size // group)
-    stride = group * RESERVED_WORDS_PER_OUTPUT // 4  # blocks each group owns
+    stride = group * TRUNCATED_WORDS_PER_OUTPUT // 4  # blocks each group owns
     work_dtype = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
     candidates = _normal_values(work_dtype)
     out = np.empty((count, group), dtype)

@@ -99,7 +99,7 @@ def parallel_for_blocks(n: int, cost: int, threads: int) -> list[tuple[int, int]
 
 def multinomial_reserved_blocks(batch: int, num_samples: int) -> int:
     """Blocks ``Multinomial`` reserves per run (two words per sample on the CPU)."""
-    return batch * (-(-num_samples // 4) * 4 * 2) * philox_fill.RESERVED_WORDS_PER_OUTPUT
+    return batch * (-(-num_samples // 4) * 4 * 2) * philox_fill.RESERVED_BLOCKS_PER_OUTPUT
 
 
 def multinomial(key: int, counter: int, logits: np.ndarray, num_samples: int,
