@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import threading
 
 import numpy as np
 
@@ -159,13 +160,17 @@ def words(key: int, counter: int, count: int) -> np.ndarray:
 
 
 class PhiloxStream:
-    """One op's stream in one session: a key and the counter of its next unreserved block."""
+    """One op's stream in one session: a key and the counter of its next unreserved block.
 
-    __slots__ = ("key", "counter")
+    Reserving is atomic, as TensorFlow's mutex makes it: concurrent runs get disjoint spans.
+    """
+
+    __slots__ = ("key", "counter", "_lock")
 
     def __init__(self, key: int, counter: int):
         self.key = key & MASK64
         self.counter = counter & MASK128
+        self._lock = threading.Lock()
 
     @classmethod
     def from_seeds(cls, seed: int, seed2: int) -> "PhiloxStream":
@@ -176,8 +181,9 @@ class PhiloxStream:
 
     def reserve(self, count: int) -> int:
         """Take the next ``count`` blocks: return where they start and move past them."""
-        start = self.counter
-        self.counter = (start + count) & MASK128
+        with self._lock:
+            start = self.counter
+            self.counter = (start + count) & MASK128
         return start
 
 
