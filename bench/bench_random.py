@@ -91,6 +91,7 @@ def main() -> None:
                         help="run a busy-looping Python process while timing")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     busy = None
     if args.busy:
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -103,8 +104,8 @@ def main() -> None:
     load = "with one busy-looping process" if args.busy else "no extra load started"
     lines = [f"### {args.size:,} float32 values, {load}", "",
              f"Medians of {args.repeat} runs, {platform.machine()}, {os.cpu_count()} cores, "
-             f"NumPy {np.__version__}, 1-min load average before: "
-             f"{os.getloadavg()[0]:.2f}.", "",
+             f"NumPy {np.__version__}; 1-min load average before {load_before:.2f}, "
+             f"after {os.getloadavg()[0]:.2f}.", "",
              "| op | flowsaver | TensorFlow | ratio of medians | median ratio |",
              "|---|---:|---:|---:|---:|"]
     for op, r in results.items():
