@@ -6,7 +6,8 @@ One sample is one ``sess.run`` of that op (the kernel plus fetching its output);
 systems alternate inside every repetition, in a rotated order, after ``gc.collect()``.
 The first run of each is a warm-up, and its values are checked to be bit-identical
 (TensorFlow's first draw). Results are medians, with the median of the per-repetition
-ratios beside them.
+ratios beside them, and the median CPU time of a run (all threads of the process; it
+includes TensorFlow's thread pool, whose idle threads spin for a while after a kernel).
 
 ``--busy`` starts a ``while True: pass`` Python process for the duration of the timing
 (one core of load next to both systems) and stops it afterwards.
@@ -54,11 +55,12 @@ def tensorflow_session(op_type: str, size: int):
     return v1.Session(graph=g), out
 
 
-def timed(sess, out) -> float:
+def timed(sess, out) -> tuple[float, float]:
+    """Wall time and CPU time (all threads of this process) of one run."""
     gc.collect()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     sess.run(out)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def measure(op_type: str, size: int, repeat: int) -> dict:
@@ -68,11 +70,14 @@ def measure(op_type: str, size: int, repeat: int) -> dict:
     if first["flowsaver"].tobytes() != first["TensorFlow"].tobytes():
         raise SystemExit(f"{op_type}: flowsaver's values differ from TensorFlow's")
     times = {name: [] for name in systems}
+    cpu = {name: [] for name in systems}
     names = list(systems)
     for rep in range(repeat):
         order = names[rep % 2:] + names[:rep % 2]
         for name in order:
-            times[name].append(timed(*systems[name]))
+            wall, used = timed(*systems[name])
+            times[name].append(wall)
+            cpu[name].append(used)
     for sess, _ in systems.values():
         sess.close()
     ratios = [a / b for a, b in zip(times["flowsaver"], times["TensorFlow"])]
@@ -80,7 +85,8 @@ def measure(op_type: str, size: int, repeat: int) -> dict:
             "TensorFlow": statistics.median(times["TensorFlow"]),
             "ratio_of_medians": statistics.median(times["flowsaver"]) /
             statistics.median(times["TensorFlow"]),
-            "median_ratio": statistics.median(ratios)}
+            "median_ratio": statistics.median(ratios),
+            "cpu": {name: statistics.median(cpu[name]) for name in names}}
 
 
 def main() -> None:
@@ -106,11 +112,14 @@ def main() -> None:
              f"Medians of {args.repeat} runs, {platform.machine()}, {os.cpu_count()} cores, "
              f"NumPy {np.__version__}; 1-min load average before {load_before:.2f}, "
              f"after {os.getloadavg()[0]:.2f}.", "",
-             "| op | flowsaver | TensorFlow | ratio of medians | median ratio |",
-             "|---|---:|---:|---:|---:|"]
+             "| op | flowsaver | TensorFlow | ratio of medians | median ratio | CPU time "
+             "flowsaver / TensorFlow |",
+             "|---|---:|---:|---:|---:|---:|"]
     for op, r in results.items():
+        ours, theirs = r["cpu"]["flowsaver"], r["cpu"]["TensorFlow"]
         lines.append(f"| {op} | {r['flowsaver'] * 1e3:.1f} ms | {r['TensorFlow'] * 1e3:.1f} ms"
-                     f" | {r['ratio_of_medians']:.2f}x | {r['median_ratio']:.2f}x |")
+                     f" | {r['ratio_of_medians']:.2f}x | {r['median_ratio']:.2f}x | "
+                     f"{ours * 1e3:.0f} / {theirs * 1e3:.0f} ms |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
