@@ -24,7 +24,8 @@ from flowsaver.ops.op_builder import constant, convert_to_tensor
 from flowsaver.ops.state.partitioned import (PartitionedVariable, fixed_size_partitioner,
                                        min_max_variable_partitioner,
                                        variable_axis_size_partitioner)
-from flowsaver.ops.random.api import (random_normal, random_shuffle, random_uniform,
+from flowsaver.ops.random.api import (multinomial, random_gamma, random_normal,
+                                      random_poisson, random_shuffle, random_uniform,
                                       set_random_seed, truncated_normal)
 from flowsaver.ops.state.api import assign, assign_add, assign_sub, is_variable_initialized
 from flowsaver.ops.state.variable_scope import (AUTO_REUSE, VariableScope, get_variable,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from flowsaver.graph.operation import Tensor
 from flowsaver.ops import operators, registry
+from flowsaver.graph.tensor_shape import TensorShape
+from flowsaver.ops.array import basic as array_basic
 from flowsaver.ops.array import core_kernels as array_core_kernels
 from flowsaver.ops.array import grad as array_grad
 from flowsaver.ops.array import index_kernels as array_index_kernels
@@ -31,7 +33,11 @@ from flowsaver.ops.nn import conv_kernels as nn_conv_kernels
 from flowsaver.ops.nn import grad as nn_grad
 from flowsaver.ops.nn import kernels as nn_kernels
 from flowsaver.ops.op_builder import register_tensor_conversion
+from flowsaver.ops.random import gamma_kernels as random_gamma_kernels
+from flowsaver.ops.random import grad as random_grad
 from flowsaver.ops.random import kernels as random_kernels
+from flowsaver.ops.random import multinomial_kernels as random_multinomial_kernels
+from flowsaver.ops.random import stateless_kernels as random_stateless_kernels
 from flowsaver.ops.state import kernels as state_kernels
 from flowsaver.ops.state import partitioned, resource_variables, variables
 from flowsaver.ops.state import resource_kernels as state_resource_kernels
@@ -46,7 +52,8 @@ FAMILIES = {
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE),
     "control_flow": (control_flow_kernels.TABLE,),
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
-    "random": (random_kernels.TABLE,),
+    "random": (random_kernels.TABLE, random_stateless_kernels.TABLE,
+               random_multinomial_kernels.TABLE, random_gamma_kernels.TABLE, random_grad.TABLE),
     "io": (io_kernels.TABLE,),
     "training": (training_kernels.TABLE,),
     "autodiff": (autodiff_kernels.TABLE,),
@@ -59,6 +66,7 @@ CONVERSIONS = (
     (resource_variables.UnreadVariable, resource_variables.unread_to_tensor),
     (partitioned.PartitionedVariable, partitioned.to_tensor),
     (indexed_slices.IndexedSlices, indexed_slices.to_tensor),
+    (TensorShape, array_basic.tensor_shape_to_tensor),
 )
 
 _installed = []
