@@ -1,0 +1,27 @@
+"""Gradients of ``Log1p`` and ``Erf`` (kernels in ``special_kernels``), built as TensorFlow
+builds them: the new ops wait for the incoming gradient."""
+from __future__ import annotations
+
+import math
+
+from flowsaver.ops.math import basic as math_ops
+from flowsaver.ops.op_builder import constant
+from flowsaver.ops.registry import OpTable
+
+TABLE = OpTable(__name__)
+gradient = TABLE.gradient
+
+
+@gradient("Log1p")
+def _log1p_grad(op, grad):
+    x = op.inputs[0]
+    with op.graph.control_dependencies([grad]):
+        return grad * math_ops.reciprocal(1 + x)
+
+
+@gradient("Erf")
+def _erf_grad(op, grad):
+    x = op.inputs[0]
+    two_over_root_pi = constant(2 / math.sqrt(math.pi), dtype=grad.dtype.base_dtype)
+    with op.graph.control_dependencies([grad]):
+        return grad * two_over_root_pi * math_ops.exp(-math_ops.square(x))
