@@ -40,7 +40,7 @@ from flowsaver.ops.nn import norm_kernels as nn_norm_kernels
 from flowsaver.ops.op_builder import register_tensor_conversion
 from flowsaver.ops.random import kernels as random_kernels
 from flowsaver.ops.state import kernels as state_kernels
-from flowsaver.ops.state import partitioned, resource_variables, variables
+from flowsaver.ops.state import lazy_tensor, partitioned, resource_variables, variables
 from flowsaver.ops.state import resource_kernels as state_resource_kernels
 from flowsaver.ops.training import kernels as training_kernels
 
@@ -69,6 +69,7 @@ CONVERSIONS = (
     (resource_variables.UnreadVariable, resource_variables.unread_to_tensor),
     (partitioned.PartitionedVariable, partitioned.to_tensor),
     (indexed_slices.IndexedSlices, indexed_slices.to_tensor),
+    (lazy_tensor.LazyEvalTensor, lazy_tensor.to_tensor),
 )
 
 _installed = []

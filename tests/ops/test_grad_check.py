@@ -158,6 +158,7 @@ ROWS = [
     ("Transpose", lambda tf, x: tf.transpose(x, [2, 0, 1]), [arr(2, 3, 4)], {}),
     ("Unpack", lambda tf, x: tf.unstack(x, axis=1), [arr(2, 3)], {}),
     ("Log1p", lambda tf, x: tf.log1p(x), [pos(2, 3)], {}),
+    ("DivNoNan", lambda tf, x, y: tf.div_no_nan(x, y), [arr(2, 3), pos(3)], {}),
     ("Erf", lambda tf, x: tf.erf(x), [arr(2, 3)], {}),
     ("DepthwiseConv2dNative", lambda tf, x, k: tf.nn.depthwise_conv2d(x, k, **CONV),
      [arr(1, 5, 5, 2), arr(3, 3, 2, 2)], {}),

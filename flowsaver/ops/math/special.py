@@ -1,9 +1,10 @@
-"""``tf.math.log1p`` and ``tf.math.erf`` (ops in ``special_kernels``)."""
+"""``tf.math.log1p``, ``tf.math.erf`` and ``tf.math.divide_no_nan`` (ops in
+``special_kernels``)."""
 from __future__ import annotations
 
-from flowsaver.ops.math.basic import unary
+from flowsaver.ops.math.basic import binary, unary
 
-__all__ = ["log1p", "erf"]
+__all__ = ["log1p", "erf", "div_no_nan", "divide_no_nan"]
 
 
 def log1p(x, name=None):
@@ -14,3 +15,11 @@ def log1p(x, name=None):
 def erf(x, name=None):
     """The Gauss error function (``Erf``)."""
     return unary("Erf", x, name)
+
+
+def div_no_nan(x, y, name=None):
+    """``x / y`` with 0 wherever ``y`` is 0 (``DivNoNan``)."""
+    return binary("DivNoNan", x, y, name, "div_no_nan")
+
+
+divide_no_nan = div_no_nan

@@ -1,10 +1,12 @@
-"""Gradients of ``Log1p`` and ``Erf`` (kernels in ``special_kernels``), built as TensorFlow
+"""Gradients of ``Log1p``, ``Erf`` and ``DivNoNan`` (kernels in ``special_kernels``), built as TensorFlow
 builds them: the new ops wait for the incoming gradient."""
 from __future__ import annotations
 
 import math
 
 from flowsaver.ops.math import basic as math_ops
+from flowsaver.ops.math.grad import unbroadcast
+from flowsaver.ops.math.special import div_no_nan
 from flowsaver.ops.op_builder import constant
 from flowsaver.ops.registry import OpTable
 
@@ -25,3 +27,11 @@ def _erf_grad(op, grad):
     two_over_root_pi = constant(2 / math.sqrt(math.pi), dtype=grad.dtype.base_dtype)
     with op.graph.control_dependencies([grad]):
         return grad * two_over_root_pi * math_ops.exp(-math_ops.square(x))
+
+
+@gradient("DivNoNan")
+def _div_no_nan_grad(op, grad):
+    x, y = op.inputs
+    gx = div_no_nan(grad, y)
+    gy = grad * div_no_nan(div_no_nan(-x, y), y)
+    return unbroadcast(x, y, gx, gy)

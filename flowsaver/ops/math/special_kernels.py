@@ -1,7 +1,8 @@
-"""``Log1p`` and ``Erf``: the two special functions the layers, losses and GELU need.
+"""``Log1p``, ``Erf`` and ``DivNoNan``: what the losses, metrics and GELU need beyond the
+basic math ops.
 
 Minimal on purpose: the math family's own issue adds the full set (``Expm1``, ``Erfc``,
-trigonometry, ...); these two move there when it lands. Half precision is computed in
+trigonometry, ...); these move there when it lands. Half precision is computed in
 float32 and rounded back, as the other unary kernels do.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ import math
 
 import numpy as np
 
+from flowsaver.ops import shapes
 from flowsaver.ops.registry import OpTable
 
 TABLE = OpTable(__name__)
@@ -18,8 +20,10 @@ define, shape_fn, simple_kernel = TABLE.define, TABLE.shape_fn, TABLE.simple_ker
 define(
     'Log1p(x: T) -> (y: T); T: type {bfloat16, half, float, double, complex64, complex128}',
     'Erf(x: T) -> (y: T); T: type {bfloat16, half, float, double}',
+    'DivNoNan(x: T, y: T) -> (z: T); T: type {half, float, bfloat16, double, complex64, complex128}',
 )
 shape_fn("Log1p", "Erf")(lambda op: [op.inputs[0].shape])
+shape_fn("DivNoNan")(shapes.broadcast)
 
 # math.erf as a ufunc over float64: NumPy has no erf of its own, and the package may use
 # nothing beyond NumPy. It is exact to double precision, so float32 results round alike.
@@ -38,3 +42,14 @@ def _erf(x):
 
 simple_kernel("Log1p", _log1p)
 simple_kernel("Erf", _erf)
+
+
+def _div_no_nan(x, y):
+    """x / y, and 0 wherever y is 0 (even for x = inf or nan)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.divide(x, y)
+    return np.where(y == 0, np.zeros((), out.dtype), out).astype(np.result_type(x, y),
+                                                                  copy=False)
+
+
+simple_kernel("DivNoNan", _div_no_nan)

@@ -13,6 +13,7 @@ from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.state import init_ops
 from flowsaver.ops.state import partitioned
+from flowsaver.ops.state.lazy_tensor import LazyEvalTensor
 from flowsaver.ops.state.variables import Variable
 
 
@@ -120,10 +121,16 @@ class _VariableStore:
         self.variables[name] = variable
         if regularizer is not None:
             graph = get_default_graph()
-            with graph.name_scope(name + "/Regularizer/"):
-                loss = regularizer(variable)
-            if loss is not None:
-                graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)
+
+            def make_loss():
+                with graph.colocate_with(variable.op), \
+                        graph.name_scope(name + "/Regularizer/"):
+                    return regularizer(variable)
+            # As TensorFlow: one call to see whether there is a loss at all (its ops stay
+            # in the graph), then a loss rebuilt at each use (see lazy_tensor).
+            if regularizer(variable) is not None:
+                graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES,
+                                        LazyEvalTensor(make_loss))
         return variable
 
     def _create_partitioned(self, name, shape, dtype, initializer, trainable, collections,
