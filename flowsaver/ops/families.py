@@ -39,6 +39,7 @@ from flowsaver.ops.nn import norm_grad as nn_norm_grad
 from flowsaver.ops.nn import norm_kernels as nn_norm_kernels
 from flowsaver.ops.op_builder import register_tensor_conversion
 from flowsaver.ops.random import kernels as random_kernels
+from flowsaver.ops.random import stateless_kernels as random_stateless_kernels
 from flowsaver.ops.state import kernels as state_kernels
 from flowsaver.ops.state import lazy_tensor, partitioned, resource_variables, variables
 from flowsaver.ops.state import resource_kernels as state_resource_kernels
@@ -56,7 +57,7 @@ FAMILIES = {
            nn_depthwise_kernels.TABLE, nn_norm_grad.TABLE),
     "control_flow": (control_flow_kernels.TABLE,),
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
-    "random": (random_kernels.TABLE,),
+    "random": (random_kernels.TABLE, random_stateless_kernels.TABLE),
     "io": (io_kernels.TABLE,),
     "training": (training_kernels.TABLE,),
     "autodiff": (autodiff_kernels.TABLE,),

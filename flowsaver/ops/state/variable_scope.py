@@ -250,6 +250,11 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
         template.reuse if isinstance(name_or_scope, VariableScope) and template.reuse
         else inherited)
     store.scope_counts[full_name] = store.scope_counts.get(full_name, 0) + 1
+    # As TensorFlow: leaving a scope opened by name forgets the scopes opened inside it
+    # (re-entering "net" names its first "dense" again); leaving one opened from a
+    # VariableScope object restores the counts as they were on entering.
+    saved_counts = dict(store.scope_counts) if isinstance(name_or_scope, VariableScope) \
+        else None
     cm = graph.name_scope(name_scope_arg) if auxiliary_name_scope else _current_scope(graph)
     with cm as scope_name:
         scope = VariableScope(
@@ -271,6 +276,13 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
             yield scope
         finally:
             store.scope_stack.pop()
+            if saved_counts is not None:
+                store.scope_counts = saved_counts
+            else:
+                inside = full_name + "/"
+                for key in store.scope_counts:
+                    if key.startswith(inside):
+                        store.scope_counts[key] = 0
 
 
 @contextlib.contextmanager

@@ -1,0 +1,157 @@
+"""``tf.layers`` against real TensorFlow (whose ``tf.compat.v1.layers`` are tf_keras'
+legacy layers): the same GraphDef node for node, the same variables and collections, the
+same initial values (Keras' seeds come from Python's ``random``, seeded alike before each
+build, and the stateless Philox draws are TensorFlow's) and the same outputs.
+"""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+import flowsaver
+from parity import assert_close, assert_same_graph_def, build_both, run_both, tf1_mode
+
+RNG = np.random.default_rng(41)
+SEED = 1234
+GRAPH_ONLY = "graph only"
+
+
+def arr(*shape, low=-2.0, high=2.0, dtype=np.float32):
+    return RNG.uniform(low, high, shape).astype(dtype)
+
+
+def _seeded(fn, inputs):
+    def build(api):
+        random.seed(SEED)
+        phs = [api.placeholder(a.dtype, [None] + list(a.shape[1:]) if a.ndim > 1 else a.shape,
+                               name=f"in{i}") for i, a in enumerate(inputs)]
+        out = fn(api, *phs)
+        graph = api.get_default_graph()
+        names = {k: [getattr(v, "name", str(v)) for v in graph.get_collection(k)]
+                 for k in ("variables", "trainable_variables", "update_ops",
+                           "regularization_losses", "losses", "model_variables")}
+        api.group(api.global_variables_initializer(), name="init_all")
+        build.collections[api.__name__.split(".")[0]] = names
+        return out
+    build.collections = {}
+    return build
+
+
+IMG, SEQ, VEC = arr(2, 6, 6, 3), arr(2, 7, 3), arr(3, 5)
+CASES = [
+    ("dense", lambda api, x: api.layers.dense(x, 4), [VEC]),
+    ("dense_relu_two", lambda api, x: api.layers.dense(
+        api.layers.dense(x, 4, activation=api.nn.relu), 2), [VEC]),
+    ("dense_named_no_bias", lambda api, x: api.layers.dense(
+        x, 3, use_bias=False, name="fc"), [VEC]),
+    ("dense_initializers", lambda api, x: api.layers.dense(
+        x, 3, kernel_initializer=api.ones_initializer(),
+        bias_initializer=api.constant_initializer(0.1)), [VEC]),
+    ("dense_random_v1_initializer", lambda api, x: api.layers.dense(
+        x, 3, kernel_initializer=api.truncated_normal_initializer(stddev=0.1, seed=1)),
+     [VEC], GRAPH_ONLY),
+    ("dense_string_initializers", lambda api, x: api.layers.dense(
+        x, 3, kernel_initializer="he_uniform", bias_initializer="ones"), [VEC]),
+    ("dense_regularizers", lambda api, x: api.layers.dense(
+        x, 3, kernel_regularizer=api.nn.l2_loss,
+        bias_regularizer=lambda b: 0.1 * api.reduce_sum(b)), [VEC]),
+    ("dense_not_trainable", lambda api, x: api.layers.dense(x, 3, trainable=False), [VEC]),
+    ("dense_rank3", lambda api, x: api.layers.dense(x, 4), [SEQ]),
+    ("dense_f64", lambda api, x: api.layers.dense(x, 2), [arr(3, 5, dtype=np.float64)]),
+    ("dense_in_scopes", lambda api, x: _in_scopes(api, x), [VEC]),
+    ("dense_reuse", lambda api, x: [api.layers.dense(x, 3, name="shared"),
+                                    api.layers.dense(x * 2.0, 3, name="shared", reuse=True)],
+     [VEC]),
+    ("dense_class_shared", lambda api, x: _shared_class(api, x), [VEC]),
+    ("dense_scope_initializer", lambda api, x: _scope_initializer(api, x), [VEC]),
+    ("flatten", lambda api, x: api.layers.flatten(x), [IMG]),
+    ("flatten_unknown", lambda api, x: api.layers.flatten(
+        api.placeholder_with_default(x, [None, None, 6, 3])), [IMG]),
+    ("dropout_inference", lambda api, x: api.layers.dropout(x, 0.3), [VEC]),
+    ("dropout_rate0_training", lambda api, x: api.layers.dropout(x, 0.0, training=True),
+     [VEC]),
+    ("dropout_placeholder_false", lambda api, x: api.layers.dropout(
+        x, 0.4, training=api.placeholder_with_default(False, [])), [VEC]),
+    ("dropout_class", lambda api, x: api.layers.Dropout(0.5, name="drop")(x), [VEC]),
+]
+
+
+def _in_scopes(api, x):
+    with api.variable_scope("net"):
+        a = api.layers.dense(x, 3)
+        with api.variable_scope("head"):
+            b = api.layers.dense(a, 2)
+    with api.variable_scope("net", reuse=True):
+        c = api.layers.dense(x, 3)
+    return [a, b, c]
+
+
+def _shared_class(api, x):
+    layer = api.layers.Dense(3, activation=api.nn.tanh)
+    out = [layer(x), layer(x + 1.0), layer.apply(x)]
+    return out + [api.constant([v.name for v in layer.weights]),
+                  api.constant([v.name for v in layer.trainable_variables]),
+                  api.constant(layer.name), api.constant(layer.scope_name)]
+
+
+def _scope_initializer(api, x):
+    with api.variable_scope("init", initializer=api.constant_initializer(0.25)):
+        return api.layers.dense(x, 2)
+
+
+CASES = [c if len(c) == 4 else c + ("exact",) for c in CASES]
+
+
+@pytest.mark.parametrize("name,fn,inputs,kind", CASES, ids=[c[0] for c in CASES])
+def test_layer_matches_tensorflow(tf, name, fn, inputs, kind):
+    build = _seeded(fn, inputs)
+    (g1, _), (g2, _) = build_both(tf, build)
+    assert_same_graph_def(g1, g2)
+    assert build.collections["flowsaver"] == build.collections["tensorflow"]
+    if kind == GRAPH_ONLY:  # TensorFlow's stateful random streams: the Philox issue
+        return
+    ours, theirs = run_both(tf, build, {f"in{i}": a for i, a in enumerate(inputs)}, init=True)
+    assert_close(ours, theirs)
+
+
+def test_initial_values_are_tensorflows(tf):
+    """Default kernels: Keras' Glorot uniform from the same seed, bit for bit."""
+    def build(api):
+        random.seed(7)
+        x = api.placeholder(api.float32, [None, 6], name="x")
+        api.layers.dense(api.layers.dense(x, 5), 4)
+        return api.global_variables()
+    ours, theirs = run_both(tf, build, init=True)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+
+
+ERRORS = [
+    ("dense_reuse_missing", lambda api: api.layers.dense(
+        api.placeholder(np.float32, [2, 3]), 2, name="nothing", reuse=True), ValueError),
+    ("dense_twice_same_name", lambda api: [api.layers.dense(
+        api.placeholder(np.float32, [2, 3]), 2, name="fc") for _ in range(2)], ValueError),
+    ("dense_unknown_last", lambda api: api.layers.dense(
+        api.placeholder(np.float32, [2, None]), 2), ValueError),
+    ("dense_rank1", lambda api: api.layers.dense(api.placeholder(np.float32, [3]), 2),
+     ValueError),
+    ("dense_int", lambda api: api.layers.dense(api.placeholder(np.int32, [2, 3]), 2),
+     TypeError),
+    ("dense_wrong_width_on_reuse", lambda api: _reuse_width(api), ValueError),
+]
+
+
+def _reuse_width(api):
+    layer = api.layers.Dense(2)
+    layer(api.placeholder(np.float32, [2, 3]))
+    layer(api.placeholder(np.float32, [2, 4]))
+
+
+@pytest.mark.parametrize("name,fn,exc", ERRORS, ids=[e[0] for e in ERRORS])
+def test_build_errors_match_tensorflow(tf, name, fn, exc):
+    with flowsaver.Graph().as_default(), pytest.raises(exc):
+        fn(flowsaver)
+    with tf1_mode(tf) as v1, v1.Graph().as_default(), pytest.raises(exc):
+        fn(v1)
