@@ -75,7 +75,39 @@ CASES = [
     ("dropout_placeholder_false", lambda api, x: api.layers.dropout(
         x, 0.4, training=api.placeholder_with_default(False, [])), [VEC]),
     ("dropout_class", lambda api, x: api.layers.Dropout(0.5, name="drop")(x), [VEC]),
+    ("conv2d", lambda api, x: api.layers.conv2d(x, 4, 3), [IMG]),
+    ("conv2d_same_s2_relu", lambda api, x: api.layers.conv2d(
+        x, 4, [3, 2], strides=2, padding="same", activation=api.nn.relu, name="c"), [IMG]),
+    ("conv2d_no_bias_regularized", lambda api, x: api.layers.conv2d(
+        x, 2, 1, use_bias=False, kernel_regularizer=api.nn.l2_loss), [IMG]),
+    ("conv2d_class_twice", lambda api, x: _conv_twice(api, x), [IMG]),
+    ("conv1d", lambda api, x: api.layers.conv1d(x, 4, 3), [SEQ]),
+    ("conv1d_same_s2", lambda api, x: api.layers.conv1d(
+        x, 2, 2, strides=2, padding="same", name="c1"), [SEQ]),
+    ("conv2d_transpose", lambda api, x: api.layers.conv2d_transpose(x, 4, 3), [IMG]),
+    ("conv2d_transpose_same_s2", lambda api, x: api.layers.conv2d_transpose(
+        x, 2, [3, 2], strides=(2, 1), padding="same", activation=api.nn.sigmoid), [IMG]),
+    ("conv2d_transpose_unknown_hw", lambda api, x: api.layers.conv2d_transpose(
+        api.placeholder_with_default(x, [None, None, None, 3]), 2, 2, strides=2), [IMG]),
+    ("separable_conv2d", lambda api, x: api.layers.separable_conv2d(x, 5, 3), [IMG]),
+    ("separable_conv2d_multiplier_same", lambda api, x: api.layers.separable_conv2d(
+        x, 4, 2, padding="same", depth_multiplier=2, strides=2), [IMG]),
+    ("max_pooling2d", lambda api, x: api.layers.max_pooling2d(x, 2, 2), [IMG]),
+    ("average_pooling2d_same", lambda api, x: api.layers.average_pooling2d(
+        x, [3, 2], [2, 1], padding="same", name="ap"), [IMG]),
+    ("max_pooling1d", lambda api, x: api.layers.max_pooling1d(x, 2, 2), [SEQ]),
+    ("average_pooling1d_same", lambda api, x: api.layers.average_pooling1d(
+        x, 3, 1, padding="same"), [SEQ]),
+    ("pool_classes", lambda api, x: [api.layers.MaxPooling2D(2, 1)(x),
+                                     api.layers.AveragePooling2D(2, 2)(x)], [IMG]),
+    ("cnn", lambda api, x: api.layers.dense(api.layers.flatten(api.layers.max_pooling2d(
+        api.layers.conv2d(x, 3, 3, activation=api.nn.relu), 2, 2)), 2), [IMG]),
 ]
+
+
+def _conv_twice(api, x):
+    layer = api.layers.Conv2D(3, 2, name="shared_conv")
+    return [layer(x), layer(x * 0.5)]
 
 
 def _in_scopes(api, x):
@@ -140,6 +172,14 @@ ERRORS = [
     ("dense_int", lambda api: api.layers.dense(api.placeholder(np.int32, [2, 3]), 2),
      TypeError),
     ("dense_wrong_width_on_reuse", lambda api: _reuse_width(api), ValueError),
+    ("conv2d_unknown_channels", lambda api: api.layers.conv2d(
+        api.placeholder(np.float32, [1, 5, 5, None]), 2, 3), ValueError),
+    ("conv2d_too_small", lambda api: api.layers.conv2d(
+        api.placeholder(np.float32, [1, 2, 2, 1]), 2, 3), ValueError),
+    ("pool_no_strides", lambda api: api.layers.max_pooling2d(
+        api.placeholder(np.float32, [1, 4, 4, 1]), 2, None), ValueError),
+    ("pool_rank", lambda api: api.layers.max_pooling2d(
+        api.placeholder(np.float32, [4, 4, 1]), 2, 2), ValueError),
 ]
 
 

@@ -10,6 +10,8 @@ update ops (batch-norm moving averages) to ``UPDATE_OPS``.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from flowsaver.graph.attr_value import as_dtype
@@ -22,8 +24,9 @@ from flowsaver.ops.state.variables import global_variables
 
 
 def _snake_case(name: str) -> str:
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return out.replace("_1_d", "1d").replace("_2_d", "2d").replace("_3_d", "3d")
+    """Keras' layer base names: ``Conv2DTranspose`` -> ``conv2d_transpose``."""
+    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
 
 
 def _unique_layer_name(base: str) -> str:
