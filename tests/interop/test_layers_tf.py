@@ -100,9 +100,41 @@ CASES = [
         x, 3, 1, padding="same"), [SEQ]),
     ("pool_classes", lambda api, x: [api.layers.MaxPooling2D(2, 1)(x),
                                      api.layers.AveragePooling2D(2, 2)(x)], [IMG]),
+    ("bn_fused_training", lambda api, x: _with_updates(
+        api, api.layers.batch_normalization(x, training=True)), [IMG]),
+    ("bn_fused_inference", lambda api, x: _with_updates(
+        api, api.layers.batch_normalization(x, name="bn")), [IMG]),
+    ("bn_fused_placeholder", lambda api, x: _with_updates(
+        api, api.layers.batch_normalization(
+            x, training=api.placeholder_with_default(True, []), momentum=0.9)), [IMG]),
+    ("bn_fused_no_affine", lambda api, x: _with_updates(api, api.layers.batch_normalization(
+        x, center=False, scale=False, epsilon=1e-2, training=True)), [IMG]),
+    ("bn_dense_training", lambda api, x: _with_updates(
+        api, api.layers.batch_normalization(x, training=True)), [VEC]),
+    ("bn_dense_inference", lambda api, x: _with_updates(
+        api, api.layers.batch_normalization(x)), [VEC]),
+    ("bn_dense_placeholder", lambda api, x: _with_updates(
+        api, api.layers.batch_normalization(
+            x, training=api.placeholder_with_default(False, []))), [VEC]),
+    ("bn_rank3_axis1", lambda api, x: _with_updates(
+        api, api.layers.batch_normalization(x, axis=1, training=True)), [SEQ]),
+    ("bn_not_fused", lambda api, x: _with_updates(
+        api, api.layers.batch_normalization(x, fused=False, training=True)), [IMG]),
+    ("bn_class_not_trainable", lambda api, x: _with_updates(
+        api, api.layers.BatchNormalization(trainable=False)(x, training=True)), [IMG]),
+    ("bn_reuse", lambda api, x: _with_updates(api, [
+        api.layers.batch_normalization(x, training=True, name="bn"),
+        api.layers.batch_normalization(x, training=False, name="bn", reuse=True)]), [IMG]),
     ("cnn", lambda api, x: api.layers.dense(api.layers.flatten(api.layers.max_pooling2d(
         api.layers.conv2d(x, 3, 3, activation=api.nn.relu), 2, 2)), 2), [IMG]),
 ]
+
+
+def _with_updates(api, out):
+    """The outputs, the update ops, and (with ``RUN_TWICE``) the moving statistics."""
+    updates = api.get_collection(api.GraphKeys.UPDATE_OPS)
+    stats = [v for v in api.global_variables() if "moving" in v.name]
+    return {"out": out, "updates": updates, "stats": stats}
 
 
 def _conv_twice(api, x):
@@ -144,8 +176,29 @@ def test_layer_matches_tensorflow(tf, name, fn, inputs, kind):
     assert build.collections["flowsaver"] == build.collections["tensorflow"]
     if kind == GRAPH_ONLY:  # TensorFlow's stateful random streams: the Philox issue
         return
-    ours, theirs = run_both(tf, build, {f"in{i}": a for i, a in enumerate(inputs)}, init=True)
+    feeds = {f"in{i}": a for i, a in enumerate(inputs)}
+    ours, theirs = run_both(tf, build, feeds, init=True)
+    if isinstance(ours, dict):  # outputs and updates ran: now the statistics they wrote
+        ours, theirs = _steps(tf, build, feeds)
     assert_close(ours, theirs)
+
+
+def _steps(tf, build, feeds):
+    """Run outputs and updates together, then read the statistics, in both systems."""
+    (g1, f1), (g2, f2) = build_both(tf, build)
+    results = []
+    for graph, fetches, session in ((g1, f1, flowsaver.Session(graph=g1)),
+                                    (g2, f2, None)):
+        with tf1_mode(tf) as v1:
+            sess = session or v1.Session(graph=graph)
+            feed = {graph.get_tensor_by_name(k + ":0"): v for k, v in feeds.items()}
+            sess.run(graph.get_operation_by_name("init_all"))
+            out = sess.run([fetches["out"], fetches["updates"]], feed)[0]
+            stats = sess.run(fetches["stats"])
+            sess.run(fetches["updates"], feed)
+            results.append([out, stats, sess.run(fetches["stats"])])
+            sess.close()
+    return results
 
 
 def test_initial_values_are_tensorflows(tf):

@@ -223,7 +223,7 @@ class Layer:
                 elif self.input_spec is not None:
                     self.input_spec.check(self._name, convert_to_tensor(inputs).shape)
                 outputs = self.call(inputs, *args, **kwargs)
-        _add_to_collection(graph, GraphKeys.UPDATE_OPS, self._updates)
+        _add_to_collection(graph, GraphKeys.UPDATE_OPS, self.updates)
         return outputs
 
     def _build_from(self, inputs) -> None:
