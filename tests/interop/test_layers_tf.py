@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import flowsaver
-from parity import assert_close, assert_same_graph_def, build_both, run_both, tf1_mode
+from parity import (assert_close, assert_same_graph_def, build_both, run_both, run_built,
+                    tf1_mode)
 
 RNG = np.random.default_rng(41)
 SEED = 1234
@@ -171,21 +172,23 @@ CASES = [c if len(c) == 4 else c + ("exact",) for c in CASES]
 @pytest.mark.parametrize("name,fn,inputs,kind", CASES, ids=[c[0] for c in CASES])
 def test_layer_matches_tensorflow(tf, name, fn, inputs, kind):
     build = _seeded(fn, inputs)
-    (g1, _), (g2, _) = build_both(tf, build)
+    built = build_both(tf, build)
+    (g1, f1), (g2, _) = built
     assert_same_graph_def(g1, g2)
     assert build.collections["flowsaver"] == build.collections["tensorflow"]
     if kind == GRAPH_ONLY:  # TensorFlow's stateful random streams: the Philox issue
         return
     feeds = {f"in{i}": a for i, a in enumerate(inputs)}
-    ours, theirs = run_both(tf, build, feeds, init=True)
-    if isinstance(ours, dict):  # outputs and updates ran: now the statistics they wrote
-        ours, theirs = _steps(tf, build, feeds)
+    if isinstance(f1, dict):  # outputs and updates, then the statistics they wrote
+        ours, theirs = _steps(tf, built, feeds)
+    else:
+        ours, theirs = run_built(tf, built, feeds, init=True)
     assert_close(ours, theirs)
 
 
-def _steps(tf, build, feeds):
+def _steps(tf, built, feeds):
     """Run outputs and updates together, then read the statistics, in both systems."""
-    (g1, f1), (g2, f2) = build_both(tf, build)
+    (g1, f1), (g2, f2) = built
     results = []
     for graph, fetches, session in ((g1, f1, flowsaver.Session(graph=g1)),
                                     (g2, f2, None)):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import flowsaver
-from parity import assert_close, assert_same_graph_def, build_both, run_both, tf1_mode
+from parity import (assert_close, assert_same_graph_def, build_both, run_both, run_built,
+                    tf1_mode)
 
 RNG = np.random.default_rng(23)
 
@@ -90,10 +91,10 @@ def test_op_matches_tensorflow(tf, name, fn, inputs):
     def build(api):
         phs = [api.placeholder(a.dtype, a.shape, name=f"in{i}") for i, a in enumerate(inputs)]
         return fn(api, *phs)
-    ours, theirs = run_both(tf, build, {f"in{i}": a for i, a in enumerate(inputs)})
+    built = build_both(tf, build)
+    assert_same_graph_def(built[0][0], built[1][0])
+    ours, theirs = run_built(tf, built, {f"in{i}": a for i, a in enumerate(inputs)})
     assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
-    (g1, _), (g2, _) = build_both(tf, build)
-    assert_same_graph_def(g1, g2)
 
 
 def test_depthwise_and_lrn_kernels_match_raw_ops(tf):
@@ -144,10 +145,10 @@ def test_gradients_match_tensorflow(tf, name, fn, inputs):
         grads = api.gradients(fn(api, *phs), phs)
         return [api.convert_to_tensor(g) if g is not None else api.constant("none")
                 for g in grads]
-    ours, theirs = run_both(tf, build, {f"in{i}": a for i, a in enumerate(inputs)})
+    built = build_both(tf, build)
+    assert_same_graph_def(built[0][0], built[1][0])
+    ours, theirs = run_built(tf, built, {f"in{i}": a for i, a in enumerate(inputs)})
     assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
-    (g1, _), (g2, _) = build_both(tf, build)
-    assert_same_graph_def(g1, g2)
 
 
 ERRORS = [
