@@ -44,6 +44,7 @@ from flowsaver.ops.state import kernels as state_kernels
 from flowsaver.ops.state import lazy_tensor, partitioned, resource_variables, variables
 from flowsaver.ops.state import resource_kernels as state_resource_kernels
 from flowsaver.ops.training import kernels as training_kernels
+from flowsaver.ops.training import more_kernels as training_more_kernels
 
 # family -> its modules' tables
 FAMILIES = {
@@ -59,7 +60,7 @@ FAMILIES = {
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
     "random": (random_kernels.TABLE, random_stateless_kernels.TABLE),
     "io": (io_kernels.TABLE,),
-    "training": (training_kernels.TABLE,),
+    "training": (training_kernels.TABLE, training_more_kernels.TABLE),
     "autodiff": (autodiff_kernels.TABLE,),
 }
 

@@ -159,6 +159,8 @@ ROWS = [
     ("Unpack", lambda tf, x: tf.unstack(x, axis=1), [arr(2, 3)], {}),
     ("Log1p", lambda tf, x: tf.log1p(x), [pos(2, 3)], {}),
     ("DivNoNan", lambda tf, x, y: tf.div_no_nan(x, y), [arr(2, 3), pos(3)], {}),
+    ("Cos", lambda tf, x: tf.cos(x), [arr(2, 3)], {}),
+    ("Sin", lambda tf, x: tf.sin(x), [arr(2, 3)], {}),
     ("Erf", lambda tf, x: tf.erf(x), [arr(2, 3)], {}),
     ("DepthwiseConv2dNative", lambda tf, x, k: tf.nn.depthwise_conv2d(x, k, **CONV),
      [arr(1, 5, 5, 2), arr(3, 3, 2, 2)], {}),

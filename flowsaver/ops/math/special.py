@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flowsaver.ops.math.basic import binary, unary
 
-__all__ = ["log1p", "erf", "div_no_nan", "divide_no_nan"]
+__all__ = ["log1p", "erf", "div_no_nan", "divide_no_nan", "cos", "sin"]
 
 
 def log1p(x, name=None):
@@ -23,3 +23,13 @@ def div_no_nan(x, y, name=None):
 
 
 divide_no_nan = div_no_nan
+
+
+def cos(x, name=None):
+    """The cosine (``Cos``)."""
+    return unary("Cos", x, name)
+
+
+def sin(x, name=None):
+    """The sine (``Sin``)."""
+    return unary("Sin", x, name)

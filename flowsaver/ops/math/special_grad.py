@@ -1,4 +1,4 @@
-"""Gradients of ``Log1p``, ``Erf`` and ``DivNoNan`` (kernels in ``special_kernels``), built as TensorFlow
+"""Gradients of ``Log1p``, ``Erf``, ``DivNoNan``, ``Cos`` and ``Sin`` (kernels in ``special_kernels``), built as TensorFlow
 builds them: the new ops wait for the incoming gradient."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 from flowsaver.ops.math import basic as math_ops
 from flowsaver.ops.math.grad import unbroadcast
-from flowsaver.ops.math.special import div_no_nan
+from flowsaver.ops.math.special import cos, div_no_nan, sin
 from flowsaver.ops.op_builder import constant
 from flowsaver.ops.registry import OpTable
 
@@ -35,3 +35,15 @@ def _div_no_nan_grad(op, grad):
     gx = div_no_nan(grad, y)
     gy = grad * div_no_nan(div_no_nan(-x, y), y)
     return unbroadcast(x, y, gx, gy)
+
+
+@gradient("Sin")
+def _sin_grad(op, grad):
+    with op.graph.control_dependencies([grad]):
+        return grad * cos(op.inputs[0])
+
+
+@gradient("Cos")
+def _cos_grad(op, grad):
+    with op.graph.control_dependencies([grad]):
+        return -grad * sin(op.inputs[0])

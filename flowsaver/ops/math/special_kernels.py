@@ -1,5 +1,5 @@
-"""``Log1p``, ``Erf`` and ``DivNoNan``: what the losses, metrics and GELU need beyond the
-basic math ops.
+"""``Log1p``, ``Erf``, ``DivNoNan``, ``Cos`` and ``Sin``: what the losses, metrics, GELU
+and cosine decay need beyond the basic math ops.
 
 Minimal on purpose: the math family's own issue adds the full set (``Expm1``, ``Erfc``,
 trigonometry, ...); these move there when it lands. Half precision is computed in
@@ -21,8 +21,10 @@ define(
     'Log1p(x: T) -> (y: T); T: type {bfloat16, half, float, double, complex64, complex128}',
     'Erf(x: T) -> (y: T); T: type {bfloat16, half, float, double}',
     'DivNoNan(x: T, y: T) -> (z: T); T: type {half, float, bfloat16, double, complex64, complex128}',
+    'Cos(x: T) -> (y: T); T: type {bfloat16, half, float, double, complex64, complex128}',
+    'Sin(x: T) -> (y: T); T: type {bfloat16, half, float, double, complex64, complex128}',
 )
-shape_fn("Log1p", "Erf")(lambda op: [op.inputs[0].shape])
+shape_fn("Log1p", "Erf", "Cos", "Sin")(lambda op: [op.inputs[0].shape])
 shape_fn("DivNoNan")(shapes.broadcast)
 
 # math.erf as a ufunc over float64: NumPy has no erf of its own, and the package may use
@@ -36,12 +38,22 @@ def _log1p(x):
     return np.log1p(x)
 
 
+def _half_safe(fn):
+    def run(x):
+        if x.dtype == np.float16:
+            return fn(x.astype(np.float32)).astype(np.float16)
+        return fn(x)
+    return run
+
+
 def _erf(x):
     return _ERF(x.astype(np.float64)).astype(x.dtype)
 
 
 simple_kernel("Log1p", _log1p)
 simple_kernel("Erf", _erf)
+simple_kernel("Cos", _half_safe(np.cos))
+simple_kernel("Sin", _half_safe(np.sin))
 
 
 def _div_no_nan(x, y):
