@@ -4,3 +4,4 @@ from flowsaver.ops.nn.convolution import *  # noqa: F401,F403
 from flowsaver.ops.nn.embedding import *  # noqa: F401,F403
 from flowsaver.ops.nn.logistic import *  # noqa: F401,F403
 from flowsaver.ops.nn.normalization import *  # noqa: F401,F403
+from flowsaver.ops.nn.sampled import *  # noqa: F401,F403

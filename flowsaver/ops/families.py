@@ -18,6 +18,7 @@ from flowsaver.ops.array import index_kernels as array_index_kernels
 from flowsaver.ops.array import kernels as array_kernels
 from flowsaver.ops.array import partition_grad as array_partition_grad
 from flowsaver.ops.array import partition_kernels as array_partition_kernels
+from flowsaver.ops.array import sparse_kernels as array_sparse_kernels
 from flowsaver.ops.array import transform_kernels as array_transform_kernels
 from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
@@ -30,6 +31,7 @@ from flowsaver.ops.math import reduce_kernels as math_reduce_kernels
 from flowsaver.ops.math import special_grad as math_special_grad
 from flowsaver.ops.math import special_kernels as math_special_kernels
 from flowsaver.ops.nn import activation_grad_kernels as nn_activation_grad_kernels
+from flowsaver.ops.nn import candidate_kernels as nn_candidate_kernels
 from flowsaver.ops.nn import conv_grad_kernels as nn_conv_grad_kernels
 from flowsaver.ops.nn import conv_kernels as nn_conv_kernels
 from flowsaver.ops.nn import depthwise_kernels as nn_depthwise_kernels
@@ -50,12 +52,12 @@ from flowsaver.ops.training import more_kernels as training_more_kernels
 FAMILIES = {
     "array": (array_core_kernels.TABLE, array_kernels.TABLE, array_index_kernels.TABLE,
               array_transform_kernels.TABLE, array_grad.TABLE, array_partition_kernels.TABLE,
-              array_partition_grad.TABLE),
+              array_partition_grad.TABLE, array_sparse_kernels.TABLE),
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE,
              math_special_kernels.TABLE, math_special_grad.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE, nn_norm_kernels.TABLE,
-           nn_depthwise_kernels.TABLE, nn_norm_grad.TABLE),
+           nn_depthwise_kernels.TABLE, nn_norm_grad.TABLE, nn_candidate_kernels.TABLE),
     "control_flow": (control_flow_kernels.TABLE,),
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
     "random": (random_kernels.TABLE, random_stateless_kernels.TABLE),

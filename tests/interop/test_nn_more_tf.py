@@ -27,6 +27,14 @@ IMG, C3 = arr(2, 5, 5, 3), pos(3)
 SEQ, K1D = arr(2, 7, 3), arr(3, 3, 4)
 DW = arr(3, 3, 3, 2)
 TABLE, TABLE2 = arr(10, 3), arr(5, 3)
+LAB = np.array([[1], [5], [2]], np.int64)  # class 5 is also sampled: an accidental hit
+
+
+def _sampled(api, num_true=1):
+    """Fixed sampled classes and expected counts: no sampler, so values compare exactly."""
+    return (api.constant([5, 7, 0], api.int64),
+            api.constant(np.full((3, num_true), 0.3, np.float32)),
+            api.constant([0.2, 0.1, 0.4]))
 
 CASES = [
     ("moments", lambda api, x: api.nn.moments(x, axes=[0]), [arr(4, 3)]),
@@ -80,6 +88,14 @@ CASES = [
      [TABLE, np.array([[0, 3], [4, 4]], np.int64)]),
     ("embedding_lookup_mod", lambda api, p, q, i: api.nn.embedding_lookup([p, q], i),
      [TABLE, TABLE2, np.array([1, 2, 9, 2, 0], np.int32)]),
+    ("nce_loss", lambda api, w, b, x, l: api.nn.nce_loss(
+        w, b, l, x, 3, 10, sampled_values=_sampled(api)), [TABLE, arr(10), arr(3, 3), LAB]),
+    ("nce_loss_partitioned_two_true", lambda api, w, v, b, x, l: api.nn.nce_loss(
+        [w, v], b, l, x, 3, 15, num_true=2, sampled_values=_sampled(api, 2),
+        remove_accidental_hits=True, name="nce"),
+     [TABLE, TABLE2, arr(15), arr(3, 3), np.array([[1, 5], [0, 2], [7, 3]], np.int64)]),
+    ("sampled_softmax_loss", lambda api, w, b, x, l: api.nn.sampled_softmax_loss(
+        w, b, l, x, 3, 10, sampled_values=_sampled(api)), [TABLE, arr(10), arr(3, 3), LAB]),
     ("embedding_lookup_div", lambda api, p, q, i: api.nn.embedding_lookup(
         [p, q], i, partition_strategy="div"), [arr(8, 3), arr(7, 3),
                                                np.array([[14, 2], [9, 7]], np.int32)]),
@@ -135,6 +151,12 @@ GRADS = [
     ("embedding_lookup_partitioned", lambda api, p, q: api.nn.embedding_lookup(
         [p, q], [[1, 2], [1, 3]]), [TABLE, TABLE2]),
     ("log1p_erf", lambda api, x: api.log1p(x * x) + api.erf(x), [arr(2, 3)]),
+    ("nce_loss", lambda api, w, b, x: api.nn.nce_loss(
+        w, b, api.constant(LAB), x, 3, 10, sampled_values=_sampled(api)),
+     [TABLE, arr(10), arr(3, 3)]),
+    ("sampled_softmax_loss", lambda api, w, b, x: api.nn.sampled_softmax_loss(
+        w, b, api.constant(LAB), x, 3, 10, sampled_values=_sampled(api)),
+     [TABLE, arr(10), arr(3, 3)]),
 ]
 
 
@@ -174,3 +196,25 @@ def test_build_errors_match_tensorflow(tf, name, fn, exc):
         fn(flowsaver)
     with tf1_mode(tf) as v1, v1.Graph().as_default(), pytest.raises(exc):
         fn(v1)
+
+
+def test_sampled_softmax_with_its_sampler_matches_tensorflow_graph(tf):
+    """The sampler draws from other random streams: same GraphDef, valid samples."""
+    def build(api):
+        w = api.placeholder(api.float32, [10, 3], name="w")
+        loss = api.nn.sampled_softmax_loss(w, api.zeros([10]), api.constant([[1], [4]], api.int64),
+                                           api.ones([2, 3]),
+                                           4, 10)
+        sampler = api.get_default_graph().get_operation_by_name(
+            "sampled_softmax_loss/LogUniformCandidateSampler")
+        return [loss] + list(sampler.outputs)
+    built = build_both(tf, build)
+    assert_same_graph_def(built[0][0], built[1][0])
+    ours, theirs = run_built(tf, built, {"w": TABLE})
+    for out in (ours, theirs):
+        assert out[0].shape == (2,) and np.all(np.isfinite(out[0]))
+        assert len(set(out[1].tolist())) == 4 and out[1].min() >= 0 and out[1].max() < 10
+        # unique sampling: expected count = 1 - (1 - p)^tries, for a whole number of tries
+        p = np.log(np.array([3 / 2, 6 / 5])) / np.log(11.0)
+        tries = np.log1p(-out[2][:, 0].astype(np.float64)) / np.log1p(-p)
+        assert tries[0] >= 4 and np.allclose(tries, np.round(tries[0]), rtol=1e-4)
