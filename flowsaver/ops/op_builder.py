@@ -71,6 +71,11 @@ def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None,
     for cls, fn in _CONVERSIONS:
         if isinstance(value, cls):
             return fn(value, dtype=dtype, name=name, as_ref=as_ref)
+    if isinstance(value, TensorShape):  # TensorFlow converts a known shape to int32 dims
+        if not value.is_fully_defined():
+            raise ValueError(f"Cannot convert a partially known TensorShape {value} to a "
+                             f"Tensor.")
+        return constant(value.as_list(), dtype=dtype or "int32", name=name or "Const")
     if isinstance(value, Operation):
         raise TypeError(f"Can't convert Operation '{value.name}' to Tensor (target dtype="
                         f"{dtype}, name={name!r}, as_ref={as_ref})")
@@ -260,7 +265,7 @@ def _own_dtype_if_allowed(value, name: str, allowed, as_ref: bool):
     types: the value's own dtype, if allowed. Else None and the default is tried next; the
     Const of the first try stays in the graph (``Reshape/shape`` beside ``shape_1`` for an
     empty list), as TensorFlow leaves it."""
-    if not allowed or isinstance(value, Tensor) or _is_tensor_like(value):
+    if not allowed or isinstance(value, (Tensor, TensorShape)) or _is_tensor_like(value):
         return None
     try:
         inferred = convert_to_tensor(value, name=name, as_ref=as_ref)
