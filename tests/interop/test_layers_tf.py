@@ -66,6 +66,9 @@ CASES = [
                                     api.layers.dense(x * 2.0, 3, name="shared", reuse=True)],
      [VEC]),
     ("dense_class_shared", lambda api, x: _shared_class(api, x), [VEC]),
+    ("dense_auto_reuse", lambda api, x: [api.layers.dense(x, 3, name="auto",
+                                                          reuse=api.AUTO_REUSE)
+                                         for _ in range(2)], [VEC]),
     ("dense_scope_initializer", lambda api, x: _scope_initializer(api, x), [VEC]),
     ("flatten", lambda api, x: api.layers.flatten(x), [IMG]),
     ("flatten_unknown", lambda api, x: api.layers.flatten(
