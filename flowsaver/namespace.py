@@ -20,6 +20,7 @@ from flowsaver.ops.state.init_ops import (constant_initializer, glorot_normal_in
                                     truncated_normal_initializer,
                                     variance_scaling_initializer, zeros_initializer)
 from flowsaver.ops.math.api import *  # noqa: F401,F403
+from flowsaver.ops.math.special import cos, div_no_nan, erf, log1p, sin  # noqa: F401
 from flowsaver.ops.op_builder import constant, convert_to_tensor
 from flowsaver.ops.state.partitioned import (PartitionedVariable, fixed_size_partitioner,
                                        min_max_variable_partitioner,

@@ -18,6 +18,9 @@ from flowsaver.ops.array import core_kernels as array_core_kernels
 from flowsaver.ops.array import grad as array_grad
 from flowsaver.ops.array import index_kernels as array_index_kernels
 from flowsaver.ops.array import kernels as array_kernels
+from flowsaver.ops.array import partition_grad as array_partition_grad
+from flowsaver.ops.array import partition_kernels as array_partition_kernels
+from flowsaver.ops.array import sparse_kernels as array_sparse_kernels
 from flowsaver.ops.array import transform_kernels as array_transform_kernels
 from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
@@ -27,11 +30,17 @@ from flowsaver.ops.io import kernels as io_kernels
 from flowsaver.ops.math import grad as math_grad
 from flowsaver.ops.math import kernels as math_kernels
 from flowsaver.ops.math import reduce_kernels as math_reduce_kernels
+from flowsaver.ops.math import special_grad as math_special_grad
+from flowsaver.ops.math import special_kernels as math_special_kernels
 from flowsaver.ops.nn import activation_grad_kernels as nn_activation_grad_kernels
+from flowsaver.ops.nn import candidate_kernels as nn_candidate_kernels
 from flowsaver.ops.nn import conv_grad_kernels as nn_conv_grad_kernels
 from flowsaver.ops.nn import conv_kernels as nn_conv_kernels
+from flowsaver.ops.nn import depthwise_kernels as nn_depthwise_kernels
 from flowsaver.ops.nn import grad as nn_grad
 from flowsaver.ops.nn import kernels as nn_kernels
+from flowsaver.ops.nn import norm_grad as nn_norm_grad
+from flowsaver.ops.nn import norm_kernels as nn_norm_kernels
 from flowsaver.ops.op_builder import register_tensor_conversion
 from flowsaver.ops.random import gamma_kernels as random_gamma_kernels
 from flowsaver.ops.random import grad as random_grad
@@ -39,23 +48,27 @@ from flowsaver.ops.random import kernels as random_kernels
 from flowsaver.ops.random import multinomial_kernels as random_multinomial_kernels
 from flowsaver.ops.random import stateless_kernels as random_stateless_kernels
 from flowsaver.ops.state import kernels as state_kernels
-from flowsaver.ops.state import partitioned, resource_variables, variables
+from flowsaver.ops.state import lazy_tensor, partitioned, resource_variables, variables
 from flowsaver.ops.state import resource_kernels as state_resource_kernels
 from flowsaver.ops.training import kernels as training_kernels
+from flowsaver.ops.training import more_kernels as training_more_kernels
 
 # family -> its modules' tables
 FAMILIES = {
     "array": (array_core_kernels.TABLE, array_kernels.TABLE, array_index_kernels.TABLE,
-              array_transform_kernels.TABLE, array_grad.TABLE),
-    "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE),
+              array_transform_kernels.TABLE, array_grad.TABLE, array_partition_kernels.TABLE,
+              array_partition_grad.TABLE, array_sparse_kernels.TABLE),
+    "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE,
+             math_special_kernels.TABLE, math_special_grad.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
-           nn_activation_grad_kernels.TABLE, nn_grad.TABLE),
+           nn_activation_grad_kernels.TABLE, nn_grad.TABLE, nn_norm_kernels.TABLE,
+           nn_depthwise_kernels.TABLE, nn_norm_grad.TABLE, nn_candidate_kernels.TABLE),
     "control_flow": (control_flow_kernels.TABLE,),
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
     "random": (random_kernels.TABLE, random_stateless_kernels.TABLE,
                random_multinomial_kernels.TABLE, random_gamma_kernels.TABLE, random_grad.TABLE),
     "io": (io_kernels.TABLE,),
-    "training": (training_kernels.TABLE,),
+    "training": (training_kernels.TABLE, training_more_kernels.TABLE),
     "autodiff": (autodiff_kernels.TABLE,),
 }
 
@@ -67,6 +80,7 @@ CONVERSIONS = (
     (partitioned.PartitionedVariable, partitioned.to_tensor),
     (indexed_slices.IndexedSlices, indexed_slices.to_tensor),
     (TensorShape, array_basic.tensor_shape_to_tensor),
+    (lazy_tensor.LazyEvalTensor, lazy_tensor.to_tensor),
 )
 
 _installed = []

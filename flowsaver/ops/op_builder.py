@@ -236,7 +236,7 @@ def _convert_same_type(op_def, arg, values: list, attrs) -> list:
     out = []
     for i, v in enumerate(values):
         name = f"{arg.name}_{i}" if arg.number_attr else arg.name
-        t = _inferred_if_allowed(v, name, allowed, arg.is_ref)
+        t = _own_dtype_if_allowed(v, name, allowed, arg.is_ref)
         if t is None:
             # A tensor keeps its dtype here so that a mismatch is TensorFlow's TypeError.
             t = convert_to_tensor(v, dtype=None if isinstance(v, Tensor) else want, name=name,
@@ -255,11 +255,12 @@ def _convert_same_type(op_def, arg, values: list, attrs) -> list:
     return out
 
 
-def _inferred_if_allowed(value, name: str, allowed, as_ref: bool):
-    """TensorFlow's first try for an input whose type attr has a default and allowed types:
-    the value's own dtype when allowed. Otherwise None, and the default is preferred (the
-    Const made by the try stays in the graph, as in TensorFlow)."""
-    if not allowed or isinstance(value, Tensor):
+def _own_dtype_if_allowed(value, name: str, allowed, as_ref: bool):
+    """TensorFlow's first try for a Python value whose type attr has a default and allowed
+    types: the value's own dtype, if allowed. Else None and the default is tried next; the
+    Const of the first try stays in the graph (``Reshape/shape`` beside ``shape_1`` for an
+    empty list), as TensorFlow leaves it."""
+    if not allowed or isinstance(value, (Tensor, TensorShape)) or _is_tensor_like(value):
         return None
     try:
         inferred = convert_to_tensor(value, name=name, as_ref=as_ref)

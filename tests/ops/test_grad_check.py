@@ -157,6 +157,36 @@ ROWS = [
     ("Tile", lambda tf, x: tf.tile(x, [2, 3]), [arr(2, 3)], {}),
     ("Transpose", lambda tf, x: tf.transpose(x, [2, 0, 1]), [arr(2, 3, 4)], {}),
     ("Unpack", lambda tf, x: tf.unstack(x, axis=1), [arr(2, 3)], {}),
+    ("Log1p", lambda tf, x: tf.log1p(x), [pos(2, 3)], {}),
+    ("DivNoNan", lambda tf, x, y: tf.div_no_nan(x, y), [arr(2, 3), pos(3)], {}),
+    ("Cos", lambda tf, x: tf.cos(x), [arr(2, 3)], {}),
+    ("Sin", lambda tf, x: tf.sin(x), [arr(2, 3)], {}),
+    ("Erf", lambda tf, x: tf.erf(x), [arr(2, 3)], {}),
+    ("DepthwiseConv2dNative", lambda tf, x, k: tf.nn.depthwise_conv2d(x, k, **CONV),
+     [arr(1, 5, 5, 2), arr(3, 3, 2, 2)], {}),
+    ("DepthwiseConv2dNativeBackpropInput", lambda tf, k, g: create_op(
+        "DepthwiseConv2dNativeBackpropInput", [const([1, 5, 5, 2]), k, g], CONV),
+     [arr(3, 3, 2, 2), arr(1, 3, 3, 4)], {}),
+    ("DepthwiseConv2dNativeBackpropFilter", lambda tf, x, g: create_op(
+        "DepthwiseConv2dNativeBackpropFilter", [x, const([3, 3, 2, 2]), g], CONV),
+     [arr(1, 5, 5, 2), arr(1, 3, 3, 4)], {}),
+    # float32-only kernels: checked through casts, with float32's precision
+    ("FusedBatchNormV3", lambda tf, x, s, o: tf.cast(tf.nn.fused_batch_norm(
+        tf.cast(x, tf.float32), tf.cast(s, tf.float32), tf.cast(o, tf.float32))[0], F64),
+     [arr(2, 2, 2, 3), pos(3), arr(3)], {"eps": 1e-3, "tol": 3e-3}),
+    ("FusedBatchNormV3", lambda tf, x, s, o: tf.cast(tf.nn.fused_batch_norm(
+        tf.cast(x, tf.float32), tf.cast(s, tf.float32), tf.cast(o, tf.float32),
+        tf.constant([0.5, -0.5, 0.0]), tf.constant([1.0, 2.0, 0.5]), is_training=False)[0],
+        F64), [arr(2, 2, 2, 3), pos(3), arr(3)],
+     {"eps": 1e-3, "tol": 3e-3, "id": "FusedBatchNormV3-inference"}),
+    ("LRN", lambda tf, x: tf.cast(tf.nn.lrn(tf.cast(x, tf.float32), 2, 1.5, 0.3, 0.7), F64),
+     [arr(1, 2, 2, 6)], {"eps": 1e-3, "tol": 3e-3}),
+    ("DynamicPartition", lambda tf, x: [tf.reshape(part, shape) for part, shape in zip(
+        create_op("DynamicPartition", [x, const([1, 0, 1])], {"num_partitions": 2}),
+        ([1, 2], [2, 2]))], [arr(3, 2)], {}),
+    ("ParallelDynamicStitch", lambda tf, x, y: create_op(
+        "ParallelDynamicStitch", [[const([0, 2]), const([1])], [x, y]]),
+     [arr(2, 3), arr(1, 3)], {}),
 ]
 
 # Registered gradients that are None for every input (integer-valued or piecewise constant).
