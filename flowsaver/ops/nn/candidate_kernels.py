@@ -66,7 +66,10 @@ def _log_uniform(op, ctx):
             raise errors.InvalidArgumentError(
                 None, op, f"true_classes must be a matrix with {num_true} columns, got shape "
                           f"{list(true_classes.shape)}")
-        gen = ctx.generator(op)
+        # flowsaver's own draws (not TensorFlow's sampler stream): a NumPy generator seeded
+        # from the op's Philox stream, so seeds and repeated runs behave as for other ops
+        stream = ctx.random_stream(op)
+        gen = np.random.default_rng([stream.key, stream.reserve(1 << 16)])
         picked, seen, tries = [], set(), 0
         while len(picked) < n:
             value = int(math.exp(gen.random() * log_range)) - 1
