@@ -24,7 +24,11 @@ from flowsaver.ops.control_flow import kernels as control_flow_kernels
 from flowsaver.ops.io import kernels as io_kernels
 from flowsaver.ops.math import grad as math_grad
 from flowsaver.ops.math import kernels as math_kernels
+from flowsaver.ops.math import matmul_grad as math_matmul_grad
+from flowsaver.ops.math import matmul_kernels as math_matmul_kernels
 from flowsaver.ops.math import reduce_kernels as math_reduce_kernels
+from flowsaver.ops.math import special_grad as math_special_grad
+from flowsaver.ops.math import special_kernels as math_special_kernels
 from flowsaver.ops.nn import activation_grad_kernels as nn_activation_grad_kernels
 from flowsaver.ops.nn import conv_grad_kernels as nn_conv_grad_kernels
 from flowsaver.ops.nn import conv_kernels as nn_conv_kernels
@@ -41,7 +45,9 @@ from flowsaver.ops.training import kernels as training_kernels
 FAMILIES = {
     "array": (array_core_kernels.TABLE, array_kernels.TABLE, array_index_kernels.TABLE,
               array_transform_kernels.TABLE, array_grad.TABLE),
-    "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE),
+    "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE,
+             math_matmul_kernels.TABLE, math_matmul_grad.TABLE, math_special_kernels.TABLE,
+             math_special_grad.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE),
     "control_flow": (control_flow_kernels.TABLE,),

@@ -232,6 +232,10 @@ def _convert_same_type(op_def, arg, values: list, attrs) -> list:
     if want is None and arg.type_attr:
         default = op_def.attr(arg.type_attr).default
         preferred = None if default is None else attr_value.decode(default)
+        allowed = op_def.attr(arg.type_attr).allowed
+        if preferred is not None and allowed and not arg.number_attr and \
+                not isinstance(values[0], Tensor):
+            values = [_inferred_or_preferred(values[0], arg, allowed, preferred)]
     out = []
     for i, v in enumerate(values):
         # A tensor keeps its dtype here so that a mismatch is TensorFlow's TypeError.
@@ -250,6 +254,21 @@ def _convert_same_type(op_def, arg, values: list, attrs) -> list:
     if arg.type_attr and out:
         attrs.setdefault(arg.type_attr, out[0].dtype.base_dtype)
     return out
+
+
+def _inferred_or_preferred(value, arg, allowed, preferred):
+    """A Python value for an input whose type attr has a default and allowed types, as
+    TensorFlow converts it: by its own dtype when that is allowed, else again as the
+    default type (``[]`` for a shape is first a float Const, left unused, then an int32 one).
+    """
+    try:
+        inferred = convert_to_tensor(value, name=arg.name, as_ref=arg.is_ref)
+    except (TypeError, ValueError):
+        inferred = None
+    if inferred is not None and inferred.dtype.base_dtype in allowed:
+        return inferred
+    return convert_to_tensor(value, name=arg.name, as_ref=arg.is_ref,
+                             preferred_dtype=preferred)
 
 
 def _checked_attr(op_def, a: registry.AttrDef, value):

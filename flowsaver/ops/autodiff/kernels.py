@@ -2,8 +2,7 @@
 
 ``InvertPermutation`` (transpose), ``ConcatOffset`` (concat), ``StridedSliceGrad``,
 ``BroadcastTo`` and ``DynamicStitch`` (reductions), ``Cumprod`` and ``ListDiff`` (product),
-``UnsortedSegmentSum`` (gathers, IndexedSlices made dense), ``BatchMatMulV2`` (the second
-derivative of the cross-entropy losses).
+``UnsortedSegmentSum`` (gathers, IndexedSlices made dense).
 """
 from __future__ import annotations
 
@@ -27,13 +26,11 @@ define(
     'DynamicStitch(indices: N * int32, data: N * T) -> (merged: T); N: int >= 1; T: type',
     'Cumprod(x: T, axis: Tidx) -> (out: T); exclusive: bool = false; reverse: bool = false; T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; Tidx: type {int32, int64} = int32',
     'ListDiff(x: T, y: T) -> (out: T, idx: out_idx); T: type; out_idx: type {int32, int64} = int32',
-    'BatchMatMulV2(x: T, y: T) -> (output: T); T: type {bfloat16, half, float, double, int16, int32, int64, uint8, uint16, uint32, uint64, complex64, complex128}; adj_x: bool = false; adj_y: bool = false; grad_x: bool = false; grad_y: bool = false',
     'UnsortedSegmentSum(data: T, segment_ids: Tindices, num_segments: Tnumsegments) -> (output: T); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; Tindices: type {int16, int32, int64}; Tnumsegments: type {int32, int64} = int32',
 )
 TABLE.not_differentiable("ListDiff")
 # TensorFlow differentiates these; flowsaver does not yet (the walk says so if it meets one)
-TABLE.mark(NO_GRADIENT_YET, "BatchMatMulV2", "Cumprod", "DynamicStitch",
-                             "UnsortedSegmentSum")
+TABLE.mark(NO_GRADIENT_YET, "Cumprod", "DynamicStitch", "UnsortedSegmentSum")
 
 
 def _invalid(op, message: str) -> errors.InvalidArgumentError:
@@ -231,32 +228,3 @@ def _unsorted_segment_sum(op, ctx):
     return run
 
 
-
-# ---- BatchMatMulV2 -----------------------------------------------------------------------------
-@shape_fn("BatchMatMulV2")
-def _batch_matmul_shape(op):
-    x, y = op.inputs[0].shape, op.inputs[1].shape
-    if x.ndims is None or y.ndims is None:
-        return [TensorShape(None)]
-    if x.ndims < 2 or y.ndims < 2:
-        raise ValueError(f"Shape must be at least rank 2 for '{op.name}' (op: 'BatchMatMulV2') "
-                         f"with input shapes: {x}, {y}.")
-    a, b = x.as_list(), y.as_list()
-    rows = a[-1] if op.get_attr("adj_x") else a[-2]
-    cols = b[-2] if op.get_attr("adj_y") else b[-1]
-    batch = broadcast_shapes(TensorShape(a[:-2]), TensorShape(b[:-2]))
-    return [TensorShape(batch.as_list() + [rows, cols])]
-
-
-@kernel("BatchMatMulV2")
-def _batch_matmul(op, ctx):
-    adj_x, adj_y = op.get_attr("adj_x"), op.get_attr("adj_y")
-
-    def run(x, y):
-        x = np.conj(np.swapaxes(x, -1, -2)) if adj_x else x
-        y = np.conj(np.swapaxes(y, -1, -2)) if adj_y else y
-        if x.shape[-1] != y.shape[-2]:
-            raise _invalid(op, f"Matrix size-incompatible: In[0]: {list(x.shape)}, In[1]: "
-                               f"{list(y.shape)}")
-        return np.matmul(x, y)
-    return run
