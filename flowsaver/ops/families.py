@@ -16,6 +16,8 @@ from flowsaver.ops.array import core_kernels as array_core_kernels
 from flowsaver.ops.array import grad as array_grad
 from flowsaver.ops.array import index_kernels as array_index_kernels
 from flowsaver.ops.array import kernels as array_kernels
+from flowsaver.ops.array import split_grad as array_split_grad
+from flowsaver.ops.array import split_kernels as array_split_kernels
 from flowsaver.ops.array import transform_kernels as array_transform_kernels
 from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
@@ -27,6 +29,8 @@ from flowsaver.ops.math import kernels as math_kernels
 from flowsaver.ops.math import matmul_grad as math_matmul_grad
 from flowsaver.ops.math import matmul_kernels as math_matmul_kernels
 from flowsaver.ops.math import reduce_kernels as math_reduce_kernels
+from flowsaver.ops.math import scan_grad as math_scan_grad
+from flowsaver.ops.math import scan_kernels as math_scan_kernels
 from flowsaver.ops.math import special_grad as math_special_grad
 from flowsaver.ops.math import special_kernels as math_special_kernels
 from flowsaver.ops.nn import activation_grad_kernels as nn_activation_grad_kernels
@@ -44,10 +48,11 @@ from flowsaver.ops.training import kernels as training_kernels
 # family -> its modules' tables
 FAMILIES = {
     "array": (array_core_kernels.TABLE, array_kernels.TABLE, array_index_kernels.TABLE,
-              array_transform_kernels.TABLE, array_grad.TABLE),
+              array_transform_kernels.TABLE, array_grad.TABLE, array_split_kernels.TABLE,
+              array_split_grad.TABLE),
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE,
              math_matmul_kernels.TABLE, math_matmul_grad.TABLE, math_special_kernels.TABLE,
-             math_special_grad.TABLE),
+             math_special_grad.TABLE, math_scan_kernels.TABLE, math_scan_grad.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE),
     "control_flow": (control_flow_kernels.TABLE,),

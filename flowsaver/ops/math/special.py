@@ -7,12 +7,18 @@ Python functions that return an integer (``round``) or real (``conj``) input unc
 from __future__ import annotations
 
 from flowsaver.graph.operation import Tensor
-from flowsaver.ops.math.basic import unary
+from flowsaver.ops.math.basic import cast, unary
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
 
 __all__ = ['sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'asinh',
            'acosh', 'atanh', 'erf', 'erfc', 'log1p', 'expm1', 'is_finite', 'is_nan',
-           'is_inf', 'round', 'conj']
+           'is_inf', 'round', 'conj', 'div_no_nan']
+
+# div_no_nan casts integers to a float wide enough for them, as truediv does.
+_TRUEDIV_FLOAT = {"int8": "float32", "uint8": "float32", "int16": "float32",
+                  "uint16": "float32", "int32": "float64", "uint32": "float64",
+                  "int64": "float64", "uint64": "float64"}
+_NO_CAST = {"float16", "bfloat16", "float32", "float64", "complex64", "complex128"}
 
 
 def sin(x, name=None):
@@ -136,3 +142,24 @@ def conj(x, name=None):
         if dtype.is_floating or dtype.is_integer:
             return x
         raise TypeError(f"Expected numeric or variant tensor, got dtype {dtype!r}.")
+
+
+def div_no_nan(x, y, name=None):
+    """``x / y``, and 0 where ``y`` is 0 (``DivNoNan``); integers are divided as floats."""
+    g = graph_of([x, y])
+    with g.as_default(), g.name_scope(name or "div_no_nan") as scope:
+        if not isinstance(x, Tensor) and isinstance(y, Tensor):
+            y = convert_to_tensor(y, name="y")
+            x = convert_to_tensor(x, dtype=y.dtype.base_dtype, name="x")
+        else:
+            x = convert_to_tensor(x, name="x")
+            y = convert_to_tensor(y, preferred_dtype=x.dtype.base_dtype, name="y")
+        x_dtype, y_dtype = x.dtype.base_dtype, y.dtype.base_dtype
+        if x_dtype != y_dtype:
+            raise TypeError(f"`x` and `y` must have the same dtype, got {x_dtype!r} != "
+                            f"{y_dtype!r}.")
+        if x_dtype.name in _TRUEDIV_FLOAT:
+            x, y = cast(x, _TRUEDIV_FLOAT[x_dtype.name]), cast(y, _TRUEDIV_FLOAT[x_dtype.name])
+        elif x_dtype.name not in _NO_CAST:
+            raise TypeError(f"Invalid dtype {x_dtype!r} in tf.math.divide_no_nan.")
+        return create_op("DivNoNan", [x, y], name=scope)

@@ -108,3 +108,11 @@ def _erf_like_grad(op, grad, factor: float):
 
 gradient("Erf")(lambda op, grad: _erf_like_grad(op, grad, 2 / np.sqrt(np.pi)))
 gradient("Erfc")(lambda op, grad: _erf_like_grad(op, grad, -2 / np.sqrt(np.pi)))
+
+
+@gradient("DivNoNan")
+def _div_no_nan_grad(op, grad):
+    x, y = math_ops.conj(op.inputs[0]), math_ops.conj(op.inputs[1])
+    gx = math_ops.div_no_nan(grad, y)
+    gy = grad * math_ops.div_no_nan(math_ops.div_no_nan(-x, y), y)
+    return unbroadcast(x, y, gx, gy)

@@ -2,7 +2,7 @@
 shapes, kernels.
 
 ``Sin`` ... ``Atanh``, ``Atan2``, ``Erf``/``Erfc``, ``Log1p``/``Expm1``, ``Round``,
-``Conj`` and ``IsFinite``/``IsNan``/``IsInf``. Each kernel is one NumPy callable; NumPy's
+``Conj``, ``IsFinite``/``IsNan``/``IsInf`` and ``DivNoNan``. Each kernel is one NumPy callable; NumPy's
 ufuncs keep the input's dtype, as TensorFlow's kernels do, and give NaN outside a
 function's domain (``asin(2)``), as TensorFlow does.
 """
@@ -41,13 +41,14 @@ define(
     'Round(x: T) -> (y: T); T: type {bfloat16, half, float, double, int8, int16, int32, int64, complex64, complex128}',
     'Conj(input: T) -> (output: T); T: type {complex64, complex128, variant} = complex64',
     f'Atan2(y: T, x: T) -> (z: T); T: type {_REAL}',
+    'DivNoNan(x: T, y: T) -> (z: T); T: type {half, float, bfloat16, double, complex64, complex128}',
 )
 # Their outputs are bools: no gradient reaches them.
 TABLE.not_differentiable("IsFinite", "IsNan", "IsInf")
 
 _SAME_SHAPE = tuple(_UNARY) + ("Erf", "Erfc", "IsFinite", "IsNan", "IsInf", "Round", "Conj")
 shape_fn(*_SAME_SHAPE)(lambda op: [op.inputs[0].shape])
-shape_fn("Atan2")(shapes.broadcast)
+shape_fn("Atan2", "DivNoNan")(shapes.broadcast)
 
 for _name, (_fn, _) in _UNARY.items():
     simple_kernel(_name, _fn)
@@ -58,6 +59,15 @@ simple_kernel("Atan2", np.arctan2)
 # NumPy's round is TensorFlow's: halves go to the even neighbour (2.5 -> 2).
 simple_kernel("Round", np.round)
 simple_kernel("Conj", np.conj)
+
+
+def _div_no_nan(x, y):
+    """``x / y``, and 0 wherever ``y`` is 0 (even for ``x`` 0, inf or NaN)."""
+    out = np.true_divide(x, np.where(y == 0, 1, y))
+    return np.where(y == 0, np.zeros((), out.dtype), out)
+
+
+simple_kernel("DivNoNan", _div_no_nan)
 
 # NumPy has no erf: Python's, exact to the last bit in double precision, applied per element
 # (about 0.4 s per million elements); the result is rounded once to the op's type.
