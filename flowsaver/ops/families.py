@@ -24,6 +24,8 @@ from flowsaver.ops.autodiff import indexed_slices
 from flowsaver.ops.autodiff import kernels as autodiff_kernels
 from flowsaver.ops.control_flow import kernels as control_flow_kernels
 from flowsaver.ops.io import kernels as io_kernels
+from flowsaver.ops.logging import grad as logging_grad
+from flowsaver.ops.logging import kernels as logging_kernels
 from flowsaver.ops.math import grad as math_grad
 from flowsaver.ops.math import kernels as math_kernels
 from flowsaver.ops.math import matmul_grad as math_matmul_grad
@@ -59,6 +61,7 @@ FAMILIES = {
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
     "random": (random_kernels.TABLE,),
     "io": (io_kernels.TABLE,),
+    "logging": (logging_kernels.TABLE, logging_grad.TABLE),
     "training": (training_kernels.TABLE,),
     "autodiff": (autodiff_kernels.TABLE,),
 }

@@ -120,9 +120,11 @@ def block(api, x, scope):
         return x, present
 
 
-def model(api, train=True):
-    tokens = api.placeholder(api.int32, [BATCH, SEQ], name="tokens")
-    targets = api.placeholder(api.int32, [BATCH, SEQ], name="targets")
+def model(api, train=True, batch_dim=BATCH):
+    """The decoder, its loss and Adam; ``batch_dim=None`` leaves the batch size to the feed
+    (then shapes are computed at run time and the cross entropy asserts them)."""
+    tokens = api.placeholder(api.int32, [batch_dim, SEQ], name="tokens")
+    targets = api.placeholder(api.int32, [batch_dim, SEQ], name="targets")
     with api.variable_scope("model"):
         wte = api.get_variable("wte", [VOCAB, EMBED], initializer=_known(api, "wte"))
         wpe = api.get_variable("wpe", [CTX, EMBED], initializer=_known(api, "wpe"))
@@ -146,10 +148,14 @@ def model(api, train=True):
     return logits, present, loss, train
 
 
-def model_and_gradients(api):
+def model_unknown_batch(api):
+    return model(api, batch_dim=None)
+
+
+def model_and_gradients(api, batch_dim=BATCH):
     """The forward graph and ``tf.gradients`` of the loss for every variable (IndexedSlices
     of the embeddings made dense)."""
-    logits, present, loss = model(api, train=False)
+    logits, present, loss = model(api, train=False, batch_dim=batch_dim)
     variables = api.trainable_variables()
     grads = api.gradients(loss, variables)
     return [logits, present, loss] + [api.convert_to_tensor(g) for g in grads]
@@ -172,16 +178,19 @@ def _train(session, graph, fetches, feeds, variables):
     return forward, losses, names
 
 
-def test_graph_def_and_gradients_match_tensorflow(tf):
+@pytest.mark.parametrize("batch_dim", [BATCH, None], ids=["static-batch", "unknown-batch"])
+def test_graph_def_and_gradients_match_tensorflow(tf, batch_dim):
     """Forward and backward graphs node for node. (The Adam update is left out: for the
     position embedding, whose gradient is sparse only, TensorFlow builds Adam's sparse
     update ops where flowsaver applies the densified gradient; the values are the same.)"""
-    (ours, _), (theirs, _) = build_both(tf, model_and_gradients)
+    (ours, _), (theirs, _) = build_both(tf, lambda api: model_and_gradients(api, batch_dim))
     assert_same_graph_def(ours, theirs)
 
 
-def test_forward_outputs_and_twenty_losses_match_tensorflow(tf):
-    (ours, our_fetches), (theirs, their_fetches) = build_both(tf, model)
+@pytest.mark.parametrize("build", [model, model_unknown_batch],
+                         ids=["static-batch", "unknown-batch"])
+def test_forward_outputs_and_twenty_losses_match_tensorflow(tf, build):
+    (ours, our_fetches), (theirs, their_fetches) = build_both(tf, build)
     feeds = _data()
     with ours.as_default(), flowsaver.Session(graph=ours) as sess:
         got = _train(sess, ours, our_fetches, feeds, flowsaver.global_variables_initializer())
