@@ -5,6 +5,8 @@ none of the graph library) and forwards attribute lookups here.
 """
 from flowsaver import errors
 from flowsaver.dtypes import *  # noqa: F401,F403 - tf.float32, tf.as_dtype, tf.DType, ...
+from flowsaver.format.config_protos import (ConfigProto, GPUOptions, GraphOptions,  # noqa: F401
+                                            OptimizerOptions, RunMetadata, RunOptions)
 from flowsaver.graph.graph import (Graph, GraphKeys, get_default_graph,
                                    get_default_session, reset_default_graph)
 from flowsaver.graph.operation import Operation, Tensor
