@@ -13,10 +13,10 @@ __version__ = "0.1.0"
 # flowsaver's own subpackages and modules: imported as such, never looked up in the namespace
 _SUBMODULES = frozenset({"cli", "errors", "format", "graph", "namespace", "ops", "runtime",
                          "compat", "debugging", "dtypes", "initializers", "linalg", "logging",
-                         "math", "nn", "random", "raw_ops", "train"})
+                         "math", "nn", "random", "raw_ops", "test", "train"})
 # the public ones among them that hand out graph-building functions
 _GRAPH_MODULES = frozenset({"compat", "debugging", "initializers", "linalg", "math", "nn",
-                            "random", "raw_ops", "train"})
+                            "random", "raw_ops", "test", "train"})
 
 
 def _namespace():

@@ -46,7 +46,7 @@ from flowsaver.ops.scope_api import (add_to_collection, add_to_collections,
 from flowsaver.runtime.fetches import IndexedSlicesValue
 from flowsaver.runtime.session import InteractiveSession, Session
 from flowsaver import (compat, debugging, initializers, linalg, logging, math,  # noqa: E402
-                       nn, random, raw_ops, train)
+                       nn, random, raw_ops, test, train)
 from flowsaver.compat import (disable_control_flow_v2, disable_eager_execution,  # noqa: E402
                               disable_resource_variables, disable_v2_behavior,
                               enable_eager_execution, enable_resource_variables,
