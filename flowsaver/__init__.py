@@ -12,11 +12,12 @@ __version__ = "0.1.0"
 
 # flowsaver's own subpackages and modules: imported as such, never looked up in the namespace
 _SUBMODULES = frozenset({"cli", "errors", "format", "graph", "namespace", "ops", "runtime",
-                         "compat", "dtypes", "initializers", "linalg", "math", "nn", "random",
-                         "train", "layers", "losses", "metrics"})
+                         "compat", "debugging", "dtypes", "initializers", "layers", "linalg",
+                         "logging", "losses", "math", "metrics", "nn", "random", "raw_ops",
+                         "test", "train"})
 # the public ones among them that hand out graph-building functions
-_GRAPH_MODULES = frozenset({"compat", "initializers", "linalg", "math", "nn", "random", "train",
-                            "layers", "losses", "metrics"})
+_GRAPH_MODULES = frozenset({"compat", "debugging", "initializers", "layers", "linalg", "losses",
+                            "math", "metrics", "nn", "random", "raw_ops", "test", "train"})
 
 
 def _namespace():

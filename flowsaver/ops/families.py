@@ -21,15 +21,23 @@ from flowsaver.ops.array import kernels as array_kernels
 from flowsaver.ops.array import partition_grad as array_partition_grad
 from flowsaver.ops.array import partition_kernels as array_partition_kernels
 from flowsaver.ops.array import sparse_kernels as array_sparse_kernels
+from flowsaver.ops.array import split_grad as array_split_grad
+from flowsaver.ops.array import split_kernels as array_split_kernels
 from flowsaver.ops.array import transform_kernels as array_transform_kernels
 from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
 from flowsaver.ops.autodiff import kernels as autodiff_kernels
 from flowsaver.ops.control_flow import kernels as control_flow_kernels
 from flowsaver.ops.io import kernels as io_kernels
+from flowsaver.ops.logging import grad as logging_grad
+from flowsaver.ops.logging import kernels as logging_kernels
 from flowsaver.ops.math import grad as math_grad
 from flowsaver.ops.math import kernels as math_kernels
+from flowsaver.ops.math import matmul_grad as math_matmul_grad
+from flowsaver.ops.math import matmul_kernels as math_matmul_kernels
 from flowsaver.ops.math import reduce_kernels as math_reduce_kernels
+from flowsaver.ops.math import scan_grad as math_scan_grad
+from flowsaver.ops.math import scan_kernels as math_scan_kernels
 from flowsaver.ops.math import special_grad as math_special_grad
 from flowsaver.ops.math import special_kernels as math_special_kernels
 from flowsaver.ops.nn import activation_grad_kernels as nn_activation_grad_kernels
@@ -57,9 +65,11 @@ from flowsaver.ops.training import more_kernels as training_more_kernels
 FAMILIES = {
     "array": (array_core_kernels.TABLE, array_kernels.TABLE, array_index_kernels.TABLE,
               array_transform_kernels.TABLE, array_grad.TABLE, array_partition_kernels.TABLE,
-              array_partition_grad.TABLE, array_sparse_kernels.TABLE),
+              array_partition_grad.TABLE, array_sparse_kernels.TABLE, array_split_kernels.TABLE,
+              array_split_grad.TABLE),
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE,
-             math_special_kernels.TABLE, math_special_grad.TABLE),
+             math_matmul_kernels.TABLE, math_matmul_grad.TABLE, math_special_kernels.TABLE,
+             math_special_grad.TABLE, math_scan_kernels.TABLE, math_scan_grad.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE, nn_norm_kernels.TABLE,
            nn_depthwise_kernels.TABLE, nn_norm_grad.TABLE, nn_candidate_kernels.TABLE),
@@ -68,6 +78,7 @@ FAMILIES = {
     "random": (random_kernels.TABLE, random_stateless_kernels.TABLE,
                random_multinomial_kernels.TABLE, random_gamma_kernels.TABLE, random_grad.TABLE),
     "io": (io_kernels.TABLE,),
+    "logging": (logging_kernels.TABLE, logging_grad.TABLE),
     "training": (training_kernels.TABLE, training_more_kernels.TABLE),
     "autodiff": (autodiff_kernels.TABLE,),
 }

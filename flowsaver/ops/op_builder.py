@@ -74,6 +74,8 @@ def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None,
     if isinstance(value, Operation):
         raise TypeError(f"Can't convert Operation '{value.name}' to Tensor (target dtype="
                         f"{dtype}, name={name!r}, as_ref={as_ref})")
+    if isinstance(value, TensorShape):
+        return _shape_to_tensor(value, dtype, name)
     if isinstance(value, (list, tuple)) and any(_is_tensor_like(v) for v in _deep(value)):
         return pack_list(value, name=name or "packed")  # as TensorFlow's autopacking
     if dtype is None and preferred_dtype is not None and \
@@ -83,6 +85,23 @@ def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None,
         except (TypeError, ValueError):
             pass
     return constant(value, dtype=dtype, name=name or "Const")
+
+
+def _shape_to_tensor(shape: TensorShape, dtype, name) -> Tensor:
+    """A fully known static shape as an int32 Const (int64 when a dimension needs it)."""
+    if not shape.is_fully_defined():
+        raise ValueError(f"Cannot convert a partially known TensorShape {shape} to a Tensor.")
+    dims = shape.as_list()
+    wide = any(d >= 2**31 for d in dims)
+    if dtype is not None:
+        if dtype.name not in ("int32", "int64"):
+            raise TypeError(f"Cannot convert TensorShape {shape} to {dtype!r}")
+        if dtype.name == "int32" and wide:
+            raise ValueError(f"Cannot convert TensorShape {shape} to dtype int32; a dimension "
+                             f"is too large")
+    else:
+        dtype = attr_value.as_dtype("int64" if wide else "int32")
+    return constant(dims, dtype=dtype, name=name or "shape_as_tensor")
 
 
 def _is_tensor_like(value) -> bool:

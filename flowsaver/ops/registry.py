@@ -373,8 +373,8 @@ def _literal(attr_type: str, text: str):
         return int(text)
     if attr_type == "float":
         return float(text)
-    if attr_type == "string":
-        return text.strip('"')
+    if attr_type == "string":  # C escapes as in TensorFlow's notation ("\\n" is a newline)
+        return text.strip('"').encode("latin-1").decode("unicode_escape")
     if attr_type == "type":
         return attr_value.as_dtype(text)
     if attr_type == "shape":

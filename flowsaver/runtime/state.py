@@ -46,6 +46,12 @@ class RunContext:
         self.variables: dict[str, np.ndarray] = {}
         self._refs: dict[str, VariableRef] = {}
         self._streams: dict = {}
+        self._op_state: dict = {}
+
+    def op_state(self, op) -> dict:
+        """A dict a stateful kernel keeps for ``op`` across runs of this session (what
+        TensorFlow keeps in its kernel object, e.g. how often ``Print`` printed)."""
+        return self._op_state.setdefault(op, {})
 
     def variable(self, op) -> VariableRef:
         """The ref for a ``VariableV2`` node (keyed by its shared name, else its name)."""
@@ -75,6 +81,7 @@ class RunContext:
         self.variables.clear()
         self._refs.clear()
         self._streams.clear()
+        self._op_state.clear()
 
 
 def _shared_name(op) -> str:

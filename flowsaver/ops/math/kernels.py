@@ -159,9 +159,14 @@ def _real_div(op, ctx):
 
 
 def _check_int_divisor(fn):
-    """Wrap an integer division: TensorFlow fails on a zero divisor where NumPy gives 0."""
+    """Wrap an integer division: TensorFlow fails on a zero divisor where NumPy gives 0.
+
+    Only divisions actually done count: with an empty operand the output is empty and
+    TensorFlow divides nothing, so a zero divisor there (``[] % 0``, as the gradient of a
+    reduction over a scalar builds) is no error.
+    """
     def run(x, y):
-        if not y.all():
+        if not y.all() and np.size(x):
             raise errors.InvalidArgumentError("Integer division by zero")
         return fn(x, y)
     return run

@@ -1,6 +1,6 @@
 """``RandomGamma``, ``RandomPoisson`` and ``RandomPoissonV2`` (TensorFlow's draws,
-``philox_gamma``), and ``BroadcastArgs``, which ``tf.random.gamma`` uses to broadcast alpha
-against beta.
+``philox_gamma``). ``tf.random.gamma`` broadcasts alpha against beta with ``BroadcastArgs``
+(array family).
 
 TensorFlow differentiates ``RandomGamma`` with respect to alpha (``RandomGammaGrad``);
 flowsaver has no such gradient yet, so ``tf.gradients`` through it raises LookupError.
@@ -12,7 +12,6 @@ import math
 import numpy as np
 
 from flowsaver import errors
-from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.random import philox_gamma
 from flowsaver.ops import shapes
 from flowsaver.ops.random.kernels import output_dims
@@ -25,9 +24,7 @@ define(
     'RandomGamma(shape: S, alpha: T) -> (output: T); seed: int = 0; seed2: int = 0; S: type {int32, int64}; T: type {half, float, double}; !stateful',
     'RandomPoisson(shape: S, rate: dtype) -> (output: dtype); seed: int = 0; seed2: int = 0; S: type {int32, int64}; dtype: type {half, float, double}; !stateful',
     'RandomPoissonV2(shape: S, rate: R) -> (output: dtype); seed: int = 0; seed2: int = 0; S: type {int32, int64}; R: type {half, float, double, int32, int64} = double; dtype: type {half, float, double, int32, int64} = int64; !stateful',
-    'BroadcastArgs(s0: T, s1: T) -> (r0: T); T: type {int32, int64} = int32',
 )
-TABLE.not_differentiable("BroadcastArgs")
 # TensorFlow differentiates these; flowsaver does not yet (the walk says so if it meets one)
 TABLE.mark(NO_GRADIENT_YET, "RandomGamma", "RandomPoisson", "RandomPoissonV2")
 deprecate("RandomPoisson", 25, "Replaced by RandomPoissonV2")
@@ -65,22 +62,3 @@ def _builder(draw, dtype_attr: str, empty_when):
 kernel("RandomGamma")(_builder(philox_gamma.gamma, "T", lambda samples, total: total == 0))
 kernel("RandomPoisson", "RandomPoissonV2")(_builder(
     philox_gamma.poisson, "dtype", lambda samples, total: samples == 0))
-
-
-@shape_fn("BroadcastArgs")
-def _broadcast_args_shape(op):
-    a, b = (t.shape.as_list()[0] if t.shape.ndims == 1 else None for t in op.inputs)
-    return [TensorShape([None if a is None or b is None else max(a, b)])]
-
-
-@kernel("BroadcastArgs")
-def _broadcast_args(op, ctx):
-    def run(s0, s1):
-        try:
-            shape = np.broadcast_shapes(tuple(np.reshape(s0, -1)), tuple(np.reshape(s1, -1)))
-        except ValueError:
-            raise errors.InvalidArgumentError(
-                None, op, f"Incompatible shapes: {list(np.reshape(s0, -1))} vs. "
-                          f"{list(np.reshape(s1, -1))}") from None
-        return np.array(shape, dtype=np.asarray(s0).dtype)
-    return run
