@@ -53,7 +53,8 @@ def test_the_interpreter_switch_selects_the_reference_loop(monkeypatch):
             np.testing.assert_array_equal(runner([np.ones(2, np.float32)])[0], [2.0, 2.0])
 
 
-def test_compiled_plan_tracebacks_show_generated_lines():
+def test_compiled_plan_tracebacks_show_generated_lines(monkeypatch):
+    monkeypatch.delenv("FLOWSAVER_EXECUTOR", raising=False)
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [None])
         y = tf.reshape(x, [2, 2], name="into_two_by_two")
