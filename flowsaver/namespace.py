@@ -5,6 +5,8 @@ none of the graph library) and forwards attribute lookups here.
 """
 from flowsaver import errors
 from flowsaver.dtypes import *  # noqa: F401,F403 - tf.float32, tf.as_dtype, tf.DType, ...
+from flowsaver.format.config_protos import (ConfigProto, GPUOptions, GraphOptions,  # noqa: F401
+                                            OptimizerOptions, RunMetadata, RunOptions)
 from flowsaver.graph.graph import (Graph, GraphKeys, get_default_graph,
                                    get_default_session, reset_default_graph)
 from flowsaver.graph.operation import Operation, Tensor
@@ -20,11 +22,15 @@ from flowsaver.ops.state.init_ops import (constant_initializer, glorot_normal_in
                                     truncated_normal_initializer,
                                     variance_scaling_initializer, zeros_initializer)
 from flowsaver.ops.math.api import *  # noqa: F401,F403
+from flowsaver.ops.math.special import cos, div_no_nan, erf, log1p, sin  # noqa: F401
+from flowsaver.ops.logging.api import *  # noqa: F401,F403
+from flowsaver.ops.logging.api import print_v2 as print  # noqa: F401,A004 - tf.print
 from flowsaver.ops.op_builder import constant, convert_to_tensor
 from flowsaver.ops.state.partitioned import (PartitionedVariable, fixed_size_partitioner,
                                        min_max_variable_partitioner,
                                        variable_axis_size_partitioner)
-from flowsaver.ops.random.api import (random_normal, random_shuffle, random_uniform,
+from flowsaver.ops.random.api import (multinomial, random_gamma, random_normal,
+                                      random_poisson, random_shuffle, random_uniform,
                                       set_random_seed, truncated_normal)
 from flowsaver.ops.state.api import assign, assign_add, assign_sub, is_variable_initialized
 from flowsaver.ops.state.variable_scope import (AUTO_REUSE, VariableScope, get_variable,
@@ -41,7 +47,8 @@ from flowsaver.ops.scope_api import (add_to_collection, add_to_collections,
                                      report_uninitialized_variables)
 from flowsaver.runtime.fetches import IndexedSlicesValue
 from flowsaver.runtime.session import InteractiveSession, Session
-from flowsaver import compat, initializers, linalg, math, nn, random, train  # noqa: E402
+from flowsaver import (compat, debugging, initializers, linalg, logging, math,  # noqa: E402
+                       nn, random, raw_ops, test, train)
 from flowsaver.compat import (disable_control_flow_v2, disable_eager_execution,  # noqa: E402
                               disable_resource_variables, disable_v2_behavior,
                               enable_eager_execution, enable_resource_variables,
@@ -61,9 +68,7 @@ from flowsaver.format.event_protos import (Event, HistogramProto, LogMessage,  #
                                            SessionLog, Summary, SummaryMetadata)
 from flowsaver import summary  # noqa: E402
 from flowsaver import data  # noqa: E402
-from flowsaver.ops.array.reverse_kernels import reverse  # noqa: E402
 from flowsaver import image  # noqa: E402
-reverse_v2 = reverse
 from flowsaver.ops.queue.api import (FIFOQueue, PaddingFIFOQueue, QueueBase,  # noqa: E402
                                      RandomShuffleQueue)
 from flowsaver.train.queue_runner import start_queue_runners  # noqa: E402

@@ -1,2 +1,7 @@
-"""``tf.nn``: activations, convolutions, pooling, losses."""
+"""``tf.nn``: activations, convolutions, pooling, normalization, losses, embeddings."""
 from flowsaver.ops.nn.api import *  # noqa: F401,F403
+from flowsaver.ops.nn.convolution import *  # noqa: F401,F403
+from flowsaver.ops.nn.embedding import *  # noqa: F401,F403
+from flowsaver.ops.nn.logistic import *  # noqa: F401,F403
+from flowsaver.ops.nn.normalization import *  # noqa: F401,F403
+from flowsaver.ops.nn.sampled import *  # noqa: F401,F403

@@ -92,6 +92,8 @@ class OpDef:
             if a.minimum is not None:
                 out.has_minimum = True
                 out.minimum = a.minimum
+        if self.name in DEPRECATIONS:
+            proto.deprecation.version, proto.deprecation.explanation = DEPRECATIONS[self.name]
         proto.is_stateful = "stateful" in self.flags
         proto.is_commutative = "commutative" in self.flags
         proto.is_aggregate = "aggregate" in self.flags
@@ -103,6 +105,8 @@ class OpDef:
 OP_DEFS: dict[str, OpDef] = {}
 # Full types some OpDef args declare: (op, arg) -> (type id name, the attr it is of).
 ARG_FULL_TYPES: dict[tuple[str, str], tuple[str, str]] = {}
+# Ops TensorFlow marks deprecated from a GraphDef version on: op -> (version, explanation).
+DEPRECATIONS: dict[str, tuple[int, str]] = {}
 SHAPES: dict[str, object] = {}
 KERNELS: dict[str, object] = {}
 # op type -> gradient builder, or None: the op is explicitly not differentiable
@@ -160,6 +164,7 @@ class OpTable:
         self.shapes: dict = {}
         self.kernels: dict = {}
         self.gradients: dict = {}
+        self.deprecations: dict = {}
         self.traits: dict = {trait: set() for trait in TRAIT_NAMES}
 
     def _put(self, table: dict, key, value, what: str) -> None:
@@ -177,6 +182,10 @@ class OpTable:
         """Declare the full type TensorFlow's OpDef gives an argument (e.g. Shape's output
         is a TFT_SHAPE_TENSOR of its ``out_type``); the notation has no place for it."""
         self._put(self.full_types, (op_type, arg), (type_id, of_attr), "full type")
+
+    def deprecate(self, op_type: str, version: int, explanation: str) -> None:
+        """Record TensorFlow's deprecation of ``op_type`` (it goes into the OpDef)."""
+        self._put(self.deprecations, op_type, (version, explanation), "deprecation")
 
     def shape_fn(self, *op_types: str):
         """Decorator: the shape function of ``op_types``."""
@@ -227,7 +236,8 @@ def install(table: OpTable) -> None:
                                (table.full_types, ARG_FULL_TYPES, "full type"),
                                (table.shapes, SHAPES, "shape function"),
                                (table.kernels, KERNELS, "kernel"),
-                               (table.gradients, GRADIENTS, "gradient")):
+                               (table.gradients, GRADIENTS, "gradient"),
+                               (table.deprecations, DEPRECATIONS, "deprecation")):
         clash = sorted(str(k) for k in mine if k in theirs)
         if clash:
             raise RegistryError(f"{what} registered twice (again in {table.name}): "
@@ -365,8 +375,8 @@ def _literal(attr_type: str, text: str):
         return int(text)
     if attr_type == "float":
         return float(text)
-    if attr_type == "string":
-        return text.strip('"')
+    if attr_type == "string":  # C escapes as in TensorFlow's notation ("\\n" is a newline)
+        return text.strip('"').encode("latin-1").decode("unicode_escape")
     if attr_type == "type":
         return attr_value.as_dtype(text)
     if attr_type == "shape":

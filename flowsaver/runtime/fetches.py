@@ -76,10 +76,6 @@ class FetchMapper:
             self.tensors.append(element)
         return lambda values: values[index]
 
-    @property
-    def fetch_tensors(self):
-        return [t for t in self.tensors if t is not None]
-
     def build(self, values):
         return self._builder(values)
 

@@ -6,6 +6,7 @@ import threading
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.ops.random.philox import PhiloxStream
 
 
 class VariableRef:
@@ -46,11 +47,17 @@ class RunContext:
         self.session = session
         self.variables: dict[str, np.ndarray] = {}
         self._refs: dict[str, VariableRef] = {}
-        self._generators: dict = {}
+        self._streams: dict = {}
+        self._op_state: dict = {}
         # session resources other than variables (dataset iterators, queues), by name
         self.resources: dict = {}
         self._resource_lock = threading.Lock()
         self._function_sessions: dict = {}
+
+    def op_state(self, op) -> dict:
+        """A dict a stateful kernel keeps for ``op`` across runs of this session (what
+        TensorFlow keeps in its kernel object, e.g. how often ``Print`` printed)."""
+        return self._op_state.setdefault(op, {})
 
     def variable(self, op) -> VariableRef:
         """The ref for a ``VariableV2`` node (keyed by its shared name, else its name)."""
@@ -60,22 +67,28 @@ class RunContext:
             ref = self._refs[name] = VariableRef(self.variables, name, op)
         return ref
 
-    def generator(self, op) -> np.random.Generator:
-        """The random stream of a random op: seeded by its seed attrs when either is set.
+    def random_stream(self, op) -> PhiloxStream:
+        """The Philox stream of a random op, started from its ``seed``/``seed2`` attrs.
 
-        As in TensorFlow, each run continues the op's stream, and a new session with the
-        same seeds starts it over.
+        As in TensorFlow, each run reserves the next span of the op's stream, and a new
+        session with the same seeds starts it over; both seeds 0 picks random seeds.
         """
-        gen = self._generators.get(op)
-        if gen is None:
-            seed, seed2 = op.get_attr("seed"), op.get_attr("seed2")
-            if seed or seed2:
-                gen = np.random.Generator(np.random.Philox(key=[seed & (2**64 - 1),
-                                                                seed2 & (2**64 - 1)]))
-            else:
-                gen = np.random.default_rng()
-            self._generators[op] = gen
-        return gen
+        stream = self._streams.get(op)
+        if stream is None:
+            stream = PhiloxStream.from_seeds(op.get_attr("seed"), op.get_attr("seed2"))
+            self._streams[op] = stream
+        return stream
+
+    def numpy_generator(self, op) -> np.random.Generator:
+        """A NumPy generator for draws that are flowsaver's own rather than TensorFlow's
+        stream (sampler and shuffle-queue picks), seeded from the op's Philox stream so that
+        graph and op seeds reproduce them and each call continues the stream."""
+        stream = self.random_stream(op)
+        return np.random.default_rng([stream.key, stream.reserve(1 << 16)])
+
+    def intra_op_threads(self) -> int:
+        """The session config's ``intra_op_parallelism_threads``, 0 when not set."""
+        return int(getattr(self.session._config, "intra_op_parallelism_threads", 0) or 0)
 
     def resource(self, key, make):
         """The session resource under ``key``, made by ``make()`` the first time; threads
@@ -108,7 +121,8 @@ class RunContext:
         self.resources.clear()
         self.variables.clear()
         self._refs.clear()
-        self._generators.clear()
+        self._streams.clear()
+        self._op_state.clear()
 
 
 def _shared_name(op) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 
 from flowsaver.graph.attr_value import as_dtype
 from flowsaver.ops.array import api as array_ops
-from flowsaver.ops.array.reverse_kernels import reverse
+from flowsaver.ops.array.reorder import reverse
 from flowsaver.ops.control_flow.api import cond
 from flowsaver.ops.math import api as math_ops
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of

@@ -100,7 +100,7 @@ TABLE.kernel("PaddingFIFOQueueV2")(_queue_kernel(
 TABLE.kernel("RandomShuffleQueueV2")(_queue_kernel(
     lambda op, ctx, name, types, shapes: ShuffleQueue(
         name, op.get_attr("capacity"), types, shapes, op.get_attr("min_after_dequeue"),
-        ctx.generator(op))))
+        ctx.numpy_generator(op))))
 
 
 def _converted(values, types) -> list:
