@@ -9,7 +9,8 @@ remapped through ``input_map`` are not.
 A GraphDef may come from a corrupted or hostile file, so each node is checked as
 TensorFlow's importer checks it before it becomes an Operation: a valid unique name,
 every attr its op requires, of the attr's type and allowed values, inputs that exist, as
-many as the op takes and of the dtypes it takes, no cycle; and (stricter than TensorFlow,
+many as the op takes and of the dtypes it takes, no cycle but a loop's (a NextIteration
+into a Merge, joined once both exist, as TensorFlow does); and (stricter than TensorFlow,
 which fails only when the graph runs) Const values that match their dtype and would
 decode within tensor_proto's size limit. Errors are ValueError, or the OpError the
 problem raises at run time, and name the node. The import is atomic: when it fails, the
@@ -111,14 +112,20 @@ def _ordered(nodes) -> list:
             for inp in reversed(node.input):
                 src = _split_input(inp)[0]
                 dep = by_name.get(src)
-                if dep is None:
+                if dep is None or _is_back_edge(node, dep):
                     continue
-                if state.get(src) == 1 and node.op not in ("Merge", "RefMerge"):
+                if state.get(src) == 1:
                     raise ValueError(f"The GraphDef has a cycle through node '{node.name}' "
                                      f"(its input '{inp}')")
                 if not state.get(src):
                     stack.append((dep, False))
     return order
+
+
+def _is_back_edge(node, dep) -> bool:
+    """A loop's back edge: a NextIteration into a Merge, added once both exist."""
+    return registry.has_trait(node.op, registry.FORWARDS_LIVE) and \
+        registry.has_trait(dep.op, registry.NEXT_ITERATION)
 
 
 def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
@@ -151,9 +158,12 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
             prefix = scope[:-1] if scope else ""
         created: dict = {}
         used_keys = set()
+        back_edges: list = []
         for node in _ordered(nodes):
             created[node.name] = _add_node(graph, node, prefix, created, input_map, used_keys,
-                                           in_graph_def)
+                                           in_graph_def, back_edges)
+        for op, index, text in back_edges:
+            _close_loop(op, index, text, created)
         unused = sorted(set(input_map) - used_keys)
         if unused:
             raise ValueError(f"Attempted to map inputs that were not found in graph_def: "
@@ -175,11 +185,28 @@ def _canonical(name: str) -> str:
     return name if ":" in name or name.startswith("^") else name + ":0"
 
 
-def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def) -> Operation:
+def _close_loop(op: Operation, index: int, text: str, created: dict) -> None:
+    """Give a loop's Merge its NextIteration input, now that it exists."""
+    src, out, _ = _split_input(text)
+    source = created[src]
+    where = f"Node '{op.name}' ({op.type})"
+    if out >= len(source.outputs):
+        raise ValueError(f"{where}: input '{text}' asks for output {out}, but '{src}' has "
+                         f"{len(source.outputs)} outputs")
+    tensor = source.outputs[out]
+    if tensor.dtype.base_dtype != op.inputs[index].dtype.base_dtype:
+        raise ValueError(f"{where}: input '{text}' is {tensor.dtype.base_dtype.name}, but the "
+                         f"Merge takes {op.inputs[index].dtype.base_dtype.name}")
+    op.replace_input(index, tensor)
+
+
+def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def,
+              back_edges) -> Operation:
     where = f"Node '{node.name}' ({node.op})"
     op_def = registry.OP_DEFS[node.op]
     attrs = _checked_attrs(node, op_def, prefix, where)
     inputs, controls, texts = [], [], []
+    pending = []  # (input index, text) of back edges, added once their source exists
     for text in node.input:
         src, index, is_control = _split_input(text)
         key = "^" + src if is_control else f"{src}:{index}"
@@ -192,9 +219,12 @@ def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def) 
             texts.append(text)
             continue
         if src not in created:
-            if src in in_graph_def:  # only a Merge's input can be pending: a loop
-                raise ValueError(f"{where}: input '{text}' closes a cycle (a while loop); "
-                                 f"flowsaver cannot import cyclic graphs")
+            if src in in_graph_def and not is_control and \
+                    registry.has_trait(node.op, registry.FORWARDS_LIVE):
+                pending.append((len(inputs), text))  # a loop's back edge
+                inputs.append(None)
+                texts.append(text)
+                continue
             raise ValueError(f"{where}: input '{text}' names no node of the GraphDef")
         op = created[src]
         if is_control:
@@ -205,6 +235,12 @@ def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def) 
                                  f"'{src}' has {len(op.outputs)} outputs")
             inputs.append(op.outputs[index])
             texts.append(text)
+    if pending:  # stand-ins until the loop is closed, as TensorFlow's while_loop builds it
+        given = [t for t in inputs if t is not None]
+        if not given:
+            raise ValueError(f"{where}: every input is a NextIteration; a loop's Merge needs "
+                             f"one from outside the loop")
+        inputs = [given[0] if t is None else t for t in inputs]
     _check_inputs(op_def, attrs, inputs, texts, where)
     out_types = _arg_types(op_def.outputs, attrs, where, "outputs")
     if node.op == "Const":
@@ -216,6 +252,7 @@ def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def) 
     op = Operation(graph, full_name, node.op, inputs, attrs, out_types,
                    control_inputs=controls, device=node.device, op_def=op_def)
     graph.add_imported_op(op)  # exactly its own control inputs, device and colocation
+    back_edges.extend((op, index, text) for index, text in pending)
     try:
         infer_shapes(op)
     except _SHAPE_FN_ERRORS:

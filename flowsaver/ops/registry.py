@@ -127,8 +127,20 @@ SHAPE_OF = "shape_of"
 PYTHON_CONSTANT = "python_constant"
 # TensorFlow has a gradient for it that flowsaver does not implement yet
 NO_GRADIENT_YET = "no_gradient_yet"
+# loop frames (TensorFlow 1.x while loops): its output is in the child frame its
+# ``frame_name`` attr names (an Enter) ...
+ENTERS_FRAME = "enters_frame"
+# ... in the parent frame (an Exit) ...
+EXITS_FRAME = "exits_frame"
+# ... or in the next iteration of its frame (a NextIteration: the loop's back edge)
+NEXT_ITERATION = "next_iteration"
+# the predicate of its frame's iterations (a LoopCond)
+LOOP_COND = "loop_cond"
+# its output is live even when its inputs are dead (a ControlTrigger)
+NEVER_DEAD = "never_dead"
 TRAIT_NAMES = (NO_GRADIENT_YET, ALIASING, IDENTITY, SESSION_CONSTANT, NOT_FOLDABLE, MAKES_DEAD, FORWARDS_LIVE,
-               PLACEHOLDER, SHAPE_OF, PYTHON_CONSTANT)
+               PLACEHOLDER, SHAPE_OF, PYTHON_CONSTANT, ENTERS_FRAME, EXITS_FRAME, NEXT_ITERATION,
+               LOOP_COND, NEVER_DEAD)
 TRAITS: dict[str, set] = {name: set() for name in TRAIT_NAMES}
 
 

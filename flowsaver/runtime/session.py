@@ -6,22 +6,15 @@ result has the same structure. Each session holds its own variable values.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from flowsaver import errors
 from flowsaver.graph.graph import get_default_graph, session_as_default
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import registry
-from flowsaver.runtime import compiled, executor, fetches as fetch_util
+from flowsaver.runtime import executor, fetches as fetch_util, planner
 from flowsaver.runtime.state import RunContext
 
-
-# Plans holding these run in the interpreter, which knows dead tensors.
-# FLOWSAVER_EXECUTOR=interpreter runs every plan in the reference interpreter loop instead of
-# compiling it; the test suite runs the op, session and training tests both ways.
-EXECUTOR_SWITCH = "FLOWSAVER_EXECUTOR"
 
 
 def _same_leaves(cached, fetches) -> bool:
@@ -100,16 +93,9 @@ class Session:
         return mapper
 
     def _runner(self, mapper, feed_tensors):
-        plan = self._plan(mapper, feed_tensors)
-        if os.environ.get(EXECUTOR_SWITCH) == "interpreter" or any(
-                registry.has_trait(s.op.type, registry.MAKES_DEAD) or
-                registry.has_trait(s.op.type, registry.FORWARDS_LIVE) for s in plan.steps):
-            return lambda values: executor.execute(plan, values)
-        return compiled.compile_plan(plan, mapper.targets)
-
-    def _plan(self, mapper, feed_tensors):
         fed = set(feed_tensors)
-        for op in executor.needed_ops(mapper.tensors, mapper.targets, fed):
+        ops = executor.needed_ops(mapper.tensors, mapper.targets, fed)
+        for op in ops:
             if registry.has_trait(op.type, registry.PLACEHOLDER) and \
                     not any(t in fed for t in op.outputs):
                 shape = op.get_attr("shape")
@@ -119,8 +105,7 @@ class Session:
                     f"{op.get_attr('dtype').name}" +
                     (f" and shape {shape}" if shape.ndims is not None else "") +
                     f"\n\t [[node {op.name}]]")
-        plan = executor.build_plan(mapper.tensors, mapper.targets, feed_tensors, self._ctx)
-        return plan
+        return planner.make_runner(mapper.tensors, mapper.targets, feed_tensors, self._ctx, ops)
 
     def _feeds(self, feed_dict):
         if not feed_dict:
