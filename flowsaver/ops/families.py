@@ -20,8 +20,10 @@ from flowsaver.ops.array import transform_kernels as array_transform_kernels
 from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
 from flowsaver.ops.autodiff import kernels as autodiff_kernels
+from flowsaver.ops.control_flow import grad as control_flow_grad
 from flowsaver.ops.control_flow import kernels as control_flow_kernels
 from flowsaver.ops.control_flow import loop_kernels as control_flow_loop_kernels
+from flowsaver.ops.data_flow import stack_kernels as data_flow_stack_kernels
 from flowsaver.ops.io import kernels as io_kernels
 from flowsaver.ops.math import grad as math_grad
 from flowsaver.ops.math import kernels as math_kernels
@@ -45,7 +47,9 @@ FAMILIES = {
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE),
-    "control_flow": (control_flow_kernels.TABLE, control_flow_loop_kernels.TABLE),
+    "control_flow": (control_flow_kernels.TABLE, control_flow_loop_kernels.TABLE,
+                     control_flow_grad.TABLE),
+    "data_flow": (data_flow_stack_kernels.TABLE,),
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
     "random": (random_kernels.TABLE,),
     "io": (io_kernels.TABLE,),

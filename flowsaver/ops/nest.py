@@ -71,9 +71,11 @@ def assert_same_structure(a, b, check_types: bool = True) -> None:
     if not is_nested(a):
         return
     if check_types and type(a) is not type(b):
-        raise TypeError(f"The two structures don't have the same sequence type. Input "
-                        f"structure has type {type(a)!r}, while shallow structure has type "
-                        f"{type(b)!r}.")
+        raise TypeError(f"The two structures don't have the same nested structure.\n\n"
+                        f"First structure: {a!r}\n\nSecond structure: {b!r}\n\nMore "
+                        f"specifically: The two namedtuples don't have the same sequence "
+                        f"type. First structure type={type(a).__name__} while second "
+                        f"structure type={type(b).__name__}")
     if isinstance(a, dict) and sorted(a) != sorted(b):
         raise ValueError(f"The two dictionaries don't have the same set of keys: "
                          f"{sorted(a)} and {sorted(b)}")

@@ -42,8 +42,39 @@ def _read_variable(tf_, x):
     return value * x, [handle], [value]
 
 
+def _loop(tf, x, y):
+    """A while loop: ``x`` a loop variable, ``y`` an invariant (Enter, Merge, LoopCond,
+    Switch, NextIteration, Exit; the gradient loop pops the forward values)."""
+    return tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, tf.tanh(a) * y), [0, x])[1]
+
+
+def _cond(pred):
+    return lambda tf, x, y: tf.cond(tf.constant(pred), lambda: x * y, lambda: tf.tanh(x) - y)
+
+
+def _ref_loop(tf, x):
+    """A loop over a variable's ref (RefEnter, RefMerge, RefSwitch, RefIdentity,
+    RefNextIteration, RefExit) beside the checked program; never run (the variable is not
+    initialized), these nodes share their gradient functions with the plain ones."""
+    v = tf.Variable(np.zeros([2, 3]), name="v")
+    tf.while_loop(lambda r: tf.constant(False), lambda r: r, [v._variable])
+    return _loop(tf, x, x)
+
+
 # (op type, fn(tf, *placeholders) -> y | [y...] | (y, wrt, fed), float64 inputs, options)
 ROWS = [
+    ("Enter", _loop, [arr(2, 3), arr(2, 3)], {}),
+    ("Exit", _loop, [arr(2, 3), arr(2, 3)], {}),
+    ("NextIteration", _loop, [arr(2, 3), arr(2, 3)], {}),
+    ("LoopCond", _loop, [arr(2, 3), arr(2, 3)], {}),
+    ("Switch", _cond(True), [arr(2, 3), arr(2, 3)], {}),
+    ("Merge", _cond(False), [arr(2, 3), arr(2, 3)], {}),
+    ("RefEnter", _ref_loop, [arr(2, 3)], {}),
+    ("RefExit", _ref_loop, [arr(2, 3)], {}),
+    ("RefIdentity", _ref_loop, [arr(2, 3)], {}),
+    ("RefMerge", _ref_loop, [arr(2, 3)], {}),
+    ("RefNextIteration", _ref_loop, [arr(2, 3)], {}),
+    ("RefSwitch", _ref_loop, [arr(2, 3)], {}),
     ("Abs", lambda tf, x: tf.abs(x), [arr(2, 3)], {}),
     ("AddN", lambda tf, x, y: tf.add_n([x, y, x]), [arr(2, 3), arr(2, 3)], {}),
     ("AddV2", lambda tf, x, y: x + y, [arr(2, 3), arr(3)], {}),

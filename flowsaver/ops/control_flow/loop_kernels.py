@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.registry import (ALIASING, ENTERS_FRAME, EXITS_FRAME, IDENTITY, LOOP_COND,
-                                    NEVER_DEAD, NEXT_ITERATION, NO_GRADIENT_YET, NOT_FOLDABLE,
+                                    NEVER_DEAD, NEXT_ITERATION, NOT_FOLDABLE,
                                     OpTable)
 
 TABLE = OpTable(__name__)
@@ -43,7 +43,6 @@ TABLE.mark(NEVER_DEAD, "ControlTrigger")
 TABLE.mark(ALIASING, *_FORWARDING, "LoopCond")
 TABLE.mark(NOT_FOLDABLE, *_FORWARDING, "LoopCond", "ControlTrigger")
 TABLE.not_differentiable("ControlTrigger")
-TABLE.mark(NO_GRADIENT_YET, *_FORWARDING, "LoopCond")
 TABLE.mark(IDENTITY, "RefIdentity")
 
 
