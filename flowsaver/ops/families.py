@@ -24,6 +24,8 @@ from flowsaver.ops.control_flow import grad as control_flow_grad
 from flowsaver.ops.control_flow import kernels as control_flow_kernels
 from flowsaver.ops.control_flow import loop_kernels as control_flow_loop_kernels
 from flowsaver.ops.data_flow import stack_kernels as data_flow_stack_kernels
+from flowsaver.ops.data_flow import tensor_array_grad as data_flow_tensor_array_grad
+from flowsaver.ops.data_flow import tensor_array_kernels as data_flow_tensor_array_kernels
 from flowsaver.ops.io import kernels as io_kernels
 from flowsaver.ops.math import grad as math_grad
 from flowsaver.ops.math import kernels as math_kernels
@@ -49,7 +51,8 @@ FAMILIES = {
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE),
     "control_flow": (control_flow_kernels.TABLE, control_flow_loop_kernels.TABLE,
                      control_flow_grad.TABLE),
-    "data_flow": (data_flow_stack_kernels.TABLE,),
+    "data_flow": (data_flow_stack_kernels.TABLE, data_flow_tensor_array_kernels.TABLE,
+                  data_flow_tensor_array_grad.TABLE),
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
     "random": (random_kernels.TABLE,),
     "io": (io_kernels.TABLE,),

@@ -61,8 +61,28 @@ def _ref_loop(tf, x):
     return _loop(tf, x, x)
 
 
+def _ta_write_read(tf, x, y):
+    ta = tf.TensorArray(F64, size=2).write(0, x).write(1, y * 2.0)
+    return ta.read(1) * ta.read(0)
+
+
+def _ta_scatter_gather(tf, x):
+    return tf.TensorArray(F64, size=3).scatter([2, 0, 1], x).gather([1, 2]) * x[:2]
+
+
+def _ta_split_concat(tf, x):
+    joined = tf.TensorArray(F64, size=2, infer_shape=False).split(x, [1, 2]).concat()
+    return tf.reshape(joined, [3, 2]) * x
+
+
 # (op type, fn(tf, *placeholders) -> y | [y...] | (y, wrt, fed), float64 inputs, options)
 ROWS = [
+    ("TensorArrayReadV3", _ta_write_read, [arr(2, 3), arr(2, 3)], {}),
+    ("TensorArrayWriteV3", _ta_write_read, [arr(2, 3), arr(2, 3)], {}),
+    ("TensorArrayGatherV3", _ta_scatter_gather, [arr(3, 2)], {}),
+    ("TensorArrayScatterV3", _ta_scatter_gather, [arr(3, 2)], {}),
+    ("TensorArrayConcatV3", _ta_split_concat, [arr(3, 2)], {}),
+    ("TensorArraySplitV3", _ta_split_concat, [arr(3, 2)], {}),
     ("Enter", _loop, [arr(2, 3), arr(2, 3)], {}),
     ("Exit", _loop, [arr(2, 3), arr(2, 3)], {}),
     ("NextIteration", _loop, [arr(2, 3), arr(2, 3)], {}),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops.registry import OpTable
+from flowsaver.ops.registry import ALIASING, OpTable
 
 TABLE = OpTable(__name__)
 define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
@@ -24,6 +24,7 @@ define(
 )
 # TensorFlow registers no gradient for these (only for the old Stack ops' names)
 TABLE.not_differentiable("StackV2", "StackPushV2", "StackPopV2", "StackCloseV2")
+TABLE.mark(ALIASING, "StackPushV2", "StackPopV2")  # they hand on the pushed array itself
 
 
 class Stack:
