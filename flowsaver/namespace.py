@@ -14,6 +14,7 @@ from flowsaver.ops.control_flow.api import (cond, foldl, foldr, group, map_fn,  
                                            no_op, scan, tuple, while_loop,
                                            with_dependencies)
 from flowsaver.ops.data_flow.api import TensorArray
+from flowsaver.ops.nn.sort import argsort, sort
 from flowsaver.ops.autodiff.gradients import AggregationMethod
 from flowsaver.ops.autodiff.indexed_slices import IndexedSlices
 from flowsaver.ops.importer import import_graph_def

@@ -16,6 +16,8 @@ from flowsaver.ops.array import core_kernels as array_core_kernels
 from flowsaver.ops.array import grad as array_grad
 from flowsaver.ops.array import index_kernels as array_index_kernels
 from flowsaver.ops.array import kernels as array_kernels
+from flowsaver.ops.array import sequence_grad as array_sequence_grad
+from flowsaver.ops.array import sequence_kernels as array_sequence_kernels
 from flowsaver.ops.array import transform_kernels as array_transform_kernels
 from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
@@ -35,6 +37,8 @@ from flowsaver.ops.nn import conv_grad_kernels as nn_conv_grad_kernels
 from flowsaver.ops.nn import conv_kernels as nn_conv_kernels
 from flowsaver.ops.nn import grad as nn_grad
 from flowsaver.ops.nn import kernels as nn_kernels
+from flowsaver.ops.nn import sort_grad as nn_sort_grad
+from flowsaver.ops.nn import topk_kernels as nn_topk_kernels
 from flowsaver.ops.op_builder import register_tensor_conversion
 from flowsaver.ops.random import kernels as random_kernels
 from flowsaver.ops.state import kernels as state_kernels
@@ -45,10 +49,12 @@ from flowsaver.ops.training import kernels as training_kernels
 # family -> its modules' tables
 FAMILIES = {
     "array": (array_core_kernels.TABLE, array_kernels.TABLE, array_index_kernels.TABLE,
-              array_transform_kernels.TABLE, array_grad.TABLE),
+              array_transform_kernels.TABLE, array_grad.TABLE, array_sequence_kernels.TABLE,
+              array_sequence_grad.TABLE),
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
-           nn_activation_grad_kernels.TABLE, nn_grad.TABLE),
+           nn_activation_grad_kernels.TABLE, nn_grad.TABLE, nn_topk_kernels.TABLE,
+           nn_sort_grad.TABLE),
     "control_flow": (control_flow_kernels.TABLE, control_flow_loop_kernels.TABLE,
                      control_flow_grad.TABLE),
     "data_flow": (data_flow_stack_kernels.TABLE, data_flow_tensor_array_kernels.TABLE,

@@ -241,8 +241,13 @@ def _convert_same_type(op_def, arg, values: list, attrs) -> list:
                 break
     preferred = None
     if want is None and arg.type_attr:
-        default = op_def.attr(arg.type_attr).default
-        preferred = None if default is None else attr_value.decode(default)
+        attr = op_def.attr(arg.type_attr)
+        preferred = None if attr.default is None else attr_value.decode(attr.default)
+        if preferred is not None and attr.allowed and len(values) == 1:
+            # TensorFlow converts first without the default, and keeps that when allowed
+            natural = _natural_dtype(values[0])
+            if natural is not None and natural in attr.allowed:
+                want = natural
     out = []
     for i, v in enumerate(values):
         # A tensor keeps its dtype here so that a mismatch is TensorFlow's TypeError.
@@ -261,6 +266,16 @@ def _convert_same_type(op_def, arg, values: list, attrs) -> list:
     if arg.type_attr and out:
         attrs.setdefault(arg.type_attr, out[0].dtype.base_dtype)
     return out
+
+
+def _natural_dtype(value):
+    """The dtype ``convert_to_tensor`` gives a Python or NumPy value, or None."""
+    if isinstance(value, Tensor) or any(isinstance(value, c) for c, _ in _CONVERSIONS):
+        return None
+    try:
+        return attr_value.as_dtype(tensor_proto.from_array(value).dtype)
+    except (TypeError, ValueError):
+        return None
 
 
 def _checked_attr(op_def, a: registry.AttrDef, value):

@@ -77,6 +77,14 @@ def _ta_split_concat(tf, x):
 
 # (op type, fn(tf, *placeholders) -> y | [y...] | (y, wrt, fed), float64 inputs, options)
 ROWS = [
+    ("Split", lambda tf, x: tf.split(x, 3, axis=1), [arr(2, 3)], {}),
+    ("SplitV", lambda tf, x: tf.split(x, [1, -1], axis=1), [arr(2, 3)], {}),
+    ("ReverseV2", lambda tf, x: tf.reverse(x, [1]) * x, [arr(2, 3)], {}),
+    ("ReverseSequence", lambda tf, x: tf.reverse_sequence(x, [2, 3], 1) * x, [arr(2, 3)], {}),
+    ("ScatterNd", lambda tf, u: tf.scatter_nd([[1, 0], [0, 2], [1, 0]], u, [2, 3]), [arr(3)],
+     {}),
+    ("GatherNd", lambda tf, x: tf.gather_nd(x, [[1, 0], [0, 2], [1, 0]]), [arr(2, 3)], {}),
+    ("TopKV2", lambda tf, x: tf.nn.top_k(x, 2)[0], [arr(3, 4)], {}),
     ("TensorArrayReadV3", _ta_write_read, [arr(2, 3), arr(2, 3)], {}),
     ("TensorArrayWriteV3", _ta_write_read, [arr(2, 3), arr(2, 3)], {}),
     ("TensorArrayGatherV3", _ta_scatter_gather, [arr(3, 2)], {}),
