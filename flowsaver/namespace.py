@@ -15,6 +15,8 @@ from flowsaver.ops.control_flow.api import (cond, foldl, foldr, group, map_fn,  
                                            with_dependencies)
 from flowsaver.ops.data_flow.api import TensorArray
 from flowsaver.ops.nn.sort import argsort, sort
+from flowsaver.ops.math.clip import clip_by_value
+from flowsaver.ops.control_flow.asserts import Assert
 from flowsaver.ops.autodiff.gradients import AggregationMethod
 from flowsaver.ops.autodiff.indexed_slices import IndexedSlices
 from flowsaver.ops.importer import import_graph_def

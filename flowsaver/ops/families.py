@@ -22,6 +22,7 @@ from flowsaver.ops.array import transform_kernels as array_transform_kernels
 from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
 from flowsaver.ops.autodiff import kernels as autodiff_kernels
+from flowsaver.ops.control_flow import assert_kernels as control_flow_assert_kernels
 from flowsaver.ops.control_flow import grad as control_flow_grad
 from flowsaver.ops.control_flow import kernels as control_flow_kernels
 from flowsaver.ops.control_flow import loop_kernels as control_flow_loop_kernels
@@ -56,7 +57,7 @@ FAMILIES = {
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE, nn_topk_kernels.TABLE,
            nn_sort_grad.TABLE),
     "control_flow": (control_flow_kernels.TABLE, control_flow_loop_kernels.TABLE,
-                     control_flow_grad.TABLE),
+                     control_flow_grad.TABLE, control_flow_assert_kernels.TABLE),
     "data_flow": (data_flow_stack_kernels.TABLE, data_flow_tensor_array_kernels.TABLE,
                   data_flow_tensor_array_grad.TABLE),
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
