@@ -362,11 +362,16 @@ def to_int64(x, name="ToInt64"):
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
            a_is_sparse=False, b_is_sparse=False, output_type=None, grad_a=False,
            grad_b=False, name=None):
-    """Matrix product of 2-D tensors (``MatMul``)."""
+    """Matrix product of 2-D tensors (``MatMul``); of batches of matrices when either has
+    another rank (``BatchMatMulV2``, transposes as adjoints)."""
     g = graph_of([a, b])
     with g.as_default(), g.name_scope(name or "MatMul") as scope:
         a = convert_to_tensor(a, name="a")
         b = convert_to_tensor(b, dtype=a.dtype.base_dtype, name="b")
+        if a.shape.ndims != 2 or b.shape.ndims != 2:
+            return create_op("BatchMatMulV2", [a, b], {"adj_x": transpose_a or adjoint_a,
+                                                       "adj_y": transpose_b or adjoint_b},
+                             name=scope)
         return create_op("MatMul", [a, b], {"transpose_a": transpose_a or adjoint_a,
                                             "transpose_b": transpose_b or adjoint_b},
                          name=scope)
