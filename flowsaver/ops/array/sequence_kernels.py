@@ -36,7 +36,7 @@ def _invalid(op, message: str) -> errors.InvalidArgumentError:
 
 
 def _axis(op, value, rank: int) -> int:
-    axis = int(np.reshape(value, -1)[0])
+    axis = int(value) if np.ndim(value) == 0 else int(np.reshape(value, -1)[0])
     if not -rank <= axis < rank:
         raise _invalid(op, f"-{rank} <= split_dim < {rank} but got {axis}")
     return axis + rank if axis < 0 else axis
@@ -101,11 +101,13 @@ def _split(op, ctx):
 
     def split(axis, value):
         a = _axis(op, axis, value.ndim)
-        if value.shape[a] % n:
+        size = value.shape[a]
+        if size % n:
             raise _invalid(op, f"Number of ways to split should evenly divide the split "
-                               f"dimension, but got split_dim {a} (size = {value.shape[a]}) "
+                               f"dimension, but got split_dim {a} (size = {size}) "
                                f"and num_split {n}")
-        return np.split(value, n, axis=a)
+        step, lead = size // n, (slice(None),) * a
+        return [value[lead + (slice(i * step, (i + 1) * step),)] for i in range(n)]
     return split
 
 
