@@ -50,7 +50,8 @@ def test_a_hand_built_loop_runs(g, executor_mode):
         assert sess.run(out, {limit: -3}) == 0  # the body never runs
 
 
-def test_a_loop_is_one_step_and_the_rest_stays_compiled(g):
+def test_a_loop_is_one_step_and_the_rest_stays_compiled(g, monkeypatch):
+    monkeypatch.delenv("FLOWSAVER_EXECUTOR", raising=False)
     limit = tf.placeholder(tf.int32, [], name="limit")
     out = _raw_counter(limit) * 2
     ops = executor.needed_ops([out], [], {limit})
@@ -65,7 +66,8 @@ def test_a_loop_is_one_step_and_the_rest_stays_compiled(g):
     assert run([np.int32(3)]) == [6]
 
 
-def test_loop_free_plans_are_compiled_as_before(g):
+def test_loop_free_plans_are_compiled_as_before(g, monkeypatch):
+    monkeypatch.delenv("FLOWSAVER_EXECUTOR", raising=False)
     x = tf.placeholder(tf.float32, [2], name="x")
     run = planner.make_runner([x * 2.0], [], [x], ctx=None)
     assert "flowsaver plan" in run.__code__.co_filename
