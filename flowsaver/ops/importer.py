@@ -39,19 +39,29 @@ _SHAPE_FN_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError,
                     ArithmeticError, RecursionError, errors.OpError)
 
 
+def _all_nodes(graph_def) -> list:
+    """The GraphDef's nodes and those of every function in its library."""
+    nodes = list(graph_def.node)
+    for function_def in graph_def.library.function:
+        nodes.extend(function_def.node_def)
+    return nodes
+
+
 def missing_op_types(graph_def) -> list[str]:
-    return sorted({n.op for n in graph_def.node if n.op not in registry.OP_DEFS})
+    return sorted({n.op for n in _all_nodes(graph_def) if n.op not in registry.OP_DEFS})
 
 
 def check_supported(graph_def) -> None:
-    """Raise, naming every op type flowsaver has no definition or kernel for."""
+    """Raise, naming every op type flowsaver has no definition or kernel for (function
+    bodies included)."""
     missing = missing_op_types(graph_def)
-    no_kernel = sorted({n.op for n in graph_def.node
+    nodes = _all_nodes(graph_def)
+    no_kernel = sorted({n.op for n in nodes
                         if n.op in registry.OP_DEFS and n.op not in registry.KERNELS})
     if missing or no_kernel:
         parts = []
         if missing:
-            users = {t: [n.name for n in graph_def.node if n.op == t][:3] for t in missing}
+            users = {t: [n.name for n in nodes if n.op == t][:3] for t in missing}
             parts.append("op types flowsaver does not know: " + ", ".join(
                 f"{t!r} (e.g. node {users[t][0]!r})" for t in missing))
         if no_kernel:
@@ -153,6 +163,12 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
         raise ValueError(f"Graph contains unbound inputs: {unbound}. Must provide these "
                          f"inputs through input_map.")
     in_graph_def = {n.name for n in nodes}
+    for function_def in graph_def.library.function:  # conflicts first: nothing half-added
+        known = graph.get_function(function_def.signature.name)
+        if known is not None and known.SerializeToString(deterministic=True) != \
+                function_def.SerializeToString(deterministic=True):
+            raise ValueError(f"Cannot add function '{function_def.signature.name}' because a "
+                             f"different function with the same name already exists.")
     with rollback_on_error(graph):
         with graph.name_scope(name if name is not None else "import") as scope:
             prefix = scope[:-1] if scope else ""
@@ -164,6 +180,8 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
                                            in_graph_def, back_edges)
         for op, index, text in back_edges:
             _close_loop(op, index, text, created)
+        for function_def in graph_def.library.function:
+            graph.add_function(function_def)
         unused = sorted(set(input_map) - used_keys)
         if unused:
             raise ValueError(f"Attempted to map inputs that were not found in graph_def: "

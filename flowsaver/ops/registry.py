@@ -77,9 +77,13 @@ class OpDef:
                     out.type = attr_value.as_dtype(arg.fixed_type).as_datatype_enum
                 full = ARG_FULL_TYPES.get((self.name, arg.name))
                 if full is not None:
-                    out.experimental_full_type.type_id = FULL_TYPE_IDS[full[0]]
-                    out.experimental_full_type.args.add(type_id=FULL_TYPE_IDS["TFT_VAR"],
-                                                        s=full[1])
+                    # "TFT_ARRAY/TFT_TENSOR": nested, outermost first, around TFT_VAR(attr)
+                    node = out.experimental_full_type
+                    for i, type_id in enumerate(full[0].split("/")):
+                        if i:
+                            node = node.args.add()
+                        node.type_id = FULL_TYPE_IDS[type_id]
+                    node.args.add(type_id=FULL_TYPE_IDS["TFT_VAR"], s=full[1])
         for a in self.attrs:
             out = proto.attr.add(name=a.name, type=a.type)
             if a.default is not None:
@@ -185,7 +189,9 @@ class OpTable:
 
     def arg_full_type(self, op_type: str, arg: str, type_id: str, of_attr: str) -> None:
         """Declare the full type TensorFlow's OpDef gives an argument (e.g. Shape's output
-        is a TFT_SHAPE_TENSOR of its ``out_type``); the notation has no place for it."""
+        is a TFT_SHAPE_TENSOR of its ``out_type``; a TensorList is
+        ``"TFT_ARRAY/TFT_TENSOR"`` of its ``element_dtype``); the notation has no place
+        for it."""
         self._put(self.full_types, (op_type, arg), (type_id, of_attr), "full type")
 
     def shape_fn(self, *op_types: str):
