@@ -19,8 +19,12 @@ $(STAMP): pyproject.toml
 
 # Test dependencies include real TensorFlow (tensorflow-cpu), the oracle for interop
 # tests. The flowsaver package itself never imports it.
+# tf.compat.v1.layers live in tf-keras (Keras 2), the oracle for the layers tests. It asks
+# for the "tensorflow" distribution, which tensorflow-cpu provides under another name:
+# installed without dependencies so that pip does not fetch a second TensorFlow.
 $(TEST_STAMP): $(STAMP)
 	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q --no-deps 'tf-keras==2.21.0'
 	touch $@
 
 demo: $(STAMP)

@@ -12,10 +12,13 @@ __version__ = "0.1.0"
 
 # flowsaver's own subpackages and modules: imported as such, never looked up in the namespace
 _SUBMODULES = frozenset({"cli", "errors", "format", "graph", "namespace", "ops", "runtime",
-                         "compat", "dtypes", "initializers", "linalg", "math", "nn", "random",
-                         "train"})
+                         "compat", "data", "debugging", "dtypes", "image", "initializers", "io",
+                         "layers", "linalg", "logging", "losses", "math", "metrics", "nn",
+                         "python_io", "random", "raw_ops", "sparse", "summary", "test", "train"})
 # the public ones among them that hand out graph-building functions
-_GRAPH_MODULES = frozenset({"compat", "initializers", "linalg", "math", "nn", "random", "train"})
+_GRAPH_MODULES = frozenset({"compat", "data", "debugging", "image", "initializers", "io", "layers",
+                            "linalg", "losses", "math", "metrics", "nn", "python_io", "random",
+                            "raw_ops", "sparse", "summary", "test", "train"})
 
 
 def _namespace():
@@ -41,3 +44,26 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | {n for n in dir(_namespace()) if not n.startswith("_")})
+
+
+# The toolbox (flowsaver.cli.convert): these import the converter only when called.
+def convert(src, dst, **options):
+    """Convert the tensors of a checkpoint, SavedModel, .safetensors, .npz or PyTorch file
+    into a V2 checkpoint, .safetensors, .npz or PyTorch file, in bounded memory; the
+    options are those of flowsaver.cli.convert.convert (include, exclude, rename, dtype,
+    transpose, skip_unsupported, names, metadata, to, progress)."""
+    from flowsaver.cli.convert import convert as _convert
+    return _convert(src, dst, **options)
+
+
+def iter_tensors(src, names: str = "stored"):
+    """``(name, array)`` for every tensor of any file ``convert`` reads, read lazily."""
+    from flowsaver.cli.convert import iter_tensors as _iter_tensors
+    return _iter_tensors(src, names=names)
+
+
+def save_tensors(dst, tensors: dict, **options) -> str:
+    """Write ``{name: array}`` as a V2 checkpoint (or .safetensors/.npz/PyTorch by suffix
+    or ``to=``); see flowsaver.cli.convert.save_tensors."""
+    from flowsaver.cli.convert import save_tensors as _save_tensors
+    return _save_tensors(dst, tensors, **options)

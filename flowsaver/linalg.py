@@ -1,2 +1,4 @@
 """``tf.linalg``: the matrix functions flowsaver has."""
-from flowsaver.ops.math.api import matmul  # noqa: F401
+from flowsaver.ops.math.api import einsum, global_norm, matmul, tensordot  # noqa: F401
+
+__all__ = ["einsum", "global_norm", "matmul", "tensordot"]

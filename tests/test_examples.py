@@ -43,3 +43,18 @@ def test_fine_tuning_a_new_head(tmp_path):
     after = float(re.search(r"after training:  loss ([0-9.]+)", out).group(1))
     assert after < before
     assert "restored fc7 weights unchanged: True" in out
+
+
+def test_train_tfrecords_writes_records_summaries_and_checkpoints(tmp_path):
+    out = _run("train_tfrecords.py", tmp_path / "run", "--steps", "20")
+    assert "step 20: loss" in out and "saved model-20" in out
+    import flowsaver as tf
+    records = sorted((tmp_path / "run" / "data").iterdir())
+    assert len(records) == 2
+    first = next(iter(tf.python_io.tf_record_iterator(str(records[0]), "GZIP")))
+    example = tf.train.Example.FromString(first)
+    assert example.features.feature["image"].bytes_list.value[0].startswith(b"\x89PNG")
+    (events,) = list((tmp_path / "run" / "logs").iterdir())
+    steps = [e.step for e in tf.train.summary_iterator(str(events)) if e.HasField("summary")]
+    assert steps == [1, 10, 20]
+    assert tf.train.latest_checkpoint(str(tmp_path / "run" / "ckpt")).endswith("model-20")

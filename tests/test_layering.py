@@ -1,18 +1,28 @@
 """Layers point one way: cli -> train -> runtime -> ops -> graph -> format.
 
-Walks every module's imports (statically, with ast) and fails when a layer imports one
-above it, when format/ imports anything but the standard library, NumPy, ml_dtypes,
-crc32c and protobuf, or when anything in the package imports TensorFlow.
+Walks every module's imports (statically, with ast, imports inside functions included) and
+fails when a layer imports one above it, when format/ imports anything but the standard
+library, NumPy, ml_dtypes, crc32c and protobuf, or when anything in the package imports
+TensorFlow. The command line works on the format layer alone: cli/ may import only format/
+and flowsaver.errors, which a run of its commands checks too.
 """
 import ast
+import json
+import os
 import pathlib
+import subprocess
 import sys
 
 import pytest
 
+from fixture_paths import FIXTURES
+
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "flowsaver"
 ORDER = ["format", "graph", "ops", "runtime", "train", "cli"]  # lowest first
 FORMAT_THIRD_PARTY = {"numpy", "ml_dtypes", "crc32c", "google"}
+# The flowsaver modules (second name part) each of these layers may import, itself included.
+# flowsaver.dtypes is not among them: it re-exports graph's as_dtype too.
+ALLOWED = {"format": {"format", "errors"}, "cli": {"cli", "format", "errors"}}
 
 
 def _layer(module_path: pathlib.Path) -> str | None:
@@ -26,8 +36,12 @@ def _imports(path: pathlib.Path):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: relative import of {node.module}"
             yield node.module
+            if node.module == "flowsaver":   # `from flowsaver import errors`
+                for alias in node.names:
+                    yield f"flowsaver.{alias.name}"
 
 
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -49,6 +63,46 @@ def test_imports_point_down(path):
             assert top in sys.stdlib_module_names or top in FORMAT_THIRD_PARTY, \
                 f"format/ may use only the standard library, NumPy and protobuf: {path} " \
                 f"imports {name}"
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if _layer(p) in ALLOWED],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_format_and_cli_import_only_what_they_may(path):
+    allowed = ALLOWED[_layer(path)]
+    for name in _imports(path):
+        parts = name.split(".")
+        if parts[0] == "flowsaver" and len(parts) > 1:
+            assert parts[1] in allowed, f"{path.relative_to(PACKAGE)} imports {name}"
+
+
+# Runs the commands in a child whose `flowsaver` package is a bare one, so that what is
+# loaded is what cli/ and format/ load themselves, whatever flowsaver/__init__.py imports.
+RUN_COMMANDS = """
+import contextlib, io, json, sys, types
+package = types.ModuleType("flowsaver")
+package.__path__ = [sys.argv[1]]
+sys.modules["flowsaver"] = package
+from flowsaver.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()):
+    codes = [main(args) for args in (["inspect", sys.argv[2]], ["verify", sys.argv[2]],
+                                     ["inspect", sys.argv[3]], ["inspect", "--json",
+                                     "--tensor", "model/w", sys.argv[2]])]
+layers = sorted({m.split(".")[1] for m in sys.modules if m.startswith("flowsaver.")})
+print(json.dumps({"codes": codes, "layers": layers}))
+"""
+
+
+def test_cli_commands_load_only_format_and_errors():
+    prefix = FIXTURES / "tf" / "refvar" / "model.ckpt-5"
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_COMMANDS, str(PACKAGE), str(prefix), f"{prefix}.meta"],
+        capture_output=True, text=True, timeout=120, cwd=PACKAGE.parent,
+        env=dict(os.environ, PYTHONPATH=str(PACKAGE.parent)))
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["codes"] == [0, 0, 0, 0]
+    assert set(out["layers"]) <= ALLOWED["cli"], out["layers"]
+    assert {"cli", "format"} <= set(out["layers"])
 
 
 def test_modules_found():

@@ -19,6 +19,11 @@ from flowsaver.format.v1 import v1_files
 
 # --- opening -------------------------------------------------------------------------------
 
+def is_meta_path(path: str) -> bool:
+    """True for a MetaGraphDef file name (binary ``.meta`` or text ``.pbtxt``)."""
+    return path.endswith((".meta", ".pbtxt"))
+
+
 @dataclasses.dataclass
 class OpenedCheckpoint:
     """A resolved checkpoint and one reader of it; `bundle` is set for V2 checkpoints."""
@@ -87,12 +92,14 @@ def read_object_graph(opened: OpenedCheckpoint, value=None):
 
 def human_bytes(n: int) -> str:
     """``1536`` -> ``"1.5 KiB"``."""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+    if n < 1024:
+        return f"{n} B"
+    size = n / 1024
+    for unit in ("KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
         size /= 1024
-    raise AssertionError("unreachable")
+    return f"{size:.1f} TiB"
 
 
 def plural(n: int, word: str) -> str:
@@ -108,3 +115,11 @@ def display_name(name: str) -> str:
 def dump_json(doc) -> str:
     # allow_nan=False: non-finite floats must have been encoded as strings already.
     return json.dumps(doc, allow_nan=False) + "\n"
+
+
+def format_table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """Columns padded to their widest cell; the columns in `right` right-aligned."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
+                      for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+            for row in [header, *rows]]

@@ -10,15 +10,18 @@ import argparse
 import dataclasses
 import datetime
 import os
+import re
 import sys
 
 import numpy as np
-from google.protobuf import text_format
 
 from flowsaver import errors
-from flowsaver.cli import meta_cmd
-from flowsaver.cli.common import (OpenedCheckpoint, display_name, dump_json, human_bytes,
-                                  open_checkpoint, plural, read_object_graph, read_tensor)
+from flowsaver.cli.common import (OpenedCheckpoint, display_name, dump_json, format_table,
+                                  human_bytes, is_meta_path, open_checkpoint, plural,
+                                  read_object_graph, read_tensor)
+from flowsaver.cli.object_tree import object_graph_json, object_graph_lines
+from flowsaver.cli.tensor_stats import TensorStats, tensor_stats
+from flowsaver.cli.values import PRINT_THRESHOLD, as_array, format_value, value_json
 from flowsaver.format import dtypes
 from flowsaver.format.bundle_read import index_filename, name_to_key, num_elements
 from flowsaver.format.dtypes import DType
@@ -28,10 +31,6 @@ from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice
 from flowsaver.format.state import (checkpoint_exists, checkpoint_state_filename,
                                     get_checkpoint_state)
 
-# Arrays with more elements than this print as their corners unless --full is given.
-PRINT_THRESHOLD = 64
-PRINT_EDGEITEMS = 3
-PRINT_LINEWIDTH = 100
 ELLIPSIS = "..."
 _ENUM_NAMES = {enum: name for name, enum in DATA_TYPES.items()}
 
@@ -188,112 +187,6 @@ def describe(opened: OpenedCheckpoint) -> CheckpointInfo:
         tensors=tuple(_tensor_info(opened, n, raw) for n in names))
 
 
-# --- object graph ----------------------------------------------------------------------------
-
-def object_graph_lines(graph) -> list[str]:
-    """The object tree from the root (node 0); shared nodes are shown once."""
-    lines = [f"object graph: {len(graph.nodes)} nodes"]
-    seen: set[int] = set()
-    for root in range(len(graph.nodes)):   # node 0 first, then any it does not reach
-        if root in seen:
-            continue
-        # Iterative: a hostile file can chain nodes deeper than Python's recursion limit.
-        stack = [(root, "(root)" if root == 0 else "(unreached)", 0)]
-        while stack:
-            node_id, label, depth = stack.pop()
-            pad = "  " * depth
-            if node_id in seen:
-                lines.append(f"{pad}{label} #{node_id} (shown above)")
-                continue
-            seen.add(node_id)
-            node = graph.nodes[node_id]
-            lines.append(f"{pad}{label} #{node_id}")
-            for attr in node.attributes:
-                full = f"  (full name {attr.full_name!r})" if attr.full_name else ""
-                lines.append(f"{pad}  {attr.name} -> {attr.checkpoint_key}{full}")
-            children = [(c.node_id, c.local_name, depth + 1) for c in node.children]
-            children += [(s.slot_variable_node_id,
-                          f"(slot {s.slot_name!r} of #{s.original_variable_node_id})",
-                          depth + 1) for s in node.slot_variables]
-            stack.extend(reversed(children))
-    return lines
-
-
-def object_graph_json(graph) -> list[dict]:
-    return [{"id": i,
-             "children": [{"node_id": c.node_id, "local_name": c.local_name}
-                          for c in node.children],
-             "attributes": [{"name": a.name, "full_name": a.full_name,
-                             "checkpoint_key": a.checkpoint_key} for a in node.attributes],
-             "slot_variables": [{"original_variable_node_id": s.original_variable_node_id,
-                                 "slot_name": s.slot_name,
-                                 "slot_variable_node_id": s.slot_variable_node_id}
-                                for s in node.slot_variables]}
-            for i, node in enumerate(graph.nodes)]
-
-
-# --- values ----------------------------------------------------------------------------------
-
-def _as_array(value) -> np.ndarray:
-    if isinstance(value, np.ndarray):
-        return value
-    return np.array(value, dtype=object) if isinstance(value, bytes) else np.asarray(value)
-
-
-def _variant_text(item) -> str:
-    return text_format.MessageToString(item, as_one_line=True)
-
-
-def format_value(value, dtype: DType, full: bool) -> str:
-    """NumPy's printing of a tensor; strings as bytes reprs, variants as one-line protos."""
-    array = _as_array(value)
-    if dtype.kind == "variant":   # one element a line: NumPy would print each as a repr
-        return "\n".join(f"{list(index)}: {_variant_text(array[index])}"
-                         for index in np.ndindex(array.shape))
-    threshold = sys.maxsize if full else PRINT_THRESHOLD
-    return np.array2string(array, threshold=threshold, edgeitems=PRINT_EDGEITEMS,
-                           max_line_width=PRINT_LINEWIDTH, separator=" ")
-
-
-def _json_float(x: float):
-    if x != x:
-        return "nan"
-    if x in (float("inf"), float("-inf")):
-        return "inf" if x > 0 else "-inf"
-    return x
-
-
-def _flat_json(array: np.ndarray, dtype: DType) -> list:
-    flat = array.reshape(-1)
-    if dtype.kind == "string":
-        return [repr(bytes(x)) for x in flat]
-    if dtype.kind == "variant":
-        return [_variant_text(x) for x in flat]
-    if dtype.is_bool:
-        return flat.astype(bool).tolist()
-    if dtype.is_complex:
-        return [[_json_float(z.real), _json_float(z.imag)] for z in flat.tolist()]
-    if dtype.is_floating:
-        return [_json_float(x) for x in flat.astype(np.float64).tolist()]
-    return [int(x) for x in flat]   # int() also covers ml_dtypes int4 / uint4
-
-
-def _nest(flat: list, shape: tuple[int, ...]):
-    if not shape:
-        return flat[0]
-    if len(shape) == 1:
-        return flat
-    step = len(flat) // shape[0] if shape[0] else 0
-    return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
-
-
-def value_json(value, dtype: DType) -> dict:
-    """A tensor value as JSON: nested lists; non-finite floats as "nan"/"inf"/"-inf"."""
-    array = _as_array(value)
-    return {"dtype": dtype.name, "shape": list(array.shape),
-            "value": _nest(_flat_json(array, dtype), array.shape)}
-
-
 # --- text and JSON output --------------------------------------------------------------------
 
 def _shorten(text: str, width: int | None) -> str:
@@ -305,14 +198,6 @@ def _shorten(text: str, width: int | None) -> str:
 
 def _shape_text(shape) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
-
-
-def format_table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    """Columns padded to their widest cell; the columns in `right` right-aligned."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return ["  ".join(cell.rjust(w) if i in right else cell.ljust(w)
-                      for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
-            for row in [header, *rows]]
 
 
 def _note(t: TensorInfo) -> str:
@@ -352,32 +237,102 @@ def _header_lines(info: CheckpointInfo) -> list[str]:
     return lines
 
 
-def render_text(info: CheckpointInfo, name_width: int | None = None) -> str:
-    """The header, a table of every tensor sorted by name, and the totals."""
+@dataclasses.dataclass(frozen=True)
+class View:
+    """How to show the table: order, tensors left out of the totals, statistics."""
+
+    sort: str = "name"                        # "name" or "size" (largest first)
+    exclude: tuple = ()                       # compiled regexes (re.search), as TF's
+                                              # inspector's count_exclude_pattern
+    stats: dict | None = None                 # {name: TensorStats or None}
+
+    def excluded(self, name: str) -> bool:
+        return any(p.search(name) for p in self.exclude)
+
+    def order(self, tensors) -> list[TensorInfo]:
+        if self.sort == "size":
+            return sorted(tensors, key=lambda t: (-(t.nbytes or 0), -t.elements, t.name))
+        return list(tensors)
+
+
+@dataclasses.dataclass(frozen=True)
+class Totals:
+    tensors: int
+    parameters: int
+    nbytes: int
+    excluded_tensors: int
+    excluded_parameters: int
+
+
+def totals(info: CheckpointInfo, view: View) -> Totals:
+    """Totals over the tensors ``view`` does not exclude (bytes: see CheckpointInfo)."""
+    left_out = [t for t in info.tensors if view.excluded(t.name)]
+    nbytes = info.nbytes if info.version == 1 or not left_out else \
+        sum(t.nbytes or 0 for t in info.tensors if not view.excluded(t.name))
+    excluded_parameters = sum(t.elements for t in left_out if t.numeric)
+    return Totals(len(info.tensors) - len(left_out), info.parameters - excluded_parameters,
+                  nbytes, len(left_out), excluded_parameters)
+
+
+def _stat_cells(stats: TensorStats | None) -> list[str]:
+    if stats is None:
+        return ["-"] * 6
+    return [_num(stats.min), _num(stats.max), _num(stats.mean), _num(stats.std),
+            str(stats.nan), str(stats.inf)]
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.6g}"
+
+
+def render_text(info: CheckpointInfo, name_width: int | None = None,
+                view: View = View()) -> str:
+    """The header, a table of every tensor (by name, or largest first), and the totals."""
     sharded = info.num_shards > 1
     header = ["name", "dtype", "shape", "elements", "bytes"] + (["shard"] if sharded else [])
+    stat_header = ["min", "max", "mean", "std", "nan", "inf"] if view.stats is not None \
+        else []
     rows = []
-    for t in info.tensors:
+    for t in view.order(info.tensors):
         row = [_shorten(display_name(t.name), name_width), t.dtype_name, _shape_text(t.shape),
                str(t.elements), "-" if t.nbytes is None else str(t.nbytes)]
         if sharded:
             row.append(",".join(str(s) for s in sorted({p.shard for p in t.parts})))
-        rows.append(row + [_note(t)])
-    table = format_table(header + ["note"], rows, right={3, 4})
-    totals = (f"total: {plural(len(info.tensors), 'tensor')}, "
-              f"{plural(info.parameters, 'parameter')}, {plural(info.nbytes, 'byte')} "
-              f"({human_bytes(info.nbytes)})")
-    return "\n".join(_header_lines(info) + [""] + table + ["", totals]) + "\n"
+        if view.stats is not None:
+            row += _stat_cells(view.stats.get(t.name))
+        note = _note(t)
+        if view.excluded(t.name):
+            note = "; ".join(filter(None, [note, "not counted in the totals"]))
+        rows.append(row + [note])
+    right = {3, 4} | set(range(len(header), len(header) + len(stat_header)))
+    table = format_table(header + stat_header + ["note"], rows, right=right)
+    total = totals(info, view)
+    lines = []
+    if view.exclude:
+        patterns = " or ".join(p.pattern for p in view.exclude)
+        lines.append(f"excluding {plural(total.excluded_tensors, 'tensor')} "
+                     f"({plural(total.excluded_parameters, 'parameter')}) matching "
+                     f"{patterns} from the totals")
+    lines.append(f"total: {plural(total.tensors, 'tensor')}, "
+                 f"{plural(total.parameters, 'parameter')}, {plural(total.nbytes, 'byte')} "
+                 f"({human_bytes(total.nbytes)})")
+    return "\n".join(_header_lines(info) + [""] + table + [""] + lines) + "\n"
 
 
-def info_json(info: CheckpointInfo) -> dict:
+def info_json(info: CheckpointInfo, view: View = View()) -> dict:
     tensors = []
-    for t in info.tensors:
+    for t in view.order(info.tensors):
         item = {"name": t.name, "dtype": t.dtype_name, "dtype_enum": t.dtype_enum,
                 "shape": list(t.shape),
                 "elements": t.elements, "bytes": t.nbytes, "partitioned": t.partitioned,
                 "parts": [dataclasses.asdict(p) for p in t.parts]}
+        if view.exclude:
+            item["excluded_from_totals"] = view.excluded(t.name)
+        if view.stats is not None:
+            stats = view.stats.get(t.name)
+            item["stats"] = None if stats is None else _stats_json(stats)
         tensors.append(item)
+    total = totals(info, view)
     return {
         "path": info.path, "prefix": info.prefix, "version": info.version,
         "format": info.format, "object_based": info.object_based,
@@ -386,24 +341,42 @@ def info_json(info: CheckpointInfo) -> dict:
         "state_file": info.state_file,
         "state": [dataclasses.asdict(e) for e in info.state],
         "tensors": tensors,
-        "totals": {"tensors": len(info.tensors), "parameters": info.parameters,
-                   "bytes": info.nbytes, "human": human_bytes(info.nbytes)},
+        "totals": {"tensors": total.tensors, "parameters": total.parameters,
+                   "bytes": total.nbytes, "human": human_bytes(total.nbytes),
+                   "excluded_tensors": total.excluded_tensors,
+                   "excluded_parameters": total.excluded_parameters},
     }
+
+
+def _stats_json(stats: TensorStats) -> dict:
+    # Finite by construction (taken over finite values), so plain JSON numbers.
+    return stats.as_json()
+
+
+def _read_stats(opened: OpenedCheckpoint, info: CheckpointInfo) -> dict:
+    """Statistics of every numeric tensor, read one at a time."""
+    return {t.name: tensor_stats(read_tensor(opened, t.name)) if t.numeric else None
+            for t in info.tensors}
 
 
 # --- the command -----------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> int:
     """Prints the summary, or the values / object graph asked for; returns the exit code."""
-    if meta_cmd.is_meta_path(args.path) and not args.tensor and not args.object_graph:
+    if is_meta_path(args.path) and not args.tensor and not args.object_graph:
+        # Imported here: a checkpoint's summary needs no graph protos (graph_protos.py).
+        from flowsaver.cli import meta_cmd
         return meta_cmd.run(args.path, args.json)
+    exclude = tuple(_compile(p) for p in args.exclude)
     with open_checkpoint(args.path) as opened:
         info = describe(opened)
         dtypes_by_name = {t.name: t.dtype for t in info.tensors}
         values = {name: read_tensor(opened, name) for name in args.tensor}
         graph = read_object_graph(opened) if args.object_graph else None
+        stats = _read_stats(opened, info) if args.stats else None
+    view = View(args.sort, exclude, stats)
     if args.json:
-        doc = info_json(info)
+        doc = info_json(info, view)
         if values:
             doc["values"] = {n: value_json(v, dtypes_by_name[n]) for n, v in values.items()}
         if graph is not None:
@@ -411,18 +384,25 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(dump_json(doc))
         return 0
     if not values and graph is None:
-        sys.stdout.write(render_text(info, args.name_width))
+        sys.stdout.write(render_text(info, args.name_width, view))
         return 0
     out = []
     for name, value in values.items():
         dtype = dtypes_by_name[name]
-        shape = _shape_text(np.shape(_as_array(value)))
+        shape = _shape_text(np.shape(as_array(value)))
         out += [f"{display_name(name)}  {dtype.name} {shape}",
                 format_value(value, dtype, args.full), ""]
     if graph is not None:
         out += object_graph_lines(graph)
     sys.stdout.write("\n".join(out).rstrip("\n") + "\n")
     return 0
+
+
+def _compile(pattern: str):
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise errors.InvalidArgumentError(f"--exclude {pattern!r}: {exc}") from None
 
 
 def add_parser(subparsers, parents) -> None:
@@ -448,6 +428,14 @@ def add_parser(subparsers, parents) -> None:
                         "are written as the strings \"nan\", \"inf\", \"-inf\"; string "
                         "elements as Python bytes reprs (\"b'abc'\"); complex numbers as "
                         "[real, imag]")
+    p.add_argument("--exclude", action="append", default=[], metavar="REGEX",
+                   help="leave tensors matching REGEX (re.search) out of the totals, as "
+                        "TensorFlow's inspector's count_exclude_pattern (repeatable)")
+    p.add_argument("--stats", action="store_true",
+                   help="add min, max, mean, std of the finite values and NaN/Inf counts "
+                        "per tensor (reads every tensor, one at a time)")
+    p.add_argument("--sort", choices=("name", "size"), default="name",
+                   help="table order: by name (default) or largest first")
     p.add_argument("--name-width", type=int, metavar="N",
                    help="shorten names longer than N characters in the table "
                         "(default: never)")

@@ -1,10 +1,16 @@
-"""The `flowsaver` command line: look at and check checkpoints with `flowsaver.format` alone.
+"""The `flowsaver` command line: look at, check, convert and compare checkpoints, and draw
+graphs, with `flowsaver.format` alone (no TensorFlow, and nothing above the format layer).
 
     flowsaver inspect PATH [--tensor NAME ...] [--full] [--object-graph] [--json]
+                           [--stats] [--sort name|size] [--exclude REGEX]
     flowsaver verify PATH [--json] [--strict]
+    flowsaver convert SRC DST [--to ...] [--include/--exclude REGEX] [--rename R=S] ...
+    flowsaver diff A B [--rtol X] [--atol X] [--json]
+    flowsaver graph GRAPH -o OUT.dot|.svg|.png [--depth N] | --logdir DIR
 
-Exit codes: 0 success; 1 `verify` found bad tensors; 2 a usage error, or a checkpoint that
-cannot be opened. Errors are one line on stderr; `--debug` adds the Python traceback.
+Exit codes: 0 success; 1 `verify` found bad tensors, or `diff` found differences; 2 a
+usage error, or a file that cannot be read. Errors are one line on stderr; `--debug` adds
+the Python traceback.
 """
 from __future__ import annotations
 
@@ -15,22 +21,23 @@ import sys
 import traceback
 
 from flowsaver import errors
-from flowsaver.cli import inspect_cmd, verify_cmd
+from flowsaver.cli import convert_cmd, diff_cmd, graph_cmd, inspect_cmd, verify_cmd
 
 EXIT_ERROR = 2
 EXIT_BROKEN_PIPE = 1     # as Python's documentation on SIGPIPE suggests
 EXIT_INTERRUPTED = 130   # 128 + SIGINT, what shells report for Ctrl-C
 
-_COMMANDS = (inspect_cmd, verify_cmd)
+_COMMANDS = (inspect_cmd, verify_cmd, convert_cmd, diff_cmd, graph_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The `flowsaver` parser; each subcommand sets `run(args) -> int` as a default."""
     parser = argparse.ArgumentParser(
         prog="flowsaver",
-        description="Inspect and verify TensorFlow checkpoints without TensorFlow.",
-        epilog="Exit codes: 0 ok, 1 verify found bad tensors, 2 error (e.g. no checkpoint, "
-               "unreadable index).")
+        description="Inspect, verify, convert and compare TensorFlow checkpoints, and draw "
+                    "graphs, without TensorFlow.",
+        epilog="Exit codes: 0 ok, 1 verify found bad tensors or diff found differences, "
+               "2 error (e.g. no checkpoint, unreadable index).")
     debug_help = "on an error, show the Python traceback too"
     parser.add_argument("--debug", action="store_true", help=debug_help)
     # Accepted after the subcommand too; SUPPRESS keeps an absent flag from resetting it.
@@ -67,9 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except (errors.OpError, OSError, ValueError) as exc:
+    except (errors.OpError, OSError, ValueError, ImportError) as exc:
         # OpError: the format layer's typed errors, which name the file; OSError: the OS's,
-        # which carry the path; ValueError: a state file naming no checkpoint.
+        # which carry the path; ValueError: a state file naming no checkpoint; ImportError:
+        # an optional extra (torch) that is not installed, named in the message.
         return _report(args, exc)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

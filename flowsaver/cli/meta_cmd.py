@@ -24,10 +24,6 @@ _NOT_OUTPUTS = {"Const", "NoOp", "Assign", "AssignAdd", "AssignSub", "AssignVari
 VARIABLE_KEYS = ("variables", "trainable_variables", "local_variables", "model_variables")
 
 
-def is_meta_path(path: str) -> bool:
-    return path.endswith((".meta", ".pbtxt"))
-
-
 def _shape(attr) -> str:
     shape = attr.shape
     if shape.unknown_rank:

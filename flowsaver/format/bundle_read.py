@@ -10,6 +10,8 @@ Index entries (key -> serialized proto):
 Opening reads only the index. A tensor is read on demand with one positioned read into a
 fresh NumPy buffer, checked (offset, size, crc) and viewed as its dtype: no second copy.
 Every length and offset from the file is checked against the data file's size first.
+Opened with ``mmap=True``, numeric tensors stored whole come back as read-only views of a
+memory map of their data file instead (mapped.py), and CRCs are checked only on request.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from flowsaver import errors
 from flowsaver.format import dtypes, tensor_codec
 from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.coding import CorruptionError, crc32c, mask
+from flowsaver.format.mapped import FileMaps
 from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto
 from flowsaver.format.slices import (TensorSlice, assemble_slices, check_disjoint,
                                      encode_tensor_name_slice, num_elements, overlap)
@@ -151,9 +154,13 @@ class BundleReader:
       ...     w = r.get_tensor("dense/kernel")
     """
 
-    def __init__(self, prefix: str, verify_crc: bool = True):
+    def __init__(self, prefix: str, verify_crc: bool | None = None, mmap: bool = False):
+        """``mmap=True``: numeric tensors stored whole are read-only views of a memory map
+        (zero-copy). ``verify_crc`` defaults to True, or to False with ``mmap`` (checking
+        a CRC reads every byte); pass True to check each tensor's CRC when it is read."""
         self.prefix = prefix
-        self.verify_crc = verify_crc
+        self.verify_crc = (not mmap) if verify_crc is None else verify_crc
+        self._maps = FileMaps() if mmap else None
         self.header, self._entries = read_index(prefix)
         self._big_endian = self.header.endianness == 1
         hidden = set()
@@ -335,6 +342,8 @@ class BundleReader:
                     f"{index_filename(self.prefix)}")
         elif info.kind == "none":
             raise errors.DataLossError(f"{where}: dtype {info.name} cannot be stored")
+        if info.kind == "memcpy" and self._maps is not None and not self._big_endian:
+            return self._mapped_entry(entry, info, shape, where)
         want_crc = self.verify_crc and info.kind == "memcpy"
         buf, crc = self._read_bytes(entry, where, want_crc, defer=pending is not None)
         if isinstance(crc, BackgroundCrc32c):
@@ -360,6 +369,14 @@ class BundleReader:
         if self.verify_crc and mask(crc) != entry.crc32c:
             self._crc_error(entry, mask(crc), where)
         return array.reshape(shape)
+
+    def _mapped_entry(self, entry, info, shape, where: str) -> np.ndarray:
+        fd, file_size = self._data_file(entry.shard_id, where)
+        buf = self._maps.view(fd, file_size, entry.offset, entry.size, where,
+                              self._data_path(entry))
+        if self.verify_crc and mask(crc32c(buf)) != entry.crc32c:
+            self._crc_error(entry, mask(crc32c(buf)), where)
+        return buf.view(info.numpy).reshape(shape)
 
     def _data_path(self, entry) -> str:
         return data_filename(self.prefix, entry.shard_id, self.header.num_shards)
@@ -390,7 +407,7 @@ class BundleReader:
         step = READ_PIECE if want_crc else max(size, 1)
         for start in range(0, size, step):
             piece = view[start:start + step]
-            _read_exactly(fd, piece, offset + start, where, path)
+            read_exactly(fd, piece, offset + start, where, path)
             if background is not None:
                 background.update(piece)
             elif want_crc:
@@ -416,6 +433,8 @@ class BundleReader:
 
     def close(self) -> None:
         with self._lock:
+            if self._maps is not None:
+                self._maps.close()
             for fd, _ in self._files.values():
                 os.close(fd)
             self._files.clear()
@@ -431,7 +450,7 @@ class BundleReader:
             self.close()
 
 
-def _read_exactly(fd: int, view, offset: int, where: str, path: str) -> None:
+def read_exactly(fd: int, view, offset: int, where: str, path: str) -> None:
     got = 0
     while got < len(view):
         try:

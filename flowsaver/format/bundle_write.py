@@ -28,7 +28,7 @@ from flowsaver.format.bundle_read import (HEADER_KEY, data_filename, index_filen
                                           name_to_key)
 from flowsaver.format.coding import crc32c, mask
 from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto, TensorShapeProto
-from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice
+from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice, num_elements
 from flowsaver.format.table import TableBuilder
 
 PRODUCER_VERSION = 1
@@ -148,6 +148,47 @@ class BundleWriter:
         key = self._new_key(name)
         array, info = to_array(value, dtype)
         self._entries[key] = self._write(array, info)
+
+    def add_pieces(self, name: str, dtype: dtypes.DType, shape, pieces) -> None:
+        """Add a whole tensor given as pieces whose C-order elements, in turn, are its own:
+        a numeric tensor is written piece by piece, so memory holds one piece at a time.
+        Each piece is converted to ``dtype``.
+
+        Raises:
+          InvalidArgumentError: the pieces hold more or fewer elements than ``shape``.
+        """
+        shape = tuple(int(d) for d in shape)
+        if dtype.kind != "memcpy":   # strings and variants are encoded whole
+            parts = [np.asarray(p, dtype=object).reshape(-1) for p in pieces]
+            whole = np.concatenate(parts) if parts else np.empty(0, object)
+            self.add(name, whole.reshape(shape), dtype.enum)
+            return
+        key = self._new_key(name)
+        expected = num_elements(shape) * dtype.numpy.itemsize
+        background = BackgroundCrc32c() if expected >= BACKGROUND_CRC_MIN_BYTES else None
+        crc = size = 0
+        try:
+            for piece in pieces:
+                array, _ = to_array(piece, dtype.enum)
+                data = memoryview(array.reshape(-1).view(np.uint8))
+                if background is not None:
+                    background.update(data)
+                else:
+                    crc = crc32c(data, crc)
+                size += self._write_all(data)
+            if size != expected:
+                raise errors.InvalidArgumentError(
+                    f"tensor {name!r}: the pieces hold {size} bytes, not the {expected} of "
+                    f"a {dtype.name} tensor of shape {list(shape)}")
+        except BaseException as exc:
+            self._failed = f"{type(exc).__name__}: {exc}"  # offsets no longer match the file
+            raise
+        if background is not None:
+            crc = background.result()
+        self._entries[key] = BundleEntryProto(dtype=dtype.enum, shape=shape_proto(shape),
+                                              offset=self._offset, size=size,
+                                              crc32c=mask(crc))
+        self._offset += size
 
     def add_slice(self, name: str, full_shape, tslice: TensorSlice, value, dtype=None) -> None:
         """Add one slice of a partitioned tensor, as TensorFlow's AddSlice does."""

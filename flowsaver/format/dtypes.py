@@ -8,12 +8,16 @@ appears on disk. Storage kinds:
   string   varint lengths, a masked length CRC, then the bytes (see tensor_codec.py)
   variant  per element: varint length, serialized VariantTensorDataProto, fixed32 checksum
 DT_RESOURCE is not storable: TensorFlow aborts on it.
+
+The NumPy dtypes of bfloat16, float8, int4, ... come from ml_dtypes, whose import costs
+about a second; it is imported when one of those types is first used, not at import.
 """
 from __future__ import annotations
 
+import importlib
+import sys
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 
 REF_OFFSET = 100
@@ -28,8 +32,23 @@ class DType:
     enum: int
     name: str           # TensorFlow's Python name, e.g. "float32"
     proto_name: str     # the DataType enum name, e.g. "DT_FLOAT"
-    numpy: np.dtype | None
+    # The NumPy dtype, None, or (for the ml_dtypes types) the name of the ml_dtypes type,
+    # which the `numpy` property turns into its dtype on first use.
+    numpy_spec: np.dtype | str | None
     kind: str           # "memcpy", "string", "variant" or "none"
+
+    @property
+    def numpy(self) -> np.dtype | None:
+        """The NumPy dtype of a stored element (object for strings and variants)."""
+        spec = self.numpy_spec
+        if isinstance(spec, str):
+            spec = np.dtype(getattr(_ml_dtypes(), spec))
+            object.__setattr__(self, "numpy_spec", spec)   # resolved once; same result
+        return spec
+
+    @property
+    def _from_ml_dtypes(self) -> bool:
+        return self.base_dtype.enum in ML_DTYPES_ENUMS
 
     @property
     def as_datatype_enum(self) -> int:
@@ -74,9 +93,7 @@ class DType:
         base = self.base_dtype
         if base.is_bool or base.kind != "memcpy" or base.is_complex:
             raise TypeError(f"Cannot find minimum value of {base.name}.")
-        if base.is_floating:
-            return base.numpy.type(ml_dtypes.finfo(base.numpy).min)
-        return base.numpy.type(ml_dtypes.iinfo(base.numpy).min)
+        return base.numpy.type(_type_info(base).min)
 
     @property
     def max(self):
@@ -84,9 +101,7 @@ class DType:
         base = self.base_dtype
         if base.is_bool or base.kind != "memcpy" or base.is_complex:
             raise TypeError(f"Cannot find maximum value of {base.name}.")
-        if base.is_floating:
-            return base.numpy.type(ml_dtypes.finfo(base.numpy).max)
-        return base.numpy.type(ml_dtypes.iinfo(base.numpy).max)
+        return base.numpy.type(_type_info(base).max)
 
     def is_compatible_with(self, other) -> bool:
         """True when a value of ``other`` may stand where this type is expected."""
@@ -125,8 +140,23 @@ class DType:
         return f"tf.{self.name}"
 
 
+def _ml_dtypes():
+    """The ml_dtypes module, imported on first call (it is slow to import)."""
+    return importlib.import_module("ml_dtypes")
+
+
+def _type_info(base: DType):
+    """finfo / iinfo of a numeric type; ml_dtypes' own for the types it defines."""
+    module = _ml_dtypes() if base._from_ml_dtypes else np
+    return module.finfo(base.numpy) if base.is_floating else module.iinfo(base.numpy)
+
+
+_ML = object()   # in the table: the NumPy type is ml_dtypes' type of the same name
+
 
 def _info(enum, name, proto_name, np_type, kind="memcpy"):
+    if np_type is _ML:
+        return DType(enum, name, proto_name, name, kind)
     return DType(enum, name, proto_name, None if np_type is None else np.dtype(np_type), kind)
 
 
@@ -145,7 +175,7 @@ _ALL = [
     _info(11, "qint8", "DT_QINT8", np.int8),
     _info(12, "quint8", "DT_QUINT8", np.uint8),
     _info(13, "qint32", "DT_QINT32", np.int32),
-    _info(14, "bfloat16", "DT_BFLOAT16", ml_dtypes.bfloat16),
+    _info(14, "bfloat16", "DT_BFLOAT16", _ML),
     _info(15, "qint16", "DT_QINT16", np.int16),
     _info(16, "quint16", "DT_QUINT16", np.uint16),
     _info(17, "uint16", "DT_UINT16", np.uint16),
@@ -155,34 +185,43 @@ _ALL = [
     _info(21, "variant", "DT_VARIANT", object, "variant"),
     _info(22, "uint32", "DT_UINT32", np.uint32),
     _info(23, "uint64", "DT_UINT64", np.uint64),
-    _info(24, "float8_e5m2", "DT_FLOAT8_E5M2", ml_dtypes.float8_e5m2),
-    _info(25, "float8_e4m3fn", "DT_FLOAT8_E4M3FN", ml_dtypes.float8_e4m3fn),
-    _info(26, "float8_e4m3fnuz", "DT_FLOAT8_E4M3FNUZ", ml_dtypes.float8_e4m3fnuz),
-    _info(27, "float8_e4m3b11fnuz", "DT_FLOAT8_E4M3B11FNUZ", ml_dtypes.float8_e4m3b11fnuz),
-    _info(28, "float8_e5m2fnuz", "DT_FLOAT8_E5M2FNUZ", ml_dtypes.float8_e5m2fnuz),
-    _info(29, "int4", "DT_INT4", ml_dtypes.int4),
-    _info(30, "uint4", "DT_UINT4", ml_dtypes.uint4),
-    _info(31, "int2", "DT_INT2", ml_dtypes.int2),
-    _info(32, "uint2", "DT_UINT2", ml_dtypes.uint2),
-    _info(33, "float4_e2m1fn", "DT_FLOAT4_E2M1FN", ml_dtypes.float4_e2m1fn),
+    _info(24, "float8_e5m2", "DT_FLOAT8_E5M2", _ML),
+    _info(25, "float8_e4m3fn", "DT_FLOAT8_E4M3FN", _ML),
+    _info(26, "float8_e4m3fnuz", "DT_FLOAT8_E4M3FNUZ", _ML),
+    _info(27, "float8_e4m3b11fnuz", "DT_FLOAT8_E4M3B11FNUZ", _ML),
+    _info(28, "float8_e5m2fnuz", "DT_FLOAT8_E5M2FNUZ", _ML),
+    _info(29, "int4", "DT_INT4", _ML),
+    _info(30, "uint4", "DT_UINT4", _ML),
+    _info(31, "int2", "DT_INT2", _ML),
+    _info(32, "uint2", "DT_UINT2", _ML),
+    _info(33, "float4_e2m1fn", "DT_FLOAT4_E2M1FN", _ML),
 ]
 
+ML_DTYPES_ENUMS = frozenset(d.enum for d in _ALL if isinstance(d.numpy_spec, str))
 BY_ENUM: dict[int, DType] = {d.enum: d for d in _ALL}
 BY_NAME: dict[str, DType] = {d.name: d for d in _ALL}
 BY_NAME.update({"half": BY_ENUM[19], "float": BY_ENUM[1], "double": BY_ENUM[2]})
 
 # NumPy dtype -> enum, for arrays handed to the writer. Quantized types share a NumPy
-# dtype with plain integers; the plain integer wins.
+# dtype with plain integers; the plain integer wins. The ml_dtypes types join on the first
+# dtype not found here (an array of one means ml_dtypes is loaded anyway).
 _BY_NUMPY: dict[np.dtype, DType] = {}
-for _d in _ALL:
-    if _d.kind == "memcpy" and _d.numpy not in _BY_NUMPY and not _d.name.startswith("q"):
-        _BY_NUMPY[_d.numpy] = _d
+
+
+def _add_to_by_numpy(ml_types: bool) -> None:
+    for d in _ALL:
+        if (d.kind == "memcpy" and (d.enum in ML_DTYPES_ENUMS) == ml_types
+                and not d.name.startswith("q")):
+            _BY_NUMPY.setdefault(d.numpy, d)
+
+
+_add_to_by_numpy(ml_types=False)
 
 # Reference types (`float32_ref`): the dtype of a ref variable's output in a graph. They
 # never appear on disk, so BY_ENUM (which file readers use) does not hold them.
 REF_BY_ENUM: dict[int, DType] = {
     d.enum + REF_OFFSET: DType(d.enum + REF_OFFSET, d.name + "_ref", d.proto_name + "_REF",
-                               d.numpy, d.kind)
+                               d.numpy_spec, d.kind)
     for d in _ALL}
 
 DT_STRING = 7
@@ -206,10 +245,13 @@ def from_numpy(dtype) -> DType:
         return BY_ENUM[DT_STRING]
     if dtype.byteorder == ">" or (dtype.byteorder == "=" and not _LITTLE):
         dtype = dtype.newbyteorder("<")
-    try:
-        return _BY_NUMPY[dtype]
-    except KeyError:
-        raise TypeError(f"NumPy dtype {dtype} has no TensorFlow DataType") from None
+    found = _BY_NUMPY.get(dtype)
+    if found is None and "ml_dtypes" in sys.modules:
+        _add_to_by_numpy(ml_types=True)
+        found = _BY_NUMPY.get(dtype)
+    if found is None:
+        raise TypeError(f"NumPy dtype {dtype} has no TensorFlow DataType")
+    return found
 
 
 def base_enum(enum: int) -> int:

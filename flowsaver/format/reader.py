@@ -37,12 +37,15 @@ class CheckpointReader:
       [784, 10]
     """
 
-    def __init__(self, path, verify_crc: bool = True):
+    def __init__(self, path, verify_crc: bool | None = None, mmap: bool = False):
+        """``mmap=True`` (V2 only; V1 tensors are protos and are always parsed): numeric
+        tensors stored whole come back as read-only memory-mapped views, and CRCs are
+        checked only with ``verify_crc=True``. Otherwise every CRC is checked."""
         resolved = resolve_checkpoint_prefix(os.fspath(path))
         self.prefix = resolved.prefix
         self.version = resolved.version
         if resolved.is_v2:
-            self._impl = BundleReader(resolved.prefix, verify_crc=verify_crc)
+            self._impl = BundleReader(resolved.prefix, verify_crc=verify_crc, mmap=mmap)
         else:
             from flowsaver.format.v1 import V1Reader
             self._impl = V1Reader(resolved.prefix)

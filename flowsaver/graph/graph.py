@@ -49,8 +49,6 @@ class Graph:
         self._version = 0
         self._variable_scope_store = None  # owned by ops.variable_scope
         self._attr_scope_map: dict = {}
-        # the function library (GraphDef.library): name -> FunctionDef, kept as imported
-        self._functions: dict = {}
 
     # ---- default graph ------------------------------------------------------------------
     @contextlib.contextmanager
@@ -416,30 +414,10 @@ class Graph:
             if add_shapes and op.outputs:  # TensorFlow adds them only where there are outputs
                 node.attr["_output_shapes"].CopyFrom(
                     encode([t.shape for t in op.outputs], "list(shape)"))
-        for function_def in self._functions.values():
-            graph_def.library.function.add().CopyFrom(function_def)
+        library = getattr(self, "function_library", None)   # FunctionDefs of traced functions
+        if library is not None and from_version is None:
+            graph_def.library.CopyFrom(library)
         return graph_def
-
-    # ---- the function library ---------------------------------------------------------------
-    def add_function(self, function_def) -> None:
-        """Add a FunctionDef to the library; ValueError when another one has its name."""
-        name = function_def.signature.name
-        known = self._functions.get(name)
-        if known is not None:
-            if known.SerializeToString(deterministic=True) != \
-                    function_def.SerializeToString(deterministic=True):
-                raise ValueError(f"Cannot add function '{name}' because a different function "
-                                 f"with the same name already exists.")
-            return
-        self._functions[name] = function_def
-
-    def get_function(self, name: str):
-        """The FunctionDef named ``name``, or None."""
-        return self._functions.get(name)
-
-    def share_functions_of(self, other: "Graph") -> None:
-        """Use ``other``'s function library (a function body's graph sees its caller's)."""
-        self._functions = other._functions
 
     def is_feedable(self, tensor) -> bool:
         return tensor not in getattr(self, "_unfeedable", ())

@@ -100,6 +100,10 @@ class Tensor:
     def __repr__(self):
         return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={self._dtype.name}>"
 
+    def __str__(self):  # as TensorFlow's graph tensors print in messages
+        shape = "" if self._shape.ndims is None else f", shape={self._shape}"
+        return f'Tensor("{self.name}"{shape}, dtype={self._dtype.name})'
+
 
 class Operation:
     """A node of a Graph: its name, op type, inputs, attrs and outputs."""

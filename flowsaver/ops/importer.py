@@ -26,6 +26,7 @@ from flowsaver.graph import attr_value
 from flowsaver.graph.graph import VALID_OP_NAME, get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import registry, validate
+from flowsaver.ops.functional import library as function_library
 from flowsaver.ops.op_builder import infer_shapes
 
 # Attrs TensorFlow computes on export and drops on import.
@@ -163,12 +164,7 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
         raise ValueError(f"Graph contains unbound inputs: {unbound}. Must provide these "
                          f"inputs through input_map.")
     in_graph_def = {n.name for n in nodes}
-    for function_def in graph_def.library.function:  # conflicts first: nothing half-added
-        known = graph.get_function(function_def.signature.name)
-        if known is not None and known.SerializeToString(deterministic=True) != \
-                function_def.SerializeToString(deterministic=True):
-            raise ValueError(f"Cannot add function '{function_def.signature.name}' because a "
-                             f"different function with the same name already exists.")
+    function_library.check_addable(graph, graph_def.library)  # before anything is added
     with rollback_on_error(graph):
         with graph.name_scope(name if name is not None else "import") as scope:
             prefix = scope[:-1] if scope else ""
@@ -180,12 +176,11 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
                                            in_graph_def, back_edges)
         for op, index, text in back_edges:
             _close_loop(op, index, text, created)
-        for function_def in graph_def.library.function:
-            graph.add_function(function_def)
         unused = sorted(set(input_map) - used_keys)
         if unused:
             raise ValueError(f"Attempted to map inputs that were not found in graph_def: "
                              f"[{', '.join(unused)}]")
+        function_library.add_all(graph, graph_def.library)
         if return_elements is None:
             return None
         out = []

@@ -33,10 +33,15 @@ def graph_of(values, default: Graph | None = None) -> Graph:
       ValueError: the tensors belong to different graphs.
     """
     found = None
+    current = get_default_graph()
+    captures_from = getattr(current, "captures_from", None)  # a function being traced
     for value in _flatten(values):
         if hasattr(value, "_as_graph_element") and not isinstance(value, (Tensor, Operation)):
             value = value._as_graph_element()
         g = getattr(value, "graph", None) if isinstance(value, (Tensor, Operation)) else None
+        if g is not None and captures_from is not None and g is not current and \
+                captures_from(g):
+            g = current   # an outer tensor: the function captures it
         if g is not None:
             if found is not None and g is not found:
                 raise ValueError(f"{value} must be from the same graph as the other inputs "
@@ -74,6 +79,8 @@ def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None,
     if isinstance(value, Operation):
         raise TypeError(f"Can't convert Operation '{value.name}' to Tensor (target dtype="
                         f"{dtype}, name={name!r}, as_ref={as_ref})")
+    if isinstance(value, TensorShape):
+        return _shape_to_tensor(value, dtype, name)
     if isinstance(value, (list, tuple)) and any(_is_tensor_like(v) for v in _deep(value)):
         return pack_list(value, name=name or "packed")  # as TensorFlow's autopacking
     if dtype is None and preferred_dtype is not None and \
@@ -83,6 +90,23 @@ def convert_to_tensor(value, dtype=None, name=None, preferred_dtype=None,
         except (TypeError, ValueError):
             pass
     return constant(value, dtype=dtype, name=name or "Const")
+
+
+def _shape_to_tensor(shape: TensorShape, dtype, name) -> Tensor:
+    """A fully known static shape as an int32 Const (int64 when a dimension needs it)."""
+    if not shape.is_fully_defined():
+        raise ValueError(f"Cannot convert a partially known TensorShape {shape} to a Tensor.")
+    dims = shape.as_list()
+    wide = any(d >= 2**31 for d in dims)
+    if dtype is not None:
+        if dtype.name not in ("int32", "int64"):
+            raise TypeError(f"Cannot convert TensorShape {shape} to {dtype!r}")
+        if dtype.name == "int32" and wide:
+            raise ValueError(f"Cannot convert TensorShape {shape} to dtype int32; a dimension "
+                             f"is too large")
+    else:
+        dtype = attr_value.as_dtype("int64" if wide else "int32")
+    return constant(dims, dtype=dtype, name=name or "shape_as_tensor")
 
 
 def _is_tensor_like(value) -> bool:
@@ -154,6 +178,8 @@ def build_op(op_type: str, inputs, attrs: dict | None = None, name: str | None =
         flat_inputs = []
         for arg, value in zip(op_def.inputs, inputs):
             flat_inputs.extend(_convert_arg(op_def, arg, value, attrs))
+        if hasattr(g, "capture"):   # tracing a function: outer tensors become its inputs
+            flat_inputs = [t if t.graph is g else g.capture(t) for t in flat_inputs]
         values = {}
         for a in op_def.attrs:
             if a.name in attrs:
@@ -239,21 +265,19 @@ def _convert_same_type(op_def, arg, values: list, attrs) -> list:
             if isinstance(v, Tensor):
                 want = v.dtype.base_dtype
                 break
-    preferred = None
+    preferred, allowed = None, ()
     if want is None and arg.type_attr:
         attr = op_def.attr(arg.type_attr)
         preferred = None if attr.default is None else attr_value.decode(attr.default)
-        if preferred is not None and attr.allowed and len(values) == 1:
-            # TensorFlow converts first without the default, and keeps that when allowed
-            natural = _natural_dtype(values[0])
-            if natural is not None and natural in attr.allowed:
-                want = natural
+        allowed = attr.allowed if preferred is not None and not arg.number_attr else ()
     out = []
     for i, v in enumerate(values):
-        # A tensor keeps its dtype here so that a mismatch is TensorFlow's TypeError.
-        t = convert_to_tensor(v, dtype=None if isinstance(v, Tensor) else want,
-                              name=f"{arg.name}_{i}" if arg.number_attr else arg.name,
-                              preferred_dtype=preferred, as_ref=arg.is_ref)
+        name = f"{arg.name}_{i}" if arg.number_attr else arg.name
+        t = _own_dtype_if_allowed(v, name, allowed, arg.is_ref)
+        if t is None:
+            # A tensor keeps its dtype here so that a mismatch is TensorFlow's TypeError.
+            t = convert_to_tensor(v, dtype=None if isinstance(v, Tensor) else want, name=name,
+                                  preferred_dtype=preferred, as_ref=arg.is_ref)
         if want is not None and t.dtype.base_dtype != want:
             raise TypeError(f"Input '{arg.name}' of '{op_def.name}' Op has type "
                             f"{t.dtype.base_dtype.name} that does not match expected type of "
@@ -268,14 +292,18 @@ def _convert_same_type(op_def, arg, values: list, attrs) -> list:
     return out
 
 
-def _natural_dtype(value):
-    """The dtype ``convert_to_tensor`` gives a Python or NumPy value, or None."""
-    if isinstance(value, Tensor) or any(isinstance(value, c) for c, _ in _CONVERSIONS):
+def _own_dtype_if_allowed(value, name: str, allowed, as_ref: bool):
+    """TensorFlow's first try for a Python value whose type attr has a default and allowed
+    types: the value's own dtype, if allowed. Else None and the default is tried next; the
+    Const of the first try stays in the graph (``Reshape/shape`` beside ``shape_1`` for an
+    empty list), as TensorFlow leaves it."""
+    if not allowed or isinstance(value, (Tensor, TensorShape)) or _is_tensor_like(value):
         return None
     try:
-        return attr_value.as_dtype(tensor_proto.from_array(value).dtype)
+        inferred = convert_to_tensor(value, name=name, as_ref=as_ref)
     except (TypeError, ValueError):
         return None
+    return inferred if inferred.dtype.base_dtype in allowed else None
 
 
 def _checked_attr(op_def, a: registry.AttrDef, value):

@@ -76,7 +76,9 @@ class OpDef:
                 if arg.fixed_type:
                     out.type = attr_value.as_dtype(arg.fixed_type).as_datatype_enum
                 full = ARG_FULL_TYPES.get((self.name, arg.name))
-                if full is not None:
+                if hasattr(full, "SerializeToString"):   # a whole FullTypeDef message
+                    out.experimental_full_type.CopyFrom(full)
+                elif full is not None:
                     # "TFT_ARRAY/TFT_TENSOR": nested, outermost first, around TFT_VAR(attr)
                     node = out.experimental_full_type
                     for i, type_id in enumerate(full[0].split("/")):
@@ -94,6 +96,8 @@ class OpDef:
             if a.minimum is not None:
                 out.has_minimum = True
                 out.minimum = a.minimum
+        if self.name in DEPRECATIONS:
+            proto.deprecation.version, proto.deprecation.explanation = DEPRECATIONS[self.name]
         proto.is_stateful = "stateful" in self.flags
         proto.is_commutative = "commutative" in self.flags
         proto.is_aggregate = "aggregate" in self.flags
@@ -105,6 +109,8 @@ class OpDef:
 OP_DEFS: dict[str, OpDef] = {}
 # Full types some OpDef args declare: (op, arg) -> (type id name, the attr it is of).
 ARG_FULL_TYPES: dict[tuple[str, str], tuple[str, str]] = {}
+# Ops TensorFlow marks deprecated from a GraphDef version on: op -> (version, explanation).
+DEPRECATIONS: dict[str, tuple[int, str]] = {}
 SHAPES: dict[str, object] = {}
 KERNELS: dict[str, object] = {}
 # op type -> gradient builder, or None: the op is explicitly not differentiable
@@ -174,6 +180,7 @@ class OpTable:
         self.shapes: dict = {}
         self.kernels: dict = {}
         self.gradients: dict = {}
+        self.deprecations: dict = {}
         self.traits: dict = {trait: set() for trait in TRAIT_NAMES}
 
     def _put(self, table: dict, key, value, what: str) -> None:
@@ -193,6 +200,10 @@ class OpTable:
         ``"TFT_ARRAY/TFT_TENSOR"`` of its ``element_dtype``); the notation has no place
         for it."""
         self._put(self.full_types, (op_type, arg), (type_id, of_attr), "full type")
+
+    def deprecate(self, op_type: str, version: int, explanation: str) -> None:
+        """Record TensorFlow's deprecation of ``op_type`` (it goes into the OpDef)."""
+        self._put(self.deprecations, op_type, (version, explanation), "deprecation")
 
     def shape_fn(self, *op_types: str):
         """Decorator: the shape function of ``op_types``."""
@@ -243,7 +254,8 @@ def install(table: OpTable) -> None:
                                (table.full_types, ARG_FULL_TYPES, "full type"),
                                (table.shapes, SHAPES, "shape function"),
                                (table.kernels, KERNELS, "kernel"),
-                               (table.gradients, GRADIENTS, "gradient")):
+                               (table.gradients, GRADIENTS, "gradient"),
+                               (table.deprecations, DEPRECATIONS, "deprecation")):
         clash = sorted(str(k) for k in mine if k in theirs)
         if clash:
             raise RegistryError(f"{what} registered twice (again in {table.name}): "
@@ -381,8 +393,8 @@ def _literal(attr_type: str, text: str):
         return int(text)
     if attr_type == "float":
         return float(text)
-    if attr_type == "string":
-        return text.strip('"')
+    if attr_type == "string":  # C escapes as in TensorFlow's notation ("\\n" is a newline)
+        return text.strip('"').encode("latin-1").decode("unicode_escape")
     if attr_type == "type":
         return attr_value.as_dtype(text)
     if attr_type == "shape":

@@ -66,7 +66,8 @@ def compile_plan(plan: Plan, targets=()):
             return
         located = kernel_error(error, steps[index].op)
         if located is not error:
-            raise located from _cause(error)
+            # keep the failing step's generated line (and the kernel's frames) in the traceback
+            raise located.with_traceback(error.__traceback__) from _cause(error)
 
     namespace["fail"] = fail
     filename = f"<flowsaver plan {id(plan):x}>"
@@ -99,7 +100,8 @@ def fold_constants(plan: Plan) -> dict:
         if value is None and _pure(op) and step.inputs and \
                 all(i in consts for i in step.inputs) and step.outputs:
             try:
-                value = step.kernel(*[consts[i] for i in step.inputs])
+                with np.errstate(all="ignore"):  # inf and nan come quietly, as at run time
+                    value = step.kernel(*[consts[i] for i in step.inputs])
             except Exception:  # noqa: BLE001 - left to fail at run time, with its location
                 continue
         if value is None:

@@ -63,6 +63,10 @@ class FetchMapper:
                 self._flatten(graph, fetches.dense_shape)
             return lambda values: IndexedSlicesValue(
                 parts[0](values), parts[1](values), None if shape is None else shape(values))
+        from flowsaver.ops.sparse.sparse_tensor import SparseTensor, SparseTensorValue
+        if isinstance(fetches, SparseTensor):
+            parts = [self._flatten(graph, t) for t in fetches.components()]
+            return lambda values: SparseTensorValue(*[b(values) for b in parts])
         element = _element(graph, fetches)
         index = len(self.tensors)
         if isinstance(element, Operation):
@@ -71,10 +75,6 @@ class FetchMapper:
         else:
             self.tensors.append(element)
         return lambda values: values[index]
-
-    @property
-    def fetch_tensors(self):
-        return [t for t in self.tensors if t is not None]
 
     def build(self, values):
         return self._builder(values)
@@ -88,6 +88,10 @@ def feed_pairs(graph, key, value):
                              f"same length")
         for k, v in zip(key, value):
             yield from feed_pairs(graph, k, v)
+        return
+    from flowsaver.ops.sparse.sparse_tensor import SparseTensor
+    if isinstance(key, SparseTensor):   # fed with a SparseTensorValue or a 3-tuple
+        yield from feed_pairs(graph, list(key.components()), list(value))
         return
     try:
         tensor = graph.as_graph_element(key, allow_tensor=True, allow_operation=False)

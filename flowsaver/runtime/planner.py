@@ -7,11 +7,12 @@ runs compiled or interpreted (``runners.runner_for``).
 """
 from __future__ import annotations
 
+from flowsaver.graph.operation import Operation
 from flowsaver.runtime import executor, frames, loops, runners
 
 
-def make_runner(fetch_tensors, target_ops, feed_tensors, ctx, ops=None):
-    """``run(feed_values) -> fetched values`` for one (fetches, targets, feeds) signature.
+def make_plan(fetch_tensors, target_ops, feed_tensors, ctx, ops=None) -> executor.Plan:
+    """The plan for one (fetches, targets, feeds) signature.
 
     ``ops`` are the needed ops when the caller pruned already.
 
@@ -26,6 +27,26 @@ def make_runner(fetch_tensors, target_ops, feed_tensors, ctx, ops=None):
     if frames.has_frames(ops):
         fetch_ops = [t.op for t in fetch_tensors if t is not None] + list(target_ops)
         ops = frames.analyse(ops, fed, fetch_ops, target_ops).units
-    plan = executor.build_plan(fetch_tensors, target_ops, feed_tensors, ctx, ops=ops,
+    return executor.build_plan(fetch_tensors, target_ops, feed_tensors, ctx, ops=ops,
                                build_unit=loops.build_loop)
+
+
+def make_runner(fetch_tensors, target_ops, feed_tensors, ctx, ops=None):
+    """``run(feed_values) -> fetched values`` for one (fetches, targets, feeds) signature."""
+    plan = make_plan(fetch_tensors, target_ops, feed_tensors, ctx, ops)
     return runners.runner_for(plan, target_ops)
+
+
+def plan_ops(plan: executor.Plan) -> list:
+    """Every op ``plan`` runs, those inside its loop frames included."""
+    ops = []
+
+    def add(unit):
+        if isinstance(unit, Operation):
+            ops.append(unit)
+        else:
+            for inner in list(unit.ops) + list(unit.children.values()):
+                add(inner)
+    for step in plan.steps:
+        add(step.op)
+    return ops

@@ -6,15 +6,25 @@ result has the same structure. Each session holds its own variable values.
 """
 from __future__ import annotations
 
+import logging
+import sys
+
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.format.config_protos import ConfigProto
 from flowsaver.graph.graph import get_default_graph, session_as_default
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import registry
-from flowsaver.runtime import executor, fetches as fetch_util, planner
+from flowsaver.runtime import executor, fetches as fetch_util, planner, runners
 from flowsaver.runtime.state import RunContext
 
+
+# FLOWSAVER_EXECUTOR=interpreter runs every plan in the reference interpreter loop
+# (runners.py); the test suite runs the op, session and training tests both ways.
+EXECUTOR_SWITCH = runners.EXECUTOR_SWITCH
+# Where every op runs, as TensorFlow's placement log names the local CPU.
+CPU_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
 
 
 def _same_leaves(cached, fetches) -> bool:
@@ -31,8 +41,15 @@ class Session:
             raise errors.UnimplementedError(
                 f"flowsaver runs graphs in-process; target {target!r} (a distributed "
                 f"TensorFlow server) is not supported")
+        if config is not None and not isinstance(config, ConfigProto):
+            raise TypeError(f"config must be a tf.ConfigProto, but got {type(config)}")
         self._graph = graph if graph is not None else get_default_graph()
         self._config = config
+        self._placed: set = set()  # ops already in the placement log
+        self.last_run_options = None  # the RunOptions of the latest run, as given
+        if config is not None and config.log_device_placement:
+            # TensorFlow logs this at INFO level; the per-op lines go to stderr as they are
+            logging.getLogger("tensorflow").info("Device mapping: no known devices.")
         self._closed = False
         self._ctx = RunContext(self)
         self._plans: dict = {}
@@ -64,6 +81,12 @@ class Session:
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
+        if run_metadata is not None and not hasattr(run_metadata, "ParseFromString"):
+            raise TypeError(f"run_metadata must be a tf.RunMetadata, but got "
+                            f"{type(run_metadata)}")
+        # Recorded only: flowsaver runs in-process with no tracing, so a RunMetadata stays
+        # empty (TensorFlow's would hold step statistics when tracing is asked for).
+        self.last_run_options = options
         mapper = self._mapper(fetches)
         feed_tensors, feed_values = self._feeds(feed_dict)
         key = (mapper.key, tuple(map(id, feed_tensors)))
@@ -92,7 +115,29 @@ class Session:
                               mapper)
         return mapper
 
+    @property
+    def config(self):
+        """The ConfigProto the session was made with (None for the defaults)."""
+        return self._config
+
+    def _log_placement(self, plan, feed_tensors) -> None:
+        """With ``log_device_placement``: each op's device, once, when first planned (as
+        TensorFlow prints it with its default C++ log level)."""
+        lines = []
+        for op in [t.op for t in feed_tensors] + planner.plan_ops(plan):
+            if op not in self._placed:
+                self._placed.add(op)
+                lines.append(f"{op.name}: ({op.type}): {CPU_DEVICE}\n")
+        if lines:
+            sys.stderr.write("".join(lines))
+
     def _runner(self, mapper, feed_tensors):
+        plan = self._plan(mapper, feed_tensors)
+        if self._config is not None and self._config.log_device_placement:
+            self._log_placement(plan, feed_tensors)
+        return runners.runner_for(plan, mapper.targets)
+
+    def _plan(self, mapper, feed_tensors):
         fed = set(feed_tensors)
         ops = executor.needed_ops(mapper.tensors, mapper.targets, fed)
         for op in ops:
@@ -105,7 +150,7 @@ class Session:
                     f"{op.get_attr('dtype').name}" +
                     (f" and shape {shape}" if shape.ndims is not None else "") +
                     f"\n\t [[node {op.name}]]")
-        return planner.make_runner(mapper.tensors, mapper.targets, feed_tensors, self._ctx, ops)
+        return planner.make_plan(mapper.tensors, mapper.targets, feed_tensors, self._ctx, ops)
 
     def _feeds(self, feed_dict):
         if not feed_dict:

@@ -61,9 +61,10 @@ def add_collection_def(meta_graph_def, key, graph, export_scope=None) -> None:
         if key in VARIABLE_COLLECTIONS and all(hasattr(v, "to_proto") for v in items):
             protos = [v.to_proto(export_scope) for v in items]
             entry.bytes_list.value.extend(p.SerializeToString() for p in protos if p is not None)
-        elif key == GraphKeys.SAVERS:
-            entry.bytes_list.value.extend(s.to_proto(export_scope).SerializeToString()
-                                          for s in items)
+        elif key in (GraphKeys.SAVERS, GraphKeys.QUEUE_RUNNERS):
+            protos = [s.to_proto(export_scope) for s in items]
+            entry.bytes_list.value.extend(p.SerializeToString() for p in protos
+                                          if p is not None)
         elif all(isinstance(v, (Tensor, Operation)) or hasattr(v, "_as_graph_element")
                  for v in items):
             names = [_element_name(v) for v in items]

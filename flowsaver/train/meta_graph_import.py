@@ -175,6 +175,10 @@ def _restore_collection(key, entry, graph, scope, made: dict) -> None:
             saver = Saver(saver_def=saver_def, name=scope or None)
             _check_saver_def(saver.saver_def, graph, "SaverDef")
             graph.add_to_collection(key, saver)
+    elif kind == "bytes_list" and key == GraphKeys.QUEUE_RUNNERS:
+        from flowsaver.train.queue_runner import QueueRunner
+        for raw in values:
+            graph.add_to_collection(key, QueueRunner.from_proto(raw, scope))
     elif kind == "node_list":
         for name in values:
             graph.add_to_collection(key, graph.as_graph_element(

@@ -1,4 +1,5 @@
-"""The TF1 optimizers: GradientDescent, Momentum, Adam, Adagrad, RMSProp.
+"""The TF1 optimizers: GradientDescent, Momentum, Adam, Adagrad, RMSProp (Adadelta and FTRL
+are in ``more_optimizers``).
 
 Each builds TensorFlow's nodes: ``<Name>/learning_rate`` and friends as Consts (or the
 tensors given), slots ``<var>/<Name>[_1]``, and ``<Name>/update_<var>/Apply<Name>``.
@@ -13,11 +14,11 @@ from flowsaver.ops.state.resource_variables import ResourceVariable
 from flowsaver.train.optimizer import Optimizer
 
 
-def _as(tensor, var):
+def as_dtype_of(tensor, var):
     return cast(tensor, var.dtype.base_dtype)
 
 
-def _apply(op_type, var, slots, rest, attrs):
+def apply_update(op_type, var, slots, rest, attrs):
     """``Apply<op_type>`` on ref variables, ``ResourceApply<op_type>`` on resource ones."""
     if isinstance(var, ResourceVariable):
         return build_op("Resource" + op_type, [var.handle] + [s.handle for s in slots] + rest,
@@ -36,7 +37,7 @@ class GradientDescentOptimizer(Optimizer):
                                        name="learning_rate")
 
     def _apply_dense(self, grad, var):
-        return _apply("ApplyGradientDescent", var, [], [_as(self._lr_t, var), grad],
+        return apply_update("ApplyGradientDescent", var, [], [as_dtype_of(self._lr_t, var), grad],
                       {"use_locking": self._use_locking})
 
 
@@ -60,8 +61,8 @@ class MomentumOptimizer(Optimizer):
 
     def _apply_dense(self, grad, var):
         mom = self.get_slot(var, "momentum")
-        return _apply("ApplyMomentum", var, [mom], [_as(self._lr_t, var), grad,
-                                                    _as(self._momentum_t, var)],
+        return apply_update("ApplyMomentum", var, [mom], [as_dtype_of(self._lr_t, var), grad,
+                                                    as_dtype_of(self._momentum_t, var)],
                       {"use_locking": self._use_locking, "use_nesterov": self._use_nesterov})
 
 
@@ -95,11 +96,11 @@ class AdamOptimizer(Optimizer):
     def _apply_dense(self, grad, var):
         m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
         beta1_power, beta2_power = self._get_beta_accumulators()
-        return _apply("ApplyAdam", var, [m, v], [_as(beta1_power, var),
-                                                 _as(beta2_power, var), _as(self._lr_t, var),
-                                                 _as(self._beta1_t, var),
-                                                 _as(self._beta2_t, var),
-                                                 _as(self._epsilon_t, var), grad],
+        return apply_update("ApplyAdam", var, [m, v], [as_dtype_of(beta1_power, var),
+                                                 as_dtype_of(beta2_power, var), as_dtype_of(self._lr_t, var),
+                                                 as_dtype_of(self._beta1_t, var),
+                                                 as_dtype_of(self._beta2_t, var),
+                                                 as_dtype_of(self._epsilon_t, var), grad],
                       {"use_locking": self._use_locking, "use_nesterov": False})
 
     def _finish(self, update_ops, name_scope):
@@ -137,24 +138,24 @@ class AdagradOptimizer(Optimizer):
 
     def _apply_dense(self, grad, var):
         acc = self.get_slot(var, "accumulator")
-        return _apply("ApplyAdagrad", var, [acc], [_as(self._lr_t, var), grad],
+        return apply_update("ApplyAdagrad", var, [acc], [as_dtype_of(self._lr_t, var), grad],
                       {"use_locking": self._use_locking})
 
 
 class RMSPropOptimizer(Optimizer):
     def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10,
                  use_locking=False, centered=False, name="RMSProp"):
-        if centered:
-            raise NotImplementedError("centered RMSProp (ApplyCenteredRMSProp) is not "
-                                      "supported by flowsaver yet")
         super().__init__(use_locking, name)
         self._learning_rate, self._decay = learning_rate, decay
         self._momentum, self._epsilon = momentum, epsilon
+        self._centered = centered
 
     def _create_slots(self, var_list):
         for v in var_list:
             self._slot_with_initializer(v, init_ops.Ones(dtype=v.dtype.base_dtype), "rms",
                                         self._name)
+            if self._centered:
+                self._zeros_slot(v, "mg", self._name)
             self._zeros_slot(v, "momentum", self._name)
 
     def _prepare(self):
@@ -166,7 +167,12 @@ class RMSPropOptimizer(Optimizer):
 
     def _apply_dense(self, grad, var):
         rms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
-        return _apply("ApplyRMSProp", var, [rms, mom],
-                      [_as(self._lr_t, var), _as(self._decay_t, var),
-                       _as(self._momentum_t, var), _as(self._epsilon_t, var), grad],
+        if self._centered:  # also tracks the mean gradient, to divide by the variance
+            return apply_update("ApplyCenteredRMSProp", var, [self.get_slot(var, "mg"), rms, mom],
+                          [as_dtype_of(self._lr_t, var), as_dtype_of(self._decay_t, var),
+                           as_dtype_of(self._momentum_t, var), as_dtype_of(self._epsilon_t, var), grad],
+                          {"use_locking": self._use_locking})
+        return apply_update("ApplyRMSProp", var, [rms, mom],
+                      [as_dtype_of(self._lr_t, var), as_dtype_of(self._decay_t, var),
+                       as_dtype_of(self._momentum_t, var), as_dtype_of(self._epsilon_t, var), grad],
                       {"use_locking": self._use_locking})

@@ -68,7 +68,7 @@ def _restore(filename_tensor, saveables, reshape, name):
         shapes = None
         if reshape:  # the static shape when known, as TensorFlow builds it
             shape = saveable.specs[0].tensor.shape
-            shapes = [shape.as_list() if shape.is_fully_defined()
+            shapes = [shape if shape.is_fully_defined()
                       else array_ops.shape(saveable.specs[0].tensor)]
         assigns.append(saveable.restore(restored[index:index + count], shapes))
         index += count

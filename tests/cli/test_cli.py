@@ -1,8 +1,7 @@
 """Tests for the `flowsaver` command line: inspect and verify, in-process and as a script.
 
 Checkpoints come from tests/fixtures/tf (written by TensorFlow 2.21, with manifest.json
-recording what `tf.train.load_checkpoint` returned) and, where present, the shared TF
-samples. Corruption tests work on copies in tmp_path.
+recording what `tf.train.load_checkpoint` returned) and tests/fixtures/tf_samples. Corruption tests work on copies in tmp_path.
 """
 from __future__ import annotations
 
@@ -19,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fixture_paths import FIXTURES as FIXTURE_DIR
+from fixture_paths import SAMPLES
 from flowsaver.cli.main import main
 from flowsaver.format import dtypes
 from flowsaver.format.bundle_read import data_filename, read_index
@@ -27,10 +28,9 @@ from flowsaver.format.protos import TrackableObjectGraph
 from flowsaver.format.reader import CheckpointReader
 from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "tf"
+ROOT = FIXTURE_DIR.parent.parent
+FIXTURES = FIXTURE_DIR / "tf"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())["checkpoints"]
-from fixture_paths import SAMPLES  # noqa: E402
 SUMMARY = re.compile(r"^verified (\d+) tensors? \((\d+) bytes\) in (\d+) shards?: (\d+) bad",
                      re.MULTILINE)
 

@@ -1,11 +1,11 @@
 """V1 (TensorSliceWriter) checkpoints: the s7 sample, hand-made files, corrupted copies."""
 import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from fixture_paths import SAMPLES
 from flowsaver import errors
 from flowsaver.format.protos import SavedTensorSlices, TensorProto
 from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice
@@ -13,9 +13,8 @@ from flowsaver.format.table import TableBuilder
 from flowsaver.format.tensor_proto import from_array
 from flowsaver.format.v1 import V1Reader, v1_files
 
-# Written by TensorFlow 2.21 (gen_s7.py in tf_samples/README.txt); copied from the shared spec.
-SAMPLE = str(Path(__file__).resolve().parents[1] / "fixtures" / "tf_samples" / "s7_v1_format"
-             / "v1model.ckpt")
+# Written by TensorFlow 2.21 (gen_s7.py in tf_samples/README.txt).
+SAMPLE = str(SAMPLES / "s7_v1_format" / "v1model.ckpt")
 
 FLOAT, INT32, STRING = 1, 3, 7
 
@@ -255,45 +254,122 @@ def test_not_a_table(tmp_path):
     _raises_on_open_or_read(str(tmp_path / "ck"), errors.DataLossError, "ck")
 
 
-def _read_all(path):
-    """Reads everything; returns normally or raises a flowsaver error, nothing else."""
+# --- damaged copies: a typed error naming the file, or the original values -----------
+
+TYPED = (errors.DataLossError, errors.InvalidArgumentError, errors.NotFoundError)
+
+
+def read_everything(path):
+    """``(open error or None, {name: (dtype, shape, value) or OpError})``.
+
+    Any exception that is not a flowsaver OpError propagates and fails the test.
+    """
     try:
         reader = V1Reader(path)
-        for name in reader.names():
-            reader.get_tensor(name)
-            reader.dtype(name), reader.shape(name)
-    except errors.OpError:
-        pass
+    except errors.OpError as exc:
+        return exc, {}
+    results = {}
+    for name in reader.names():
+        try:
+            results[name] = (reader.dtype(name), reader.shape(name), reader.get_tensor(name))
+        except errors.OpError as exc:
+            results[name] = exc
+    return None, results
+
+
+def assert_typed(exc, path, name=None):
+    assert isinstance(exc, TYPED), repr(exc)
+    assert path in str(exc), str(exc)
+    assert name is None or name in str(exc), str(exc)
+
+
+def same_value(a, b) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype == object:
+        return [bytes(x) for x in a.reshape(-1)] == [bytes(x) for x in b.reshape(-1)]
+    return a.tobytes() == b.tobytes()
+
+
+def check_damaged(path, original, damaged_boxes=None):
+    """Asserts that reading ``path`` gives typed errors or ``original``'s values.
+
+    ``original``: {name: (dtype, shape, value)} of the undamaged file. ``damaged_boxes``
+    ({name: box}) names the slice whose entry was changed behind a valid checksum: its
+    elements may differ (nothing can tell), every other element must be the original,
+    and the tensor list must be too. Returns whether anything raised.
+    """
+    open_error, results = read_everything(path)
+    if open_error is not None:
+        assert_typed(open_error, path)
+        return True
+    if damaged_boxes is not None:
+        assert set(results) == set(original)
+    failed = False
+    for name, result in results.items():
+        if isinstance(result, errors.OpError):
+            assert_typed(result, path, name)
+            failed = True
+            continue
+        assert name in original, f"{name!r} is not in the checkpoint, yet reads"
+        dtype, shape, value = result
+        want_dtype, want_shape, want = original[name]
+        assert (dtype, shape) == (want_dtype, want_shape), name
+        assert value.dtype == want.dtype and value.shape == want.shape, name
+        box = (damaged_boxes or {}).get(name)
+        if box is not None:   # outside the changed slice, the values must not move
+            value, want = value.copy(), want.copy()
+            value[box] = want[box]
+        assert same_value(value, want), f"wrong value for {name!r}"
+    return failed
 
 
 def test_every_byte_flip_and_truncation_of_the_sample(tmp_path):
     data = open(SAMPLE, "rb").read()
+    _, original = read_everything(SAMPLE)
     path = str(tmp_path / "ck")
+    unnoticed = []
     for i in range(len(data)):
         for flip in (0x01, 0x80, 0xFF):
             open(path, "wb").write(data[:i] + bytes([data[i] ^ flip]) + data[i + 1:])
-            _read_all(path)
+            if not check_damaged(path, original):
+                unnoticed.append((i, flip))
     for n in range(len(data)):
         open(path, "wb").write(data[:n])
-        _read_all(path)
+        if not check_damaged(path, original):
+            unnoticed.append(("truncated", n))
+    # The table's checksums, footer and padding checks see every change to the file.
+    assert unnoticed == []
 
 
 def test_every_byte_flip_inside_the_protos_with_valid_checksums(tmp_path):
-    # The table CRCs catch flips in the file; these flips reach the proto parser.
-    entries = v1_entries([("emb", FLOAT, [6, 2], EMB_PARTS),
-                          ("s", STRING, [2], [(None, TensorProto(string_val=[b"a", b"b"]))])])
+    # The table CRCs catch flips in the file; these flips reach the proto parser. A flip
+    # in a slice's entry may change that slice's values (V1 data has no checksum of its
+    # own), but never another slice's, another tensor's, or the tensor list.
+    tensors = [("emb", FLOAT, [6, 2], EMB_PARTS),
+               ("s", STRING, [2], [(None, TensorProto(string_val=[b"a", b"b"]))])]
+    entries = v1_entries(tensors)
     path = str(tmp_path / "ck")
+    write_table(path, entries)
+    _, original = read_everything(path)
+    boxes = {}
+    for name, _, shape, slices in tensors:
+        for spec, _ in slices:
+            tslice = TensorSlice.full(len(shape)) if spec is None else TensorSlice.parse(spec)
+            box = tuple(slice(s, s + n) for s, n in tslice.resolve(tuple(shape)))
+            boxes[encode_tensor_name_slice(name.encode(), tslice)] = {name: box}
     for key, value in entries.items():
+        damaged = boxes.get(key)   # None for the meta: then values may not change at all
         for i in range(len(value)):
             for flip in (0x01, 0x08, 0x80, 0xFF):
                 bad = dict(entries)
                 bad[key] = value[:i] + bytes([value[i] ^ flip]) + value[i + 1:]
                 write_table(path, bad)
-                _read_all(path)
+                check_damaged(path, original, damaged)
             bad = dict(entries)
             bad[key] = value[:i]
             write_table(path, bad)
-            _read_all(path)
+            check_damaged(path, original, damaged)
 
 
 def test_sample_copy_reads_like_the_original(tmp_path):

@@ -16,6 +16,8 @@ import pytest
 def tf():
     """The ``tensorflow`` module (quiet C++ logging); fails when TensorFlow is absent."""
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    # tf.compat.v1.layers live in tf_keras (Keras 2); TensorFlow routes to it when asked
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     try:
         return importlib.import_module("tensorflow")
     except ImportError as exc:

@@ -45,7 +45,12 @@ def build_both(tf, build):
 
 def run_both(tf, build, feeds=None, init=False):
     """Outputs of ``build``'s fetches in both systems; ``feeds`` maps tensor names to values."""
-    (ours, our_fetches), (theirs, their_fetches) = build_both(tf, build)
+    return run_built(tf, build_both(tf, build), feeds, init)
+
+
+def run_built(tf, built, feeds=None, init=False):
+    """Outputs of the fetches of ``built`` (what ``build_both`` returned) in both systems."""
+    (ours, our_fetches), (theirs, their_fetches) = built
     feeds = feeds or {}
     with flowsaver.Session(graph=ours) as sess:
         if init:

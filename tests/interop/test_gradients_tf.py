@@ -112,6 +112,9 @@ CASES = [
     ("unknown_batch", lambda api, x, y: api.reduce_mean(api.reduce_max(x * y, 1)),
      [X23, Y3], {"shapes": [[None, 3], [3]]}),
     ("unknown_rank", lambda api, x: api.reduce_sum(x, 0) * 2.0, [X23], {"shapes": [None]}),
+    # a scalar fed to an unknown-rank placeholder: the reduction gradient computes [] % 0
+    ("unknown_rank_scalar", lambda api, x: api.reduce_sum(x) + api.reduce_mean(x * x), [np.float32(2.5)],
+     {"shapes": [None]}),
     ("unknown_dims", lambda api, x: api.reshape(x, [-1]) * 2.0, [X23], {"shapes": [[None, None]]}),
     ("used_twice", lambda api, x: x * x + api.exp(x), [X23], {}),
     ("several_ys", lambda api, x, y: [x * y, api.reduce_sum(x)], [X23, Y23], {}),

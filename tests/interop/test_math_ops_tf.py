@@ -77,6 +77,13 @@ case("divide-py-both", lambda api: [api.divide(7, 2), api.truediv(7, 2)], [])
 case("truediv-py-left-int", lambda api, x: api.truediv(7, x), [a(I32, B)])
 case("floor_div", lambda api, x: api.floor_div(x, -4), [a(I32)])
 case("realdiv", lambda api, x: api.realdiv(x, 4.0), [a(F32)])
+# Empty operands: nothing is divided, so a zero divisor is no error (as in TensorFlow)
+case("int-division-empty", lambda api, x, y, s: [api.floormod(x, y), api.floordiv(x, y), x % 0,
+                                                 api.floordiv(s, x), api.floormod(x, s),
+                                                 api.floordiv(s, api.zeros([0, 3], I32))],
+     [np.zeros((0,), I32), np.zeros((0,), I32), np.array(0, I32)])
+case("float-division-empty", lambda api, x: [api.floormod(x, 0.0), api.floordiv(x, 0.0)],
+     [np.zeros((2, 0), F32)])
 case("bcast-3d", lambda api, x, y: [api.add(x, y), x * y], [a(F32), np.ones((4, 1, 3), F32)])
 case("bcast-unknown", lambda api, x, y: api.maximum(x, y), [a(F32), a(F32, B)],
      [[None, 3], [2, None]])

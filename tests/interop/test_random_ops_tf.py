@@ -2,8 +2,8 @@
 
 The seed and seed2 attrs come from TF1's rules: no seeds at all gives (0, 0); an op seed
 alone pairs it with the default graph seed 87654321; a graph seed alone numbers the ops
-that need a seed (0, 1, 2, ...); both give (graph seed, op seed). The values themselves
-come from different generators, so only their shapes, dtypes and ranges are compared.
+that need a seed (0, 1, 2, ...); both give (graph seed, op seed). Here the values are
+checked for shapes, dtypes and ranges; test_philox_tf.py checks them bit for bit.
 """
 from __future__ import annotations
 

@@ -69,6 +69,19 @@ def _shape_as_tensor(shape: TensorShape, name: str = "shape_as_tensor") -> Tenso
     return constant(dims, dtype=dtype, name=name)
 
 
+def tensor_shape_to_tensor(shape: TensorShape, dtype=None, name=None, as_ref=False):
+    """``convert_to_tensor`` of a TensorShape, as TensorFlow does it: an int32 Const of
+    its dims (int64 when a dim needs it, or when asked for)."""
+    if dtype is not None and dtype.base_dtype.name not in ("int32", "int64"):
+        raise TypeError(f"Cannot convert {shape} to {dtype.name}")
+    tensor = _shape_as_tensor(shape, name=name or "Const")
+    if dtype is not None and tensor.dtype.base_dtype != dtype.base_dtype:
+        if dtype.base_dtype.name == "int32":
+            raise ValueError(f"Cannot convert {shape} to int32: a dimension needs int64")
+        return constant(shape.as_list(), dtype=dtype, name=name or "Const")
+    return tensor
+
+
 def _static_count(shape):
     """The element count of a list, array or TensorShape; None with tensors or unknowns."""
     if isinstance(shape, TensorShape):

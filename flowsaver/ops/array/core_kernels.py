@@ -8,7 +8,8 @@ from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.registry import ALIASING, IDENTITY, NOT_FOLDABLE, PLACEHOLDER, PYTHON_CONSTANT, SESSION_CONSTANT, OpTable
 
 TABLE = OpTable(__name__)
-define, kernel, shape_fn, simple_kernel = TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel
+define, kernel, shape_fn, simple_kernel = (
+    TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel)
 
 define(
     'Const() -> (output: dtype); value: tensor; dtype: type',

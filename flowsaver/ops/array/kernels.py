@@ -15,7 +15,8 @@ from flowsaver.ops.shapes import add_dim, fail, merge_shapes, mul_dim, partial_s
 from flowsaver.ops.registry import ALIASING, PYTHON_CONSTANT, SHAPE_OF, OpTable
 
 TABLE = OpTable(__name__)
-arg_full_type, define, kernel, shape_fn, simple_kernel = TABLE.arg_full_type, TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel
+arg_full_type, define, kernel, shape_fn, simple_kernel = (
+    TABLE.arg_full_type, TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel)
 
 define(
     'Fill(dims: index_type, value: T) -> (output: T); T: type; index_type: type {int32, int64} = int32',

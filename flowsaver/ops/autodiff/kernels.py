@@ -1,9 +1,7 @@
 """Ops that only TensorFlow's gradient graphs use: defs, shape functions, NumPy kernels.
 
 ``InvertPermutation`` (transpose), ``ConcatOffset`` (concat), ``StridedSliceGrad``,
-``BroadcastTo`` and ``DynamicStitch`` (reductions), ``Cumprod`` and ``ListDiff`` (product),
-``UnsortedSegmentSum`` (gathers, IndexedSlices made dense), ``BatchMatMulV2`` (the second
-derivative of the cross-entropy losses).
+``BroadcastTo`` and ``DynamicStitch`` (reductions), ``ListDiff`` (product).
 """
 from __future__ import annotations
 
@@ -25,15 +23,11 @@ define(
     'StridedSliceGrad(shape: Index, begin: Index, end: Index, strides: Index, dy: T) -> (output: T); T: type; Index: type {int32, int64}; begin_mask: int = 0; end_mask: int = 0; ellipsis_mask: int = 0; new_axis_mask: int = 0; shrink_axis_mask: int = 0',
     'BroadcastTo(input: T, shape: Tidx) -> (output: T); T: type; Tidx: type {int32, int64} = int32',
     'DynamicStitch(indices: N * int32, data: N * T) -> (merged: T); N: int >= 1; T: type',
-    'Cumprod(x: T, axis: Tidx) -> (out: T); exclusive: bool = false; reverse: bool = false; T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; Tidx: type {int32, int64} = int32',
     'ListDiff(x: T, y: T) -> (out: T, idx: out_idx); T: type; out_idx: type {int32, int64} = int32',
-    'BatchMatMulV2(x: T, y: T) -> (output: T); T: type {bfloat16, half, float, double, int16, int32, int64, uint8, uint16, uint32, uint64, complex64, complex128}; adj_x: bool = false; adj_y: bool = false; grad_x: bool = false; grad_y: bool = false',
-    'UnsortedSegmentSum(data: T, segment_ids: Tindices, num_segments: Tnumsegments) -> (output: T); T: type {float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64}; Tindices: type {int16, int32, int64}; Tnumsegments: type {int32, int64} = int32',
 )
 TABLE.not_differentiable("ListDiff")
 # TensorFlow differentiates these; flowsaver does not yet (the walk says so if it meets one)
-TABLE.mark(NO_GRADIENT_YET, "BatchMatMulV2", "Cumprod", "DynamicStitch",
-                             "UnsortedSegmentSum")
+TABLE.mark(NO_GRADIENT_YET, "DynamicStitch")
 
 
 def _invalid(op, message: str) -> errors.InvalidArgumentError:
@@ -170,27 +164,7 @@ def _dynamic_stitch(op, ctx):
     return run
 
 
-# ---- Cumprod and ListDiff ----------------------------------------------------------------------
-shape_fn("Cumprod")(lambda op: [op.inputs[0].shape])
-
-
-@kernel("Cumprod")
-def _cumprod(op, ctx):
-    exclusive, reverse = op.get_attr("exclusive"), op.get_attr("reverse")
-
-    def run(x, axis):
-        x = np.asarray(x)
-        axis = int(axis)
-        work = np.flip(x, axis) if reverse else x
-        out = np.cumprod(work, axis=axis, dtype=x.dtype)
-        if exclusive:  # shift by one: each entry is the product of those before it
-            out = np.concatenate([np.ones_like(np.take(out, [0], axis=axis)),
-                                  np.take(out, np.arange(x.shape[axis] - 1), axis=axis)],
-                                 axis=axis)
-        return np.flip(out, axis) if reverse else out
-    return run
-
-
+# ---- ListDiff -------------------------------------------------------------------------------
 shape_fn("ListDiff")(lambda op: [[None], [None]])
 
 
@@ -201,62 +175,4 @@ def _list_diff(op, ctx):
     def run(x, y):
         keep = ~np.isin(x, y)
         return np.asarray(x)[keep], np.flatnonzero(keep).astype(index_type)
-    return run
-
-
-# ---- UnsortedSegmentSum ----------------------------------------------------------------------
-@shape_fn("UnsortedSegmentSum")
-def _segment_sum_shape(op):
-    data, ids = op.inputs[0].shape, op.inputs[1].shape
-    count = value_of(op.inputs[2])
-    if data.ndims is None or ids.ndims is None:
-        return [TensorShape(None)]
-    first = None if count is None else int(count)
-    return [TensorShape([first] + data.as_list()[ids.ndims:])]
-
-
-@kernel("UnsortedSegmentSum")
-def _unsorted_segment_sum(op, ctx):
-    def run(data, ids, count):
-        data, ids, count = np.asarray(data), np.asarray(ids), int(count)
-        inner = data.shape[ids.ndim:]
-        flat_ids = ids.reshape(-1)
-        if flat_ids.size and int(flat_ids.max()) >= count:
-            raise _invalid(op, f"segment_ids[{int(np.argmax(flat_ids))}] = "
-                               f"{int(flat_ids.max())} is out of range [0, {count})")
-        out = np.zeros((count,) + inner, dtype=data.dtype)
-        keep = flat_ids >= 0  # negative ids are dropped, as in TensorFlow
-        np.add.at(out, flat_ids[keep], data.reshape((-1,) + inner)[keep])
-        return out
-    return run
-
-
-
-# ---- BatchMatMulV2 -----------------------------------------------------------------------------
-@shape_fn("BatchMatMulV2")
-def _batch_matmul_shape(op):
-    x, y = op.inputs[0].shape, op.inputs[1].shape
-    if x.ndims is None or y.ndims is None:
-        return [TensorShape(None)]
-    if x.ndims < 2 or y.ndims < 2:
-        raise ValueError(f"Shape must be at least rank 2 for '{op.name}' (op: 'BatchMatMulV2') "
-                         f"with input shapes: {x}, {y}.")
-    a, b = x.as_list(), y.as_list()
-    rows = a[-1] if op.get_attr("adj_x") else a[-2]
-    cols = b[-2] if op.get_attr("adj_y") else b[-1]
-    batch = broadcast_shapes(TensorShape(a[:-2]), TensorShape(b[:-2]))
-    return [TensorShape(batch.as_list() + [rows, cols])]
-
-
-@kernel("BatchMatMulV2")
-def _batch_matmul(op, ctx):
-    adj_x, adj_y = op.get_attr("adj_x"), op.get_attr("adj_y")
-
-    def run(x, y):
-        x = np.conj(np.swapaxes(x, -1, -2)) if adj_x else x
-        y = np.conj(np.swapaxes(y, -1, -2)) if adj_y else y
-        if x.shape[-1] != y.shape[-2]:
-            raise _invalid(op, f"Matrix size-incompatible: In[0]: {list(x.shape)}, In[1]: "
-                               f"{list(y.shape)}")
-        return np.matmul(x, y)
     return run

@@ -1,20 +1,22 @@
 """TensorFlow 2's functional control flow: ``While``/``StatelessWhile``, ``If``/``StatelessIf``
 and ``PartitionedCall``/``StatefulPartitionedCall``, each calling functions of the graph's
-library (``function_graph.py``).
+library (loaded by ``function_import.py``).
 
-A kernel plans each function it calls once, through the session (``ctx.function_runner``:
-compiled or interpreted like any plan), then runs it: a loop calls ``cond`` on the loop
-variables and, while true, ``body``; a conditional calls the branch its predicate selects;
-a call calls ``f``. Gradients of these ops are functions TensorFlow writes into the
-library of a training graph, so imported training graphs run; flowsaver builds no
-functional control flow itself.
+A kernel plans each function it calls once, when its own plan is built, through the
+session (``ctx.run_function``: compiled or interpreted like any plan, with the session's
+variables), then runs it: a loop calls ``cond`` on the loop variables and, while true,
+``body``; a conditional calls the branch its predicate selects; a call calls ``f``.
+Gradients of these ops are more such ops calling gradient functions TensorFlow writes into
+the library of a training graph, so imported training graphs run; flowsaver does not build
+functional control flow itself (its own ``tf.while_loop`` and ``tf.cond`` build TF1
+control flow), so it has no gradient functions for these ops.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops.functional.function_graph import function_body
+from flowsaver.ops.functional.function_import import load_or_fail
 from flowsaver.ops.registry import NO_GRADIENT_YET, NOT_FOLDABLE, OpTable
 
 TABLE = OpTable(__name__)
@@ -60,20 +62,18 @@ def _call_shape(op):
     return [TensorShape(None)] * len(op.get_attr("Tout"))
 
 
-def _function_name(op, attr: str) -> str:
-    return op.get_attr(attr).name
-
-
 class FunctionRunner:
-    """One function of ``op``'s graph, planned once: called with its arguments' values."""
+    """One function named in a func attr of ``op``, planned once: called with its
+    arguments' values, returns its results' values."""
 
     def __init__(self, op, attr: str, ctx):
-        body = function_body(op.graph, _function_name(op, attr))
-        self.name = body.name
-        self._run = ctx.function_runner(body.outputs, body.targets, body.args)
+        function = load_or_fail(op, attr)
+        self.name = function.name
+        self._run = ctx.run_function(function.graph, function.flat_inputs,
+                                     function.flat_outputs, function.targets)
 
     def __call__(self, values) -> list:
-        return self._run(list(values))
+        return self._run(*values)
 
 
 def truth(value) -> bool:

@@ -359,19 +359,48 @@ def to_int64(x, name="ToInt64"):
 
 
 # ---- matrices ----------------------------------------------------------------------------------
+def _conj(x):
+    """``x`` conjugated: an op only for complex tensors (``Conj``)."""
+    if not x.dtype.base_dtype.is_complex:
+        return x
+    with x.graph.name_scope("Conj") as scope:
+        return create_op("Conj", [x], name=scope)
+
+
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
            a_is_sparse=False, b_is_sparse=False, output_type=None, grad_a=False,
            grad_b=False, name=None):
-    """Matrix product of 2-D tensors (``MatMul``); of batches of matrices when either has
-    another rank (``BatchMatMulV2``, transposes as adjoints)."""
+    """Matrix product (``MatMul``); of batches of matrices, broadcast, when either operand
+    may have more than two dimensions (``BatchMatMulV2``).
+
+    Raises:
+      ValueError: both ``transpose_a`` and ``adjoint_a`` (or the ``b`` pair) are set.
+    """
     g = graph_of([a, b])
     with g.as_default(), g.name_scope(name or "MatMul") as scope:
+        for arg, transpose, adjoint in (("a", transpose_a, adjoint_a),
+                                        ("b", transpose_b, adjoint_b)):
+            if transpose and adjoint:
+                raise ValueError(f"Only one of `transpose_{arg}` and `adjoint_{arg}` can be "
+                                 f"True. Received `transpose_{arg}`={transpose}, "
+                                 f"`adjoint_{arg}`={adjoint}.")
         a = convert_to_tensor(a, name="a")
         b = convert_to_tensor(b, dtype=a.dtype.base_dtype, name="b")
-        if a.shape.ndims != 2 or b.shape.ndims != 2:
-            return create_op("BatchMatMulV2", [a, b], {"adj_x": transpose_a or adjoint_a,
-                                                       "adj_y": transpose_b or adjoint_b},
-                             name=scope)
-        return create_op("MatMul", [a, b], {"transpose_a": transpose_a or adjoint_a,
-                                            "transpose_b": transpose_b or adjoint_b},
+        ranks = (a.shape.ndims, b.shape.ndims)
+        if any(r is None or r > 2 for r in ranks) and not (a_is_sparse or b_is_sparse):
+            # BatchMatMulV2 has adjoints only: a transpose is the adjoint of the conjugate
+            if transpose_a:
+                a, adjoint_a = _conj(a), True
+            if transpose_b:
+                b, adjoint_b = _conj(b), True
+            return create_op("BatchMatMulV2", [a, b], {
+                "adj_x": adjoint_a, "adj_y": adjoint_b, "grad_x": grad_a, "grad_y": grad_b},
+                name=scope)
+        if adjoint_a:
+            a, transpose_a = _conj(a), True
+        if adjoint_b:
+            b, transpose_b = _conj(b), True
+        return create_op("MatMul", [a, b], {"transpose_a": transpose_a,
+                                            "transpose_b": transpose_b,
+                                            "grad_a": grad_a, "grad_b": grad_b},
                          name=scope)

@@ -14,7 +14,8 @@ from flowsaver.ops import shapes
 from flowsaver.ops.registry import PYTHON_CONSTANT, OpTable
 
 TABLE = OpTable(__name__)
-define, kernel, shape_fn, simple_kernel = TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel
+define, kernel, shape_fn, simple_kernel = (
+    TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel)
 
 define(
     'AddV2(x: T, y: T) -> (z: T); T: type {bfloat16, half, float, double, uint8, uint16, uint32, uint64, int8, int16, int32, int64, complex64, complex128}; !commutative !aggregate',
@@ -158,9 +159,14 @@ def _real_div(op, ctx):
 
 
 def _check_int_divisor(fn):
-    """Wrap an integer division: TensorFlow fails on a zero divisor where NumPy gives 0."""
+    """Wrap an integer division: TensorFlow fails on a zero divisor where NumPy gives 0.
+
+    Only divisions actually done count: with an empty operand the output is empty and
+    TensorFlow divides nothing, so a zero divisor there (``[] % 0``, as the gradient of a
+    reduction over a scalar builds) is no error.
+    """
     def run(x, y):
-        if not y.all():
+        if not y.all() and np.size(x):
             raise errors.InvalidArgumentError("Integer division by zero")
         return fn(x, y)
     return run

@@ -8,7 +8,8 @@ import numpy as np
 from flowsaver.ops.registry import NO_GRADIENT_YET, OpTable
 
 TABLE = OpTable(__name__)
-define, kernel, shape_fn, simple_kernel = TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel
+define, kernel, shape_fn, simple_kernel = (
+    TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel)
 
 define(
     'ReluGrad(gradients: T, features: T) -> (backprops: T); T: type {float, double, int32, uint8, int16, int8, int64, bfloat16, uint16, half, uint32, uint64}',

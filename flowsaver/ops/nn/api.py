@@ -14,6 +14,7 @@ from flowsaver import errors
 from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.array import api as array_ops
+from flowsaver.ops.logging.checks import assert_equal
 from flowsaver.ops.math import api as math_ops
 from flowsaver.ops.math import reductions as math_reduce_ops
 from flowsaver.ops.random import api as random_ops
@@ -258,20 +259,19 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None
         if logits.shape.ndims == 2:
             return create_op("SparseSoftmaxCrossEntropyWithLogits", [logits, labels],
                              name=name)[0]
+        checks = []
         if not labels.shape.is_fully_defined() or \
                 not _batch_shape(logits.shape).is_fully_defined():
-            raise NotImplementedError(
-                "sparse_softmax_cross_entropy_with_logits with logits of rank other than 2 "
-                "needs fully known static shapes in flowsaver (TensorFlow adds runtime shape "
-                f"assertions otherwise); got labels {labels.shape}, logits {logits.shape}")
-        num_classes = array_ops.shape(logits)[array_ops.rank(logits) - 1]
-        flat_logits = array_ops.reshape(logits, [-1, num_classes])
-        flat_labels = array_ops.reshape(labels, [-1])
-        cost = create_op("SparseSoftmaxCrossEntropyWithLogits", [flat_logits, flat_labels],
-                         name=name)[0]
-        cost = array_ops.reshape(cost, labels_shape)
-        cost.set_shape(labels.shape)
-        return cost
+            checks.append(assert_equal(array_ops.shape(labels), array_ops.shape(logits)[:-1]))
+        with g.control_dependencies(checks):
+            num_classes = array_ops.shape(logits)[array_ops.rank(logits) - 1]
+            flat_logits = array_ops.reshape(logits, [-1, num_classes])
+            flat_labels = array_ops.reshape(labels, [-1])
+            cost = create_op("SparseSoftmaxCrossEntropyWithLogits", [flat_logits, flat_labels],
+                             name=name)[0]
+            cost = array_ops.reshape(cost, labels_shape)
+            cost.set_shape(labels.shape)
+            return cost
 
 
 # ---- dropout ----------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.registry import OpTable
 
 TABLE = OpTable(__name__)
-define, kernel, shape_fn, simple_kernel = TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel
+define, kernel, shape_fn, simple_kernel = (
+    TABLE.define, TABLE.kernel, TABLE.shape_fn, TABLE.simple_kernel)
 
 define(
     'Relu(features: T) -> (activations: T); T: type {float, double, int32, uint8, int16, int8, int64, bfloat16, uint16, half, uint32, uint64, qint8}',

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flowsaver.ops.array import basic as array_ops
 from flowsaver.ops.array import layout
-from flowsaver.ops.array.sequence import scatter_nd
+from flowsaver.ops.array.reorder import scatter_nd
 from flowsaver.ops.array.slicing import gather
 from flowsaver.ops.math import api as math_ops
 from flowsaver.ops.registry import OpTable

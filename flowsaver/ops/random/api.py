@@ -1,13 +1,16 @@
 """``tf.random_normal``, ``tf.truncated_normal``, ``tf.random_uniform``,
-``tf.random_shuffle`` and TF1's graph- and op-level seeds."""
+``tf.random_shuffle``, ``tf.multinomial`` and TF1's graph- and op-level seeds."""
 from __future__ import annotations
 
 import weakref
 
+import numpy as np
+
 from flowsaver.graph.attr_value import as_dtype
 from flowsaver.graph.graph import get_default_graph
+from flowsaver.ops.array import api as array_ops
 from flowsaver.ops.math import api as math_ops
-from flowsaver.ops.op_builder import convert_to_tensor, create_op
+from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
 
 DEFAULT_GRAPH_SEED = 87654321
 _MAXINT32 = 2**31 - 1
@@ -113,3 +116,51 @@ def random_uniform(shape, minval=0, maxval=None, dtype="float32", seed=None, nam
 def random_shuffle(value, seed=None, name=None):
     """``value`` with its first dimension randomly permuted (``RandomShuffle``)."""
     return create_op("RandomShuffle", [value], _seed_attrs(seed), name=name)
+
+
+def _categorical(logits, num_samples, dtype, seed):
+    logits = convert_to_tensor(logits, name="logits")
+    dtype = as_dtype(dtype) if dtype else as_dtype("int64")
+    if dtype.name not in ("int32", "int64"):
+        raise ValueError(f"Argument `dtype` got invalid value {dtype!r}. Accepted dtypes are "
+                         f"(tf.int32, tf.int64).")
+    return create_op("Multinomial", [logits, num_samples],
+                     {"output_dtype": dtype, **_seed_attrs(seed)})
+
+
+def multinomial(logits, num_samples, seed=None, name=None, output_dtype=None):
+    """Class indices drawn from each row of ``logits`` (``Multinomial``); int64 by default."""
+    g = graph_of([logits], get_default_graph())
+    with g.as_default(), g.name_scope(name or "multinomial"):
+        return _categorical(logits, num_samples, output_dtype, seed)
+
+
+def categorical(logits, num_samples, dtype=None, seed=None, name=None):
+    """``tf.random.categorical``: ``multinomial`` under its TF2 name."""
+    g = graph_of([logits], get_default_graph())
+    with g.as_default(), g.name_scope(name or "categorical"):
+        return _categorical(logits, num_samples, dtype, seed)
+
+
+def random_gamma(shape, alpha, beta=None, dtype="float32", seed=None, name=None):
+    """``shape`` samples from each Gamma(alpha, beta) (``RandomGamma``, divided by beta and
+    kept above the dtype's smallest normal number, as in TensorFlow)."""
+    dtype = as_dtype(dtype)
+    g = graph_of([shape, alpha, beta], get_default_graph())
+    with g.as_default(), g.name_scope(name or "random_gamma"):
+        shape = convert_to_tensor(shape, name="shape", dtype="int32")
+        alpha = convert_to_tensor(alpha, name="alpha", dtype=dtype)
+        beta = convert_to_tensor(beta if beta is not None else 1, name="beta", dtype=dtype)
+        both = create_op("BroadcastArgs", [array_ops.shape(alpha), array_ops.shape(beta)])
+        alpha = create_op("BroadcastTo", [alpha, both])
+        sample = create_op("RandomGamma", [shape, alpha], _seed_attrs(seed))
+        return math_ops.maximum(np.finfo(dtype.as_numpy_dtype).tiny, sample / beta)
+
+
+def random_poisson(lam, shape, dtype="float32", seed=None, name=None):
+    """``shape`` samples from each Poisson(lam) (``RandomPoissonV2``)."""
+    g = graph_of([lam, shape], get_default_graph())
+    with g.as_default(), g.name_scope(name or "random_poisson"):
+        shape = convert_to_tensor(shape, name="shape", dtype="int32")
+        return create_op("RandomPoissonV2", [shape, lam],
+                         {"dtype": as_dtype(dtype), **_seed_attrs(seed)})

@@ -1,13 +1,19 @@
-"""Random number ops. Each node draws from its own stream in the session
-(``ctx.generator``): seeded from its ``seed``/``seed2`` attrs when either is set, so the
-same seeds give the same values in every session; TensorFlow's Philox stream itself is
-not reproduced."""
+"""Random number ops: TensorFlow's Philox streams, value for value.
+
+Each node draws from its own stream in the session (``ctx.random_stream``), reserving the
+span TensorFlow's kernel reserves per run, and turns it into values as TensorFlow's CPU
+kernels do (``philox_fill``, ``philox_sampling``): the same seeds give TensorFlow's numbers,
+run after run.
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from flowsaver import errors
 from flowsaver.ops import shapes
+from flowsaver.ops.random import philox_fill, philox_sampling
 from flowsaver.ops.registry import OpTable
 
 TABLE = OpTable(__name__)
@@ -29,44 +35,33 @@ def _random_shape(op):
     return [shapes.shape_from_tensor(op.inputs[0])]
 
 
-def _draw(kind):
-    def build(op, ctx):
-        dtype = np.dtype(op.get_attr("dtype").as_numpy_dtype)
-        work = np.float64 if dtype == np.float64 else np.float32
-
-        def run(shape):
-            gen = ctx.generator(op)
-            dims = tuple(int(d) for d in np.reshape(shape, -1))
-            if kind == "uniform":
-                out = gen.random(dims, dtype=work)
-            elif kind == "normal":
-                out = gen.standard_normal(dims, dtype=work)
-            else:
-                out = _truncated(gen, dims, work)
-            out = out.astype(dtype, copy=False)
-            if kind == "uniform" and dtype == np.float16:  # rounding may reach 1: keep [0, 1)
-                np.minimum(out, _BELOW_ONE_HALF, out=out)
-            return out
-        return run
-    return build
+def output_dims(op, shape) -> tuple:
+    """The dims a shape tensor asks for; negative ones are an error, as in TensorFlow."""
+    dims = tuple(int(d) for d in np.reshape(shape, -1))
+    negative = [d for d in dims if d < 0]
+    if negative:
+        raise errors.InvalidArgumentError(
+            None, op, f"Dimension {negative[0]} must be >= 0 in the shape {list(dims)} "
+                      f"requested by {op.name}")
+    return dims
 
 
-_BELOW_ONE_HALF = np.nextafter(np.float16(1), np.float16(0))
+_FILLS = {"RandomUniform": philox_fill.uniform, "RandomStandardNormal": philox_fill.normal,
+          "TruncatedNormal": philox_fill.truncated_normal}
 
 
-def _truncated(gen, dims, work):
-    """Standard normal values, redrawn until all lie within two standard deviations."""
-    out = gen.standard_normal(dims, dtype=work)
-    bad = np.abs(out) > 2.0
-    while bad.any():
-        out[bad] = gen.standard_normal(int(bad.sum()), dtype=work)
-        bad = np.abs(out) > 2.0
-    return out
+@kernel("RandomUniform", "RandomStandardNormal", "TruncatedNormal")
+def _draw(op, ctx):
+    dtype = np.dtype(op.get_attr("dtype").as_numpy_dtype)
+    fill = _FILLS[op.type]
 
-
-kernel("RandomUniform")(_draw("uniform"))
-kernel("RandomStandardNormal")(_draw("normal"))
-kernel("TruncatedNormal")(_draw("truncated"))
+    def run(shape):
+        dims = output_dims(op, shape)
+        size = math.prod(dims)
+        stream = ctx.random_stream(op)
+        counter = stream.reserve(philox_fill.reserved_blocks(size))
+        return fill(stream.key, counter, size, dtype).reshape(dims)
+    return run
 
 
 @kernel("RandomUniformInt")
@@ -81,8 +76,13 @@ def _uniform_int(op, ctx):
         if minval >= maxval:
             raise errors.InvalidArgumentError(
                 None, op, f"Need minval < maxval: {minval} >= {maxval} (node {op.name})")
-        dims = tuple(int(d) for d in np.reshape(shape, -1))
-        return ctx.generator(op).integers(minval, maxval, dims, dtype=dtype)
+        dims = output_dims(op, shape)
+        size = math.prod(dims)
+        stream = ctx.random_stream(op)
+        counter = stream.reserve(philox_fill.reserved_blocks(size))
+        values = philox_fill.uniform_int(stream.key, counter, size, int(minval), int(maxval),
+                                         dtype)
+        return values.reshape(dims)
     return run
 
 
@@ -94,8 +94,12 @@ def _shuffle_shape(op):
 @kernel("RandomShuffle")
 def _shuffle(op, ctx):
     def run(value):
-        if np.ndim(value) == 0 or len(value) < 2:
+        value = np.asarray(value)
+        count = philox_sampling.shuffle_reserved_blocks(value.shape)
+        if count == 0:
             return value
-        # permutation() copies: the input (maybe a constant or a variable) stays untouched
-        return ctx.generator(op).permutation(value, axis=0)
+        stream = ctx.random_stream(op)
+        counter = stream.reserve(count)
+        # fancy indexing copies: the input (maybe a constant or a variable) stays untouched
+        return value[philox_sampling.shuffle_order(stream.key, counter, value.shape[0])]
     return run

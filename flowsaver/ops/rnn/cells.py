@@ -16,11 +16,11 @@ from flowsaver.ops import nest
 from flowsaver.ops.array import basic as array_ops
 from flowsaver.ops.array import layout
 from flowsaver.graph.graph import get_default_graph
-from flowsaver.ops.array.sequence import split
+from flowsaver.ops.array.reorder import split
 from flowsaver.ops.array.slicing import slice as array_slice
 from flowsaver.ops.const_eval import constant_value
 from flowsaver.ops.math import api as math_ops
-from flowsaver.ops.math.clip import clip_by_value
+from flowsaver.ops.math.composites import clip_by_value
 from flowsaver.ops.nn import api as nn_ops
 from flowsaver.ops.op_builder import constant
 from flowsaver.ops.rnn.layer import Layer

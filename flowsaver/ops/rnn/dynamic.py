@@ -11,11 +11,12 @@ from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops import nest
 from flowsaver.ops.array import basic as array_ops
 from flowsaver.ops.array import layout
-from flowsaver.ops.array.sequence import reverse, reverse_sequence
+from flowsaver.ops.array.reorder import reverse
+from flowsaver.ops.array.sequence import reverse_sequence
 from flowsaver.ops.array.slicing import where
 from flowsaver.ops.const_eval import constant_value
 from flowsaver.ops.control_flow import context
-from flowsaver.ops.control_flow.asserts import Assert
+from flowsaver.ops.logging.checks import Assert
 from flowsaver.ops.control_flow.cond import cond
 from flowsaver.ops.control_flow.while_loop import while_loop
 from flowsaver.ops.data_flow.tensor_array import TensorArray

@@ -125,6 +125,26 @@ class GlorotNormal(VarianceScaling):
         super().__init__(1.0, "fan_avg", "truncated_normal", seed, dtype)
 
 
+def he_normal(seed=None) -> VarianceScaling:
+    """Truncated normal scaled by 2 / fan_in (``tf.initializers.he_normal``)."""
+    return VarianceScaling(2.0, "fan_in", "truncated_normal", seed)
+
+
+def he_uniform(seed=None) -> VarianceScaling:
+    """Uniform in +-sqrt(6 / fan_in) (``tf.initializers.he_uniform``)."""
+    return VarianceScaling(2.0, "fan_in", "uniform", seed)
+
+
+def lecun_normal(seed=None) -> VarianceScaling:
+    """Truncated normal scaled by 1 / fan_in (``tf.initializers.lecun_normal``)."""
+    return VarianceScaling(1.0, "fan_in", "truncated_normal", seed)
+
+
+def lecun_uniform(seed=None) -> VarianceScaling:
+    """Uniform in +-sqrt(3 / fan_in) (``tf.initializers.lecun_uniform``)."""
+    return VarianceScaling(1.0, "fan_in", "uniform", seed)
+
+
 zeros_initializer = Zeros
 ones_initializer = Ones
 constant_initializer = Constant

@@ -13,6 +13,7 @@ from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.state import init_ops
 from flowsaver.ops.state import partitioned
+from flowsaver.ops.state.lazy_tensor import LazyEvalTensor
 from flowsaver.ops.state.variables import Variable
 
 
@@ -126,10 +127,16 @@ class _VariableStore:
         self.variables[name] = variable
         if regularizer is not None:
             graph = get_default_graph()
-            with graph.name_scope(name + "/Regularizer/"):
-                loss = regularizer(variable)
-            if loss is not None:
-                graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)
+
+            def make_loss():
+                with graph.colocate_with(variable.op), \
+                        graph.name_scope(name + "/Regularizer/"):
+                    return regularizer(variable)
+            # As TensorFlow: one call to see whether there is a loss at all (its ops stay
+            # in the graph), then a loss rebuilt at each use (see lazy_tensor).
+            if regularizer(variable) is not None:
+                graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES,
+                                        LazyEvalTensor(make_loss))
         return variable
 
     def _create_partitioned(self, name, shape, dtype, initializer, trainable, collections,
@@ -250,6 +257,11 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
         template.reuse if isinstance(name_or_scope, VariableScope) and template.reuse
         else inherited)
     store.scope_counts[full_name] = store.scope_counts.get(full_name, 0) + 1
+    # As TensorFlow: leaving a scope opened by name forgets the scopes opened inside it
+    # (re-entering "net" names its first "dense" again); leaving one opened from a
+    # VariableScope object restores the counts as they were on entering.
+    saved_counts = dict(store.scope_counts) if isinstance(name_or_scope, VariableScope) \
+        else None
     cm = graph.name_scope(name_scope_arg) if auxiliary_name_scope else _current_scope(graph)
     with cm as scope_name:
         scope = VariableScope(
@@ -271,6 +283,13 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, initializ
             yield scope
         finally:
             store.scope_stack.pop()
+            if saved_counts is not None:
+                store.scope_counts = saved_counts
+            else:
+                inside = full_name + "/"
+                for key in store.scope_counts:
+                    if key.startswith(inside):
+                        store.scope_counts[key] = 0
 
 
 @contextlib.contextmanager

@@ -58,14 +58,14 @@ def broadcast_gradient_args(s0, s1):
 kernel("BroadcastGradientArgs")(lambda op, ctx: broadcast_gradient_args)
 
 
-def _first_input_shape(op):
+def first_input_shape(op):
     return [op.inputs[0].shape] if op.outputs else []
 
 
 for _name in ("ApplyGradientDescent", "ApplyMomentum", "ApplyAdam", "ApplyAdagrad",
               "ApplyRMSProp", "ResourceApplyGradientDescent", "ResourceApplyMomentum",
               "ResourceApplyAdam", "ResourceApplyAdagrad", "ResourceApplyRMSProp"):
-    shape_fn(_name)(_first_input_shape)
+    shape_fn(_name)(first_input_shape)
 
 
 # Each rule maps (current slot values, scalar/grad inputs, attrs) to new slot values.
@@ -124,9 +124,10 @@ RULES = {"GradientDescent": (_sgd, 1), "Momentum": (_momentum, 2), "Adam": (_ada
          "Adagrad": (_adagrad, 2), "RMSProp": (_rmsprop, 3)}
 
 
-def _update_kernel(rule, num_slots, resource):
+def update_kernel(rule, num_slots, resource):
     def build(op, ctx):
-        attrs = {k: op.get_attr(k) for k in ("use_nesterov", "update_slots")
+        attrs = {k: op.get_attr(k) for k in ("use_nesterov", "update_slots",
+                                             "multiply_linear_by_lr")
                  if k in {a.name for a in op.op_def.attrs}}
         dtype = np.dtype(op.get_attr("T").as_numpy_dtype)
         names = [a.name for a in op.op_def.inputs][num_slots:]
@@ -163,5 +164,5 @@ def _update_kernel(rule, num_slots, resource):
 
 
 for _family, (_rule, _slots) in RULES.items():
-    kernel(f"Apply{_family}")(_update_kernel(_rule, _slots, resource=False))
-    kernel(f"ResourceApply{_family}")(_update_kernel(_rule, _slots, resource=True))
+    kernel(f"Apply{_family}")(update_kernel(_rule, _slots, resource=False))
+    kernel(f"ResourceApply{_family}")(update_kernel(_rule, _slots, resource=True))

@@ -1,0 +1,12 @@
+"""``tf.io``: TFRecord files, Example parsing, raw and CSV decoding, whole-file reads."""
+from flowsaver.format.record_files import (TFRecordCompressionType, TFRecordOptions,
+                                           TFRecordWriter, tf_record_iterator)
+from flowsaver.ops.io.parsing import (FixedLenFeature, FixedLenSequenceFeature,
+                                      VarLenFeature, decode_csv, decode_raw, parse_example,
+                                      parse_single_example, parse_single_sequence_example,
+                                      read_file, write_file)
+
+__all__ = ["FixedLenFeature", "FixedLenSequenceFeature", "TFRecordCompressionType",
+           "TFRecordOptions", "TFRecordWriter", "VarLenFeature", "decode_csv", "decode_raw",
+           "parse_example", "parse_single_example", "parse_single_sequence_example",
+           "read_file", "tf_record_iterator", "write_file"]

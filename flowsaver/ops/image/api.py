@@ -1,0 +1,207 @@
+"""``tf.image`` (TensorFlow 1.x): codecs, resizing, dtype conversion, standardization,
+random flips and crops. Resizing of a 3-D image adds and removes the batch dimension
+around the 4-D op, as TensorFlow does; the crop and pad helpers need static shapes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from flowsaver.graph.attr_value import as_dtype
+from flowsaver.ops.array import api as array_ops
+from flowsaver.ops.array.reorder import reverse
+from flowsaver.ops.control_flow.api import cond
+from flowsaver.ops.math import api as math_ops
+from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
+from flowsaver.ops.random.api import random_uniform
+from flowsaver.ops.scope_api import name_scope
+
+__all__ = ["ResizeMethod", "central_crop", "convert_image_dtype", "decode_image",
+           "decode_jpeg", "decode_png", "encode_jpeg", "encode_png",
+           "per_image_standardization", "random_flip_left_right", "resize", "resize_images",
+           "resize_image_with_crop_or_pad"]
+
+
+class ResizeMethod:
+    """TensorFlow 1.x's resize method numbers."""
+    BILINEAR, NEAREST_NEIGHBOR, BICUBIC, AREA = 0, 1, 2, 3
+
+
+_RESIZE_OPS = {ResizeMethod.BILINEAR: "ResizeBilinear",
+               ResizeMethod.NEAREST_NEIGHBOR: "ResizeNearestNeighbor",
+               ResizeMethod.BICUBIC: "ResizeBicubic", ResizeMethod.AREA: "ResizeArea",
+               "bilinear": "ResizeBilinear", "nearest": "ResizeNearestNeighbor",
+               "bicubic": "ResizeBicubic", "area": "ResizeArea"}
+
+
+def decode_png(contents, channels=0, dtype="uint8", name=None):
+    """[height, width, channels] pixels of a PNG (uint8 or uint16)."""
+    return create_op("DecodePng", [contents], {"channels": channels, "dtype": as_dtype(dtype)},
+                     name=name)
+
+
+def encode_png(image, compression=-1, name=None):
+    """PNG bytes of a [height, width, channels] uint8 or uint16 image."""
+    return create_op("EncodePng", [image], {"compression": compression}, name=name)
+
+
+def decode_jpeg(contents, channels=0, ratio=1, fancy_upscaling=True,
+                try_recover_truncated=False, acceptable_fraction=1, dct_method="",
+                name=None):
+    """[height, width, channels] uint8 pixels of a JPEG (needs ``flowsaver[images]``)."""
+    return create_op("DecodeJpeg", [contents], {
+        "channels": channels, "ratio": ratio, "fancy_upscaling": fancy_upscaling,
+        "try_recover_truncated": try_recover_truncated,
+        "acceptable_fraction": float(acceptable_fraction), "dct_method": dct_method},
+        name=name)
+
+
+def encode_jpeg(image, format="", quality=95, progressive=False, optimize_size=False,  # noqa: A002
+                chroma_downsampling=True, density_unit="in", x_density=300, y_density=300,
+                xmp_metadata="", name=None):
+    """JPEG bytes of a uint8 image (needs ``flowsaver[images]``)."""
+    return create_op("EncodeJpeg", [image], {
+        "format": format, "quality": quality, "progressive": progressive,
+        "optimize_size": optimize_size, "chroma_downsampling": chroma_downsampling,
+        "density_unit": density_unit, "x_density": x_density, "y_density": y_density,
+        "xmp_metadata": xmp_metadata}, name=name)
+
+
+def decode_image(contents, channels=None, dtype="uint8", name=None, expand_animations=True):
+    """Pixels of a PNG, JPEG, GIF or BMP, by the format its bytes show."""
+    dtype = as_dtype(dtype)
+    with graph_of([contents]).as_default(), name_scope(name, "decode_image"):
+        stored = dtype if dtype.name == "uint16" else as_dtype("uint8")
+        image = create_op("DecodeImage", [contents], {
+            "channels": channels or 0, "dtype": stored,
+            "expand_animations": expand_animations}, name="DecodeImage")
+        return image if dtype == stored else convert_image_dtype(image, dtype)
+
+
+def convert_image_dtype(image, dtype, saturate=False, name=None):
+    """``image`` in ``dtype``, rescaled: [0, 1] for floats, the full range for integers."""
+    image = convert_to_tensor(image, name="image")
+    dtype = as_dtype(dtype)
+    source = image.dtype.base_dtype
+    if source == dtype:
+        return array_ops.identity(image, name=name)
+    with graph_of([image]).as_default(), name_scope(name, "convert_image"):
+        if source.is_integer and dtype.is_integer:
+            in_max, out_max = int(source.max), int(dtype.max)
+            if in_max > out_max:
+                scale = (in_max + 1) // (out_max + 1)
+                scaled = math_ops.floordiv(image, scale)
+                return math_ops.cast(scaled, dtype) if not saturate else \
+                    math_ops.cast(math_ops.minimum(scaled, out_max), dtype)
+            scale = (out_max + 1) // (in_max + 1)
+            return math_ops.multiply(math_ops.cast(image, dtype), scale)
+        if source.is_floating and dtype.is_floating:
+            return math_ops.cast(image, dtype)
+        if source.is_integer:
+            cast = math_ops.cast(image, dtype)
+            return math_ops.multiply(cast, 1.0 / float(source.max), name=name)
+        scaled = math_ops.multiply(image, float(dtype.max) + 0.5)
+        if saturate:
+            scaled = math_ops.minimum(math_ops.maximum(scaled, float(dtype.min)),
+                                      float(dtype.max))
+        return math_ops.cast(scaled, dtype)
+
+
+def resize_images(images, size, method=ResizeMethod.BILINEAR, align_corners=False,
+                  preserve_aspect_ratio=False, name=None):
+    """``images`` ([batch,] height, width, channels) resized to ``size`` = [height, width]."""
+    images = convert_to_tensor(images, name="images")
+    op_type = _RESIZE_OPS.get(method)
+    if op_type is None:
+        raise ValueError(f"Resize method is not implemented: {method}")
+    with graph_of([images]).as_default(), name_scope(name, "resize"):
+        single = images.shape.ndims == 3
+        if images.shape.ndims not in (3, 4):
+            raise ValueError("'images' must have either 3 or 4 dimensions.")
+        if single:
+            images = array_ops.expand_dims(images, 0)
+        height, width = images.shape.as_list()[1:3]
+        if preserve_aspect_ratio and height and width:
+            ratio = min(size[0] / height, size[1] / width)
+            size = [int(height * ratio), int(width * ratio)]
+        if isinstance(size, (list, tuple)) and [height, width] == list(size):
+            return array_ops.squeeze(images, [0]) if single else images
+        size = convert_to_tensor(size, dtype="int32", name="size")
+        attrs = {} if op_type == "ResizeArea" else {"half_pixel_centers": False}
+        attrs["align_corners"] = align_corners
+        resized = create_op(op_type, [images, size], attrs, name=op_type)
+        return array_ops.squeeze(resized, [0]) if single else resized
+
+
+resize = resize_images
+
+
+def per_image_standardization(image):
+    """(image - mean) / max(stddev, 1 / sqrt(number of elements)), per image."""
+    image = convert_to_tensor(image, name="image")
+    with graph_of([image]).as_default(), name_scope(None, "per_image_standardization"):
+        image = math_ops.cast(image, "float32")
+        shape = image.shape.as_list()[-3:]
+        num_pixels = float(np.prod(shape)) if None not in shape else \
+            math_ops.cast(math_ops.reduce_prod(array_ops.shape(image)[-3:]), "float32")
+        mean = math_ops.reduce_mean(image, axis=[-1, -2, -3], keepdims=True)
+        variance = math_ops.reduce_mean(math_ops.square(image - mean), axis=[-1, -2, -3],
+                                        keepdims=True)
+        stddev = math_ops.sqrt(variance)
+        min_stddev = math_ops.rsqrt(convert_to_tensor(num_pixels, dtype="float32"))
+        return math_ops.divide(image - mean, math_ops.maximum(stddev, min_stddev))
+
+
+def random_flip_left_right(image, seed=None):
+    """``image`` mirrored left to right with probability 1/2 (each image of a batch)."""
+    image = convert_to_tensor(image, name="image")
+    with graph_of([image]).as_default(), name_scope(None, "random_flip_left_right"):
+        if image.shape.ndims == 3:
+            flip = math_ops.less(random_uniform([], 0, 1.0, seed=seed), 0.5)
+            return cond(flip, lambda: reverse(image, [1]), lambda: image)
+        batch = array_ops.shape(image)[0]
+        draws = random_uniform(array_ops.stack([batch]), 0, 1.0, seed=seed)
+        flips = math_ops.cast(math_ops.less(draws, 0.5), image.dtype)
+        flips = array_ops.reshape(flips, [-1, 1, 1, 1])
+        return flips * reverse(image, [2]) + (1 - flips) * image
+
+
+def central_crop(image, central_fraction):
+    """The central ``central_fraction`` of ``image`` along height and width."""
+    if central_fraction <= 0.0 or central_fraction > 1.0:
+        raise ValueError("central_fraction must be within (0, 1]")
+    image = convert_to_tensor(image, name="image")
+    if central_fraction == 1.0:
+        return image
+    with graph_of([image]).as_default(), name_scope(None, "central_crop"):
+        rank = image.shape.ndims
+        height, width = image.shape.as_list()[rank - 3:rank - 1]
+        if height is None or width is None:
+            raise ValueError("central_crop needs the image's height and width to be known")
+        top = int((height - height * central_fraction) / 2)
+        left = int((width - width * central_fraction) / 2)
+        begin = [top, left, 0] if rank == 3 else [0, top, left, 0]
+        size = [height - 2 * top, width - 2 * left, -1]
+        size = size if rank == 3 else [-1] + size
+        return array_ops.slice(image, begin, size)
+
+
+def resize_image_with_crop_or_pad(image, target_height, target_width):
+    """``image`` cropped and/or zero-padded around its centre to the target size."""
+    image = convert_to_tensor(image, name="image")
+    with graph_of([image]).as_default(), name_scope(None, "resize_image_with_crop_or_pad"):
+        rank = image.shape.ndims
+        height, width = image.shape.as_list()[rank - 3:rank - 1]
+        if height is None or width is None:
+            raise ValueError("resize_image_with_crop_or_pad needs a known height and width")
+        crop_top, crop_left = max((height - target_height) // 2, 0), \
+            max((width - target_width) // 2, 0)
+        pad_top, pad_left = max((target_height - height) // 2, 0), \
+            max((target_width - width) // 2, 0)
+        keep_h, keep_w = min(target_height, height), min(target_width, width)
+        lead = [] if rank == 3 else [0]
+        cropped = array_ops.slice(image, lead + [crop_top, crop_left, 0],
+                                  ([-1] if rank == 4 else []) + [keep_h, keep_w, -1])
+        padding = [[0, 0]] * (rank - 3) + [
+            [pad_top, target_height - keep_h - pad_top],
+            [pad_left, target_width - keep_w - pad_left], [0, 0]]
+        return array_ops.pad(cropped, padding)

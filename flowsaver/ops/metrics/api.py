@@ -1,0 +1,2 @@
+"""``tf.metrics``: the metrics family's public functions (re-exports)."""
+from flowsaver.ops.metrics.metrics import *  # noqa: F401,F403
