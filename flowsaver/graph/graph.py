@@ -283,10 +283,6 @@ class Graph:
         return out
 
     @property
-    def _last_id(self) -> int:
-        return self._version
-
-    @property
     def version(self) -> int:
         return self._version
 

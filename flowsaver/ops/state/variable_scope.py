@@ -307,6 +307,3 @@ def _unique_scope(store: _VariableStore, parent: VariableScope, prefix: str) -> 
         i += 1
     return f"{prefix}_{i}"
 
-
-def no_regularizer(_):
-    return None
