@@ -38,7 +38,9 @@ from flowsaver.ops.data_flow import stack_kernels as data_flow_stack_kernels
 from flowsaver.ops.data_flow import tensor_array_grad as data_flow_tensor_array_grad
 from flowsaver.ops.data_flow import tensor_array_kernels as data_flow_tensor_array_kernels
 from flowsaver.ops.functional import kernels as functional_kernels
+from flowsaver.ops.functional import list_array_kernels as functional_list_array_kernels
 from flowsaver.ops.functional import list_kernels as functional_list_kernels
+from flowsaver.ops.functional import optional_kernels as functional_optional_kernels
 from flowsaver.ops.io import kernels as io_kernels
 from flowsaver.ops.io import parsing_kernels as io_parsing_kernels
 from flowsaver.ops.logging import grad as logging_grad
@@ -98,7 +100,8 @@ FAMILIES = {
                      control_flow_grad.TABLE),
     "data_flow": (data_flow_stack_kernels.TABLE, data_flow_tensor_array_kernels.TABLE,
                   data_flow_tensor_array_grad.TABLE),
-    "functional": (functional_kernels.TABLE, functional_list_kernels.TABLE),
+    "functional": (functional_kernels.TABLE, functional_list_kernels.TABLE,
+                   functional_list_array_kernels.TABLE, functional_optional_kernels.TABLE),
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
     "random": (random_kernels.TABLE, random_stateless_kernels.TABLE,
                random_multinomial_kernels.TABLE, random_gamma_kernels.TABLE, random_grad.TABLE),

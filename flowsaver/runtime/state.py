@@ -114,7 +114,8 @@ class RunContext:
             if run is None:
                 from flowsaver.runtime import planner   # planner's steps are built with us
                 plan = planner.make_runner(outputs, targets, inputs, self)
-                run = self._function_runners[key] = _function_call(plan)
+                reads = [t.dtype._is_ref_dtype for t in outputs]
+                run = self._function_runners[key] = _function_call(plan, reads)
         return run
 
     def close(self) -> None:
@@ -140,10 +141,13 @@ def _shared_name(op) -> str:
     return shared or op.name
 
 
-def _function_call(run):
-    """``run`` (a plan's runner) called with positional values; ref results read."""
+def _function_call(run, reads):
+    """``run`` (a plan's runner) called with positional values; ref-typed results read
+    (resource handles are values and pass through as they are)."""
     def call(*values):
         with np.errstate(all="ignore"):  # as in Session.run: inf and nan come quietly
             results = run(list(values))
-        return [v.read() if hasattr(v, "read") else v for v in results]
+        if any(reads):
+            results = [v.read() if read else v for v, read in zip(results, reads)]
+        return results
     return call

@@ -1,18 +1,15 @@
-"""TensorLists: the ``variant`` lists of tensors TensorFlow 2's loops accumulate into.
-
-A list value is a ``TensorList``: its items (an array, or None where nothing was set yet),
-the element shape it knows (a list with None for unknown dimensions, or None for an
-unknown rank) and its element dtype. Ops never change a list in place: each returns a new
-one (TensorFlow's lists have value semantics), sharing the item arrays. Element shapes
-travel as shape tensors: ``-1`` for an unknown rank, ``-1`` entries for unknown dimensions.
-"""
+"""TensorList ops, one element at a time: making lists, reading, writing, pushing and
+popping items, stacking (the lists TensorFlow 2's loops accumulate into and read back in
+their gradients; the values are ``tensor_list.TensorList``). Ops on many elements at once
+(gather, scatter, concat, split, resize) are in ``list_array_kernels.py``."""
 from __future__ import annotations
 
 import numpy as np
 
-from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops.const_eval import value_of
+from flowsaver.ops.functional.tensor_list import TensorList, invalid as _fail, merge as _merge
+from flowsaver.ops.functional.tensor_list import partial_shape as _partial
+from flowsaver.ops.functional.tensor_list import static_shape as _static, zeros as _zeros
 from flowsaver.ops.registry import NO_GRADIENT_YET, OpTable
 
 TABLE = OpTable(__name__)
@@ -48,67 +45,6 @@ TABLE.mark(NO_GRADIENT_YET, "TensorListFromTensor", "TensorListStack", "TensorLi
            "TensorListSetItem", "TensorListPushBack", "TensorListPopBack")
 TABLE.not_differentiable("EmptyTensorList", "TensorListReserve", "TensorListLength",
                          "TensorListElementShape")
-
-
-class TensorList:
-    """One list value: items, the element shape known so far, the element dtype."""
-
-    __slots__ = ("items", "element_shape", "dtype", "max_size")
-
-    def __init__(self, items, element_shape, dtype, max_size=-1):
-        self.items = items
-        self.element_shape = element_shape
-        self.dtype = dtype
-        self.max_size = max_size
-
-    def with_items(self, items) -> "TensorList":
-        return TensorList(items, self.element_shape, self.dtype, self.max_size)
-
-    def __repr__(self):
-        return f"<TensorList of {len(self.items)}>"
-
-
-def _fail(op, message: str) -> errors.InvalidArgumentError:
-    return errors.InvalidArgumentError(None, op, message)
-
-
-def _partial(shape_value):
-    """A shape tensor's value as a partial shape: None (unknown rank) or dims with None."""
-    value = np.asarray(shape_value)
-    if value.ndim == 0:
-        if int(value) != -1:
-            raise ValueError(f"a scalar element shape must be -1, not {int(value)}")
-        return None
-    return [None if d < 0 else int(d) for d in value.reshape(-1)]
-
-
-def _merge(op, a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if len(a) != len(b) or any(x is not None and y is not None and x != y
-                               for x, y in zip(a, b)):
-        raise _fail(op, f"Incompatible shapes during merge: {a} vs. {b}")
-    return [x if x is not None else y for x, y in zip(a, b)]
-
-
-def _zeros(op, shape, dtype, what: str):
-    if shape is None or None in shape:
-        raise _fail(op, f"Trying to read an uninitialized tensor but element_shape is not "
-                        f"fully defined: {shape} ({what})")
-    return np.zeros(shape, dtype)
-
-
-def _static(tensor) -> TensorShape:
-    value = value_of(tensor)
-    if value is None:
-        return TensorShape(None)
-    try:
-        partial = _partial(value)
-    except ValueError:
-        return TensorShape(None)
-    return TensorShape(partial)
 
 
 # ---- shapes -----------------------------------------------------------------------------------
