@@ -41,30 +41,33 @@ _SHAPE_FN_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError,
 
 
 def _all_nodes(graph_def) -> list:
-    """The GraphDef's nodes and those of every function in its library."""
-    nodes = list(graph_def.node)
+    """``(where, node)`` for the GraphDef's nodes and those of every library function;
+    ``where`` names the node as an error should (``node 'x' of function 'f'``)."""
+    nodes = [(repr(n.name), n) for n in graph_def.node]
     for function_def in graph_def.library.function:
-        nodes.extend(function_def.node_def)
+        function = function_def.signature.name
+        nodes.extend((f"{n.name!r} of function {function!r}", n)
+                      for n in function_def.node_def)
     return nodes
 
 
 def missing_op_types(graph_def) -> list[str]:
-    return sorted({n.op for n in _all_nodes(graph_def) if n.op not in registry.OP_DEFS})
+    return sorted({n.op for _, n in _all_nodes(graph_def) if n.op not in registry.OP_DEFS})
 
 
 def check_supported(graph_def) -> None:
     """Raise, naming every op type flowsaver has no definition or kernel for (function
-    bodies included)."""
+    bodies included) and a node that uses it."""
     missing = missing_op_types(graph_def)
     nodes = _all_nodes(graph_def)
-    no_kernel = sorted({n.op for n in nodes
+    no_kernel = sorted({n.op for _, n in nodes
                         if n.op in registry.OP_DEFS and n.op not in registry.KERNELS})
     if missing or no_kernel:
         parts = []
         if missing:
-            users = {t: [n.name for n in nodes if n.op == t][:3] for t in missing}
+            users = {t: next(where for where, n in nodes if n.op == t) for t in missing}
             parts.append("op types flowsaver does not know: " + ", ".join(
-                f"{t!r} (e.g. node {users[t][0]!r})" for t in missing))
+                f"{t!r} (e.g. node {users[t]})" for t in missing))
         if no_kernel:
             parts.append("op types flowsaver cannot run: " + ", ".join(no_kernel))
         raise errors.UnimplementedError(

@@ -1,9 +1,14 @@
 """An LSTM trained with Adam gives TensorFlow's losses; LSTM training metagraphs and
-checkpoints cross between the systems both ways (TF1 control flow: while loops, stacks,
-TensorArrays) and training continues with the other system's losses."""
+checkpoints cross between the systems both ways and training continues with the other
+system's losses: with TF1 control flow (while loops, stacks, TensorArrays), and with the
+functional control flow TensorFlow 2's graph mode writes (StatelessWhile over TensorLists
+and its gradient functions, resource variables)."""
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -131,3 +136,48 @@ def test_flowsaver_lstm_training_checkpoint_continues_in_tensorflow(tf, tmp_path
                 theirs = [tsess.run(["loss:0", ttrain], feeds)[0] for _ in range(4)]
     assert os.path.exists(prefix + ".index")
     np.testing.assert_allclose(ours, theirs, rtol=1e-4)
+
+
+# ---- TensorFlow 2's graph mode: functional control flow ---------------------------------------
+def _tf2_graph_mode_run(tf, out_dir):
+    """TensorFlow's LSTM training run with only eager execution disabled (a subprocess:
+    disabling eager execution is for the whole process)."""
+    script = os.path.join(os.path.dirname(__file__), "tf2_graph_mode_lstm.py")
+    done = subprocess.run([sys.executable, script, str(out_dir)], capture_output=True,
+                          text=True, timeout=600,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_tensorflow_2_graph_mode_lstm_training_crosses_both_ways(tf, tmp_path):
+    """TF 2 graph mode saves an LSTM training graph (StatelessWhile over TensorLists, its
+    gradient loop, resource variables) and checkpoint; flowsaver imports, restores and
+    continues with TensorFlow's losses; flowsaver's checkpoint and metagraph of that graph
+    then continue training in TensorFlow with flowsaver's losses."""
+    run = _tf2_graph_mode_run(tf, tmp_path)
+    assert {"StatelessWhile", "TensorListFromTensor", "TensorListStack", "VarHandleOp",
+            "ResourceApplyAdam"} <= set(run["graph_ops"])
+    assert {"TensorListPushBack", "TensorListPopBack"} <= set(run["function_ops"])
+    assert any("_grad" in name for name in run["functions"])  # TF's gradient loop body
+    feeds = _data()
+    g = flowsaver.Graph()
+    with g.as_default():
+        restorer = flowsaver.train.import_meta_graph(run["prefix"] + ".meta")
+        train = flowsaver.get_collection("train_op")[0]
+        with flowsaver.Session(graph=g) as sess:
+            restorer.restore(sess, run["prefix"])
+            ours = [sess.run(["loss:0", train], feeds)[0] for _ in range(4)]
+            prefix = restorer.save(sess, str(tmp_path / "ours"), global_step=7)
+            our_next = [sess.run(["loss:0", train], feeds)[0] for _ in range(3)]
+    np.testing.assert_allclose(ours, run["losses"], rtol=1e-4)
+    assert ours[-1] < ours[0]
+    v1 = tf.compat.v1
+    tg = v1.Graph()
+    with tg.as_default():
+        their_restorer = v1.train.import_meta_graph(prefix + ".meta")
+        their_train = v1.get_collection("train_op")[0]
+        with v1.Session(graph=tg) as tsess:
+            their_restorer.restore(tsess, prefix)
+            theirs = [tsess.run(["loss:0", their_train], feeds)[0] for _ in range(3)]
+    np.testing.assert_allclose(our_next, theirs, rtol=1e-4)

@@ -135,13 +135,20 @@ def load(graph, name: str):
 
 
 def load_or_fail(op, attr: str) -> Function:
-    """The Function that ``op``'s func attr ``attr`` names.
+    """The Function that ``op``'s func attr ``attr`` names, loaded when ``op``'s plan is
+    built (so a broken function fails there, before anything runs).
 
     Raises:
       NotFoundError: the graph's library has no such function.
+      InvalidArgumentError: its body does not import (naming ``op`` and the function).
     """
     name = op.get_attr(attr).name
-    function = load(op.graph, name)
+    try:
+        function = load(op.graph, name)
+    except (ValueError, TypeError) as e:
+        raise errors.InvalidArgumentError(
+            op.node_def, op, f"Function {name} (attr '{attr}' of node {op.name}) cannot be "
+                             f"instantiated: {e}") from e
     if function is None:
         raise errors.NotFoundError(
             op.node_def, op, f"Function {name} (attr '{attr}' of node {op.name}) is not in "
