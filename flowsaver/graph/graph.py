@@ -244,6 +244,12 @@ class Graph:
         if scope in self._control_scopes:  # control_dependencies(None) may have hidden it
             self._control_scopes.remove(scope)
 
+    def record_op_seen_by_control_dependencies(self, op: Operation) -> None:
+        """Mark ``op`` as made inside the open ``control_dependencies`` blocks (ops using it
+        then get no control inputs from them), as if it had been made there."""
+        for scope in self._control_scopes:
+            scope.seen.add(op)
+
     def in_control_scope(self, scope: "ControlScope") -> bool:
         """Whether ``scope`` is open and not hidden by ``control_dependencies(None)``."""
         return any(s is scope for s in self._control_scopes)
