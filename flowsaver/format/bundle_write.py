@@ -161,11 +161,11 @@ class BundleWriter:
     def __init__(self, prefix: str, sync: bool = False, shard: int = 0, num_shards: int = 1):
         """``sync``: fsync each file before it is committed (and the directory after).
         ``shard``/``num_shards``: write data file K of N of a checkpoint whose index
-        another writer joins (checkpoint_write.py); entries then name shard K."""
+        another writer joins (checkpoint_write.py). Entries count shards from 0, as a
+        part bundle's do; merge.merge_entries renumbers them."""
         self.prefix = prefix
         make_parent_dir(prefix)
         self._sync = sync
-        self._shard = shard
         self._data_path = data_filename(prefix, shard, num_shards)
         self._file = storage.open_output(self._data_path, tempstate_suffix, sync)
         self._offset = 0
@@ -216,8 +216,8 @@ class BundleWriter:
         if background is not None:
             crc = background.result()
         self._entries[key] = BundleEntryProto(dtype=dtype.enum, shape=shape_proto(shape),
-                                              shard_id=self._shard, offset=self._offset,
-                                              size=size, crc32c=mask(crc))
+                                              offset=self._offset, size=size,
+                                              crc32c=mask(crc))
         self._offset += size
 
     def add_slice(self, name: str, full_shape, tslice: TensorSlice, value, dtype=None) -> None:
@@ -270,8 +270,7 @@ class BundleWriter:
             raise errors.FailedPreconditionError(f"writer for {self.prefix} is already finished")
 
     def _write(self, array: np.ndarray, info: dtypes.DType) -> BundleEntryProto:
-        entry = BundleEntryProto(dtype=info.enum, shape=shape_proto(array.shape),
-                                 shard_id=self._shard)
+        entry = BundleEntryProto(dtype=info.enum, shape=shape_proto(array.shape))
         background = None
         if info.kind == "memcpy":
             data = memoryview(array.reshape(-1).view(np.uint8))
