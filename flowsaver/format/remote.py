@@ -122,6 +122,32 @@ class RemoteOutput:
             self._file.discard()   # an unfinished multipart upload is aborted, not shown
 
 
+class ReuploadedObject:
+    """A growing object: written here, uploaded whole (one PUT) by every flush."""
+
+    def __init__(self, store: "ObjectStore", url: str):
+        self._store, self.url = store, url
+        self._data = bytearray()
+        self._uploaded = -1
+        self.closed = False
+
+    def write(self, data) -> int:
+        if self.closed:
+            raise ValueError(f"{self.url} is closed")
+        self._data += data
+        return len(memoryview(data).cast("B"))
+
+    def flush(self) -> None:
+        if len(self._data) != self._uploaded:
+            self._store.write_bytes(self.url, bytes(self._data))
+            self._uploaded = len(self._data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.flush()
+            self.closed = True
+
+
 class ObjectStore:
     """The storage.py operations on one fsspec file system. Paths are full URLs."""
 
@@ -205,6 +231,11 @@ class ObjectStore:
 
     def write_bytes(self, url: str, data: bytes) -> None:
         self.fs.pipe_file(self._p(url), bytes(data))
+
+    def open_new(self, url: str) -> ReuploadedObject:
+        if self.exists(url):
+            raise FileExistsError(17, "Object exists", url)
+        return ReuploadedObject(self, url)
 
     def open_output(self, url: str) -> RemoteOutput:
         return RemoteOutput(self.fs, self._p(url), url)

@@ -216,6 +216,21 @@ def open_output(path: str, temp_suffix: atomic.TempSuffix = atomic.tempstate_suf
     return LocalOutput(path, temp_suffix, sync)
 
 
+def open_new(path: str):
+    """A new file for appending (event files, which grow as events arrive).
+
+    Locally: ``open(path, "xb")``. On a store, which cannot append, the bytes are kept
+    here and each ``flush()`` uploads the whole object again with one PUT, as TensorFlow's
+    S3 file system does; readers see the object as of the last flush.
+
+    Raises:
+      FileExistsError: the file or object is already there.
+    """
+    if is_url(path):
+        return store_for(path).open_new(path)
+    return open(path, "xb")
+
+
 def write_atomic(path: str, data: bytes, temp_suffix: atomic.TempSuffix = atomic.uuid_temp_suffix,
                  sync: bool = False) -> None:
     """Writes a whole file so that readers see the old bytes or the new, never a mixture.
