@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def part_prefix(prefix: str, shard: int, num_shards: int) -> str:
+    """Where part ``shard`` of ``prefix`` is written before the merge (TensorFlow's names:
+    a ``_temp`` directory on disks, a ``.part`` suffix on object stores)."""
+    if storage.is_url(prefix):
+        return "%s.part-%05d-of-%05d" % (prefix, shard, num_shards)
     return "%s_temp/part-%05d-of-%05d" % (prefix, shard, num_shards)
 
 

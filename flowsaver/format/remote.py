@@ -15,8 +15,8 @@ What each call costs on S3 (the requests are what matters on a store):
     read_bytes                              one GET
     read_range, read_ranges                 one ranged GET per range, run concurrently
     write_bytes                             one PUT: the object appears whole or not at all
-    open_output                             a PUT, or a multipart upload for big objects,
-                                            completed (made visible) only by commit()
+    open_output                             nothing until commit(): then one PUT, or a
+                                            multipart upload for big objects
     copy                                    one server-side COPY: no bytes come here
 
 Listings are never served from fsspec's cache: other processes write the same store.
@@ -24,7 +24,9 @@ Listings are never served from fsspec's cache: other processes write the same st
 from __future__ import annotations
 
 import datetime
+import io
 import os
+import tempfile
 import threading
 
 from flowsaver import errors
@@ -36,6 +38,9 @@ EXTRAS = {
 }
 # fsspec itself (memory://, file://, and every other protocol) comes with either extra.
 _FSSPEC_EXTRA = "s3"
+
+# An object being written stays in memory up to this size, then in a local temporary file.
+SPOOL_IN_MEMORY = 64 << 20
 
 _options: dict[str, dict] = {}
 _stores: dict[tuple, "ObjectStore"] = {}
@@ -95,31 +100,59 @@ def store_for(url: str) -> "ObjectStore":
 
 
 class RemoteOutput:
-    """An object being uploaded; visible at its name only once ``commit()`` returns."""
+    """An object being written; uploaded, and so visible at its name, only by ``commit()``.
+
+    The bytes are kept here until then (in memory, spilled to a local temporary file past
+    SPOOL_IN_MEMORY bytes), as TensorFlow's S3 file system keeps them: nothing of an
+    unfinished object ever reaches the store, so an abort, or a process killed while
+    writing, leaves no trace there, on every fsspec file system. The upload is one PUT,
+    or for a spilled file fsspec's ``put_file`` (a multipart upload with concurrent parts
+    on S3), which the store publishes only when complete.
+    """
 
     def __init__(self, fs, path: str, url: str):
         self.path = url
-        self._fs = fs
-        self._file = fs.open(path, "wb", autocommit=False)
-        self._committed = False
+        self._fs, self._fs_path = fs, path
+        self._memory: io.BytesIO | None = io.BytesIO()
+        self._file = None   # the named temporary file, once spilled
+        self._done = False
 
     def write(self, data) -> int:
-        self._file.write(data)
+        if self._memory is not None:
+            self._memory.write(data)
+            if self._memory.tell() > SPOOL_IN_MEMORY:
+                self._file = tempfile.NamedTemporaryFile(prefix="flowsaver-upload-",
+                                                         delete=False)
+                self._file.write(self._memory.getbuffer())
+                self._memory = None
+        else:
+            self._file.write(data)
         return len(memoryview(data).cast("B"))
 
     def finish(self) -> None:
-        if not self._file.closed:
-            self._file.close()   # every byte uploaded, nothing published yet
+        if self._file is not None:
+            self._file.flush()
 
     def commit(self) -> None:
-        self.finish()
-        if not self._committed:
-            self._file.commit()
-            self._committed = True
+        if self._done:
+            return
+        if self._memory is not None:
+            self._fs.pipe_file(self._fs_path, self._memory.getvalue())
+        else:
+            self._file.close()
+            self._fs.put_file(self._file.name, self._fs_path)
+        self.abort()
 
     def abort(self) -> None:
-        if not self._committed:
-            self._file.discard()   # an unfinished multipart upload is aborted, not shown
+        self._done = True
+        self._memory = None
+        if self._file is not None:
+            self._file.close()
+            try:
+                os.remove(self._file.name)
+            except FileNotFoundError:
+                pass
+            self._file = None
 
 
 class ReuploadedObject:
