@@ -3,7 +3,8 @@
 Run as a program: ``python s3_server.py`` binds 127.0.0.1 on a free port, prints the port
 on its first line, and serves until killed. Requests pass through a meter first, so that
 tests can ask what a read really cost: ``GET /__meter__`` returns the requests and the
-bytes sent and received since the last ``DELETE /__meter__``, by HTTP method.
+bytes sent and received since the last ``DELETE /__meter__``, by HTTP method, and the
+most requests of each method that were in flight at once ("concurrent").
 """
 import json
 import sys
@@ -23,10 +24,22 @@ class Meter:
         self.app = app
         self.lock = threading.Lock()
         self.counts: dict = {}
+        self.in_flight: dict = {}
+
+    def _count(self, method: str) -> dict:
+        return self.counts.setdefault(method, {"requests": 0, "sent": 0, "received": 0,
+                                               "concurrent": 0})
+
+    def _start(self, method: str) -> None:
+        with self.lock:
+            now = self.in_flight[method] = self.in_flight.get(method, 0) + 1
+            count = self._count(method)
+            count["concurrent"] = max(count["concurrent"], now)
 
     def _add(self, method: str, sent: int, received: int) -> None:
         with self.lock:
-            count = self.counts.setdefault(method, {"requests": 0, "sent": 0, "received": 0})
+            self.in_flight[method] -= 1
+            count = self._count(method)
             count["requests"] += 1
             count["sent"] += sent
             count["received"] += received
@@ -42,7 +55,12 @@ class Meter:
                                       ("Content-Length", str(len(body)))])
             return [body]
         received = int(environ.get("CONTENT_LENGTH") or 0)
-        body = self.app(environ, start_response)
+        self._start(method)
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._add(method, 0, received)
+            raise
 
         def counted():
             sent = 0
