@@ -11,8 +11,9 @@ import importlib as _importlib
 __version__ = "0.1.0"
 
 # flowsaver's own subpackages and modules: imported as such, never looked up in the namespace
-_SUBMODULES = frozenset({"cli", "errors", "format", "graph", "namespace", "ops", "runtime",
-                         "compat", "data", "debugging", "dtypes", "image", "initializers", "io",
+_SUBMODULES = frozenset({"cli", "errors", "format", "gfile", "graph", "namespace", "ops",
+                         "runtime", "compat", "data", "debugging", "dtypes", "image",
+                         "initializers", "io",
                          "layers", "linalg", "logging", "losses", "math", "metrics", "nn",
                          "python_io", "random", "raw_ops", "sparse", "summary", "test", "train"})
 # the public ones among them that hand out graph-building functions

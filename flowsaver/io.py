@@ -1,4 +1,6 @@
-"""``tf.io``: TFRecord files, Example parsing, raw and CSV decoding, whole-file reads."""
+"""``tf.io``: TFRecord files, Example parsing, raw and CSV decoding, whole-file reads,
+and ``tf.io.gfile`` (files by path or URL)."""
+from flowsaver import gfile
 from flowsaver.format.record_files import (TFRecordCompressionType, TFRecordOptions,
                                            TFRecordWriter, tf_record_iterator)
 from flowsaver.ops.io.parsing import (FixedLenFeature, FixedLenSequenceFeature,
@@ -6,7 +8,7 @@ from flowsaver.ops.io.parsing import (FixedLenFeature, FixedLenSequenceFeature,
                                       parse_single_example, parse_single_sequence_example,
                                       read_file, write_file)
 
-__all__ = ["FixedLenFeature", "FixedLenSequenceFeature", "TFRecordCompressionType",
+__all__ = ["gfile", "FixedLenFeature", "FixedLenSequenceFeature", "TFRecordCompressionType",
            "TFRecordOptions", "TFRecordWriter", "VarLenFeature", "decode_csv", "decode_raw",
            "parse_example", "parse_single_example", "parse_single_sequence_example",
            "read_file", "tf_record_iterator", "write_file"]

@@ -20,6 +20,7 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from flowsaver import errors
+from flowsaver.format import storage
 from flowsaver.format.graph_protos import GraphDef, MetaGraphDef
 from flowsaver.format.meta_file import MAX_META_BYTES, read_meta_graph_file
 from flowsaver.format.proto_builder import build
@@ -73,7 +74,7 @@ def read_graph_file(path, tags: tuple[str, ...] = ()) -> LoadedGraph:
       DataLossError: the file holds no graph (the message says what was tried).
     """
     path = os.fspath(path)
-    if os.path.isdir(path):
+    if storage.isdir(path):
         if not is_saved_model_dir(path):
             raise errors.NotFoundError(f"{path} is a directory but not a SavedModel (no "
                                        f"saved_model.pb or saved_model.pbtxt)")
@@ -87,10 +88,9 @@ def read_graph_file(path, tags: tuple[str, ...] = ()) -> LoadedGraph:
     if path.endswith(META_SUFFIX):
         meta = read_meta_graph_file(path)
         return LoadedGraph(meta.graph_def, meta, "MetaGraph")
-    if not os.path.isfile(path):
+    if not storage.isfile(path):
         raise errors.NotFoundError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        data = f.read(MAX_META_BYTES + 1)
+    data = storage.read_bytes(path, MAX_META_BYTES)
     if len(data) > MAX_META_BYTES:
         raise errors.DataLossError(f"{path}: larger than the 2 GiB a protobuf message can be")
     graph = _graph_def_from_bytes(data)
@@ -116,12 +116,11 @@ def read_saved_model(export_dir) -> SavedModel:
     export_dir = os.fspath(export_dir)
     binary = os.path.join(export_dir, SAVED_MODEL_PB)
     text = os.path.join(export_dir, SAVED_MODEL_PBTXT)
-    path = binary if os.path.isfile(binary) else text
-    if not os.path.isfile(path):
+    path = binary if storage.isfile(binary) else text
+    if not storage.isfile(path):
         raise errors.NotFoundError(f"{export_dir} is not a SavedModel directory: it has "
                                    f"neither {SAVED_MODEL_PB} nor {SAVED_MODEL_PBTXT}")
-    with open(path, "rb") as f:
-        data = f.read(MAX_SAVED_MODEL_BYTES + 1)
+    data = storage.read_bytes(path, MAX_SAVED_MODEL_BYTES)
     if len(data) > MAX_SAVED_MODEL_BYTES:
         raise errors.DataLossError(f"{path}: larger than the 2 GiB a protobuf message can be")
     model = SavedModel()
