@@ -88,8 +88,9 @@ def test_lstm_adam_losses_match_tensorflow_for_twenty_steps(tf):
     assert ours[-1] < ours[0]  # it learns
     assert sorted(our_final) == sorted(their_final)
     # Adam divides by sqrt(v): a weight whose gradients hover near zero can drift by a few
-    # 1e-5 after 20 steps from float32 summation order alone (TensorFlow's own runs differ
-    # with its thread count), so weights get atol 1e-4; the losses above keep rtol 1e-4.
+    # 1e-5 after 20 steps from float32 summation order alone (seen once in a full-suite run
+    # on a busy machine, not reproducible alone), so weights get atol 1e-4; the losses above
+    # keep rtol 1e-4.
     for key in their_final:
         np.testing.assert_allclose(our_final[key], their_final[key], rtol=1e-3, atol=1e-4,
                                    err_msg=key)
