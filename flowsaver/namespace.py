@@ -30,6 +30,7 @@ from flowsaver.ops.op_builder import constant, convert_to_tensor
 from flowsaver.ops.state.partitioned import (PartitionedVariable, fixed_size_partitioner,
                                        min_max_variable_partitioner,
                                        variable_axis_size_partitioner)
+from flowsaver.ops.image.geometry import random_crop
 from flowsaver.ops.random.api import (multinomial, random_gamma, random_normal,
                                       random_poisson, random_shuffle, random_uniform,
                                       set_random_seed, truncated_normal)

@@ -34,6 +34,7 @@ from flowsaver.ops.io import kernels as io_kernels
 from flowsaver.ops.io import parsing_kernels as io_parsing_kernels
 from flowsaver.ops.logging import grad as logging_grad
 from flowsaver.ops.logging import kernels as logging_kernels
+from flowsaver.ops.math import clip_kernels as math_clip_kernels
 from flowsaver.ops.math import grad as math_grad
 from flowsaver.ops.math import kernels as math_kernels
 from flowsaver.ops.math import matmul_grad as math_matmul_grad
@@ -49,6 +50,7 @@ from flowsaver.ops.nn import conv_grad_kernels as nn_conv_grad_kernels
 from flowsaver.ops.nn import conv_kernels as nn_conv_kernels
 from flowsaver.ops.nn import depthwise_kernels as nn_depthwise_kernels
 from flowsaver.ops.nn import grad as nn_grad
+from flowsaver.ops.image import color_kernels as image_color_kernels
 from flowsaver.ops.image import kernels as image_kernels
 from flowsaver.ops.image import resize_kernels as image_resize_kernels
 from flowsaver.ops.nn import kernels as nn_kernels
@@ -77,7 +79,8 @@ FAMILIES = {
               array_split_grad.TABLE),
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE,
              math_matmul_kernels.TABLE, math_matmul_grad.TABLE, math_special_kernels.TABLE,
-             math_special_grad.TABLE, math_scan_kernels.TABLE, math_scan_grad.TABLE),
+             math_special_grad.TABLE, math_scan_kernels.TABLE, math_scan_grad.TABLE,
+             math_clip_kernels.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE, nn_norm_kernels.TABLE,
            nn_depthwise_kernels.TABLE, nn_norm_grad.TABLE, nn_candidate_kernels.TABLE),
@@ -89,7 +92,7 @@ FAMILIES = {
     "logging": (logging_kernels.TABLE, logging_grad.TABLE),
     "summary": (summary_kernels.TABLE,),
     "data": (data_dataset_kernels.TABLE, data_iterator_kernels.TABLE),
-    "image": (image_kernels.TABLE, image_resize_kernels.TABLE),
+    "image": (image_kernels.TABLE, image_resize_kernels.TABLE, image_color_kernels.TABLE),
     "queue": (queue_kernels.TABLE, queue_reader_kernels.TABLE),
     "training": (training_kernels.TABLE, training_more_kernels.TABLE),
     "autodiff": (autodiff_kernels.TABLE,),

@@ -133,7 +133,9 @@ SHAPE_OF = "shape_of"
 PYTHON_CONSTANT = "python_constant"
 # TensorFlow has a gradient for it that flowsaver does not implement yet
 NO_GRADIENT_YET = "no_gradient_yet"
-TRAIT_NAMES = (NO_GRADIENT_YET, ALIASING, IDENTITY, SESSION_CONSTANT, NOT_FOLDABLE, MAKES_DEAD, FORWARDS_LIVE,
+# TensorFlow has no gradient for it either: differentiating through it is a LookupError
+NO_GRADIENT = "no_gradient"
+TRAIT_NAMES = (NO_GRADIENT_YET, NO_GRADIENT, ALIASING, IDENTITY, SESSION_CONSTANT, NOT_FOLDABLE, MAKES_DEAD, FORWARDS_LIVE,
                PLACEHOLDER, SHAPE_OF, PYTHON_CONSTANT)
 TRAITS: dict[str, set] = {name: set() for name in TRAIT_NAMES}
 
