@@ -34,7 +34,9 @@ from flowsaver.ops.image.geometry import random_crop
 from flowsaver.ops.random.api import (multinomial, random_gamma, random_normal,
                                       random_poisson, random_shuffle, random_uniform,
                                       set_random_seed, truncated_normal)
-from flowsaver.ops.state.api import assign, assign_add, assign_sub, is_variable_initialized
+from flowsaver.ops.state.api import (assign, assign_add, assign_sub, is_variable_initialized,
+                                     scatter_add, scatter_div, scatter_max, scatter_min,
+                                     scatter_mul, scatter_sub, scatter_update)
 from flowsaver.ops.state.variable_scope import (AUTO_REUSE, VariableScope, get_variable,
                                           get_variable_scope, variable_scope)
 from flowsaver.ops.state.variables import (Variable, all_variables, global_variables,
