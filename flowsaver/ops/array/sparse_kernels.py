@@ -39,9 +39,17 @@ def _sparse_to_dense(op, ctx):
                           f"<= index < {list(shape)}")
         if validate and indices.shape[0] > 1:
             flat = np.ravel_multi_index(tuple(indices.T), shape)
-            if np.any(np.diff(flat) <= 0):
+            steps = np.diff(flat)
+            if np.any(steps <= 0):
+                row = int(np.argmax(steps <= 0)) + 1
+                where = "[" + ",".join(str(int(i)) for i in indices[row]) + "]"
+                if steps[row - 1] == 0:
+                    raise errors.InvalidArgumentError(
+                        None, op, f"indices[{row}] = {where} is repeated")
                 raise errors.InvalidArgumentError(
-                    None, op, "indices are not valid: lexicographic ordering or repeats")
+                    None, op, f"indices[{row}] = {where} is out of order. Many sparse ops "
+                              f"require sorted indices.\n    Use `tf.sparse.reorder` to "
+                              f"create a correctly ordered copy.\n\n")
         out[tuple(indices.T)] = values
         return out
     return run
