@@ -12,9 +12,9 @@ from flowsaver.graph.graph import (Graph, GraphKeys, get_default_graph,
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.graph.tensor_shape import Dimension, TensorShape
 from flowsaver.ops.array.api import *  # noqa: F401,F403
-from flowsaver.ops.control_flow.api import (cond, foldl, foldr, group, map_fn,  # noqa: A004
-                                           no_op, scan, tuple, while_loop,
-                                           with_dependencies)
+from flowsaver.ops.control_flow.api import (case, cond, foldl, foldr, group,  # noqa: A004
+                                            map_fn, no_op, scan, tuple, while_loop,
+                                            with_dependencies)
 from flowsaver.ops.data_flow.api import TensorArray
 from flowsaver.ops.nn.sort import argsort, sort
 from flowsaver.ops.autodiff.gradients import AggregationMethod
@@ -33,10 +33,13 @@ from flowsaver.ops.op_builder import constant, convert_to_tensor
 from flowsaver.ops.state.partitioned import (PartitionedVariable, fixed_size_partitioner,
                                        min_max_variable_partitioner,
                                        variable_axis_size_partitioner)
+from flowsaver.ops.image.geometry import random_crop
 from flowsaver.ops.random.api import (multinomial, random_gamma, random_normal,
                                       random_poisson, random_shuffle, random_uniform,
                                       set_random_seed, truncated_normal)
-from flowsaver.ops.state.api import assign, assign_add, assign_sub, is_variable_initialized
+from flowsaver.ops.state.api import (assign, assign_add, assign_sub, is_variable_initialized,
+                                     scatter_add, scatter_div, scatter_max, scatter_min,
+                                     scatter_mul, scatter_sub, scatter_update)
 from flowsaver.ops.state.variable_scope import (AUTO_REUSE, VariableScope, get_variable,
                                           get_variable_scope, variable_scope)
 from flowsaver.ops.state.variables import (Variable, all_variables, global_variables,

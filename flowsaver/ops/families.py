@@ -26,6 +26,7 @@ from flowsaver.ops.array import sparse_kernels as array_sparse_kernels
 from flowsaver.ops.array import split_grad as array_split_grad
 from flowsaver.ops.array import split_kernels as array_split_kernels
 from flowsaver.ops.array import transform_kernels as array_transform_kernels
+from flowsaver.ops.array import unique_kernels as array_unique_kernels
 from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
 from flowsaver.ops.autodiff import kernels as autodiff_kernels
@@ -45,6 +46,7 @@ from flowsaver.ops.io import kernels as io_kernels
 from flowsaver.ops.io import parsing_kernels as io_parsing_kernels
 from flowsaver.ops.logging import grad as logging_grad
 from flowsaver.ops.logging import kernels as logging_kernels
+from flowsaver.ops.math import clip_kernels as math_clip_kernels
 from flowsaver.ops.math import grad as math_grad
 from flowsaver.ops.math import kernels as math_kernels
 from flowsaver.ops.math import matmul_grad as math_matmul_grad
@@ -60,6 +62,7 @@ from flowsaver.ops.nn import conv_grad_kernels as nn_conv_grad_kernels
 from flowsaver.ops.nn import conv_kernels as nn_conv_kernels
 from flowsaver.ops.nn import depthwise_kernels as nn_depthwise_kernels
 from flowsaver.ops.nn import grad as nn_grad
+from flowsaver.ops.image import color_kernels as image_color_kernels
 from flowsaver.ops.image import kernels as image_kernels
 from flowsaver.ops.image import resize_kernels as image_resize_kernels
 from flowsaver.ops.nn import kernels as nn_kernels
@@ -79,8 +82,10 @@ from flowsaver.ops.state import kernels as state_kernels
 from flowsaver.ops.summary import kernels as summary_kernels
 from flowsaver.ops.state import lazy_tensor, partitioned, resource_variables, variables
 from flowsaver.ops.state import resource_kernels as state_resource_kernels
+from flowsaver.ops.state import scatter_kernels as state_scatter_kernels
 from flowsaver.ops.training import kernels as training_kernels
 from flowsaver.ops.training import more_kernels as training_more_kernels
+from flowsaver.ops.training import sparse_kernels as training_sparse_kernels
 
 # family -> its modules' tables
 FAMILIES = {
@@ -88,10 +93,11 @@ FAMILIES = {
               array_transform_kernels.TABLE, array_grad.TABLE, array_partition_kernels.TABLE,
               array_partition_grad.TABLE, array_sparse_kernels.TABLE, array_split_kernels.TABLE,
               array_split_grad.TABLE, array_sequence_kernels.TABLE,
-              array_sequence_grad.TABLE),
+              array_sequence_grad.TABLE, array_unique_kernels.TABLE),
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE,
              math_matmul_kernels.TABLE, math_matmul_grad.TABLE, math_special_kernels.TABLE,
-             math_special_grad.TABLE, math_scan_kernels.TABLE, math_scan_grad.TABLE),
+             math_special_grad.TABLE, math_scan_kernels.TABLE, math_scan_grad.TABLE,
+             math_clip_kernels.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE, nn_norm_kernels.TABLE,
            nn_depthwise_kernels.TABLE, nn_norm_grad.TABLE, nn_candidate_kernels.TABLE,
@@ -102,16 +108,18 @@ FAMILIES = {
                   data_flow_tensor_array_grad.TABLE),
     "functional": (functional_kernels.TABLE, functional_list_kernels.TABLE,
                    functional_list_array_kernels.TABLE, functional_optional_kernels.TABLE),
-    "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
+    "state": (state_kernels.TABLE, state_resource_kernels.TABLE,
+              state_scatter_kernels.TABLE),
     "random": (random_kernels.TABLE, random_stateless_kernels.TABLE,
                random_multinomial_kernels.TABLE, random_gamma_kernels.TABLE, random_grad.TABLE),
     "io": (io_kernels.TABLE, io_parsing_kernels.TABLE),
     "logging": (logging_kernels.TABLE, logging_grad.TABLE),
     "summary": (summary_kernels.TABLE,),
     "data": (data_dataset_kernels.TABLE, data_iterator_kernels.TABLE),
-    "image": (image_kernels.TABLE, image_resize_kernels.TABLE),
+    "image": (image_kernels.TABLE, image_resize_kernels.TABLE, image_color_kernels.TABLE),
     "queue": (queue_kernels.TABLE, queue_reader_kernels.TABLE),
-    "training": (training_kernels.TABLE, training_more_kernels.TABLE),
+    "training": (training_kernels.TABLE, training_more_kernels.TABLE,
+                 training_sparse_kernels.TABLE),
     "autodiff": (autodiff_kernels.TABLE,),
 }
 

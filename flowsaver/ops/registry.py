@@ -148,9 +148,11 @@ NEXT_ITERATION = "next_iteration"
 LOOP_COND = "loop_cond"
 # its output is live even when its inputs are dead (a ControlTrigger)
 NEVER_DEAD = "never_dead"
-TRAIT_NAMES = (NO_GRADIENT_YET, ALIASING, IDENTITY, SESSION_CONSTANT, NOT_FOLDABLE, MAKES_DEAD, FORWARDS_LIVE,
-               PLACEHOLDER, SHAPE_OF, PYTHON_CONSTANT, ENTERS_FRAME, EXITS_FRAME, NEXT_ITERATION,
-               LOOP_COND, NEVER_DEAD)
+# TensorFlow has no gradient for it either: differentiating through it is a LookupError
+NO_GRADIENT = "no_gradient"
+TRAIT_NAMES = (NO_GRADIENT_YET, NO_GRADIENT, ALIASING, IDENTITY, SESSION_CONSTANT, NOT_FOLDABLE,
+               MAKES_DEAD, FORWARDS_LIVE, PLACEHOLDER, SHAPE_OF, PYTHON_CONSTANT, ENTERS_FRAME,
+               EXITS_FRAME, NEXT_ITERATION, LOOP_COND, NEVER_DEAD)
 TRAITS: dict[str, set] = {name: set() for name in TRAIT_NAMES}
 
 

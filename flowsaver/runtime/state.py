@@ -82,7 +82,7 @@ class RunContext:
 
     def numpy_generator(self, op) -> np.random.Generator:
         """A NumPy generator for draws that are flowsaver's own rather than TensorFlow's
-        stream (sampler and shuffle-queue picks), seeded from the op's Philox stream so that
+        stream (the candidate samplers' picks), seeded from the op's Philox stream so that
         graph and op seeds reproduce them and each call continues the stream."""
         stream = self.random_stream(op)
         return np.random.default_rng([stream.key, stream.reserve(1 << 16)])

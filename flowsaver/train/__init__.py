@@ -11,7 +11,8 @@ from flowsaver.train.checkpoint_manager import CheckpointManager
 from flowsaver.train.checkpoint_utils import list_variables, load_checkpoint, load_variable
 from flowsaver.train.init_from_checkpoint import init_from_checkpoint
 from flowsaver.train.learning_rate_decay import (cosine_decay, inverse_time_decay,
-                                                 natural_exp_decay, polynomial_decay)
+                                                 natural_exp_decay, piecewise_constant,
+                                                 polynomial_decay)
 from flowsaver.train.meta_graph import export_meta_graph, write_graph
 from flowsaver.train.meta_graph_import import import_meta_graph
 from flowsaver.train.more_optimizers import AdadeltaOptimizer, FtrlOptimizer
@@ -36,7 +37,7 @@ __all__ = [
     "Int64List", "SequenceExample", "summary_iterator", "Coordinator", "QueueRunner",
     "add_queue_runner", "batch", "input_producer", "limit_epochs", "range_input_producer",
     "shuffle_batch", "slice_input_producer", "start_queue_runners", "string_input_producer",
-    "AdadeltaOptimizer", "FtrlOptimizer", "init_from_checkpoint", "cosine_decay",
+    "AdadeltaOptimizer", "FtrlOptimizer", "init_from_checkpoint", "cosine_decay", "piecewise_constant",
     "inverse_time_decay", "natural_exp_decay", "polynomial_decay", "Scaffold",
     "AdagradOptimizer", "AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer",
     "Optimizer", "RMSPropOptimizer", "create_global_step", "exponential_decay",

@@ -10,7 +10,7 @@ from flowsaver.ops.array import api as array_ops
 from flowsaver.ops.math import api as math_ops
 from flowsaver.ops.op_builder import convert_to_tensor
 from flowsaver.train.optimizer import Optimizer
-from flowsaver.train.optimizers import apply_update, as_dtype_of
+from flowsaver.train.optimizers import apply_sparse_update, apply_update, as_dtype_of
 
 __all__ = ["AdadeltaOptimizer", "FtrlOptimizer"]
 
@@ -40,6 +40,13 @@ class AdadeltaOptimizer(Optimizer):
                             [as_dtype_of(self._lr_t, var), as_dtype_of(self._rho_t, var),
                              as_dtype_of(self._epsilon_t, var), grad],
                             {"use_locking": self._use_locking})
+
+    def _apply_sparse(self, grad, var):
+        slots = [self.get_slot(var, "accum"), self.get_slot(var, "accum_update")]
+        return apply_sparse_update("ApplyAdadelta", var, slots,
+                                   [as_dtype_of(self._lr_t, var), as_dtype_of(self._rho_t, var),
+                                    as_dtype_of(self._epsilon_t, var), grad.values,
+                                    grad.indices], {"use_locking": self._use_locking})
 
 
 class FtrlOptimizer(Optimizer):
@@ -108,3 +115,16 @@ class FtrlOptimizer(Optimizer):
                             head + [as_dtype_of(self._l2_shrinkage_t, var),
                                     as_dtype_of(self._lr_power_t, var)],
                             {"use_locking": self._use_locking})
+
+    def _apply_sparse(self, grad, var):
+        slots = [self.get_slot(var, "accum"), self.get_slot(var, "linear")]
+        head = [grad.values, grad.indices, as_dtype_of(self._lr_t, var),
+                as_dtype_of(self._l1_t, var), as_dtype_of(self._l2_t, var)]
+        if self._l2_shrinkage <= 0.0:
+            return apply_sparse_update("ApplyFtrl", var, slots,
+                                       head + [as_dtype_of(self._lr_power_t, var)],
+                                       {"use_locking": self._use_locking})
+        return apply_sparse_update("ApplyFtrlV2", var, slots,
+                                   head + [as_dtype_of(self._l2_shrinkage_t, grad.values),
+                                           as_dtype_of(self._lr_power_t, var)],
+                                   {"use_locking": self._use_locking})

@@ -4,11 +4,19 @@
 ``apply_gradients``, which makes the slots (``w/Adam``, ``w/Adam_1``, ...) outside any
 control block, then one ``update_<var>/Apply*`` op per variable under the optimizer's
 name scope, a ``_finish`` group, and the global step's ``AssignAdd`` named after the scope.
+
+A gradient that is an ``IndexedSlices`` (an embedding's) updates only its rows, as in
+TensorFlow: repeated indices are summed first (``Unique`` + ``UnsortedSegmentSum``), then
+the optimizer's ``_apply_sparse`` runs (``SparseApply*`` ops, Adam's scatter updates).
+Resource variables and optimizers without a sparse rule take the gradient densified.
 """
 from __future__ import annotations
 
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.operation import Tensor
+from flowsaver.ops.array import api as array_ops
+from flowsaver.ops.array.slicing import unsorted_segment_sum
+from flowsaver.ops.autodiff.indexed_slices import IndexedSlices
 from flowsaver.ops.control_flow import api as control_flow_ops
 from flowsaver.ops.state import init_ops
 from flowsaver.ops.state import api as state_ops
@@ -102,9 +110,12 @@ class Optimizer:
             for grad, var in pairs:
                 if grad is None:
                     continue
-                grad = convert_to_tensor(grad) if not isinstance(grad, Tensor) else grad
+                sparse = isinstance(grad, IndexedSlices) and self._updates_rows(var)
+                if not sparse and not isinstance(grad, Tensor):
+                    grad = convert_to_tensor(grad)
                 with graph.name_scope("update_" + var.op.name), graph.colocate_with(var):
-                    update_ops.append(self._apply_dense(grad, var))
+                    update_ops.append(self._apply_sparse_duplicate_indices(grad, var)
+                                      if sparse else self._apply_dense(grad, var))
             if global_step is None:
                 train = self._finish(update_ops, scope)
             else:
@@ -134,6 +145,23 @@ class Optimizer:
 
     def _apply_dense(self, grad, var):
         raise NotImplementedError
+
+    def _apply_sparse(self, grad, var):
+        """The update of the rows of ``grad`` (an IndexedSlices without repeated indices)."""
+        raise NotImplementedError
+
+    def _updates_rows(self, var) -> bool:
+        """Whether an IndexedSlices gradient of ``var`` takes the sparse path."""
+        overridden = (type(self)._apply_sparse is not Optimizer._apply_sparse or
+                      type(self)._apply_sparse_duplicate_indices is not
+                      Optimizer._apply_sparse_duplicate_indices)
+        return overridden and not isinstance(var, ResourceVariable)
+
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        """Sum the rows of repeated indices, then ``_apply_sparse``."""
+        unique, positions = array_ops.unique(grad.indices)
+        summed = unsorted_segment_sum(grad.values, positions, array_ops.shape(unique)[0])
+        return self._apply_sparse(IndexedSlices(summed, unique, grad.dense_shape), var)
 
     def _finish(self, update_ops, name_scope):
         return control_flow_ops.group(*update_ops, name=name_scope)

@@ -6,9 +6,11 @@ tensors given), slots ``<var>/<Name>[_1]``, and ``<Name>/update_<var>/Apply<Name
 """
 from __future__ import annotations
 
+from flowsaver.ops.autodiff.indexed_slices import IndexedSlices
 from flowsaver.ops.control_flow import api as control_flow_ops
+from flowsaver.ops.state import api as state_ops
 from flowsaver.ops.state import init_ops
-from flowsaver.ops.math.api import cast
+from flowsaver.ops.math.api import cast, sqrt
 from flowsaver.ops.op_builder import build_op, convert_to_tensor, create_op
 from flowsaver.ops.state.resource_variables import ResourceVariable
 from flowsaver.train.optimizer import Optimizer
@@ -27,6 +29,12 @@ def apply_update(op_type, var, slots, rest, attrs):
     return out.op
 
 
+def apply_sparse_update(op_type, var, slots, rest, attrs):
+    """``SparseApply<op_type>`` on a ref variable and its slots: the update op."""
+    return create_op("Sparse" + op_type, [var._ref()] + [s._ref() for s in slots] + rest,
+                     attrs).op
+
+
 class GradientDescentOptimizer(Optimizer):
     def __init__(self, learning_rate, use_locking=False, name="GradientDescent"):
         super().__init__(use_locking, name)
@@ -39,6 +47,12 @@ class GradientDescentOptimizer(Optimizer):
     def _apply_dense(self, grad, var):
         return apply_update("ApplyGradientDescent", var, [], [as_dtype_of(self._lr_t, var), grad],
                       {"use_locking": self._use_locking})
+
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        # repeated rows need no summing: ScatterSub subtracts every one of them
+        delta = IndexedSlices(grad.values * as_dtype_of(self._lr_t, var), grad.indices,
+                              grad.dense_shape)
+        return var.scatter_sub(delta, use_locking=self._use_locking)
 
 
 class MomentumOptimizer(Optimizer):
@@ -64,6 +78,13 @@ class MomentumOptimizer(Optimizer):
         return apply_update("ApplyMomentum", var, [mom], [as_dtype_of(self._lr_t, var), grad,
                                                     as_dtype_of(self._momentum_t, var)],
                       {"use_locking": self._use_locking, "use_nesterov": self._use_nesterov})
+
+    def _apply_sparse(self, grad, var):
+        mom = self.get_slot(var, "momentum")
+        return apply_sparse_update(
+            "ApplyMomentum", var, [mom], [as_dtype_of(self._lr_t, var), grad.values,
+                                          grad.indices, as_dtype_of(self._momentum_t, var)],
+            {"use_locking": self._use_locking, "use_nesterov": self._use_nesterov})
 
 
 class AdamOptimizer(Optimizer):
@@ -103,6 +124,31 @@ class AdamOptimizer(Optimizer):
                                                  as_dtype_of(self._epsilon_t, var), grad],
                       {"use_locking": self._use_locking, "use_nesterov": False})
 
+    def _apply_sparse(self, grad, var):
+        """Adam on the rows of ``grad``: both moments decay everywhere (an Assign), the
+        scaled gradient is scattered into its rows, then every row of ``var`` steps."""
+        beta1_power, beta2_power = self._get_beta_accumulators()
+        beta1_power, beta2_power = as_dtype_of(beta1_power, var), as_dtype_of(beta2_power, var)
+        lr_t, beta1_t = as_dtype_of(self._lr_t, var), as_dtype_of(self._beta1_t, var)
+        beta2_t, epsilon_t = as_dtype_of(self._beta2_t, var), as_dtype_of(self._epsilon_t, var)
+        lr = lr_t * sqrt(1 - beta2_power) / (1 - beta1_power)
+        values, indices = grad.values, grad.indices
+        graph = var.graph
+        m = self.get_slot(var, "m")
+        m_scaled = values * (1 - beta1_t)
+        m_t = state_ops.assign(m, m * beta1_t, use_locking=self._use_locking)
+        with graph.control_dependencies([m_t]):
+            m_t = state_ops.scatter_add(m, indices, m_scaled, use_locking=self._use_locking)
+        v = self.get_slot(var, "v")
+        v_scaled = (values * values) * (1 - beta2_t)
+        v_t = state_ops.assign(v, v * beta2_t, use_locking=self._use_locking)
+        with graph.control_dependencies([v_t]):
+            v_t = state_ops.scatter_add(v, indices, v_scaled, use_locking=self._use_locking)
+        v_sqrt = sqrt(v_t)
+        var_update = state_ops.assign_sub(var, lr * m_t / (v_sqrt + epsilon_t),
+                                          use_locking=self._use_locking)
+        return control_flow_ops.group(*[var_update, m_t, v_t])
+
     def _finish(self, update_ops, name_scope):
         graph = self._first_graph
         with graph.control_dependencies(update_ops):
@@ -141,6 +187,12 @@ class AdagradOptimizer(Optimizer):
         return apply_update("ApplyAdagrad", var, [acc], [as_dtype_of(self._lr_t, var), grad],
                       {"use_locking": self._use_locking})
 
+    def _apply_sparse(self, grad, var):
+        acc = self.get_slot(var, "accumulator")
+        return apply_sparse_update("ApplyAdagrad", var, [acc], [
+            as_dtype_of(self._lr_t, var), grad.values, grad.indices],
+            {"use_locking": self._use_locking})
+
 
 class RMSPropOptimizer(Optimizer):
     def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10,
@@ -176,3 +228,16 @@ class RMSPropOptimizer(Optimizer):
                       [as_dtype_of(self._lr_t, var), as_dtype_of(self._decay_t, var),
                        as_dtype_of(self._momentum_t, var), as_dtype_of(self._epsilon_t, var), grad],
                       {"use_locking": self._use_locking})
+
+    def _apply_sparse(self, grad, var):
+        rms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
+        scalars = [as_dtype_of(t, var) for t in (self._lr_t, self._decay_t, self._momentum_t,
+                                                 self._epsilon_t)]
+        if self._centered:
+            return apply_sparse_update("ApplyCenteredRMSProp", var,
+                                       [self.get_slot(var, "mg"), rms, mom],
+                                       scalars + [grad.values, grad.indices],
+                                       {"use_locking": self._use_locking})
+        return apply_sparse_update("ApplyRMSProp", var, [rms, mom],
+                                   scalars + [grad.values, grad.indices],
+                                   {"use_locking": self._use_locking})

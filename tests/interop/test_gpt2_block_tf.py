@@ -1,6 +1,8 @@
 """A GPT-2-style decoder written the way its authors wrote TF1 code, in flowsaver and in real
-TensorFlow: same GraphDef node for node, same forward outputs, and the same 20 training
-losses (rtol 1e-4) from the same initial values.
+TensorFlow: same GraphDef node for node (Adam's sparse updates of the embeddings
+included), same forward outputs, the same 20 training losses (rtol 1e-4) from the same
+initial values, and each system's trained checkpoint read by the other with the same
+outputs.
 
 The model (our own code, in the shape of GPT-2's): token and position embeddings from
 ``get_variable`` under ``model/``; per layer ``h<i>/``: layer norm (``ln_1``), a 1x1
@@ -163,7 +165,7 @@ def _data():
     return {"tokens:0": tokens[:, :-1], "targets:0": tokens[:, 1:]}
 
 
-def _train(session, graph, fetches, feeds, variables):
+def _train(session, graph, fetches, feeds, variables, saver, save_to):
     logits, present, loss, train = fetches
     session.run(variables)
     forward = session.run([logits, present, loss], feeds)
@@ -171,14 +173,24 @@ def _train(session, graph, fetches, feeds, variables):
     for _ in range(STEPS):
         losses.append(session.run([loss, train], feeds)[0])
     names = sorted(v.op.name for v in graph.get_collection("trainable_variables"))
+    saver.save(session, save_to)
     return forward, losses, names
+
+
+def _restored_logits(api, checkpoint):
+    """The forward outputs of a fresh inference graph restored from ``checkpoint``."""
+    graph = api.Graph()
+    with graph.as_default():
+        outputs = model(api, train=False)
+        saver = api.train.Saver()
+        with api.Session(graph=graph) as sess:
+            saver.restore(sess, checkpoint)
+            return sess.run(list(outputs), _data())
 
 
 @pytest.mark.parametrize("batch_dim", [BATCH, None], ids=["static-batch", "unknown-batch"])
 def test_graph_def_and_gradients_match_tensorflow(tf, batch_dim):
-    """Forward and backward graphs node for node. (The Adam update is left out: for the
-    position embedding, whose gradient is sparse only, TensorFlow builds Adam's sparse
-    update ops where flowsaver applies the densified gradient; the values are the same.)"""
+    """Forward and backward graphs node for node (the Adam updates: the next test)."""
     (ours, _), (theirs, _) = build_both(tf, lambda api: model_and_gradients(api, batch_dim))
     assert_same_graph_def(ours, theirs)
 
@@ -191,18 +203,31 @@ def test_forward_outputs_with_unknown_batch_match_tensorflow(tf):
     assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
-def test_forward_outputs_and_twenty_losses_match_tensorflow(tf):
+def test_forward_outputs_and_twenty_losses_match_tensorflow(tf, tmp_path):
     (ours, our_fetches), (theirs, their_fetches) = build_both(tf, model)
+    assert_same_graph_def(ours, theirs)  # Adam included: sparse updates of wte and wpe
     feeds = _data()
+    our_ckpt, their_ckpt = str(tmp_path / "ours" / "model"), str(tmp_path / "tf" / "model")
     with ours.as_default(), flowsaver.Session(graph=ours) as sess:
-        got = _train(sess, ours, our_fetches, feeds, flowsaver.global_variables_initializer())
+        got = _train(sess, ours, our_fetches, feeds, flowsaver.global_variables_initializer(),
+                     flowsaver.train.Saver(), our_ckpt)
     with tf1_mode(tf) as v1, theirs.as_default(), v1.Session(graph=theirs) as sess:
-        want = _train(sess, theirs, their_fetches, feeds, v1.global_variables_initializer())
+        want = _train(sess, theirs, their_fetches, feeds, v1.global_variables_initializer(),
+                      v1.train.Saver(), their_ckpt)
     assert got[2] == want[2]  # variable names, e.g. model/h0/attn/c_attn/w
     assert "model/h1/mlp/c_proj/w" in got[2] and "model/h0/ln_1/g" in got[2]
     assert_close(got[0][:2], want[0][:2], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-4)
     assert got[1][-1] < got[1][0] * 0.7  # it learns
+    # the trained checkpoints, read across: the same outputs in both systems
+    with tf1_mode(tf) as v1:
+        ours_in_tf, theirs_in_tf = _restored_logits(v1, our_ckpt), _restored_logits(v1,
+                                                                                  their_ckpt)
+    ours_in_us, theirs_in_us = (_restored_logits(flowsaver, our_ckpt),
+                                _restored_logits(flowsaver, their_ckpt))
+    assert_close(ours_in_tf, ours_in_us, rtol=1e-5, atol=1e-5)
+    assert_close(theirs_in_us, theirs_in_tf, rtol=1e-5, atol=1e-5)
+    assert_close(ours_in_us, theirs_in_tf, rtol=1e-3, atol=1e-3)
 
 
 @pytest.mark.parametrize("dtype", [np.float32])

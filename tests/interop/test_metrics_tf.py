@@ -34,6 +34,18 @@ CASES = [
     ("precision", lambda api, l, p: api.metrics.precision(l, p), labels(), labels()),
     ("recall_bool", lambda api, l, p: api.metrics.recall(
         api.cast(l, api.bool), api.cast(p, api.bool), name="rec"), labels(), labels()),
+    ("auc", lambda api, l, p: api.metrics.auc(l, p), labels(), floats()),
+    ("auc_pr_careful", lambda api, l, p: api.metrics.auc(
+        l, p, num_thresholds=50, curve="PR", summation_method="careful_interpolation"),
+     labels(), floats()),
+    ("auc_pr_trapezoidal", lambda api, l, p: api.metrics.auc(l, p, curve="PR", name="pr"),
+     labels(), floats()),
+    ("auc_minoring_weighted", lambda api, l, p: api.metrics.auc(
+        l, p, weights=api.constant([1.0, 0.0, 2.0, 1.0, 1.0, 0.5]), num_thresholds=20,
+        summation_method="minoring"), labels(), floats()),
+    ("auc_majoring_thresholds_bool", lambda api, l, p: api.metrics.auc(
+        api.cast(l, api.bool), p, thresholds=[0.7, 0.2, 0.5], summation_method="majoring",
+        metrics_collections=["m"], updates_collections=["u"]), labels(), floats()),
     ("counts", lambda api, l, p: [api.metrics.true_positives(l, p),
                                   api.metrics.false_negatives(l, p, name="fn")],
      labels(), labels()),
@@ -85,3 +97,36 @@ def test_local_variables_initializer_resets_metrics(tf):
         assert sess.run(v) == 2.0
         sess.run(init)
         assert sess.run(v) == 0.0
+
+
+def test_auc_with_unknown_batch_and_its_range_check_match_tensorflow(tf):
+    def build(api):
+        lab = api.placeholder(api.int64, [None], name="l")
+        pred = api.placeholder(api.float64, [None], name="p")
+        out = api.metrics.auc(lab, pred, num_thresholds=7)
+        api.group(api.local_variables_initializer(), name="init_local")
+        return out
+    (g1, f1), (g2, f2) = build_both(tf, build)
+    assert_same_graph_def(g1, g2)
+    outcomes = []
+    for graph, (value, update) in ((g1, f1), (g2, f2)):
+        with tf1_mode(tf) as v1:
+            api = flowsaver if graph is g1 else v1
+            with api.Session(graph=graph) as sess:
+                sess.run(graph.get_operation_by_name("init_local"))
+                got = [sess.run(update, {"l:0": [1, 0, 1], "p:0": [0.9, 0.4, 0.35]}),
+                       sess.run(update, {"l:0": [0, 1], "p:0": [0.1, 0.6]}), sess.run(value)]
+                with pytest.raises(api.errors.InvalidArgumentError):
+                    sess.run(update, {"l:0": [1], "p:0": [1.5]})
+                outcomes.append(got)
+    assert_close(outcomes[0], outcomes[1])
+
+
+@pytest.mark.parametrize("kwargs", [{"curve": "XY"}, {"summation_method": "exact"}],
+                         ids=["curve", "summation"])
+def test_auc_argument_errors_match_tensorflow(tf, kwargs):
+    for api in (flowsaver, None):
+        with tf1_mode(tf) as v1:
+            api = api or v1
+            with api.Graph().as_default(), pytest.raises(ValueError):
+                api.metrics.auc(api.constant([1, 0]), api.constant([0.5, 0.2]), **kwargs)

@@ -5,9 +5,8 @@ An MNIST-style CNN with ``tf.layers`` (conv, batch norm, pooling, dropout, dense
 GraphDef node for node (gradients and optimizer included), TensorFlow's initial values
 carried into flowsaver by a checkpoint TensorFlow wrote, the same forward outputs and 20
 training losses (rtol 1e-4), and flowsaver's trained checkpoint read back by TensorFlow
-with the same outputs. Dropout is built with ``training=False``: the two systems draw
-different random numbers until TensorFlow's Philox streams land, and the gradient of a
-``tf.cond`` (a training switch given as a tensor) is not built by flowsaver yet.
+with the same outputs. Dropout is on (``training=True``) under ``tf.set_random_seed``: both
+systems draw the same masks from TensorFlow's Philox streams, run after run.
 """
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ LABELS = RNG.integers(0, 10, 16).astype(np.int64)
 
 def mnist_cnn(api):
     random.seed(11)
+    api.set_random_seed(31)
     x = api.placeholder(api.float32, [None, 14, 14, 1], name="x")
     y = api.placeholder(api.int64, [None], name="y")
     h = api.layers.conv2d(x, 8, 3, padding="same", activation=api.nn.relu)
@@ -35,7 +35,7 @@ def mnist_cnn(api):
     h = api.layers.max_pooling2d(h, 2, 2)
     h = api.layers.flatten(h)
     h = api.layers.dense(h, 32, activation=api.nn.relu)
-    h = api.layers.dropout(h, rate=0.4, training=False)
+    h = api.layers.dropout(h, rate=0.4, training=True)
     logits = api.layers.dense(h, 10, name="logits")
     loss = api.losses.sparse_softmax_cross_entropy(y, logits)
     with api.control_dependencies(api.get_collection(api.GraphKeys.UPDATE_OPS)):
@@ -77,13 +77,17 @@ def test_mnist_cnn_trains_like_tensorflow(tf, tmp_path):
     np.testing.assert_allclose(our_run[1], their_run[1], rtol=1e-4, err_msg="losses")
     assert their_run[1][-1] < their_run[1][0] * 0.8  # it does learn
     assert_close(our_run[2], their_run[2], rtol=1e-3, atol=1e-4, what="trained logits")
-    with tf1_mode(tf) as v1, theirs.as_default():  # flowsaver's checkpoint, read by TF
+    # flowsaver's checkpoint, read by TF and by flowsaver in new sessions (whose dropout
+    # streams start over, so both draw the first masks again)
+    with tf1_mode(tf) as v1, theirs.as_default():
         with v1.Session(graph=theirs) as sess:
             their_saver.restore(sess, our_ckpt)
-            feed = {"x:0": IMAGES}
-            restored = sess.run(their_fetches["logits"], feed)
+            restored = sess.run(their_fetches["logits"], {"x:0": IMAGES})
             moving = sess.run("batch_normalization/moving_mean:0")
-    np.testing.assert_allclose(restored, our_run[2], rtol=1e-4, atol=1e-4)
+    with ours.as_default(), flowsaver.Session(graph=ours) as sess:
+        saver.restore(sess, our_ckpt)
+        ours_restored = sess.run(our_fetches["logits"], {"x:0": IMAGES})
+    np.testing.assert_allclose(restored, ours_restored, rtol=1e-4, atol=1e-4)
     reader = flowsaver.train.load_checkpoint(our_ckpt)
     np.testing.assert_array_equal(reader.get_tensor("batch_normalization/moving_mean"), moving)
     assert "batch_normalization/moving_mean/Adam" not in reader.get_variable_to_shape_map()

@@ -279,7 +279,9 @@ def _dropout(api):
     return [api.nn.dropout(x, keep_prob=0.7),
             api.nn.dropout(x, rate=0.25, seed=3),
             api.nn.dropout(x, rate=0.5, noise_shape=[40, 1]),
-            api.nn.dropout(api.cast(x, api.float64), rate=0.1)]
+            api.nn.dropout(api.cast(x, api.float64), rate=0.1),
+            api.layers.dropout(x, rate=0.3, training=True),
+            api.layers.dropout(x, rate=0.6, noise_shape=[1, 100], seed=5, training=True)]
 
 
 def test_dropout_masks_match_tensorflow(tf):

@@ -6,8 +6,15 @@ systems initialize their own variables from their own random streams (no values 
 across), then train 20 steps on the same batch, each step one ``Session.run`` of the train op
 with the loss and dropout's noise. The initial weights and every step's dropout noise and
 mask must be bit-identical; the losses agree to rtol 1e-4 (convolution sums in another order).
+The same holds for a CNN written with ``tf.layers`` (default Glorot-uniform kernels, a
+seeded He initializer, batch norm, ``tf.layers.dropout(training=True)``). In TensorFlow
+2.21 ``tf.layers``' default initializers are stateless ops whose seed comes from Python's
+``random`` module (tf-keras draws one when none is given), not from ``tf.set_random_seed``;
+flowsaver draws it the same way, so ``random.seed`` fixes both.
 """
 from __future__ import annotations
+
+import random
 
 import numpy as np
 
@@ -79,3 +86,54 @@ def test_seeded_cnn_trains_as_in_tensorflow(tf):
     losses = np.array([s[0] for s in our_steps]), np.array([s[0] for s in their_steps])
     np.testing.assert_allclose(*losses, rtol=1e-4)
     assert losses[1][-1] < losses[1][0]  # it trains
+
+
+LAYER_NOISE = ["dropout/dropout/random_uniform/RandomUniform:0",
+               "dropout_1/dropout/random_uniform/RandomUniform:0"]
+
+
+def seeded_layers_cnn(api):
+    random.seed(2024)  # tf.layers' default kernel initializers draw their seeds here
+    api.set_random_seed(97)
+    x = api.placeholder(api.float32, [None, 12, 12, 1], name="x")
+    y = api.placeholder(api.int64, [None], name="y")
+    h = api.layers.conv2d(x, 8, 3, padding="same", activation=api.nn.relu)
+    h = api.layers.max_pooling2d(h, 2, 2)
+    h = api.layers.batch_normalization(h, training=True)
+    h = api.layers.dropout(h, rate=0.2, training=True)
+    h = api.layers.conv2d(h, 16, 3, activation=api.nn.relu,
+                          kernel_initializer=api.initializers.he_normal(seed=3))
+    h = api.layers.flatten(h)
+    h = api.layers.dropout(h, rate=0.3, training=True)
+    logits = api.layers.dense(h, 5, name="logits")
+    loss = api.losses.sparse_softmax_cross_entropy(y, logits)
+    with api.control_dependencies(api.get_collection(api.GraphKeys.UPDATE_OPS)):
+        train = api.train.AdamOptimizer(1e-3).minimize(loss, name="train")
+    return api.global_variables_initializer(), train, loss
+
+
+def _run_layers(api, sess_class, graph):
+    with graph.as_default():
+        init, train, loss = seeded_layers_cnn(api)
+        names = [v.op.name for v in api.global_variables()]
+        with sess_class(graph=graph) as sess:
+            sess.run(init)
+            initial = dict(zip(names, sess.run([n + ":0" for n in names])))
+            steps = [sess.run([loss] + LAYER_NOISE + [train], _batch())[:-1]
+                     for _ in range(STEPS)]
+    return initial, steps
+
+
+def test_seeded_layers_cnn_trains_as_in_tensorflow(tf):
+    our_init, our_steps = _run_layers(flowsaver, flowsaver.Session, flowsaver.Graph())
+    with tf1_mode(tf) as v1:
+        their_init, their_steps = _run_layers(v1, v1.Session, v1.Graph())
+    assert sorted(our_init) == sorted(their_init) and "conv2d/kernel" in our_init
+    for name, value in their_init.items():
+        assert our_init[name].tobytes() == value.tobytes(), f"initial {name} differs"
+    for step, (ours, theirs) in enumerate(zip(our_steps, their_steps)):
+        for name, a, b in zip(LAYER_NOISE, ours[1:], theirs[1:]):
+            assert a.tobytes() == b.tobytes(), f"step {step}: {name} differs"
+    losses = np.array([s[0] for s in our_steps]), np.array([s[0] for s in their_steps])
+    np.testing.assert_allclose(*losses, rtol=1e-4)
+    assert losses[1][-1] < losses[1][0]

@@ -9,12 +9,12 @@ from flowsaver.ops.array.reorder import (broadcast_to, gather_nd, reverse,  # no
                                          reverse_v2, scatter_nd, split)
 from flowsaver.ops.array.sequence import reverse_sequence  # noqa: F401
 from flowsaver.ops.array.slicing import (boolean_mask, gather, getitem,  # noqa: F401
-                                         one_hot, slice, strided_slice, where,  # noqa: A004
-                                         where_v2)
+                                         one_hot, slice, strided_slice, unique,
+                                         where, where_v2)  # noqa: A004
 
 __all__ = ['placeholder', 'placeholder_with_default', 'identity', 'stop_gradient', 'fill',
            'zeros', 'ones', 'zeros_like', 'ones_like', 'stack', 'unstack', 'reshape', 'shape',
            'shape_n', 'size', 'rank', 'concat', 'transpose', 'expand_dims', 'squeeze', 'tile',
            'pad', 'newaxis', 'slice', 'strided_slice', 'gather', 'boolean_mask', 'where',
            'where_v2', 'one_hot', 'broadcast_to', 'split', 'reverse', 'reverse_v2', 'gather_nd',
-           'scatter_nd', 'sequence_mask', 'meshgrid', 'reverse_sequence']
+           'scatter_nd', 'sequence_mask', 'meshgrid', 'reverse_sequence', 'unique']

@@ -256,3 +256,11 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
 def unsorted_segment_sum(data, segment_ids, num_segments, name=None) -> Tensor:
     """Rows of ``data`` summed by segment id into ``num_segments`` rows (``UnsortedSegmentSum``)."""
     return create_op("UnsortedSegmentSum", [data, segment_ids, num_segments], name=name)
+
+
+def unique(x, out_idx="int32", name=None):
+    """(distinct values of vector ``x`` in order of first appearance, each element's
+    position among them) (``Unique``)."""
+    with graph_of([x]).as_default():
+        y, idx = create_op("Unique", [x], {"out_idx": as_dtype(out_idx)}, name=name)
+        return y, idx

@@ -38,14 +38,18 @@ def _sparse_to_dense(op, ctx):
                 None, op, f"indices[{row}] = {_index_str(indices[row])} is out of bounds: "
                           f"need 0 <= index < {_index_str(shape)}")
         if validate and indices.shape[0] > 1:
-            step = np.diff(np.ravel_multi_index(tuple(indices.T), shape))
-            if np.any(step <= 0):
-                row = int(np.argmax(step <= 0)) + 1
-                what = "repeated" if step[row - 1] == 0 else "out of order"
+            flat = np.ravel_multi_index(tuple(indices.T), shape)
+            steps = np.diff(flat)
+            if np.any(steps <= 0):
+                row = int(np.argmax(steps <= 0)) + 1
+                where = "[" + ",".join(str(int(i)) for i in indices[row]) + "]"
+                if steps[row - 1] == 0:
+                    raise errors.InvalidArgumentError(
+                        None, op, f"indices[{row}] = {where} is repeated")
                 raise errors.InvalidArgumentError(
-                    None, op, f"indices[{row}] = {_index_str(indices[row])} is {what}. Many "
-                              f"sparse ops require sorted indices. Use `tf.sparse.reorder` to "
-                              f"create a correctly ordered copy.")
+                    None, op, f"indices[{row}] = {where} is out of order. Many sparse ops "
+                              f"require sorted indices.\n    Use `tf.sparse.reorder` to "
+                              f"create a correctly ordered copy.\n\n")
         out[tuple(indices.T)] = values
         return out
     return run

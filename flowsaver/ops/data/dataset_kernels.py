@@ -3,7 +3,6 @@ pipeline.py as the op's ``variant`` output. Functions named in ``f``/``predicate
 are looked up in the op's graph (func_graph.py) and run in the session's context."""
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 
@@ -168,9 +167,8 @@ def _padded_batch(op, ctx):
 @kernel("ShuffleDataset")
 def _shuffle(op, ctx):
     reshuffle = op.get_attr("reshuffle_each_iteration")
-    epochs = itertools.count()
     return lambda source, size, seed, seed2: pipeline.Shuffle(source, size, seed, seed2,
-                                                               reshuffle, epochs)
+                                                               reshuffle)
 
 
 @kernel("GeneratorDataset")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 
 import numpy as np
 
 from flowsaver import errors
 from flowsaver.format.record_files import iter_record_file
+from flowsaver.ops.random import philox
 
 
 def as_component(value, dtype=None) -> np.ndarray:
@@ -221,38 +223,52 @@ class PaddedBatch(Batch):
 
 class Shuffle(Dataset):
     """A buffer of ``buffer_size`` elements; each output is a uniformly chosen element of
-    the buffer, whose slot is refilled from the input. Seeded streams repeat per session."""
+    the buffer, whose slot is refilled from the input: TensorFlow's shuffle, pick for pick.
 
-    def __init__(self, source, buffer_size, seed, seed2, reshuffle_each_iteration,
-                 epochs=None):
+    Seeds, as TensorFlow's kernel takes them: (seed, seed2) both 0 become two random 64-bit
+    seeds. Every iterator of this dataset (each pass under ``repeat``) asks the seed
+    generator for its pair: with ``reshuffle_each_iteration`` the next two words of
+    ``PhiloxRandom(seed, seed2)``, else (seed, seed2) itself. The iterator then reads words
+    of ``PhiloxRandom(its pair)`` one at a time. The buffer is a ring of ``buffer_size``
+    slots holding the live elements at positions [start, end): a pick takes slot
+    (start + word % (end - start)), moves the slot at ``start`` into it and advances
+    ``start``; the next element read from the input goes in at ``end``. A new run of the
+    dataset op (re-initializing an iterator) makes a new seed generator, so it repeats the
+    same orders, as TensorFlow does.
+    """
+
+    def __init__(self, source, buffer_size, seed, seed2, reshuffle_each_iteration):
         self.source, self.size = source, int(buffer_size)
         if self.size <= 0:
             raise errors.InvalidArgumentError("buffer_size must be greater than zero.")
-        self.seed, self.seed2 = int(seed), int(seed2)
-        self.reshuffle = bool(reshuffle_each_iteration)
-        # passes counted per op and session, so that re-initializing reshuffles too
-        self.epochs = epochs if epochs is not None else itertools.count()
+        start = philox.PhiloxStream.from_seeds(int(seed), int(seed2))
+        self.seeds = (start.key, start.counter >> 64)
+        self.seed_words = philox.WordStream(start.key, start.counter) \
+            if reshuffle_each_iteration else None
+        self._lock = threading.Lock()
 
-    def _generator(self) -> np.random.Generator:
-        epoch = next(self.epochs) if self.reshuffle else 0
-        if self.seed == 0 and self.seed2 == 0:
-            return np.random.default_rng()
-        return np.random.Generator(np.random.Philox(key=[self.seed & (2**64 - 1),
-                                                         self.seed2 & (2**64 - 1)],
-                                                    counter=[0, 0, epoch, 0]))
+    def iterator_seeds(self) -> tuple[int, int]:
+        """The (seed, seed2) of the next iterator (TensorFlow's seed generator)."""
+        if self.seed_words is None:
+            return self.seeds
+        with self._lock:
+            return self.seed_words.next(), self.seed_words.next()
 
     def elements(self):
-        rng = self._generator()
+        seed, seed2 = self.iterator_seeds()
+        words = philox.WordStream(seed, seed2 << 64)
         it = self.source.elements()
-        buffer = list(itertools.islice(it, self.size))
-        while buffer:
-            i = int(rng.integers(len(buffer)))
-            element = buffer[i]
-            try:
-                buffer[i] = next(it)
-            except StopIteration:
-                buffer[i] = buffer[-1]
-                buffer.pop()
+        ring = list(itertools.islice(it, self.size))
+        start, end = 0, len(ring)
+        while start < end:
+            pick = (start + words.next() % (end - start)) % self.size
+            first = start % self.size
+            element = ring[pick]
+            ring[pick] = ring[first]
+            start += 1
+            for value in itertools.islice(it, 1):
+                ring[end % self.size] = value
+                end += 1
             yield element
 
 

@@ -8,17 +8,19 @@ import numpy as np
 
 from flowsaver.graph.attr_value import as_dtype
 from flowsaver.ops.array import api as array_ops
-from flowsaver.ops.array.reorder import reverse
-from flowsaver.ops.control_flow.api import cond
+from flowsaver.ops.image.adjust import *  # noqa: F401,F403
+from flowsaver.ops.image.adjust import __all__ as _ADJUST
+from flowsaver.ops.image.convert import convert_image_dtype
+from flowsaver.ops.image.geometry import *  # noqa: F401,F403
+from flowsaver.ops.image.geometry import __all__ as _GEOMETRY
 from flowsaver.ops.math import api as math_ops
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
-from flowsaver.ops.random.api import random_uniform
 from flowsaver.ops.scope_api import name_scope
 
 __all__ = ["ResizeMethod", "central_crop", "convert_image_dtype", "decode_image",
            "decode_jpeg", "decode_png", "encode_jpeg", "encode_png",
-           "per_image_standardization", "random_flip_left_right", "resize", "resize_images",
-           "resize_image_with_crop_or_pad"]
+           "per_image_standardization", "resize", "resize_images",
+           "resize_image_with_crop_or_pad"] + _ADJUST + _GEOMETRY
 
 
 class ResizeMethod:
@@ -77,35 +79,6 @@ def decode_image(contents, channels=None, dtype="uint8", name=None, expand_anima
         return image if dtype == stored else convert_image_dtype(image, dtype)
 
 
-def convert_image_dtype(image, dtype, saturate=False, name=None):
-    """``image`` in ``dtype``, rescaled: [0, 1] for floats, the full range for integers."""
-    image = convert_to_tensor(image, name="image")
-    dtype = as_dtype(dtype)
-    source = image.dtype.base_dtype
-    if source == dtype:
-        return array_ops.identity(image, name=name)
-    with graph_of([image]).as_default(), name_scope(name, "convert_image"):
-        if source.is_integer and dtype.is_integer:
-            in_max, out_max = int(source.max), int(dtype.max)
-            if in_max > out_max:
-                scale = (in_max + 1) // (out_max + 1)
-                scaled = math_ops.floordiv(image, scale)
-                return math_ops.cast(scaled, dtype) if not saturate else \
-                    math_ops.cast(math_ops.minimum(scaled, out_max), dtype)
-            scale = (out_max + 1) // (in_max + 1)
-            return math_ops.multiply(math_ops.cast(image, dtype), scale)
-        if source.is_floating and dtype.is_floating:
-            return math_ops.cast(image, dtype)
-        if source.is_integer:
-            cast = math_ops.cast(image, dtype)
-            return math_ops.multiply(cast, 1.0 / float(source.max), name=name)
-        scaled = math_ops.multiply(image, float(dtype.max) + 0.5)
-        if saturate:
-            scaled = math_ops.minimum(math_ops.maximum(scaled, float(dtype.min)),
-                                      float(dtype.max))
-        return math_ops.cast(scaled, dtype)
-
-
 def resize_images(images, size, method=ResizeMethod.BILINEAR, align_corners=False,
                   preserve_aspect_ratio=False, name=None):
     """``images`` ([batch,] height, width, channels) resized to ``size`` = [height, width]."""
@@ -149,20 +122,6 @@ def per_image_standardization(image):
         stddev = math_ops.sqrt(variance)
         min_stddev = math_ops.rsqrt(convert_to_tensor(num_pixels, dtype="float32"))
         return math_ops.divide(image - mean, math_ops.maximum(stddev, min_stddev))
-
-
-def random_flip_left_right(image, seed=None):
-    """``image`` mirrored left to right with probability 1/2 (each image of a batch)."""
-    image = convert_to_tensor(image, name="image")
-    with graph_of([image]).as_default(), name_scope(None, "random_flip_left_right"):
-        if image.shape.ndims == 3:
-            flip = math_ops.less(random_uniform([], 0, 1.0, seed=seed), 0.5)
-            return cond(flip, lambda: reverse(image, [1]), lambda: image)
-        batch = array_ops.shape(image)[0]
-        draws = random_uniform(array_ops.stack([batch]), 0, 1.0, seed=seed)
-        flips = math_ops.cast(math_ops.less(draws, 0.5), image.dtype)
-        flips = array_ops.reshape(flips, [-1, 1, 1, 1])
-        return flips * reverse(image, [2]) + (1 - flips) * image
 
 
 def central_crop(image, central_fraction):

@@ -42,7 +42,7 @@ def _zero(dtype):
 
 def _dense_default(key: str, spec, dtype) -> object:
     """The ``dense_defaults`` input for one dense feature, built as TensorFlow does."""
-    shape = TensorShape(spec.shape).as_list()
+    shape = TensorShape(spec.shape)  # converted as a TensorShape: an int32 Const
     if isinstance(spec, FixedLenSequenceFeature):
         value = spec.default_value if spec.default_value is not None else _zero(dtype)
         return convert_to_tensor(value, dtype=dtype, name=f"key_{key}")

@@ -12,7 +12,7 @@ from flowsaver.ops.array.slicing import unsorted_segment_sum  # noqa: F401
 from flowsaver.ops.math.composites import (arg_max, arg_min, clip_by_global_norm,  # noqa: F401
                                            clip_by_norm, clip_by_value, count_nonzero,
                                            global_norm, log_sigmoid, reduce_logsumexp,
-                                           scalar_mul, to_bfloat16, to_complex64,
+                                           saturate_cast, scalar_mul, to_bfloat16, to_complex64,
                                            to_complex128)
 from flowsaver.ops.math.linalg import einsum, tensordot  # noqa: F401
 from flowsaver.ops.math.linspace import lin_space, linspace  # noqa: F401
@@ -40,4 +40,4 @@ __all__ = ['floor', 'ceil',
            'segment_sum', 'unsorted_segment_sum', 'linspace', 'lin_space',
            'clip_by_value', 'clip_by_norm', 'global_norm', 'clip_by_global_norm',
            'reduce_logsumexp', 'count_nonzero', 'log_sigmoid', 'scalar_mul', 'arg_max',
-           'arg_min', 'to_bfloat16', 'to_complex64', 'to_complex128']
+           'arg_min', 'to_bfloat16', 'to_complex64', 'to_complex128', 'saturate_cast']

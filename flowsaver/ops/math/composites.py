@@ -19,7 +19,7 @@ from flowsaver.ops.math.basic import cast, maximum, minimum, sqrt
 from flowsaver.ops.math.reductions import (_deprecated_alias, reduce_max, reduce_sum)
 from flowsaver.ops.op_builder import constant, convert_to_tensor, create_op, graph_of
 
-__all__ = ['clip_by_value', 'clip_by_norm', 'global_norm', 'clip_by_global_norm',
+__all__ = ['saturate_cast', 'clip_by_value', 'clip_by_norm', 'global_norm', 'clip_by_global_norm',
            'reduce_logsumexp', 'count_nonzero', 'log_sigmoid', 'scalar_mul', 'arg_max',
            'arg_min', 'to_bfloat16', 'to_complex64', 'to_complex128']
 
@@ -50,6 +50,44 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     if isinstance(t, IndexedSlices):
         return IndexedSlices(t_max, t.indices, t.dense_shape)
     return t_max
+
+
+def _saturation_limits(source, target) -> tuple:
+    """The source-type values that clamp into ``target``'s range, TensorFlow's way: the
+    wider of the two minimums (the narrower maximum) in the source type, stepped towards 0
+    when rounding into the source type pushed it outside the target's range."""
+    kind = source.as_numpy_dtype
+    try:
+        common = np.promote_types(kind, target.as_numpy_dtype)
+    except TypeError:
+        common = float
+    low = kind(np.maximum(source.min, target.min))
+    if np.array([low, target.min], dtype=common)[0] < np.array(target.min, dtype=common):
+        low = np.nextafter(low, kind(0), dtype=kind)
+    high = kind(np.minimum(float(source.max), float(target.max)))
+    if np.array([high, target.max], dtype=common)[0] > np.array(target.max, dtype=common):
+        high = np.nextafter(high, kind(0), dtype=kind)
+    return low, high
+
+
+def saturate_cast(value, dtype, name=None):
+    """``value`` cast to ``dtype`` after clamping it into ``dtype``'s range (``ClipByValue``
+    then ``Cast``), so that out-of-range values saturate instead of wrapping.
+
+    Raises:
+      NotImplementedError: complex values (TensorFlow clamps their parts; not built here).
+    """
+    g = graph_of([value])
+    with g.as_default(), g.name_scope(name or "saturate_cast") as scope:
+        value = convert_to_tensor(value, name="value")
+        target = as_dtype(dtype).base_dtype
+        source = value.dtype.base_dtype
+        if source.is_complex:
+            raise NotImplementedError("saturate_cast of complex values")
+        low, high = _saturation_limits(source, target)
+        value = create_op("ClipByValue", [value, constant(low, dtype=source),
+                                          constant(high, dtype=source)], name="clamp")
+        return cast(value, target, name=scope)
 
 
 def clip_by_norm(t, clip_norm, axes=None, name=None):

@@ -9,6 +9,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.ops.queue.queues import PaddingQueue, Queue, ShuffleQueue
+from flowsaver.ops.random.philox import WordStream
 from flowsaver.ops.registry import NOT_FOLDABLE, OpTable
 
 TABLE = OpTable(__name__)
@@ -100,7 +101,7 @@ TABLE.kernel("PaddingFIFOQueueV2")(_queue_kernel(
 TABLE.kernel("RandomShuffleQueueV2")(_queue_kernel(
     lambda op, ctx, name, types, shapes: ShuffleQueue(
         name, op.get_attr("capacity"), types, shapes, op.get_attr("min_after_dequeue"),
-        ctx.numpy_generator(op))))
+        WordStream.from_seeds(op.get_attr("seed"), op.get_attr("seed2")))))
 
 
 def _converted(values, types) -> list:

@@ -5,8 +5,10 @@ queue and dequeueing from an empty one wait, so that queue-runner threads and th
 training loop can meet in the middle. Once closed, enqueues fail (``CancelledError``) and
 dequeues take what is left, then fail with ``OutOfRangeError``: that is how an input
 pipeline says that its epochs are over. A random-shuffle queue keeps at least
-``min_after_dequeue`` elements (until closed) and hands out a uniformly chosen one; a
-padding queue pads the components of a batch to its longest element.
+``min_after_dequeue`` elements (until closed) and hands out a uniformly chosen one, picked
+as TensorFlow picks it: the next word w of ``PhiloxRandom(seed, seed2)`` chooses element
+w % size, and the last element takes its place; a padding queue pads the components of a
+batch to its longest element.
 """
 from __future__ import annotations
 
@@ -38,6 +40,10 @@ class Queue:
 
     def _take(self):
         return self._items.pop(0)
+
+    def _give_back(self, taken: list) -> None:
+        """Return the elements of a dequeue that could not complete."""
+        self._items[:0] = taken
 
     def _stack(self, rows: list, op) -> list:
         out = []
@@ -76,7 +82,11 @@ class Queue:
                 self._cv.notify_all()
 
     def dequeue(self, count: int | None, op, up_to: bool = False):
-        """One element (count None), or ``count`` stacked; waits for enough of them."""
+        """One element (count None), or ``count`` stacked; waits for enough of them.
+
+        As in TensorFlow, a dequeue that finds the queue closed with fewer elements than it
+        still needs gives back what it took; ``up_to`` then takes all that is left.
+        """
         want = 1 if count is None else int(count)
         taken = []
         with self._cv:
@@ -84,18 +94,19 @@ class Queue:
                 if self._cancelled:
                     raise errors.CancelledError(None, op, f"{self.kind} '{self.name}' was "
                                                           f"cancelled (session closed)")
+                if self._closed and len(self._items) < want - len(taken):
+                    size = len(self._items)
+                    self._give_back(taken)
+                    if not (up_to and self._items):
+                        raise errors.OutOfRangeError(
+                            None, op, f"{self.kind} '{self.name}' is closed and has "
+                                      f"insufficient elements (requested {want - len(taken)}, "
+                                      f"current size {size})")
+                    taken, want = [], len(self._items)
                 if self._available() > 0:
                     taken.append(self._take())
                     self._cv.notify_all()
                     continue
-                if self._closed:
-                    if up_to and taken:
-                        break
-                    self._items[:0] = taken   # what was taken goes back to the front
-                    raise errors.OutOfRangeError(
-                        None, op, f"{self.kind} '{self.name}' is closed and has insufficient "
-                                  f"elements (requested {want}, current size "
-                                  f"{len(self._items)})")
                 self._cv.wait()
         if count is None:
             return [np.asarray(v, object) if t.name == "string" else v
@@ -119,10 +130,10 @@ class ShuffleQueue(Queue):
 
     kind = "RandomShuffleQueue"
 
-    def __init__(self, name, capacity, dtypes, shapes, min_after_dequeue, rng):
+    def __init__(self, name, capacity, dtypes, shapes, min_after_dequeue, words):
         super().__init__(name, capacity, dtypes, shapes)
         self.min_after_dequeue = int(min_after_dequeue)
-        self._rng = rng
+        self._words = words  # a philox.WordStream
 
     def _available(self) -> int:
         if self._closed:
@@ -130,9 +141,13 @@ class ShuffleQueue(Queue):
         return max(0, len(self._items) - self.min_after_dequeue)
 
     def _take(self):
-        i = int(self._rng.integers(len(self._items)))
+        i = self._words.next() % len(self._items)
         self._items[i], self._items[-1] = self._items[-1], self._items[i]
         return self._items.pop()
+
+    def _give_back(self, taken: list) -> None:
+        # TensorFlow appends them, the last taken first
+        self._items.extend(reversed(taken))
 
 
 class PaddingQueue(Queue):

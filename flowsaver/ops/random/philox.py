@@ -29,6 +29,11 @@ stream over. Blocks reserved per run:
     RandomGamma, RandomPoisson(V2)            256 per value (none for an empty output)
     Multinomial                               256 * batch * 2 * ceil4(samples) (none if empty)
     RandomShuffle of n rows                   ceil((n - 1) / 4) (none for n < 2 or no element)
+
+Some kernels read a stream one 32-bit word at a time instead (TensorFlow's
+``SingleSampleAdapter``): blocks in order, the four words of each in order, each word used
+once. The random-shuffle queue does so from its (seed, seed2) attrs, and the shuffle dataset
+from the seeds its seed generator hands each iterator (``WordStream``).
 """
 from __future__ import annotations
 
@@ -45,7 +50,7 @@ ROUNDS = 10
 MUL_A, MUL_B = 0xD2511F53, 0xCD9E8D57  # round multipliers
 WEYL_A, WEYL_B = 0x9E3779B9, 0xBB67AE85  # key increments between rounds
 STATELESS_KEY = 0x02461E29_3EC8F720  # the fixed key that scrambles a stateless seed
-CHUNK = 8192  # blocks per pass: keeps the working arrays in the L2 cache
+CHUNK = 16384  # blocks per pass: the working arrays (3 x 256 KiB) stay in the L2 cache
 
 _MULTIPLIERS = np.array([[MUL_A], [MUL_B]], np.uint64)
 _LOW = np.uint64(MASK32)
@@ -185,6 +190,38 @@ class PhiloxStream:
             start = self.counter
             self.counter = (start + count) & MASK128
         return start
+
+
+class WordStream:
+    """A stream's 32-bit words, one at a time and in order (TensorFlow's
+    ``SingleSampleAdapter`` over ``PhiloxRandom``). Blocks are computed ``BATCH`` at a time,
+    ahead of use: the words depend on nothing but the key and the counter."""
+
+    BATCH = 64  # blocks computed per refill
+
+    __slots__ = ("key", "counter", "_words", "_next")
+
+    def __init__(self, key: int, counter: int):
+        self.key = key & MASK64
+        self.counter = counter & MASK128
+        self._words: list = []
+        self._next = 0
+
+    @classmethod
+    def from_seeds(cls, seed: int, seed2: int) -> "WordStream":
+        """The words of ``PhiloxRandom(seed, seed2)``; random seeds when both are 0."""
+        stream = PhiloxStream.from_seeds(seed, seed2)
+        return cls(stream.key, stream.counter)
+
+    def next(self) -> int:
+        """The next word, as an int in [0, 2**32)."""
+        if self._next == len(self._words):
+            self._words = words(self.key, self.counter, 4 * self.BATCH).tolist()
+            self.counter = (self.counter + self.BATCH) & MASK128
+            self._next = 0
+        word = self._words[self._next]
+        self._next += 1
+        return word
 
 
 def stateless_key_counter(seed0: int, seed1: int) -> tuple[int, int]:

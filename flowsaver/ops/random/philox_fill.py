@@ -20,7 +20,8 @@ g * 256 * group / 4 and takes Box-Muller pairs in order, keeping each value with
 
 Box-Muller (float): u = max(uniform(w0), 1e-7); v = float(2 pi (as double) * uniform(w1));
 r = sqrtf(-2 logf(u)); (sin v * r, cos v * r) with glibc's logf and sincosf
-(``libm_float``). Half and bfloat16 round the float results to nearest even.
+(``libm_float``). Half and bfloat16 round the float results to nearest even. Draws of a
+million values or more look r and (sin v, cos v) up by mantissa (``box_muller_table``).
 The last, partial group is computed in full and cut.
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from flowsaver.ops.random import libm_float
+from flowsaver.ops.random import box_muller_table, libm_float
 from flowsaver.ops.random import philox
 
 RESERVED_BLOCKS_PER_OUTPUT = 256  # a stateful op's reservation per output value and run
@@ -141,10 +142,20 @@ def _uniform_values(dtype: np.dtype):
     return lambda x, y, dest: _put4(per_word(x), per_word(y), dest)
 
 
-def _normal_values(dtype: np.dtype):
+def _normal_values(dtype: np.dtype, size: int = 0):
     if dtype == np.float64:
         def values(x, y, dest):
             dest[:, 0], dest[:, 1] = box_muller_double(x[0], y[0], x[1], y[1])
+        return values
+    tables = box_muller_table.tables(size)
+    if tables is not None:  # a large draw: the factors by lookup (same bits)
+        def values(x, y, dest):
+            if dest.dtype == np.float32:
+                box_muller_table.normals(x, y, *tables, dest)
+            else:  # half, bfloat16: the float values rounded
+                wide = np.empty(dest.shape, np.float32)
+                box_muller_table.normals(x, y, *tables, wide)
+                dest[:] = wide
         return values
 
     def values(x, y, dest):
@@ -201,7 +212,7 @@ def uniform(key: int, counter: int, size: int, dtype) -> np.ndarray:
 def normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
     """``RandomStandardNormal`` values (half, bfloat16, float, double)."""
     dtype = np.dtype(dtype)
-    return _fixed(key, counter, size, dtype, _normal_values(dtype))
+    return _fixed(key, counter, size, dtype, _normal_values(dtype, size))
 
 
 def uniform_int(key: int, counter: int, size: int, lo: int, hi: int, dtype) -> np.ndarray:
@@ -254,7 +265,7 @@ def truncated_normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
     count = -(-size // group)
     stride = group * TRUNCATED_WORDS_PER_OUTPUT // 4  # blocks each group owns
     work_dtype = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
-    candidates = _normal_values(work_dtype)
+    candidates = _normal_values(work_dtype, size)
     out = np.empty((count, group), dtype)
     filled = np.zeros(count, np.int64)
 

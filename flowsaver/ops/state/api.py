@@ -1,4 +1,5 @@
-"""``tf.assign``, ``tf.assign_add``, ``tf.assign_sub``, ``tf.is_variable_initialized``."""
+"""``tf.assign``, ``tf.assign_add``, ``tf.assign_sub``, ``tf.is_variable_initialized`` and
+the ``tf.scatter_*`` row updates of ref variables."""
 from __future__ import annotations
 
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
@@ -38,3 +39,23 @@ def is_variable_initialized(variable):
     ref = _ref(variable)
     with ref.graph.as_default():
         return create_op("IsVariableInitialized", [ref], {"dtype": ref.dtype.base_dtype})
+
+
+def _scatter(op_type: str, default_locking: bool):
+    def scatter(ref, indices, updates, use_locking=default_locking, name=None):
+        with graph_of([ref, indices, updates]).as_default():
+            return create_op(op_type, [_ref(ref), indices, updates],
+                             {"use_locking": use_locking}, name=name)
+    scatter.__name__ = "scatter_" + op_type[len("Scatter"):].lower()
+    scatter.__doc__ = (f"Rows ``indices`` of variable ``ref`` combined with ``updates`` "
+                       f"(``{op_type}``); returns the ref.")
+    return scatter
+
+
+scatter_update = _scatter("ScatterUpdate", True)
+scatter_add = _scatter("ScatterAdd", False)
+scatter_sub = _scatter("ScatterSub", False)
+scatter_mul = _scatter("ScatterMul", False)
+scatter_div = _scatter("ScatterDiv", False)
+scatter_min = _scatter("ScatterMin", False)
+scatter_max = _scatter("ScatterMax", False)

@@ -11,6 +11,7 @@ from flowsaver.graph import attr_value
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.array import api as array_ops
+from flowsaver.ops.autodiff.indexed_slices import IndexedSlices
 from flowsaver.ops.state import api as state_ops
 from flowsaver.ops.op_builder import convert_to_tensor, create_op
 
@@ -191,6 +192,24 @@ class Variable:
     def assign_sub(self, delta, use_locking=False, name=None, read_value=True):
         out = state_ops.assign_sub(self._variable, delta, use_locking=use_locking, name=name)
         return out if read_value else out.op
+
+    def _scatter(self, scatter, sparse_delta, use_locking, name):
+        if not isinstance(sparse_delta, IndexedSlices):
+            raise TypeError(f"sparse_delta is not IndexedSlices: {sparse_delta}")
+        return scatter(self._variable, sparse_delta.indices, sparse_delta.values,
+                       use_locking=use_locking, name=name)
+
+    def scatter_sub(self, sparse_delta, use_locking=False, name=None):
+        """Subtract an ``IndexedSlices`` from the variable's rows (``ScatterSub``)."""
+        return self._scatter(state_ops.scatter_sub, sparse_delta, use_locking, name)
+
+    def scatter_add(self, sparse_delta, use_locking=False, name=None):
+        """Add an ``IndexedSlices`` to the variable's rows (``ScatterAdd``)."""
+        return self._scatter(state_ops.scatter_add, sparse_delta, use_locking, name)
+
+    def scatter_update(self, sparse_delta, use_locking=False, name=None):
+        """Overwrite the variable's rows with an ``IndexedSlices`` (``ScatterUpdate``)."""
+        return self._scatter(state_ops.scatter_update, sparse_delta, use_locking, name)
 
     def eval(self, session=None):
         """The variable's value in ``session`` (or the default session)."""
