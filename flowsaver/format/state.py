@@ -27,6 +27,7 @@ from google.protobuf import text_format
 
 from flowsaver import errors
 from flowsaver.format.atomic import atomic_write_text
+from flowsaver.format.files import read_regular_file
 from flowsaver.format.protos import CheckpointState
 
 _log = logging.getLogger(__name__)
@@ -183,14 +184,16 @@ def read_checkpoint_state(checkpoint_dir: str, latest_filename: Optional[str] = 
     Raises:
       ValueError: the state names no model checkpoint path.
       DataLossError: the file is not a CheckpointState text proto, or absurdly large.
-      OSError: the file exists but cannot be read (e.g. it is a directory).
+      InvalidArgumentError: the path is a directory, FIFO or device, not a file.
+      PermissionDeniedError: the file exists but cannot be opened.
     """
     checkpoint_dir = os.fspath(checkpoint_dir)
     state_path = checkpoint_state_filename(checkpoint_dir, latest_filename)
-    if not os.path.exists(state_path):
+    try:
+        # Never open() a FIFO or device for reading: it would block or never end.
+        data = read_regular_file(state_path, MAX_STATE_FILE_BYTES + 1)
+    except errors.NotFoundError:
         return None
-    with open(state_path, "rb") as f:
-        data = f.read(MAX_STATE_FILE_BYTES + 1)
     if len(data) > MAX_STATE_FILE_BYTES:
         raise errors.DataLossError(f"{state_path}: larger than {MAX_STATE_FILE_BYTES} bytes, "
                                    f"not a checkpoint state file")
