@@ -34,12 +34,14 @@ class TooIrregular(Exception):
     """Raised when three or more varying dimensions defeat both bounded methods."""
 
 
-def first_overlap(boxes) -> tuple[int, int] | None:
+def first_overlap(boxes, paint_cells: int = PAINT_CELLS) -> tuple[int, int] | None:
     """Indices ``(i, j)`` of two boxes that share an element, or None when all are disjoint.
 
     Args:
       boxes: a sequence of boxes, each a tuple of ``(start, length)`` pairs, all of one
         rank, with non-negative starts and lengths.
+      paint_cells: the most grid cells marked for three or more varying dimensions (0
+        always sweeps).
 
     Raises:
       TooIrregular: three or more dimensions vary and neither bounded method applies.
@@ -55,7 +57,7 @@ def first_overlap(boxes) -> tuple[int, int] | None:
         return _overlap_1d(boxes, live, varying[0])
     if len(varying) == 2:
         return _overlap_2d(boxes, live, *varying)
-    found = _overlap_painted(boxes, live, varying)
+    found = _overlap_painted(boxes, live, varying, paint_cells)
     if found is not False:
         return found
     return _overlap_swept(boxes, live, varying)
@@ -144,14 +146,14 @@ def _bisect_left(values, x) -> int:
     return lo
 
 
-def _overlap_painted(boxes, live, varying):
+def _overlap_painted(boxes, live, varying, paint_cells: int):
     """Marks each box's cells of the grid its boundaries make; False when too many cells."""
     cuts = [sorted({c for i in live for c in (boxes[i][k][0], sum(boxes[i][k]))})
             for k in varying]
     cells = 1
     for c in cuts:
         cells *= len(c) - 1
-        if cells > PAINT_CELLS:
+        if cells > paint_cells:
             return False
     where = [{c: r for r, c in enumerate(cut)} for cut in cuts]
     owner = np.full([len(c) - 1 for c in cuts], -1, dtype=np.int32)

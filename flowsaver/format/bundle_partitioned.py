@@ -69,7 +69,9 @@ def _checked_entry(reader, key: bytes, entry, layout: SliceLayout, i: int):
         raise errors.DataLossError(f"{where}: slice {tslice} is listed but its entry is "
                                    f"missing")
     shape = tuple(n for _, n in box)
-    if sentry.dtype != entry.dtype or reader._entry_shape(sentry, where) != shape:
+    # Compared as stored; _read_entry checks the stored shape itself before any read.
+    if sentry.dtype != entry.dtype or tuple(d.size for d in sentry.shape.dim) != shape \
+            or sentry.shape.unknown_rank:
         raise errors.DataLossError(f"{where}: slice {tslice} is stored with dtype "
                                    f"{sentry.dtype} and shape "
                                    f"{[d.size for d in sentry.shape.dim]}, not as listed")

@@ -240,9 +240,6 @@ class BundleReader:
                                                                         full_shape)
         return cached
 
-    def _entry_shape(self, entry, where: str) -> tuple[int, ...]:
-        return shape_of(entry.shape, where)
-
     def _index_path(self) -> str:
         return index_filename(self.prefix)
 

@@ -13,6 +13,8 @@ import threading
 
 from flowsaver import errors
 
+_CHUNK = 1 << 20
+
 
 def open_regular_file(path: str) -> int:
     """A read-only fd of a regular file. A FIFO, device or directory is refused, not read.
@@ -52,13 +54,23 @@ def physical_memory_bytes() -> int:
 def read_regular_file(path: str, limit: int) -> bytes:
     """Up to ``limit`` bytes of the regular file at ``path`` (see open_regular_file).
 
-    The caller compares the length with its own bound: reading one byte more than it
-    accepts tells a file that grew past the bound from one that fits.
+    Memory follows the file's size, not ``limit``: ``f.read(limit)`` would allocate all
+    of ``limit`` first (2 GiB for a 300-byte .meta file). The caller compares the length
+    with its own bound: asking for one byte more than it accepts tells a file that grew
+    past the bound from one that fits.
     """
     fd = open_regular_file(path)
     with os.fdopen(fd, "rb") as f:
         try:
-            return f.read(limit)
+            size = os.fstat(fd).st_size
+            data = f.read(min(limit, size))
+            if len(data) < limit:      # the file may have grown since fstat
+                rest = iter(lambda: f.read(min(limit - len(data), _CHUNK)), b"")
+                for chunk in rest:
+                    data += chunk
+                    if len(data) >= limit:
+                        break
+            return data
         except OSError as exc:
             raise errors.DataLossError(f"{path}: reading failed: {exc.strerror or exc}") \
                 from None

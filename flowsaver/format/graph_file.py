@@ -20,6 +20,7 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from flowsaver import errors
+from flowsaver.format.files import read_regular_file
 from flowsaver.format.graph_protos import GraphDef, MetaGraphDef
 from flowsaver.format.meta_file import MAX_META_BYTES, read_meta_graph_file
 from flowsaver.format.proto_builder import build
@@ -89,8 +90,7 @@ def read_graph_file(path, tags: tuple[str, ...] = ()) -> LoadedGraph:
         return LoadedGraph(meta.graph_def, meta, "MetaGraph")
     if not os.path.isfile(path):
         raise errors.NotFoundError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        data = f.read(MAX_META_BYTES + 1)
+    data = read_regular_file(path, MAX_META_BYTES + 1)
     if len(data) > MAX_META_BYTES:
         raise errors.DataLossError(f"{path}: larger than the 2 GiB a protobuf message can be")
     graph = _graph_def_from_bytes(data)
@@ -120,8 +120,7 @@ def read_saved_model(export_dir) -> SavedModel:
     if not os.path.isfile(path):
         raise errors.NotFoundError(f"{export_dir} is not a SavedModel directory: it has "
                                    f"neither {SAVED_MODEL_PB} nor {SAVED_MODEL_PBTXT}")
-    with open(path, "rb") as f:
-        data = f.read(MAX_SAVED_MODEL_BYTES + 1)
+    data = read_regular_file(path, MAX_SAVED_MODEL_BYTES + 1)
     if len(data) > MAX_SAVED_MODEL_BYTES:
         raise errors.DataLossError(f"{path}: larger than the 2 GiB a protobuf message can be")
     model = SavedModel()

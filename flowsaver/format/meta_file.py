@@ -13,6 +13,7 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from flowsaver import errors
+from flowsaver.format.files import read_regular_file
 from flowsaver.format.graph_protos import MetaGraphDef
 
 # A .meta file larger than this is refused rather than read into memory.
@@ -35,9 +36,8 @@ def read_meta_graph_file(filename) -> MetaGraphDef:
         raise OSError(f"File does not exist. Received: {filename}.")
     if not os.path.isfile(filename):
         raise OSError(f"{filename} is not a regular file, so it holds no MetaGraphDef.")
-    with open(filename, "rb") as f:
-        # Read one byte past the cap: a file growing after a size check cannot get past it.
-        data = f.read(MAX_META_BYTES + 1)
+    # Read one byte past the cap: a file growing after a size check cannot get past it.
+    data = read_regular_file(filename, MAX_META_BYTES + 1)
     if len(data) > MAX_META_BYTES:
         raise errors.DataLossError(f"{filename}: more than {MAX_META_BYTES} bytes is more "
                                    f"than a MetaGraphDef can hold (2 GiB)")
