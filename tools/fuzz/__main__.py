@@ -11,6 +11,7 @@ its files were kept. Exit status 1 when anything but ``ok`` and ``typed`` occurr
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from tools.fuzz import engine
@@ -35,6 +36,7 @@ def main(argv=None) -> int:
     parser.add_argument("--replay", metavar="DIR", help="re-run one kept finding")
     parser.add_argument("--list", action="store_true", help="list targets and seeds")
     args = parser.parse_args(argv)
+    logging.disable(logging.CRITICAL)   # readers warn about every broken state file
     if args.replay:
         outcome = engine.replay(args.replay)
         print(f"{outcome.kind} in step {outcome.step!r}\n{outcome.detail}")
