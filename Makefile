@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
 DEMO_DIR ?= demo-out
 
-.PHONY: demo test bench clean fixtures
+.PHONY: demo test bench clean fixtures fuzz crash
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,21 @@ test: $(TEST_STAMP)
 	$(PY) -m pytest
 	FLOWSAVER_EXECUTOR=interpreter $(PY) -m pytest $(INTERPRETED_TESTS)
 
+# The fuzzing campaign (tools/fuzz): FUZZ_INPUTS mutated files for each of the readers'
+# targets, each read in a forked child under a time and memory cap; fails on anything
+# but clean reads and typed errors, keeping the findings' files in fuzz-findings/.
+FUZZ_INPUTS ?= 100000
+FUZZ_JOBS ?= 2
+fuzz: $(TEST_STAMP)
+	$(PY) -m tools.fuzz --inputs $(FUZZ_INPUTS) --jobs $(FUZZ_JOBS)
+
+# The kill campaign (tools/crash): CRASH_KILLS SIGKILLs at chosen points of Saver.save
+# loops (mid-write, around each rename, during retention) and at random moments; fails on
+# any damaged latest checkpoint. CRASH_DIR: where (default: a fresh temporary directory).
+CRASH_KILLS ?= 240
+crash: $(TEST_STAMP)
+	$(PY) -m tools.crash --kills $(CRASH_KILLS) $(if $(CRASH_DIR),--dir $(CRASH_DIR))
+
 bench: $(TEST_STAMP)
 	$(PIP) install -q -e '.[bench]'
 	$(PY) bench/bench_bundle.py
@@ -52,4 +67,4 @@ fixtures: $(TEST_STAMP)
 	$(PY) tests/fixtures/make_fixtures.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .hypothesis fuzz-findings

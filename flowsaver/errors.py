@@ -85,3 +85,29 @@ UnavailableError = _make("UnavailableError", UNAVAILABLE, "The service is unavai
 DataLossError = _make("DataLossError", DATA_LOSS,
                       "A file is corrupted or truncated: bad checksum, length or structure.")
 UnauthenticatedError = _make("UnauthenticatedError", UNAUTHENTICATED, "No valid credentials.")
+
+
+_DUAL: dict = {}
+
+
+def with_python_base(error_class: type, python_class: type) -> type:
+    """``error_class`` that is also an instance of ``python_class`` (one class per pair).
+
+    Where TensorFlow raises a plain ValueError or TypeError for a bad file (an invalid
+    GraphDef or MetaGraphDef), flowsaver raises this: code catching TensorFlow's Python
+    exception keeps working, and code catching flowsaver's typed errors sees an OpError.
+
+    Example:
+      >>> InvalidGraph = with_python_base(InvalidArgumentError, ValueError)
+      >>> isinstance(InvalidGraph("bad node"), (ValueError, OpError))
+      True
+    """
+    key = (error_class, python_class)
+    if key not in _DUAL:
+        # Named as the TensorFlow class; found by pickle under its qualified name.
+        qualname = f"{error_class.__name__}_{python_class.__name__}"
+        cls = type(error_class.__name__, (error_class, python_class),
+                   {"__doc__": error_class.__doc__, "__module__": __name__,
+                    "__qualname__": qualname})
+        _DUAL[key] = globals()[qualname] = cls
+    return _DUAL[key]

@@ -21,7 +21,8 @@ from flowsaver.cli.common import (OpenedCheckpoint, display_name, dump_json, for
                                   read_object_graph, read_tensor)
 from flowsaver.cli.object_tree import object_graph_json, object_graph_lines
 from flowsaver.cli.tensor_stats import TensorStats, tensor_stats
-from flowsaver.cli.values import PRINT_THRESHOLD, as_array, format_value, value_json
+from flowsaver.cli.values import (PRINT_THRESHOLD, as_array, format_value, json_float,
+                                  value_json)
 from flowsaver.format import dtypes, storage
 from flowsaver.format.bundle_read import index_filename, name_to_key, num_elements
 from flowsaver.format.dtypes import DType
@@ -210,8 +211,14 @@ def _note(t: TensorInfo) -> str:
 
 
 def _time_text(stamp: float) -> str:
-    return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).isoformat(
-        sep=" ", timespec="seconds")
+    """A state-file timestamp (seconds since the epoch) as UTC time. A value no clock can
+    show (NaN, infinite, milliseconds by mistake, past year 9999) is shown as the number
+    it is: one odd entry must not hide the rest of the listing."""
+    try:
+        return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).isoformat(
+            sep=" ", timespec="seconds")
+    except (OverflowError, ValueError, OSError):
+        return f"timestamp {stamp!r} is not a valid time"
 
 
 def _header_lines(info: CheckpointInfo) -> list[str]:
@@ -339,7 +346,8 @@ def info_json(info: CheckpointInfo, view: View = View()) -> dict:
         "num_shards": info.num_shards,
         "data_files": [{"path": p, "bytes": s} for p, s in info.data_files],
         "state_file": info.state_file,
-        "state": [dataclasses.asdict(e) for e in info.state],
+        "state": [dict(dataclasses.asdict(e), timestamp=None if e.timestamp is None
+                       else json_float(e.timestamp)) for e in info.state],
         "tensors": tensors,
         "totals": {"tensors": total.tensors, "parameters": total.parameters,
                    "bytes": total.nbytes, "human": human_bytes(total.nbytes),

@@ -9,7 +9,11 @@ from __future__ import annotations
 import collections
 import sys
 
+from google.protobuf.message import DecodeError
+
+from flowsaver import errors
 from flowsaver.cli.common import dump_json, plural
+from flowsaver.cli.values import json_float
 from flowsaver.format.graph_protos import VariableDef
 from flowsaver.format.meta_file import read_meta_graph_file
 from flowsaver.format.protos import DATA_TYPES
@@ -29,6 +33,21 @@ def _shape(attr) -> str:
     if shape.unknown_rank:
         return "<unknown>"
     return "[" + ", ".join("?" if d.size < 0 else str(d.size) for d in shape.dim) + "]"
+
+
+def _variable_defs(meta, key: str, path: str) -> list:
+    """The VariableDefs of collection ``key``; DataLossError naming the file and the
+    collection when one does not parse (import_meta_graph refuses such a file too)."""
+    if key not in meta.collection_def:
+        return []
+    out = []
+    for i, raw in enumerate(meta.collection_def[key].bytes_list.value):
+        try:
+            out.append(VariableDef.FromString(raw))
+        except DecodeError as exc:
+            raise errors.DataLossError(f"{path}: item {i} of collection {key!r} is not a "
+                                       f"serialized VariableDef: {exc}") from None
+    return out
 
 
 def describe(path: str) -> dict:
@@ -62,14 +81,10 @@ def describe(path: str) -> dict:
     variables = []
     seen = set()
     trainable = set()
-    for raw in meta.collection_def["trainable_variables"].bytes_list.value \
-            if "trainable_variables" in meta.collection_def else []:
-        trainable.add(VariableDef.FromString(raw).variable_name)
+    for var in _variable_defs(meta, "trainable_variables", path):
+        trainable.add(var.variable_name)
     for key in VARIABLE_KEYS:
-        if key not in meta.collection_def:
-            continue
-        for raw in meta.collection_def[key].bytes_list.value:
-            var = VariableDef.FromString(raw)
+        for var in _variable_defs(meta, key, path):
             if var.variable_name in seen:
                 continue
             seen.add(var.variable_name)
@@ -91,7 +106,7 @@ def describe(path: str) -> dict:
         saver = {"filename_tensor": sd.filename_tensor_name, "save_tensor": sd.save_tensor_name,
                  "restore_op": sd.restore_op_name, "max_to_keep": sd.max_to_keep,
                  "sharded": sd.sharded,
-                 "keep_checkpoint_every_n_hours": sd.keep_checkpoint_every_n_hours}
+                 "keep_checkpoint_every_n_hours": json_float(sd.keep_checkpoint_every_n_hours)}
     info = meta.meta_info_def
     return {"path": path, "nodes": len(nodes),
             "producer": {"tensorflow_version": info.tensorflow_version,

@@ -3,8 +3,20 @@ indented tree from the root, or the nodes as JSON."""
 from __future__ import annotations
 
 
+# Indentation stops growing at this depth and the depth is written out instead: a chain
+# of 30,000 nodes indented two spaces per level would take 900 million spaces.
+MAX_INDENT_DEPTH = 40
+
+
+def _pad(depth: int) -> str:
+    if depth <= MAX_INDENT_DEPTH:
+        return "  " * depth
+    return "  " * MAX_INDENT_DEPTH + f"[depth {depth}] "
+
+
 def object_graph_lines(graph) -> list[str]:
-    """The object tree from the root (node 0); shared nodes are shown once."""
+    """The object tree from the root (node 0); shared nodes are shown once. Memory and
+    output are linear in the graph's size, however deep it is."""
     lines = [f"object graph: {len(graph.nodes)} nodes"]
     seen: set[int] = set()
     for root in range(len(graph.nodes)):   # node 0 first, then any it does not reach
@@ -14,7 +26,7 @@ def object_graph_lines(graph) -> list[str]:
         stack = [(root, "(root)" if root == 0 else "(unreached)", 0)]
         while stack:
             node_id, label, depth = stack.pop()
-            pad = "  " * depth
+            pad = _pad(depth)
             if node_id in seen:
                 lines.append(f"{pad}{label} #{node_id} (shown above)")
                 continue

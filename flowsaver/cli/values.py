@@ -37,7 +37,8 @@ def format_value(value, dtype: DType, full: bool) -> str:
                            max_line_width=PRINT_LINEWIDTH, separator=" ")
 
 
-def _json_float(x: float):
+def json_float(x: float):
+    """A float for a JSON document: non-finite values as "nan", "inf" or "-inf"."""
     if x != x:
         return "nan"
     if x in (float("inf"), float("-inf")):
@@ -54,9 +55,9 @@ def _flat_json(array: np.ndarray, dtype: DType) -> list:
     if dtype.is_bool:
         return flat.astype(bool).tolist()
     if dtype.is_complex:
-        return [[_json_float(z.real), _json_float(z.imag)] for z in flat.tolist()]
+        return [[json_float(z.real), json_float(z.imag)] for z in flat.tolist()]
     if dtype.is_floating:
-        return [_json_float(x) for x in flat.astype(np.float64).tolist()]
+        return [json_float(x) for x in flat.astype(np.float64).tolist()]
     return [int(x) for x in flat]   # int() also covers ml_dtypes int4 / uint4
 
 

@@ -1,9 +1,10 @@
 """`flowsaver verify`: read every byte a checkpoint's index points at, and check it.
 
-Each tensor, and each stored slice of a partitioned one, in every shard, is read through the
-format layer's reader, which checks the entry's dtype and shape, its offset and size against
-the data file, the CRC32C of its bytes, and for strings and variants their lengths and
-element checksums. A failure makes the tensor *bad* (exit code 1).
+Each tensor, and each stored slice of a partitioned one, in every shard, is checked by the
+format layer's reader: the entry's dtype and shape, its offset and size against the data
+file, the CRC32C of its bytes (streamed, so memory stays constant however large a tensor
+is), and for strings and variants their lengths and element checksums. A failure makes the
+tensor *bad* (exit code 1).
 
 Then come checks that give *warnings*, since TensorFlow never writes such files but reads
 them without complaint: data-file bytes no entry covers (gaps), entries that overlap, data
@@ -109,7 +110,7 @@ def _verify_partitioned(bundle: BundleReader, name: str, entry, raw: dict,
         stored = raw.get(encode_tensor_name_slice(name_to_key(name), tslice))
         result.nbytes += stored.size if stored is not None else 0
         try:
-            bundle.get_slice(name, tslice)
+            bundle.check_tensor(name, tslice)
         except READ_ERRORS as exc:
             failed = True
             if str(exc) not in reported:   # overlapping slices fail every slice alike
@@ -136,7 +137,7 @@ def _orphan(bundle: BundleReader, name: str, result: VerifyResult) -> None:
     result.warnings.append(VerifyWarning(
         index, f"slice entry {display_name(label)} is listed by no tensor entry"))
     result.nbytes += bundle.entry(name).size
-    _read(result, label, None, lambda: bundle.get_tensor(name))
+    _read(result, label, None, lambda: bundle.check_tensor(name))
 
 
 def _check_object_graph(opened: OpenedCheckpoint, value, names: set[str],
@@ -164,8 +165,10 @@ def _file_layout(path: str, runs: list[tuple[int, int, bytes]]) -> list[VerifyWa
     size = storage.getsize(path)
     found = []
     end, last = 0, None
-    for start, stop, key in sorted(runs):
-        if start > end and end < size:   # a run past the end is already a bad tensor
+    # A run before the start or past the end of the file is already a bad tensor, and
+    # covers no byte of the file: left out here.
+    for start, stop, key in sorted(r for r in runs if 0 <= r[0] and r[1] <= size):
+        if start > end:
             found.append(_gap(path, end, min(start, size)))
         elif start < end:
             found.append(VerifyWarning(path, f"{_label(key)} (bytes {start}..{stop}) "
@@ -230,9 +233,11 @@ def verify_v2(opened: OpenedCheckpoint) -> VerifyResult:
             _verify_partitioned(bundle, name, entry, raw, result)
             continue
         result.nbytes += entry.size
-        value = _read(result, name, None, lambda: bundle.get_tensor(name))
         if name == OBJECT_GRAPH_KEY:
-            graph_value = value
+            graph_value = _read(result, name, None, lambda: bundle.get_tensor(name))
+        else:
+            # Streamed through the CRC: a tensor larger than memory is checked too.
+            _read(result, name, None, lambda: bundle.check_tensor(name))
     if graph_value is not None:
         _check_object_graph(opened, graph_value, set(names), result)
     result.warnings += _layout_warnings(bundle, raw)

@@ -27,15 +27,18 @@ import threading
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.format import bundle_partitioned as partitioned
 from flowsaver.format import dtypes, storage, tensor_codec
 from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.coding import CorruptionError, crc32c, mask
+from flowsaver.format.crc_stream import crc32c_of_range
+# also imported from here by other readers:
+from flowsaver.format.files import (open_regular_file, physical_memory_bytes,  # noqa: F401
+                                    read_exactly)
 from flowsaver.format.mapped import FileMaps
 from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto
-from flowsaver.format.ranged_reads import (RemoteBlob, open_regular_file, prefetch,  # noqa: F401
-                                          read_exactly, read_object)
-from flowsaver.format.slices import (TensorSlice, assemble_slices, check_disjoint,
-                                     encode_tensor_name_slice, num_elements, overlap)
+from flowsaver.format.ranged_reads import RemoteBlob, prefetch, read_object
+from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice, num_elements
 from flowsaver.format.table import TableReader
 
 HEADER_KEY = b""
@@ -47,6 +50,9 @@ MAX_NUM_SHARDS = 99_999  # data file names hold five digits
 # each piece just after it is read, while it is still in the CPU cache. Must stay below
 # the 2 GiB that one read() returns.
 READ_PIECE = 1 << 20
+# No tensor larger than the machine's memory is allocated: the allocation would fail, or
+# (with memory overcommit) succeed and then exhaust memory while the bytes are read.
+MAX_READ_BYTES = physical_memory_bytes()
 
 
 def data_filename(prefix: str, shard_id: int, num_shards: int) -> str:
@@ -227,60 +233,30 @@ class BundleReader:
         if not entry.slices:
             whole = self._read_entry(key, entry)
             return whole[tuple(slice(s, s + n) for s, n in want)]
-        return self._assemble(key, entry, full_shape, want)
+        layout = self._layout(key, entry, full_shape)
+        return partitioned.assemble(self, key, entry, layout, want)
 
-    def _stored_slices(self, key, entry, full_shape):
-        """The checked ``(slices, boxes)`` of a partitioned tensor, computed once per key."""
+    def read_stored_slice(self, name, tslice: TensorSlice) -> np.ndarray:
+        """One stored slice of a partitioned tensor, as stored: O(1) in the slice count
+        once the tensor's slices have been checked (what `flowsaver verify` reads)."""
+        key = name_to_key(name)
+        entry = self.entry(name)
+        layout = self._layout(key, entry, self.shape(name))
+        return partitioned.read_stored_slice(self, key, entry, layout, tslice)
+
+    def _layout(self, key, entry, full_shape) -> partitioned.SliceLayout:
+        """The checked slices of a partitioned tensor, computed once per key."""
         cached = self._slice_cache.get(key)
-        if cached is not None:
-            return cached
-        where = self._where(key)
-        stored = [self._slice(s, key) for s in entry.slices]
-        try:
-            boxes = [s.resolve(full_shape) for s in stored]
-        except ValueError as exc:
-            raise errors.DataLossError(f"{where}: {exc}") from None
-        check_disjoint(stored, boxes, where)
-        self._slice_cache[key] = stored, boxes
-        return stored, boxes
+        if cached is None:
+            cached = self._slice_cache[key] = partitioned.slice_layout(self, key, entry,
+                                                                        full_shape)
+        return cached
 
-    def _assemble(self, key, entry, full_shape, want) -> np.ndarray:
-        where = self._where(key)
-        stored, boxes = self._stored_slices(key, entry, full_shape)
-        info = self.dtype(key)
-        pieces, runs = [], []
-        for tslice, box in zip(stored, boxes):
-            skey = encode_tensor_name_slice(key, tslice)
-            sentry = self._entries.get(skey)
-            if overlap(box, want) is None:
-                continue
-            # Checked before assemble_slices allocates the output: each needed slice's
-            # entry exists, matches the listing, and its bytes lie inside its data file.
-            if sentry is None:
-                raise errors.DataLossError(f"{where}: slice {tslice} is listed but its "
-                                           f"entry is missing")
-            if sentry.dtype != entry.dtype or \
-                    shape_of(sentry.shape, where) != tuple(n for _, n in box):
-                raise errors.DataLossError(f"{where}: slice {tslice} is stored with dtype "
-                                           f"{sentry.dtype} and shape "
-                                           f"{[d.size for d in sentry.shape.dim]}, not as "
-                                           f"listed")
-            self._check_extent(sentry, info, num_elements(n for _, n in box), where)
-            runs.append((sentry.shard_id, sentry.offset, sentry.offset + sentry.size, tslice))
-            label = key_to_name(key) + f"[{tslice}]"
-            pieces.append((box, lambda k=skey, e=sentry, lb=label: self._read_entry(k, e, lb)))
-        # Disjoint byte ranges bound the output by the data files' size: slices that share
-        # bytes could otherwise claim a tensor far larger than the files.
-        runs.sort(key=lambda r: r[:3])
-        for (s1, _, end1, a), (s2, start2, _, b) in zip(runs, runs[1:]):
-            if s1 == s2 and start2 < end1:
-                path = data_filename(self.prefix, s1, self.header.num_shards)
-                raise errors.DataLossError(f"{where}: stored slices {a} and {b} share bytes "
-                                           f"of {path}")
-        return assemble_slices(
-            want, info.numpy, pieces,
-            f"partitioned tensor {key_to_name(key)} in {index_filename(self.prefix)}",
-            [str(s) for s in stored])
+    def _index_path(self) -> str:
+        return index_filename(self.prefix)
+
+    def _data_path_of(self, shard_id: int) -> str:
+        return data_filename(self.prefix, shard_id, self.header.num_shards)
 
     def _check_extent(self, entry, info, count: int, where: str) -> None:
         """The entry's bytes lie inside its data file and can hold ``count`` elements."""
@@ -334,10 +310,8 @@ class BundleReader:
                 wanted.append((entry.shard_id, blob, entry.offset, entry.size))
         self._prefetched.update(prefetch(wanted, str(self.prefix)))
 
-    def _read_entry(self, key: bytes, entry, label: str | None = None,
-                    pending: list | None = None) -> np.ndarray:
-        """One stored entry's value. With ``pending``, a large numeric tensor's CRC check is
-        left to the caller: ``(job, entry, where)`` is appended instead of awaited."""
+    def _entry_info(self, key: bytes, entry, label: str | None):
+        """``(info, shape, count, where)`` of an entry: dtype, shape and size checked."""
         label = label or key_to_name(key)
         where = f"tensor {label!r} in {index_filename(self.prefix)}"
         try:
@@ -355,6 +329,46 @@ class BundleReader:
                     f"{index_filename(self.prefix)}")
         elif info.kind == "none":
             raise errors.DataLossError(f"{where}: dtype {info.name} cannot be stored")
+        return info, shape, count, where
+
+    def check_tensor(self, name, tslice: TensorSlice | None = None) -> None:
+        """Checks tensor ``name`` (or its stored slice ``tslice``) as reading it would,
+        without holding a numeric one in memory: its bytes are streamed through the CRC,
+        holes of sparse files included (crc_stream.py). Strings are read and decoded.
+
+        Raises:
+          DataLossError, NotFoundError: what reading it would raise.
+        """
+        key, entry = name_to_key(name), self.entry(name)
+        if tslice is not None or entry.slices:
+            if tslice is None:
+                self.get_tensor(name)
+                return
+            layout = self._layout(key, entry, self.shape(name))
+            key, entry, label = partitioned.stored_slice_entry(self, key, entry, layout,
+                                                               tslice)
+        else:
+            label = None
+        info, _, _, where = self._entry_info(key, entry, label)
+        if info.kind != "memcpy":
+            self._read_entry(key, entry, label)
+            return
+        fd, file_size = self._data_file(entry.shard_id, where)
+        if isinstance(fd, RemoteBlob):   # an object in a store: read it as get_tensor does
+            self._read_entry(key, entry, label)
+            return
+        path = self._data_path(entry)
+        self._check_range(entry, file_size, where, path)
+        crc = crc32c_of_range(fd, entry.offset, entry.size,
+                              lambda view, at: read_exactly(fd, view, at, where, path))
+        if mask(crc) != entry.crc32c:
+            self._crc_error(entry, mask(crc), where)
+
+    def _read_entry(self, key: bytes, entry, label: str | None = None,
+                    pending: list | None = None) -> np.ndarray:
+        """One stored entry's value. With ``pending``, a large numeric tensor's CRC check is
+        left to the caller: ``(job, entry, where)`` is appended instead of awaited."""
+        info, shape, count, where = self._entry_info(key, entry, label)
         if info.kind == "memcpy" and self._maps is not None and not self._big_endian:
             return self._mapped_entry(entry, info, shape, where)
         want_crc = self.verify_crc and info.kind == "memcpy"
@@ -409,17 +423,24 @@ class BundleReader:
         fd, file_size = self._data_file(entry.shard_id, where)
         offset, size = entry.offset, entry.size
         path = self._data_path(entry)
-        if offset < 0 or size < 0 or offset + size > file_size:
-            raise errors.DataLossError(
-                f"{where}: {size} bytes at offset {offset} run past the end of {path} "
-                f"({file_size} bytes)")
+        self._check_range(entry, file_size, where, path)
         if isinstance(fd, RemoteBlob):   # one ranged GET of exactly these bytes
             data = self._prefetched.get((entry.shard_id, offset, size))
             if data is None:
                 data = fd.read(offset, size, where)
             buf = np.frombuffer(bytearray(data), dtype=np.uint8)
             return buf, (crc32c(buf) if want_crc else 0)
-        buf = np.empty(size, dtype=np.uint8)
+        if size > MAX_READ_BYTES:
+            raise errors.ResourceExhaustedError(
+                f"{where}: {size} bytes at offset {offset} of {path} are more than this "
+                f"machine's memory ({MAX_READ_BYTES} bytes); `flowsaver verify` can still "
+                f"check them")
+        try:
+            buf = np.empty(size, dtype=np.uint8)
+        except MemoryError:
+            raise errors.ResourceExhaustedError(
+                f"{where}: no memory for the {size} bytes at offset {offset} of {path}") \
+                from None
         view = memoryview(buf)
         crc = 0
         background = BackgroundCrc32c() if want_crc and size > READ_PIECE else None
@@ -434,6 +455,14 @@ class BundleReader:
         if background is not None:
             crc = background if defer else background.result()
         return buf, crc
+
+    @staticmethod
+    def _check_range(entry, file_size: int, where: str, path: str) -> None:
+        offset, size = entry.offset, entry.size
+        if offset < 0 or size < 0 or offset + size > file_size:
+            raise errors.DataLossError(
+                f"{where}: {size} bytes at offset {offset} run past the end of {path} "
+                f"({file_size} bytes)")
 
     def _data_file(self, shard_id: int, where: str) -> tuple[int, int]:
         cached = self._files.get(shard_id)

@@ -1,38 +1,14 @@
-"""Reading the bytes of a bundle's files: positioned reads of local files, and ranged
-requests to a store with as few of them as possible.
+"""Reading the data objects of a bundle in a store with as few ranged requests as possible.
 
-A local data file is opened as a regular file only (``open_regular_file``) and read with
-positioned reads (``read_exactly``); a data object of a store is read with HTTP range
-requests. ``RemoteBlob`` stands where a local file
-descriptor would, and ``prefetch`` plans the requests for many tensors at once: tensors
+(Local data files are opened and read by files.py: regular files only, positioned reads.)
+A data object of a store is read with HTTP range requests. ``RemoteBlob`` stands where a
+local file descriptor would, and ``prefetch`` plans the requests for many tensors at once: tensors
 close together in one object share a ranged GET, and the GETs run concurrently.
 """
 from __future__ import annotations
 
-import os
-import stat
-import threading
-
 from flowsaver import errors
 from flowsaver.format import storage
-
-
-def open_regular_file(path: str) -> int:
-    """A read-only fd of a regular file. A FIFO, device or directory is refused, not read:
-    a FIFO would block and /dev/zero never ends."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise errors.NotFoundError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise errors.InvalidArgumentError(f"{path} is a directory, not a checkpoint file") \
-            from None
-    except OSError as exc:
-        raise errors.PermissionDeniedError(f"{path}: cannot open: {exc.strerror}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise errors.InvalidArgumentError(f"{path} is not a regular file")
-    return fd
 
 
 def read_object(url: str) -> bytes:
@@ -113,35 +89,3 @@ def prefetch(wanted, where: str) -> dict:
             for offset, size in members:
                 out[(shard_id, offset, size)] = view[offset - start:offset - start + size]
     return out
-
-
-def read_exactly(fd: int, view, offset: int, where: str, path: str) -> None:
-    got = 0
-    while got < len(view):
-        try:
-            n = _pread_into(fd, view[got:], offset + got)
-        except OSError as exc:  # an I/O error, or the reader closed by another thread
-            raise errors.DataLossError(f"{where}: reading {path} at offset {offset + got} "
-                                       f"failed: {exc.strerror or exc}") from None
-        if n <= 0:
-            raise errors.DataLossError(f"{where}: {path} ended after {offset + got} bytes "
-                                       f"while reading")
-        got += n
-
-
-if hasattr(os, "preadv"):
-    def _pread_into(fd: int, view, offset: int) -> int:
-        return os.preadv(fd, [view[:1 << 30]], offset)
-else:  # Windows: no positioned read into a buffer
-    _seek_lock = threading.Lock()
-
-    def _pread_into(fd: int, view, offset: int) -> int:
-        with _seek_lock:
-            os.lseek(fd, offset, os.SEEK_SET)
-            return os.readv(fd, [view[:1 << 30]]) if hasattr(os, "readv") else \
-                _read_copy(fd, view)
-
-    def _read_copy(fd, view):
-        chunk = os.read(fd, min(len(view), 1 << 30))
-        view[:len(chunk)] = chunk
-        return len(chunk)

@@ -17,7 +17,9 @@ from flowsaver.format import dtypes
 from flowsaver.format.bundle_read import BundleReader
 from flowsaver.format.object_graph import OBJECT_GRAPH_KEY, parse_object_graph
 from flowsaver.format.paths import resolve_checkpoint_prefix
+from flowsaver.format.protos import DATA_TYPES
 
+_ENUM_NAMES = {enum: name for name, enum in DATA_TYPES.items()}
 
 
 def missing_tensor_error(name: str, names: list[str], prefix: str) -> errors.NotFoundError:
@@ -26,6 +28,15 @@ def missing_tensor_error(name: str, names: list[str], prefix: str) -> errors.Not
     hint = f" Closest names: {', '.join(close)}." if close else ""
     return errors.NotFoundError(f"Key {name} not found in checkpoint {prefix} "
                                 f"({len(names)} tensors).{hint}")
+
+
+def _enum_name(enum: int) -> str:
+    """A DataType enum as the listing shows it; an enum no TensorFlow version defines is
+    listed by number (the listing is how a user finds such an entry)."""
+    info = dtypes.BY_ENUM.get(enum)
+    if info is not None:
+        return info.proto_name
+    return _ENUM_NAMES.get(enum, f"unknown DataType {enum}")
 
 
 class CheckpointReader:
@@ -106,13 +117,13 @@ class CheckpointReader:
         raw binary slice key, and not under its own name.
         """
         if not isinstance(self._impl, BundleReader):
-            lines = [(n.encode("utf-8", "surrogateescape"), self._impl.dtype(n),
+            lines = [(n.encode("utf-8", "surrogateescape"), self._impl.dtype(n).proto_name,
                       self._impl.shape(n)) for n in self._names]
         else:
-            lines = [(key, dtypes.info(entry.dtype), [d.size for d in entry.shape.dim])
+            lines = [(key, _enum_name(entry.dtype), [d.size for d in entry.shape.dim])
                      for key, entry in sorted(self._impl.raw_entries().items())
                      if not entry.slices]
-        return b"".join(key + f" ({dtype.proto_name}) [{','.join(map(str, shape))}]\n"
+        return b"".join(key + f" ({dtype}) [{','.join(map(str, shape))}]\n"
                         .encode() for key, dtype, shape in lines)
 
     def object_graph(self):

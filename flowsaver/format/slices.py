@@ -19,17 +19,33 @@ A full extent is written as start 0, length -1.
 """
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.format.box_overlap import TooIrregular, first_overlap
 from flowsaver.format.coding import CorruptionError
 from flowsaver.format.protos import TensorSliceProto
 
 FULL = -1  # extent length meaning "the whole dimension"
 MAX_SLICES = 1 << 16  # per tensor; TensorFlow partitions into tens, not tens of thousands
+MAX_SPEC_RANK = 254   # TensorFlow's TensorShape limit, for the shapes of spec strings
+
+
+class SliceSpecError(errors.InvalidArgumentError, ValueError):
+    """A malformed slice or ``shape_and_slice`` spec string. An InvalidArgumentError, as
+    TensorFlow's RestoreV2 and SaveV2 raise, and a ValueError, as this module raised
+    before."""
+
+
+def _spec_int(text: str, spec: str) -> int:
+    """One decimal integer of a spec; SliceSpecError naming the whole spec otherwise."""
+    try:
+        return int(text)
+    except ValueError:
+        raise SliceSpecError(f"shape_and_slice spec {spec!r}: {text!r} is not an "
+                             f"integer") from None
 
 
 @dataclass(frozen=True)
@@ -44,7 +60,7 @@ class TensorSlice:
 
     @classmethod
     def parse(cls, spec: str) -> "TensorSlice":
-        """From ``"0,2:-"`` form. Raises ValueError on a malformed spec."""
+        """From ``"0,2:-"`` form. Raises SliceSpecError (a ValueError) when malformed."""
         extents = []
         for part in spec.split(":"):
             if part == "-":
@@ -52,10 +68,12 @@ class TensorSlice:
                 continue
             start, sep, length = part.partition(",")
             if not sep:
-                raise ValueError(f"slice extent {part!r} is neither '-' nor 'start,length'")
-            s, n = int(start), int(length)
+                raise SliceSpecError(f"slice extent {part!r} of {spec!r} is neither '-' nor "
+                                     f"'start,length'")
+            s, n = _spec_int(start, spec), _spec_int(length, spec)
             if s < 0 or n < 0:
-                raise ValueError(f"slice extent {part!r} has a negative start or length")
+                raise SliceSpecError(f"slice extent {part!r} of {spec!r} has a negative "
+                                     f"start or length")
             extents.append((s, n))
         return cls(tuple(extents))
 
@@ -105,17 +123,28 @@ class TensorSlice:
 
 
 def parse_shape_and_slice(spec: str) -> tuple[tuple[int, ...] | None, TensorSlice | None]:
-    """``"6 2 0,2:-"`` -> ``((6, 2), TensorSlice)``; ``""`` -> ``(None, None)``."""
+    """``"6 2 0,2:-"`` -> ``((6, 2), TensorSlice)``; ``""`` -> ``(None, None)``.
+
+    Raises:
+      SliceSpecError: (an InvalidArgumentError and a ValueError) the spec is malformed, or
+        its slice does not fit its shape; the message quotes the spec.
+    """
     if not spec:
         return None, None
     parts = spec.split(" ")
     if len(parts) < 2:
-        raise ValueError(f"shape_and_slice {spec!r} needs the shape and a slice")
-    shape = tuple(int(p) for p in parts[:-1])
+        raise SliceSpecError(f"shape_and_slice {spec!r} needs the shape and a slice")
+    if len(parts) - 1 > MAX_SPEC_RANK:
+        raise SliceSpecError(f"shape_and_slice {spec[:100]!r}... has {len(parts) - 1} "
+                             f"dimensions, more than a shape has ({MAX_SPEC_RANK})")
+    shape = tuple(_spec_int(p, spec) for p in parts[:-1])
     if any(d < 0 for d in shape):
-        raise ValueError(f"shape_and_slice {spec!r} has a negative dimension")
+        raise SliceSpecError(f"shape_and_slice {spec!r} has a negative dimension")
     tslice = TensorSlice.parse(parts[-1])
-    tslice.resolve(shape)
+    try:
+        tslice.resolve(shape)
+    except ValueError as exc:
+        raise SliceSpecError(f"shape_and_slice {spec!r}: {exc}") from None
     return shape, tslice
 
 
@@ -255,27 +284,24 @@ def num_elements(shape) -> int:
 def check_disjoint(slices, boxes, where: str) -> None:
     """DataLossError unless the stored ``boxes`` (one per TensorSlice) are pairwise disjoint.
 
-    A sweep along the most-partitioned dimension compares only boxes that meet along it,
-    so the usual partitionings cost O(n log n), not O(n**2).
+    O(n log n) for slices that vary along one or two dimensions (box_overlap.py).
+
+    Raises:
+      DataLossError: two slices overlap, or there are more than MAX_SLICES.
+      ResourceExhaustedError: three or more dimensions vary in a layout too irregular to
+        check in bounded time (no partitioner writes one).
     """
     if len(boxes) > MAX_SLICES:
         raise errors.DataLossError(f"{where}: {len(boxes)} stored slices, more than the "
                                    f"{MAX_SLICES} flowsaver accepts for one tensor")
-    if len(boxes) < 2:
-        return
-    rank = len(boxes[0])
-    dim = max(range(rank), key=lambda k: len({b[k][0] for b in boxes})) if rank else 0
-    active: list = []  # heap of (end along dim, index)
-    for i in sorted(range(len(boxes)), key=lambda i: boxes[i][dim][0] if rank else 0):
-        start = boxes[i][dim][0] if rank else 0
-        while active and active[0][0] <= start:
-            heapq.heappop(active)
-        for _, j in active:
-            if overlap(boxes[i], boxes[j]) is not None:
-                raise errors.DataLossError(f"{where}: stored slices {slices[j]} and "
-                                           f"{slices[i]} overlap")
-        end = start + boxes[i][dim][1] if rank else 1
-        heapq.heappush(active, (end, i))
+    try:
+        pair = first_overlap(boxes)
+    except TooIrregular as exc:
+        raise errors.ResourceExhaustedError(f"{where}: {exc}") from None
+    if pair is not None:
+        i, j = sorted(pair)
+        raise errors.DataLossError(f"{where}: stored slices {slices[i]} and {slices[j]} "
+                                   f"overlap")
 
 
 def overlap(a, b):
@@ -297,7 +323,8 @@ def assemble_slices(want, numpy_dtype, pieces, label: str, described) -> np.ndar
       numpy_dtype: the output's dtype.
       pieces: ``(box, read)`` per stored slice; ``read()`` returns that box's array and is
         only called when the box meets ``want``. The boxes must not overlap.
-      label, described: for the error message ("partitioned tensor X in F"; slice texts).
+      label, described: for the error message ("partitioned tensor X in F"; the slice
+        texts, or a function returning them, called only for the message).
 
     Raises:
       InvalidArgumentError: the stored slices do not cover ``want``.
@@ -309,7 +336,8 @@ def assemble_slices(want, numpy_dtype, pieces, label: str, described) -> np.ndar
     covered = sum(num_elements(n for _, n in c) for _, _, c in common if c is not None)
     if covered != needed:
         raise errors.InvalidArgumentError(
-            f"Does not have sufficient slices for {label}: the stored slices {described} "
+            f"Does not have sufficient slices for {label}: the stored slices "
+            f"{described() if callable(described) else described} "
             f"cover {covered} of the {needed} elements asked for")
     out = np.empty(size, dtype=numpy_dtype)
     for box, read, part in common:

@@ -198,21 +198,29 @@ def read_checkpoint_state(checkpoint_dir: str, latest_filename: Optional[str] = 
         returns); False keeps them as written in the file.
 
     Raises:
-      ValueError: the state names no model checkpoint path.
-      DataLossError: the file is not a CheckpointState text proto, or absurdly large.
-      OSError: the file exists but cannot be read (e.g. it is a directory).
+      DataLossError: the file is not a CheckpointState text proto, or absurdly large, or
+        names no model checkpoint path (then also a ValueError, as TensorFlow raises).
+      InvalidArgumentError: the path is a directory, FIFO or device, not a file.
+      PermissionDeniedError: the file exists but cannot be opened.
     """
     checkpoint_dir = os.fspath(checkpoint_dir)
     state_path = checkpoint_state_filename(checkpoint_dir, latest_filename)
     if not storage.exists(state_path):
         return None
-    data = storage.read_bytes(state_path, MAX_STATE_FILE_BYTES)
+    try:
+        # never open() a FIFO or device for reading: it would block or never end
+        data = storage.read_bytes(state_path, MAX_STATE_FILE_BYTES)
+    except errors.NotFoundError:
+        return None
     if len(data) > MAX_STATE_FILE_BYTES:
         raise errors.DataLossError(f"{state_path}: larger than {MAX_STATE_FILE_BYTES} bytes, "
                                    f"not a checkpoint state file")
     state = checkpoint_state_from_text(data, state_path)
     if not state.model_checkpoint_path:
-        raise ValueError("Invalid checkpoint state loaded from " + checkpoint_dir)
+        # TensorFlow's ValueError, typed: the file parses but names no checkpoint.
+        raise errors.with_python_base(errors.DataLossError, ValueError)(
+            f"Invalid checkpoint state loaded from {checkpoint_dir}: {state_path} names no "
+            f"model_checkpoint_path")
     if join_paths:
         join_checkpoint_paths(state, checkpoint_dir)
     return state
@@ -226,11 +234,14 @@ def get_checkpoint_state(checkpoint_dir: str,
     Relative paths in the file are joined onto `checkpoint_dir` as given.
 
     Raises:
-      ValueError: the file parses but has an empty `model_checkpoint_path`.
+      DataLossError: (also a ValueError, as TensorFlow raises) the file parses but has an
+        empty `model_checkpoint_path`.
     """
     try:
         return read_checkpoint_state(checkpoint_dir, latest_filename)
     except (errors.OpError, OSError) as exc:
+        if isinstance(exc, ValueError):   # names no checkpoint: TensorFlow raises too
+            raise
         # TensorFlow ignores a broken state file so that training can start afresh; the
         # warning is the only trace, so it names the file and the cause.
         state_path = checkpoint_state_filename(os.fspath(checkpoint_dir), latest_filename)

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import os
 import re
-import stat
+import sys
 from typing import Protocol
 
-from flowsaver.format import atomic
+from flowsaver.format import atomic, files
 
 # "scheme://": a letter, then letters, digits, "+", "-" or "."; at least two characters,
 # so that a Windows drive ("C:\\", "C://") is never taken for a scheme.
@@ -123,19 +123,13 @@ def copy(src: str, dst: str) -> None:
 def read_bytes(path: str, limit: int | None = None) -> bytes:
     """A whole file's bytes, at most ``limit + 1`` of them when ``limit`` is given.
 
-    Local files that are not regular files (a FIFO, a device) are refused with
-    IsADirectoryError/OSError rather than read, since reading one could block forever.
+    Local files are read by files.read_regular_file: a missing file is NotFoundError, and
+    one that is not a regular file (a FIFO, a device, a directory) is refused with
+    InvalidArgumentError rather than read, since reading one could block forever.
     """
     if is_url(path):
         return store_for(path).read_bytes(path, limit)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(21, "Is a directory", path)
-        if not stat.S_ISREG(mode):
-            raise OSError(f"{path} is not a regular file")
-        return f.read() if limit is None else f.read(limit + 1)
+    return files.read_regular_file(path, sys.maxsize if limit is None else limit + 1)
 
 
 def read_range(path: str, offset: int, size: int) -> bytes:

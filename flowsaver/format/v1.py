@@ -220,7 +220,7 @@ class V1Reader:
                   for s, box, i in tensor.slices]
         return assemble_slices(want, tensor.dtype.numpy, pieces,
                                f"partitioned tensor {tensor.name} in {self.prefix}",
-                               [str(s) for s, _, _ in tensor.slices])
+                               lambda: [str(s) for s, _, _ in tensor.slices])
 
     def _read_slice(self, tensor: _Tensor, tslice: TensorSlice, index: int) -> np.ndarray:
         path = self.files[index]

@@ -26,6 +26,10 @@ from flowsaver.ops import registry
 # Bound the work one question may cause: constant subgraphs are small in practice.
 _MAX_VISITS = 200
 _MAX_ELEMENTS = 1 << 16
+# A Const larger than this is never expanded to answer a shape question: no shape, axis
+# or index list the shape functions ask about comes near it, and a hostile graph's few
+# bytes can declare gigabytes of repeated zeros.
+_MAX_CONST_ELEMENTS = 1 << 24
 INT64_MAX = (1 << 63) - 1
 
 
@@ -65,6 +69,15 @@ def static_shape_value(tensor, zero_wins: bool = True):
     return None if None in dims else np.array(int(np.prod(dims, dtype=np.int64)), dtype)
 
 
+def _declared_elements(op) -> int:
+    """How many elements a ``Const`` node's TensorProto declares, read from its shape alone
+    (a few bytes of proto can declare billions of repeated values)."""
+    n = 1
+    for dim in op._get_attr_proto("value").tensor.tensor_shape.dim:
+        n *= max(dim.size, 0)
+    return n
+
+
 def const_value(op) -> np.ndarray:
     """A ``Const`` node's value."""
     return tensor_proto.to_array(op._get_attr_proto("value").tensor)
@@ -88,7 +101,7 @@ def _refined(tensor, visits: list):
         return None
     op = tensor.op
     if op.type == "Const":
-        return const_value(op)
+        return const_value(op) if _declared_elements(op) <= _MAX_CONST_ELEMENTS else None
     if registry.has_trait(op.type, registry.SHAPE_OF):
         return static_shape_value(tensor)
     if op.type == "StridedSlice" and op.inputs[0].op.type in ("Shape", "ShapeN"):

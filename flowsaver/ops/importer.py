@@ -12,8 +12,9 @@ every attr its op requires, of the attr's type and allowed values, inputs that e
 many as the op takes and of the dtypes it takes, no cycle but a loop's (a NextIteration
 into a Merge, joined once both exist, as TensorFlow does); and (stricter than TensorFlow,
 which fails only when the graph runs) Const values that match their dtype and would
-decode within tensor_proto's size limit. Errors are ValueError, or the OpError the
-problem raises at run time, and name the node. The import is atomic: when it fails, the
+decode within tensor_proto's size limit. Errors are InvalidArgumentErrors that are also
+ValueErrors (what TensorFlow raises), or the OpError the problem raises at run time, and
+name the node. The import is atomic: when it fails, the
 graph is left as it was (``rollback_on_error``).
 """
 from __future__ import annotations
@@ -29,6 +30,8 @@ from flowsaver.ops import registry, validate
 from flowsaver.ops.functional import library as function_library
 from flowsaver.ops.op_builder import infer_shapes
 
+# What an invalid GraphDef raises: TensorFlow's ValueError, and flowsaver's typed error.
+GraphError = errors.with_python_base(errors.InvalidArgumentError, ValueError)
 # Attrs TensorFlow computes on export and drops on import.
 DROPPED_ATTRS = ("_output_shapes",)
 # The most outputs one node may have. A list output's length is an attr, so a hostile
@@ -100,10 +103,10 @@ def _check_names(nodes) -> None:
     seen = set()
     for node in nodes:
         if not VALID_OP_NAME.match(node.name):
-            raise ValueError(f"Node {node.name[:200]!r} ({node.op}): the name is empty or "
+            raise GraphError(f"Node {node.name[:200]!r} ({node.op}): the name is empty or "
                              f"has characters a node name cannot have")
         if node.name in seen:
-            raise ValueError(f"Node '{node.name}' appears more than once in the GraphDef")
+            raise GraphError(f"Node '{node.name}' appears more than once in the GraphDef")
         seen.add(node.name)
 
 
@@ -129,7 +132,7 @@ def _ordered(nodes) -> list:
                 if dep is None or _is_back_edge(node, dep):
                     continue
                 if state.get(src) == 1:
-                    raise ValueError(f"The GraphDef has a cycle through node '{node.name}' "
+                    raise GraphError(f"The GraphDef has a cycle through node '{node.name}' "
                                      f"(its input '{inp}')")
                 if not state.get(src):
                     stack.append((dep, False))
@@ -164,7 +167,7 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
                       if i.lstrip("^").startswith("$unbound_inputs_")
                       and _canonical(i.lstrip("^")) not in input_map and i not in input_map})
     if unbound:
-        raise ValueError(f"Graph contains unbound inputs: {unbound}. Must provide these "
+        raise GraphError(f"Graph contains unbound inputs: {unbound}. Must provide these "
                          f"inputs through input_map.")
     in_graph_def = {n.name for n in nodes}
     function_library.check_addable(graph, graph_def.library)  # before anything is added
@@ -181,7 +184,7 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
             _close_loop(op, index, text, created)
         unused = sorted(set(input_map) - used_keys)
         if unused:
-            raise ValueError(f"Attempted to map inputs that were not found in graph_def: "
+            raise GraphError(f"Attempted to map inputs that were not found in graph_def: "
                              f"[{', '.join(unused)}]")
         function_library.add_all(graph, graph_def.library)
         if return_elements is None:
@@ -191,7 +194,7 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
             op_name, index, _ = _split_input(element)
             op = created.get(op_name)
             if op is None or index >= len(op.outputs):
-                raise ValueError(f"Requested return_element {element!r} not found in "
+                raise GraphError(f"Requested return_element {element!r} not found in "
                                  f"graph_def.")
             out.append(op.outputs[index] if ":" in element else op)
         return out
@@ -241,13 +244,13 @@ def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def,
                 inputs.append(None)
                 texts.append(text)
                 continue
-            raise ValueError(f"{where}: input '{text}' names no node of the GraphDef")
+            raise GraphError(f"{where}: input '{text}' names no node of the GraphDef")
         op = created[src]
         if is_control:
             controls.append(op)
         else:
             if index >= len(op.outputs):
-                raise ValueError(f"{where}: input '{text}' asks for output {index}, but "
+                raise GraphError(f"{where}: input '{text}' asks for output {index}, but "
                                  f"'{src}' has {len(op.outputs)} outputs")
             inputs.append(op.outputs[index])
             texts.append(text)
@@ -263,7 +266,7 @@ def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def,
         _check_const(attrs, where)
     full_name = f"{prefix}/{node.name}" if prefix else node.name
     if full_name in graph:
-        raise ValueError(f"Node '{full_name}' already exists in the graph; import under a "
+        raise GraphError(f"Node '{full_name}' already exists in the graph; import under a "
                          f"name (import_scope) to keep both")
     op = Operation(graph, full_name, node.op, inputs, attrs, out_types,
                    control_inputs=controls, device=node.device, op_def=op_def)
@@ -286,7 +289,7 @@ def _checked_attrs(node, op_def, prefix, where) -> dict:
             value = None  # an AttrValue holding nothing stands for no value
         if value is None:
             if a.default is None:
-                raise ValueError(f"{where} lacks the attr '{a.name}' ({a.type}) its op "
+                raise GraphError(f"{where} lacks the attr '{a.name}' ({a.type}) its op "
                                  f"requires")
             value = a.default
         _check_attr(a, value, where)
@@ -303,18 +306,18 @@ def _checked_attrs(node, op_def, prefix, where) -> dict:
 def _class_groups(value, where) -> list[str]:
     if value.WhichOneof("value") != "list" or any(
             len(getattr(value.list, f)) for f in validate.FIELD.values() if f != "s"):
-        raise ValueError(f"{where}: attr '_class' should be a list of strings")
+        raise GraphError(f"{where}: attr '_class' should be a list of strings")
     try:
         return [s.decode() for s in value.list.s]
     except UnicodeDecodeError:
-        raise ValueError(f"{where}: attr '_class' holds bytes that are not UTF-8") from None
+        raise GraphError(f"{where}: attr '_class' holds bytes that are not UTF-8") from None
 
 
 def _check_attr(a, value, where) -> None:
     """TypeError-free checks of one attr: its field, dtypes, allowed values, minimum."""
     problem = validate.attr_problem(a, value)
     if problem is not None:
-        raise ValueError(f"{where}: attr '{a.name}' {problem.message}")
+        raise GraphError(f"{where}: attr '{a.name}' {problem.message}")
 
 
 def _arg_types(args, attrs, where, what) -> list:
@@ -341,7 +344,7 @@ def _arg_types(args, attrs, where, what) -> list:
             types = [dtypes.BY_ENUM[attrs[arg.type_attr].type]] * count
         for t in types:
             if arg.is_ref and t.enum + dtypes.REF_OFFSET not in dtypes.REF_BY_ENUM:
-                raise ValueError(f"{where}: a {t.name} cannot be a reference ({arg.name})")
+                raise GraphError(f"{where}: a {t.name} cannot be a reference ({arg.name})")
             out.append(t._as_ref if arg.is_ref else t)
     return out
 
@@ -350,13 +353,13 @@ def _check_inputs(op_def, attrs, inputs, texts, where) -> None:
     """As many data inputs as the op takes, each of the dtype it takes."""
     expected = _arg_types(op_def.inputs, attrs, where, "inputs")
     if len(expected) != len(inputs):
-        raise ValueError(f"{where} has {len(inputs)} data inputs; with its attrs, the op "
+        raise GraphError(f"{where} has {len(inputs)} data inputs; with its attrs, the op "
                          f"takes {len(expected)}")
     for i, (tensor, want) in enumerate(zip(inputs, expected)):
         got = tensor.dtype
         # A ref input needs the variable itself; any other input also reads a ref's value.
         if (got != want) if want._is_ref_dtype else (got.base_dtype != want):
-            raise ValueError(f"{where}: input {i} ('{texts[i]}') is {got.name}, the op "
+            raise GraphError(f"{where}: input {i} ('{texts[i]}') is {got.name}, the op "
                              f"expects {want.name}")
 
 

@@ -18,11 +18,29 @@ def broadcast(op) -> list:
                          f"{op.inputs[0].shape}, {op.inputs[1].shape}.") from None
 
 
+# TensorFlow's TensorShape holds at most this many dimensions (kMaxDims).
+MAX_RANK = 254
+
+
+def check_shape_length(tensor) -> None:
+    """ValueError when a shape tensor is a vector longer than any shape can be.
+
+    Checked before the tensor's value is looked at: a hostile graph's 350-byte constant can
+    declare 5e8 zeros, which would otherwise become a rank-5e8 shape (gigabytes).
+    """
+    own = tensor.shape
+    n = own.as_list()[0] if own.ndims == 1 else None
+    if n is not None and n > MAX_RANK:
+        raise ValueError(f"Shape tensor '{tensor.name}' has {n} elements, so it describes a "
+                         f"shape of rank {n}; shapes have at most {MAX_RANK} dimensions")
+
+
 def shape_from_tensor(tensor) -> TensorShape:
     """The static shape a 1-D shape tensor describes; unknown parts stay unknown.
 
     ``tf.reshape(x, tf.stack([batch, 3]))`` gives ``(?, 3)`` when only 3 is known.
     """
+    check_shape_length(tensor)
     value = value_of(tensor)
     if value is not None:
         return TensorShape([None if d == -1 else int(d) for d in np.reshape(value, -1)])
@@ -46,6 +64,7 @@ def partial_shape(tensor) -> TensorShape:
         dimension below -1.
     """
     own = tensor.shape
+    check_shape_length(tensor)
     if own.ndims == 0:
         v = value_of(tensor)
         if v is None:
@@ -94,7 +113,10 @@ def from_values(value, own: TensorShape) -> TensorShape:
     """A shape from a shape tensor's value; None gives unknown dims of the tensor's length."""
     if value is None:
         n = own.as_list()[0] if own.ndims == 1 else None
-        return TensorShape(None if n is None else [None] * n)
+        return TensorShape(None if n is None or n > MAX_RANK else [None] * n)
+    if np.size(value) > MAX_RANK:
+        raise ValueError(f"A shape tensor holds {np.size(value)} values; shapes have at "
+                         f"most {MAX_RANK} dimensions")
     return TensorShape([_dim(v) for v in np.reshape(value, -1)])
 
 

@@ -137,7 +137,9 @@ def _shared_name(op) -> str:
         shared = op.get_attr("shared_name")
     except ValueError:
         shared = b""
-    shared = shared.decode() if isinstance(shared, bytes) else shared
+    # Any bytes name a resource in TensorFlow; undecodable ones keep their bytes.
+    shared = shared.decode("utf-8", "surrogateescape") if isinstance(shared, bytes) \
+        else shared
     return shared or op.name
 
 

@@ -34,6 +34,7 @@ import time
 
 import numpy as np
 
+from flowsaver import errors
 from flowsaver.format import state as ckpt_state, storage
 from flowsaver.format.checkpoint_write import write_checkpoint
 from flowsaver.format.leftovers import remove_leftovers
@@ -223,7 +224,7 @@ class CheckpointManager:
         path = os.path.join(self._directory, METRICS_FILENAME)
         try:
             data = json.loads(storage.read_bytes(path, 64 << 20))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, errors.OpError) as exc:
             _log.warning("%s unreadable (%s): recovered checkpoints have no metric", path, exc)
             return {}
         if not isinstance(data, dict):

@@ -53,8 +53,9 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
     Raises:
       OSError: the file cannot be read. DataLossError: it is not a MetaGraphDef.
       UnimplementedError: op types flowsaver lacks.
-      ValueError, TypeError, KeyError, other OpErrors: an invalid graph, collection or
-        SaverDef (see ``import_graph_def``).
+      InvalidArgumentError (also a ValueError or TypeError, as TensorFlow raises),
+        NotFoundError (also a KeyError), other OpErrors: an invalid graph, collection or
+        SaverDef (see ``import_graph_def``); the message names the file.
     """
     from flowsaver.ops.importer import rollback_on_error
     filename = None
@@ -68,9 +69,9 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
         with rollback_on_error(graph):
             return _import(meta, graph, clear_devices, import_scope, input_map)
     except _TYPED_ERRORS as e:
-        if filename is None or filename in _message(e):
+        if isinstance(e, errors.OpError) and (filename is None or filename in _message(e)):
             raise
-        raise _with_context(e, filename) from e
+        raise _with_context(e, filename or "MetaGraphDef") from e
 
 
 # What a bad MetaGraphDef raises; these get the file's name added to their message.
@@ -82,18 +83,20 @@ def _message(error: BaseException) -> str:
     return str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
 
 
+# The typed error each of TensorFlow's Python exceptions becomes; also still one of those.
+_TYPED_FOR = ((KeyError, errors.NotFoundError), (ValueError, errors.InvalidArgumentError),
+              (TypeError, errors.InvalidArgumentError))
+
+
 def _with_context(error: BaseException, context: str) -> BaseException:
-    """A copy of ``error`` (same class when it can be built from a message) that begins
-    with ``context``."""
+    """A copy of ``error`` that begins with ``context``: an OpError of the same class, or
+    for TensorFlow's ValueError, TypeError and KeyError a typed error that is also one."""
     message = f"{context}: {_message(error)}"
     if isinstance(error, errors.OpError):
         return type(error)(error.node_def, error.op, message)
-    for cls in (type(error), KeyError, ValueError, TypeError):
-        if isinstance(error, cls):
-            try:  # e.g. UnicodeDecodeError is a ValueError needing five arguments
-                return cls(message)
-            except Exception:  # noqa: BLE001 - any class that refuses one argument
-                continue
+    for python_class, typed in _TYPED_FOR:
+        if isinstance(error, python_class):
+            return errors.with_python_base(typed, python_class)(message)
     return error
 
 

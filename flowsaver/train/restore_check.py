@@ -27,7 +27,8 @@ class Need:
 
 
 def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    # Checkpoint keys are bytes; the readers name undecodable ones the same way.
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
 
 
 def needs(restore_op) -> list[Need]:
@@ -46,10 +47,17 @@ def needs(restore_op) -> list[Need]:
         if names is None or specs is None:
             continue  # computed at run time: only the op itself can check them
         dtypes = op.get_attr("dtypes")
+        names, specs = names.reshape(-1), specs.reshape(-1)
+        if len(names) != len(op.outputs) or len(specs) != len(op.outputs):
+            # What the RestoreV2 kernel would refuse at run time, refused before it runs.
+            raise errors.InvalidArgumentError(
+                None, op, f"{op.name}: tensor_names ({len(names)} entries) and "
+                          f"shape_and_slices ({len(specs)} entries) must have one entry for "
+                          f"each of the {len(op.outputs)} tensors it restores")
         for i, tensor in enumerate(op.outputs):
             variable, shape, validate = _destination(tensor)
-            out.append(Need(_text(names.reshape(-1)[i]), _text(specs.reshape(-1)[i]),
-                            dtypes[i], variable, shape, validate))
+            out.append(Need(_text(names[i]), _text(specs[i]), dtypes[i], variable, shape,
+                            validate))
     return out
 
 
@@ -93,7 +101,11 @@ def check(restore_op, save_path: str) -> None:
                 continue
             stored = tuple(reader.shape(need.key))
             if need.spec:
-                full, tslice = parse_shape_and_slice(need.spec)
+                try:
+                    full, tslice = parse_shape_and_slice(need.spec)
+                except errors.InvalidArgumentError as exc:
+                    problems.append(f"  {need.key!r} (variable {need.variable}): {exc}")
+                    continue
                 if tuple(full) != stored:
                     problems.append(f"  {need.key!r} (variable {need.variable}): the graph's "
                                     f"partitioning is of shape {list(full)}, the checkpoint "

@@ -11,7 +11,7 @@ import numpy as np
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.const_eval import value_of
-from flowsaver.ops.shapes import add_dim, fail, merge_shapes, mul_dim, partial_shape, scalar_value, with_rank
+from flowsaver.ops.shapes import add_dim, check_shape_length, fail, merge_shapes, mul_dim, partial_shape, scalar_value, with_rank
 from flowsaver.ops.registry import ALIASING, PYTHON_CONSTANT, SHAPE_OF, OpTable
 
 TABLE = OpTable(__name__)
@@ -51,6 +51,10 @@ def _shape_list(shape) -> str:
 def _fill_shape(op):
     with_rank(op, op.inputs[0].shape, 1)
     with_rank(op, op.inputs[1].shape, 0)
+    try:
+        check_shape_length(op.inputs[0])
+    except ValueError as exc:
+        raise fail(op, str(exc)) from None
     dims = value_of(op.inputs[0])
     if dims is not None and np.any(np.asarray(dims) < 0):
         raise fail(op, "Fill dimensions must be >= 0")

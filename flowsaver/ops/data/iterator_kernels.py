@@ -75,7 +75,9 @@ def _resource(ctx, op, name: str) -> IteratorResource:
 
 def _name(op) -> str:
     shared = op.get_attr("shared_name")
-    shared = shared.decode() if isinstance(shared, bytes) else shared
+    # Any bytes name a resource in TensorFlow; undecodable ones keep their bytes.
+    shared = shared.decode("utf-8", "surrogateescape") if isinstance(shared, bytes) \
+        else shared
     return shared or op.name
 
 

@@ -15,7 +15,7 @@ from flowsaver.format import storage
 from flowsaver.format.bundle_read import BundleReader
 from flowsaver.format.bundle_write import BundleWriter
 from flowsaver.format.merge import merge_bundles
-from flowsaver.format.slices import parse_shape_and_slice
+from flowsaver.format.slices import SliceSpecError, parse_shape_and_slice
 from flowsaver.format.v1 import V1Reader, v1_files
 from flowsaver.ops.registry import OpTable
 
@@ -37,7 +37,18 @@ TABLE.not_differentiable("MergeV2Checkpoints", "RestoreV2", "SaveV2", "ShardedFi
 
 def _text(value) -> str:
     value = value.item() if isinstance(value, np.ndarray) else value
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    # Keys and paths are bytes in TensorFlow; undecodable ones keep their bytes, as the
+    # readers name such keys.
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
+
+
+def _spec(spec: str, name: str, op):
+    """``parse_shape_and_slice`` with the op and tensor named when the spec is malformed."""
+    try:
+        return parse_shape_and_slice(spec)
+    except SliceSpecError as exc:
+        raise errors.InvalidArgumentError(None, op, f"{op.name}: tensor {name!r}: {exc}") \
+            from None
 
 
 def _bytes(value) -> bytes:
@@ -68,7 +79,7 @@ def _save_v2(op, ctx):
             for name, spec, value in zip(names, specs, tensors):
                 value = value.read() if hasattr(value, "read") else value
                 if spec:
-                    full_shape, tslice = parse_shape_and_slice(spec)
+                    full_shape, tslice = _spec(spec, name, op)
                     writer.add_slice(name, full_shape, tslice, value)
                 else:
                     writer.add(name, value)
@@ -115,7 +126,7 @@ def _restore_v2(op, ctx):
                         None, op, f"tensor_name = {name}; expected dtype {dtype.name} does "
                                   f"not equal original dtype {stored.name} (checkpoint {path})")
                 if spec:
-                    _, tslice = parse_shape_and_slice(spec)
+                    _, tslice = _spec(spec, name, op)
                     out.append(reader.get_slice(name, tslice))
                 else:
                     out.append(reader.get_tensor(name))

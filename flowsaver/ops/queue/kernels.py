@@ -83,7 +83,9 @@ def _count_shape(op):
 def _queue_kernel(make):
     def build(op, ctx):
         shared = op.get_attr("shared_name")
-        shared = shared.decode() if isinstance(shared, bytes) else shared
+        # Any bytes name a resource in TensorFlow; undecodable ones keep their bytes.
+        shared = shared.decode("utf-8", "surrogateescape") if isinstance(shared, bytes) \
+            else shared
         name = shared or op.name
         types, shapes = op.get_attr("component_types"), op.get_attr("shapes")
         shapes = list(shapes) if shapes else [None] * len(types)

@@ -1,0 +1,145 @@
+"""`python -m tools.crash`: the kill campaign (what `make crash` runs).
+
+    python -m tools.crash [--kills 240] [--dir DIR] [--seed S] [--saves-per-run 6]
+
+Runs tools.crash.child again and again in one directory, as a training job restarted
+after each crash would (each run forked from this process, which has flowsaver imported
+already), and kills every run with SIGKILL: at a chosen point of its saves
+(halfway through a data write, before or after each rename, before or after each
+retention deletion; child.py) or, for one run in three, after a random delay. After each
+kill the directory is checked (check.py); the next run restores from it. The report
+gives the kills by kind, damaged latest checkpoints (must be 0), damaged listed ones,
+and the leftovers found. Exit status 1 on any damaged checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import random
+import re
+import signal
+import sys
+import tempfile
+import time
+import traceback
+
+import flowsaver as tf
+from tools.crash import child
+from tools.crash.check import check
+
+# Per save: 3 data chunk writes, 4 renames (data, index, .meta, state file); past
+# MAX_TO_KEEP saves, 3 deletions (retention). Kill points are drawn within this many saves.
+SAVES_SPAN = 5
+POINTS = {"write": 3, "replace-before": 4, "replace-after": 4, "remove-before": 3,
+          "remove-after": 3}
+
+
+def _fork_child(directory: str, kill: str, saves: int) -> tuple[int, int]:
+    """Forks a run of child.main (flowsaver is already imported here, so a run does not
+    pay for the imports again); returns its pid and the read end of its stdout."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            os.dup2(write_end, 1)
+            sys.stdout = os.fdopen(1, "w", closefd=False)
+            code = child.main([directory, "--kill", kill, "--saves", str(saves)])
+        except BaseException:  # noqa: BLE001 - report, never return into the campaign
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            os._exit(code)
+    os.close(write_end)
+    return pid, read_end
+
+
+def run_once(directory: str, kill: str, rng: random.Random, saves: int) -> dict:
+    """One run of the child: the steps whose saves returned, and how it ended."""
+    pid, read_end = _fork_child(directory, kill, saves)
+    text, killed_by_timer = "", False
+    with os.fdopen(read_end, "rb") as out:
+        if kill == "none":
+            # wait for "ready", then kill after a random moment within a few saves
+            for raw in out:
+                text += raw.decode()
+                if raw.strip() == b"ready":
+                    break
+            time.sleep(rng.uniform(0.0, 1.5))
+            os.kill(pid, signal.SIGKILL)
+            killed_by_timer = True
+        text += out.read().decode()
+    _, status = os.waitpid(pid, 0)
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    if killed_by_timer and code != -signal.SIGKILL:
+        killed_by_timer = False            # it had finished before the timer went off
+    return {"returncode": code, "timer": killed_by_timer,
+            "saved": [int(s) for s in re.findall(r"^saved (\d+)$", text, re.MULTILINE)],
+            "stderr": text[-2000:]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.crash", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kills", type=int, default=240)
+    parser.add_argument("--dir", help="the checkpoint directory (default: a fresh temp dir)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+    tf.Graph        # load the graph library before the first fork
+    directory = args.dir or tempfile.mkdtemp(prefix="flowsaver-crash-")
+    os.makedirs(directory, exist_ok=True)
+    kills, runs = collections.Counter(), 0
+    damaged_latest, damaged_listed, problems = 0, 0, []
+    leftovers = collections.Counter()
+    last_returned = None
+    began = time.monotonic()
+    while sum(kills.values()) < args.kills:
+        runs += 1
+        if rng.random() < 1 / 3:
+            kill = "none"
+        else:
+            kind = rng.choice(sorted(POINTS))
+            kill = f"{kind}:{rng.randint(1, POINTS[kind] * SAVES_SPAN)}"
+        result = run_once(directory, kill, rng, saves=SAVES_SPAN + 3)
+        if result["saved"]:
+            last_returned = max(result["saved"])
+        if result["returncode"] != -signal.SIGKILL:
+            if result["returncode"] != 0:
+                problems.append(f"run {runs} ({kill}) failed: {result['stderr']}")
+                damaged_latest += 1
+                print(problems[-1], flush=True)
+            continue                 # not killed: its kill point lay past its saves
+        kills[kill.split(":")[0] if not result["timer"] else "timer"] += 1
+        found = check(directory, last_returned)
+        if found.damaged_latest:
+            damaged_latest += 1
+            problems.append(f"kill {sum(kills.values())} ({kill}): {found.damaged_latest}")
+            print(problems[-1], flush=True)
+        damaged_listed += len(found.damaged_listed)
+        problems += found.damaged_listed
+        leftovers["temporary files"] = max(leftovers["temporary files"], found.temp_files)
+        leftovers["data files without index"] = max(leftovers["data files without index"],
+                                                    found.orphan_data_files)
+        leftovers["unlisted checkpoints"] = max(leftovers["unlisted checkpoints"],
+                                                found.unlisted_checkpoints)
+        if sum(kills.values()) % 20 == 0:
+            print(f"{sum(kills.values())} kills, {runs} runs, latest step "
+                  f"{found.latest_step}, damaged latest {damaged_latest}", flush=True)
+    total = sum(kills.values())
+    print(f"\n{total} SIGKILLs in {runs} runs ({time.monotonic() - began:.0f} s), "
+          f"directory {directory}")
+    print("kills by point: " + ", ".join(f"{k} {n}" for k, n in sorted(kills.items())))
+    print(f"damaged latest checkpoints: {damaged_latest}")
+    print(f"damaged checkpoints listed in the state file: {damaged_listed}")
+    print("most leftovers seen at once: " + ", ".join(f"{k} {n}" for k, n in
+                                                       leftovers.items()))
+    for problem in problems[:20]:
+        print("  " + problem)
+    return 1 if damaged_latest or damaged_listed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""What the crash campaign checks after each SIGKILL, with flowsaver's public readers.
+
+- The latest checkpoint (what ``tf.train.latest_checkpoint`` returns) exists whenever
+  any save has ever returned, is not older than the last save that returned, reads in
+  full with every value equal to what its step saved, and `flowsaver verify` finds
+  nothing bad in it. Anything else is a *damaged latest checkpoint*.
+- Every other checkpoint the state file lists that still has its index reads right too
+  (a damaged listed checkpoint is counted apart).
+- Counted, not failed (cleaning them up is the storage layer's work): temporary files,
+  data files without an index, and complete checkpoints the state file does not list.
+
+Storage is reached only through flowsaver's functions and ``listing``, so a URL can
+replace the directory once the readers take URLs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+
+import numpy as np
+
+from flowsaver import errors
+from flowsaver.cli.verify_cmd import verify
+from flowsaver.format.reader import CheckpointReader
+from flowsaver.format.state import get_checkpoint_state, latest_checkpoint
+from tools.crash.child import values
+
+_STEP = re.compile(r"-(\d+)$")
+_TEMP = re.compile(r"\.(tmp[0-9a-f]{32}|tempstate\d+)$")
+_DATA = re.compile(r"^(.*)\.data-\d{5}-of-\d{5}$")
+
+
+@dataclasses.dataclass
+class Check:
+    latest_step: int | None = None
+    damaged_latest: str | None = None
+    damaged_listed: list = dataclasses.field(default_factory=list)
+    temp_files: int = 0
+    orphan_data_files: int = 0
+    unlisted_checkpoints: int = 0
+
+
+def listing(directory: str) -> list[str]:
+    return sorted(os.listdir(directory))
+
+
+def _problem(prefix: str) -> str | None:
+    """None when the checkpoint at ``prefix`` is whole and holds its step's values."""
+    match = _STEP.search(prefix)
+    if match is None:
+        return f"{prefix}: no step in its name"
+    want = values(int(match.group(1)))
+    try:
+        with CheckpointReader(prefix) as reader:
+            got = {name: reader.get_tensor(name) for name in reader.names()}
+        result = verify(prefix)
+    except errors.OpError as exc:
+        return f"{prefix}: {type(exc).__name__}: {exc}"
+    if sorted(got) != sorted(want):
+        return f"{prefix}: holds {sorted(got)}, expected {sorted(want)}"
+    for name, value in want.items():
+        if not np.array_equal(np.asarray(got[name]), np.asarray(value)):
+            return f"{prefix}: {name!r} holds other values than step {match.group(1)} saved"
+    if result.bad or result.warnings:
+        return f"{prefix}: verify: {[b.error for b in result.bad]} {result.warnings}"
+    return None
+
+
+def check(directory: str, last_returned: int | None) -> Check:
+    out = Check()
+    latest = latest_checkpoint(directory)
+    if latest is None:
+        if last_returned is not None:
+            out.damaged_latest = f"no latest checkpoint, but the save of step " \
+                                 f"{last_returned} had returned"
+    else:
+        step = _STEP.search(latest)
+        out.latest_step = int(step.group(1)) if step else None
+        out.damaged_latest = _problem(latest)
+        if out.damaged_latest is None and last_returned is not None and \
+                (out.latest_step or 0) < last_returned:
+            out.damaged_latest = f"latest is step {out.latest_step}, but the save of " \
+                                 f"step {last_returned} had returned"
+    state = get_checkpoint_state(directory)
+    listed = set(state.all_model_checkpoint_paths) if state is not None else set()
+    for prefix in sorted(listed - {latest}):
+        if os.path.exists(prefix + ".index"):
+            problem = _problem(prefix)
+            if problem:
+                out.damaged_listed.append(problem)
+    names = listing(directory)
+    indexes = {n[:-len(".index")] for n in names if n.endswith(".index")}
+    out.temp_files = sum(1 for n in names if _TEMP.search(n))
+    out.orphan_data_files = sum(1 for n in names if (m := _DATA.match(n)) and
+                                m.group(1) not in indexes)
+    out.unlisted_checkpoints = sum(1 for p in indexes
+                                   if os.path.join(directory, p) not in listed)
+    return out
