@@ -191,3 +191,16 @@ def test_flowsaver_export_of_a_functional_graph_runs_in_tensorflow(tf, build):
     assert ours == theirs  # the library goes back out as it came in
     their_graph_def = type(graph_def).FromString(exported.SerializeToString())
     assert_close(_run_in_tensorflow(tf, their_graph_def, init, names), expected)
+
+
+@pytest.mark.parametrize("build", CASES, ids=IDS)
+def test_metagraph_op_list_follows_tensorflows_rule(tf, build):
+    """A metagraph's stripped op list names the ops of functions called through
+    (Stateful)PartitionedCall, not those of While and If functions, as TensorFlow's does."""
+    from tensorflow.python.framework import meta_graph as tf_meta_graph
+    from flowsaver.train import meta_graph
+    graph_def, _, _, _ = _built(tf, build)
+    theirs = tf_meta_graph.stripped_op_list_for_graph(graph_def)
+    ours = meta_graph.stripped_op_list(GraphDef.FromString(graph_def.SerializeToString()))
+    assert ours.SerializeToString(deterministic=True) == \
+        theirs.SerializeToString(deterministic=True)
