@@ -100,22 +100,26 @@ class RunContext:
                 value = self.resources[key] = make()
             return value
 
-    def run_function(self, graph, inputs, outputs, targets=()):
+    def run_function(self, graph, inputs, outputs, targets=(), inside_run=False):
         """A callable ``f(*input values) -> [output values]`` running a function's ``graph``
         (a FuncGraph: ``inputs`` fed, ``outputs`` fetched, ``targets`` run) with this
         session's variables, resources and random streams, as TensorFlow runs a function
         in the calling session. Planned once per signature, compiled or interpreted like
         any plan; planning errors (an unsupported loop) come here, before anything runs.
+
+        ``inside_run``: the callable is only called by a kernel while this session runs,
+        on its thread (a loop body), where inf and nan are already quiet; otherwise (a
+        dataset's function, maybe on a pipeline thread) each call makes them quiet.
         """
         inputs, outputs, targets = list(inputs), list(outputs), list(targets)
-        key = (graph, tuple(inputs), tuple(outputs), tuple(targets))
+        key = (graph, tuple(inputs), tuple(outputs), tuple(targets), inside_run)
         with self._function_lock:  # reentrant: planning a loop body plans what it calls
             run = self._function_runners.get(key)
             if run is None:
                 from flowsaver.runtime import planner   # planner's steps are built with us
                 plan = planner.make_runner(outputs, targets, inputs, self)
                 reads = [t.dtype._is_ref_dtype for t in outputs]
-                run = self._function_runners[key] = _function_call(plan, reads)
+                run = self._function_runners[key] = _function_call(plan, reads, inside_run)
         return run
 
     def close(self) -> None:
@@ -143,9 +147,12 @@ def _shared_name(op) -> str:
     return shared or op.name
 
 
-def _function_call(run, reads):
+def _function_call(run, reads, inside_run):
     """``run`` (a plan's runner) called with positional values; ref-typed results read
     (resource handles are values and pass through as they are)."""
+    if not any(reads) and inside_run:
+        return lambda *values: run(list(values))
+
     def call(*values):
         with np.errstate(all="ignore"):  # as in Session.run: inf and nan come quietly
             results = run(list(values))

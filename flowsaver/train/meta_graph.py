@@ -30,17 +30,51 @@ VARIABLE_COLLECTIONS = {GraphKeys.GLOBAL_VARIABLES, GraphKeys.TRAINABLE_VARIABLE
                         GraphKeys.GLOBAL_STEP}
 
 
+def _all_nodes(graph_def):
+    """The GraphDef's nodes, then those of its library's functions."""
+    yield from graph_def.node
+    for function in graph_def.library.function:
+        yield from function.node_def
+
+
+def _used_op_types(graph_def) -> set:
+    """TensorFlow's rule for the op types a graph uses: its nodes' types, and those of the
+    library functions reached by calling them as op types or through a
+    (Stateful)PartitionedCall's ``f``, recursively; not a While's or If's functions."""
+    functions = {f.signature.name: f for f in graph_def.library.function}
+    used: set = set()
+    pending = []
+
+    def use(op_type):
+        if op_type not in used and op_type in functions:
+            pending.append(functions[op_type])
+        used.add(op_type)
+
+    def visit(node):
+        use(node.op)
+        if node.op in ("PartitionedCall", "StatefulPartitionedCall"):
+            use(node.attr["f"].func.name)
+    for node in graph_def.node:
+        visit(node)
+    while pending:
+        for node in pending.pop().node_def:
+            visit(node)
+    return used - set(functions)
+
+
 def stripped_op_list(graph_def):
-    """OpDefs (without descriptions) of the op types ``graph_def`` uses, sorted by name."""
+    """OpDefs (without descriptions) of the op types ``graph_def`` uses
+    (``_used_op_types``), sorted by name."""
     from flowsaver.format.graph_protos import OpList
-    used = sorted({node.op for node in graph_def.node})
-    return OpList(op=[registry.OP_DEFS[name].to_proto() for name in used
+    return OpList(op=[registry.OP_DEFS[name].to_proto()
+                      for name in sorted(_used_op_types(graph_def))
                       if name in registry.OP_DEFS])
 
 
 def strip_default_attrs(graph_def) -> None:
-    """Remove attrs whose value is the op's default, in place (``strip_default_attrs=True``)."""
-    for node in graph_def.node:
+    """Remove attrs whose value is the op's default, in place (``strip_default_attrs=True``),
+    in function bodies too (a node calling a function by name has no OpDef: kept)."""
+    for node in _all_nodes(graph_def):
         op_def = registry.OP_DEFS.get(node.op)
         if op_def is None:
             continue

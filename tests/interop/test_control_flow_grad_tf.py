@@ -94,8 +94,15 @@ def variable_in_loop_grad(api):
     return api.gradients(loss, [v, x])
 
 
+def swapped_loop_grad(api):
+    x = _x(api)
+    _, h = api.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, api.sin(h) * x), [0, x],
+                          swap_memory=True, parallel_iterations=1, name="swapped")
+    return api.gradients(api.reduce_sum(h), x)
+
+
 CASES = [cond_grad, cond_grad_false, nested_cond_grad, loop_grad, loop_unused_exit_grad,
-         nested_loop_grad, cond_in_loop_grad, variable_in_loop_grad]
+         nested_loop_grad, cond_in_loop_grad, variable_in_loop_grad, swapped_loop_grad]
 
 
 @pytest.mark.parametrize("build", CASES, ids=[c.__name__ for c in CASES])

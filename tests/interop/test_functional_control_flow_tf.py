@@ -107,6 +107,17 @@ def function_calls(tf):
     return [y] + tf.gradients(tf.reduce_sum(y * y), [x, v])
 
 
+def bidirectional_rnn(tf):
+    from tensorflow.python.keras.layers.legacy_rnn import rnn_cell_impl as cells
+    x = tf.reshape(_x(tf), [3, 3, 1])
+    tf.compat.v1.set_random_seed(2)
+    (fw, bw), (fw_state, bw_state) = tf.compat.v1.nn.bidirectional_dynamic_rnn(
+        cells.GRUCell(4), cells.LSTMCell(3, use_peepholes=True), x,
+        sequence_length=[3, 1, 2], dtype=tf.float32)
+    loss = tf.reduce_sum(fw * fw) + tf.reduce_sum(bw) + tf.reduce_sum(bw_state.h)
+    return [fw, bw, fw_state, bw_state.c] + tf.gradients(loss, x)
+
+
 # row -> op types its GraphDef must hold (so a row cannot pass on TF1 control flow)
 CASES = {
     cond_and_gradient: {"StatelessIf", "OptionalFromValue", "OptionalGetValue"},
@@ -117,6 +128,7 @@ CASES = {
                        "TensorListScatterIntoExistingList", "ZerosLike"},
     variables_in_loops: {"While", "ReadVariableOp"},
     function_calls: {"PartitionedCall", "StatefulPartitionedCall"},
+    bidirectional_rnn: {"StatelessWhile", "ReverseSequence", "TensorListPopBack"},
 }
 IDS = [c.__name__ for c in CASES]
 
@@ -191,3 +203,16 @@ def test_flowsaver_export_of_a_functional_graph_runs_in_tensorflow(tf, build):
     assert ours == theirs  # the library goes back out as it came in
     their_graph_def = type(graph_def).FromString(exported.SerializeToString())
     assert_close(_run_in_tensorflow(tf, their_graph_def, init, names), expected)
+
+
+@pytest.mark.parametrize("build", CASES, ids=IDS)
+def test_metagraph_op_list_follows_tensorflows_rule(tf, build):
+    """A metagraph's stripped op list names the ops of functions called through
+    (Stateful)PartitionedCall, not those of While and If functions, as TensorFlow's does."""
+    from tensorflow.python.framework import meta_graph as tf_meta_graph
+    from flowsaver.train import meta_graph
+    graph_def, _, _, _ = _built(tf, build)
+    theirs = tf_meta_graph.stripped_op_list_for_graph(graph_def)
+    ours = meta_graph.stripped_op_list(GraphDef.FromString(graph_def.SerializeToString()))
+    assert ours.SerializeToString(deterministic=True) == \
+        theirs.SerializeToString(deterministic=True)

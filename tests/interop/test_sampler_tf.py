@@ -1,7 +1,10 @@
 """A GPT-2-style sampler: a ``tf.while_loop`` that runs a small transformer over the tokens
 so far (keys and values of earlier steps carried as a growing ``past``), keeps the top-k
-logits (``tf.nn.top_k`` inside a ``tf.cond``, as GPT-2's ``top_k_logits``) and appends the
-greedy choice (k = 1, so both systems must agree token for token)."""
+logits (``tf.nn.top_k`` inside a ``tf.cond``, as GPT-2's ``top_k_logits``) and appends a
+token drawn by ``tf.multinomial`` from them, as GPT-2's sampler does. With k = 1 the draw is
+greedy, so both systems must agree token for token whatever the random streams; with all
+logits kept (k = 0) and the graph seed set, the draws agree too, as flowsaver's Multinomial
+follows TensorFlow's Philox stream bit for bit, one draw per iteration."""
 from __future__ import annotations
 
 import numpy as np
@@ -64,6 +67,7 @@ def _top_k_logits(api, logits, k):
 
 
 def sampler(api):
+    api.set_random_seed(42)
     context = api.placeholder(api.int32, [2, None], name="context")
     k = api.placeholder_with_default(1, [], name="k")
     empty = api.zeros([2, 2, 0, EMBED])
@@ -72,7 +76,7 @@ def sampler(api):
     def body(past, prev, output):
         logits, present = _model(api, prev[:, api.newaxis], past)
         logits = _top_k_logits(api, logits[:, -1, :], k)
-        chosen = api.argmax(logits, axis=-1, output_type=api.int32)
+        chosen = api.multinomial(logits, num_samples=1, output_dtype=api.int32)[:, 0]
         return [api.concat([past, present], axis=2), chosen,
                 api.concat([output, chosen[:, api.newaxis]], axis=1)]
     _, _, tokens = api.while_loop(
@@ -88,12 +92,25 @@ def test_sampler_graph_def_matches_tensorflow(tf):
     assert_same_graph_def(ours, theirs)
 
 
-def test_greedy_sampler_gives_tensorflows_tokens(tf):
+def _tokens(tf, k):
     (ours, our_tokens), (theirs, their_tokens) = build_both(tf, sampler)
+    feeds = {"context:0": START, "k:0": k}
     with flowsaver.Session(graph=ours) as sess:
-        got = sess.run(our_tokens, {"context:0": START})
+        got = sess.run(our_tokens, feeds)
     with tf1_mode(tf) as v1, v1.Session(graph=theirs) as sess:
-        expected = sess.run(their_tokens, {"context:0": START})
+        expected = sess.run(their_tokens, feeds)
     assert got.shape == (2, START.shape[1] + LENGTH)
+    return got, expected
+
+
+def test_greedy_sampler_gives_tensorflows_tokens(tf):
+    got, expected = _tokens(tf, 1)
     np.testing.assert_array_equal(got, expected)
     assert len(set(got[0, 3:].tolist())) > 1  # the tokens are not all one value
+
+
+def test_seeded_sampling_gives_tensorflows_tokens(tf):
+    got, expected = _tokens(tf, 0)
+    np.testing.assert_array_equal(got, expected)
+    greedy, _ = _tokens(tf, 1)
+    assert (got != greedy).any()  # these were drawn, not picked

@@ -119,8 +119,25 @@ def under_control_dependencies(api):
         return api.while_loop(lambda i: i < 2, lambda i: i + 1, [0], parallel_iterations=3)
 
 
+def random_in_body(api):
+    """Seeded random draws in a loop body: one per iteration, in iteration order. (With
+    parallel_iterations > 1 TensorFlow's executor may start later iterations' draws
+    first, when they depend on nothing computed in the loop; flowsaver always draws in
+    iteration order, so those values differ.)"""
+    api.set_random_seed(5)
+    x = _x(api)
+    ta = api.TensorArray(np.float32, size=4)
+
+    def body(i, h, ta):
+        r = api.random_uniform(api.shape(h))
+        return i + 1, h * 0.5 + r, ta.write(i, r)
+    _, h, ta = api.while_loop(lambda i, h, t: i < 4, body, [0, x, ta], parallel_iterations=1)
+    return [h, ta.stack()]
+
+
 CASES = [counting, invariants, nested, structures, cond_inside, loop_inside_cond,
-         maximum_iterations, shape_invariants, state_in_body, under_control_dependencies]
+         maximum_iterations, shape_invariants, state_in_body, under_control_dependencies,
+         random_in_body]
 
 
 @pytest.mark.parametrize("build", CASES, ids=[c.__name__ for c in CASES])

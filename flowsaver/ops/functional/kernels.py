@@ -70,7 +70,8 @@ class FunctionRunner:
         function = load_or_fail(op, attr)
         self.name = function.name
         self._run = ctx.run_function(function.graph, function.flat_inputs,
-                                     function.flat_outputs, function.targets)
+                                     function.flat_outputs, function.targets,
+                                     inside_run=True)
 
     def __call__(self, values) -> list:
         return self._run(*values)

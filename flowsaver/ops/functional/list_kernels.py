@@ -167,7 +167,8 @@ def _set_item(op, ctx):
 @kernel("TensorListPushBack")
 def _push_back(op, ctx):
     def push_back(handle, tensor):
-        _merge(op, handle.element_shape, list(np.shape(tensor)))
+        shape = tensor.shape if isinstance(tensor, np.ndarray) else np.shape(tensor)
+        _merge(op, handle.element_shape, list(shape))
         if 0 <= handle.max_size <= len(handle.items):
             raise _fail(op, f"Tried to push item into a full list list size: "
                             f"{len(handle.items)}, max_num_elements: {handle.max_size}")

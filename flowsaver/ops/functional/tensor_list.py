@@ -83,7 +83,7 @@ def merge(op, a, b):
     """The partial shape both ``a`` and ``b`` describe; InvalidArgumentError if none."""
     if a is None:
         return b
-    if b is None:
+    if b is None or a == b:
         return a
     if len(a) != len(b) or any(x is not None and y is not None and x != y
                                for x, y in zip(a, b)):

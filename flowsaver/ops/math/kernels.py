@@ -246,7 +246,12 @@ def _sigmoid(op, ctx):
     clip = np_type(_SIGMOID_CLIP[dtype.name])
 
     def sigmoid(x):
-        return one / (one + np.exp(np.minimum(np.negative(x), clip)))
+        # 1 / (1 + exp(min(-x, clip))), the same steps in one buffer (an LSTM step's gates)
+        t = np.negative(x, out=np.empty(np.shape(x), np_type))
+        np.minimum(t, clip, out=t)
+        np.exp(t, out=t)
+        t += one
+        return np.divide(one, t, out=t)
     return sigmoid
 
 
