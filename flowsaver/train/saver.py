@@ -139,8 +139,8 @@ class Saver:
         if not self._is_empty:
             remove_leftovers(save_path, meta_graph_suffix)
             if storage.is_url(save_path):
-                path = write_checkpoint(checkpoint_file, self.take_snapshot(sess,
-                                                                            checkpoint_file))
+                shards = self.take_snapshot(sess, checkpoint_file)
+                path = write_checkpoint(checkpoint_file, shards)
             else:
                 path = self._run_save_ops(sess, save_path, checkpoint_file)
             if write_state:
@@ -163,11 +163,17 @@ class Saver:
             raise
         return path.decode() if isinstance(path, bytes) else str(path)
 
-    def take_snapshot(self, sess, checkpoint_file: str) -> list:
-        """(flowsaver) The values a save to ``checkpoint_file`` writes, copied into memory:
+    def write_with_ops(self, sess, checkpoint_file: str) -> str:
+        """(flowsaver) Write checkpoint ``checkpoint_file`` with this Saver's graph ops
+        only: no leftover cleaning, no state file, no retention, no meta graph."""
+        self._check_built()
+        return self._run_save_ops(sess, checkpoint_file, checkpoint_file)
+
+    def take_snapshot(self, sess, checkpoint_file: str, copy: bool = False) -> list:
+        """(flowsaver) The values a save to ``checkpoint_file`` writes, as of this call:
         one list of ``TensorToSave`` per data shard (see train/save_snapshot.py)."""
         self._check_built()
-        return take_snapshot(sess, self.saver_def, checkpoint_file)
+        return take_snapshot(sess, self.saver_def, checkpoint_file, copy)
 
     def _record(self, path, save_dir, latest_filename, meta_graph_suffix) -> None:
         self._retention = self._policy.record(self._retention, path, time.time())
