@@ -172,6 +172,10 @@ def test_gfile_and_summaries_on_a_url(url):
     events = list(tf.train.summary_iterator(f"{url}/logs/{name}"))
     assert [e.step for e in events if e.HasField("summary")] == [7]
     writer.close()
+    walked = [(d, sorted(files)) for d, _, files in tf.io.gfile.walk(url)]
+    assert walked == [(url, ["moved.txt"]), (url + "/logs", [name])]
+    tf.gfile.DeleteRecursively(url + "/logs")
+    assert not tf.gfile.Exists(f"{url}/logs/{name}")
 
 
 BLOCKED = """
