@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
 DEMO_DIR ?= demo-out
 
-.PHONY: demo test bench clean fixtures fuzz crash
+.PHONY: demo test bench clean fixtures fuzz crash stress
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ crash: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(PIP) install -q -e '.[bench]'
 	$(PY) bench/bench_bundle.py
+
+# Two Savers with different prefixes in one directory, thousands of saves each: zero
+# failures expected (the suite runs a few hundred).
+stress: $(TEST_STAMP)
+	PYTHONPATH=. $(PY) bench/stress_two_savers.py
 
 # Regenerate the committed fixtures with real TensorFlow.
 fixtures: $(TEST_STAMP)

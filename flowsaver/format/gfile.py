@@ -177,8 +177,7 @@ def copy(src, dst, overwrite: bool = False) -> None:
 def rmtree(path) -> None:
     path = os.fspath(path)
     if storage.is_url(path):
-        store = storage.store_for(path)
-        store.fs.rm(store.fs._strip_protocol(path), recursive=True)
+        storage.store_for(path).remove_tree(path)
     else:
         shutil.rmtree(path)
 

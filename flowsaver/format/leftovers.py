@@ -9,7 +9,9 @@ no checkpoint owns, and that nothing would ever delete (on object stores as on d
                                                     (killed before the commit), or left
                                                     by a deletion killed after the index
     B-N_temp/part-KKKKK-of-NNNNN.{index,data-…}     parts of a sharded save (and
-    B-N.part-KKKKK-of-NNNNN.{index,data-…}          their S3 form) never merged
+    B-N.part-KKKKK-of-NNNNN.{index,data-…}          their S3 form), never merged, or
+                                                    merged by a save killed before it
+                                                    deleted them
 
 A complete checkpoint (its ``.index`` present) is never a leftover, recorded in the state
 file or not: ``Saver.save(write_state=False)`` makes such checkpoints on purpose.
@@ -60,13 +62,15 @@ def find_leftovers(save_path: str, meta_graph_suffix: str = "meta") -> list[str]
         if temp.fullmatch(name):
             found.append(name)
             continue
-        m = data.fullmatch(name) or s3_part.fullmatch(name)
+        if s3_part.fullmatch(name):   # a part outlives no save, merged or not
+            found.append(name)
+            continue
+        m = data.fullmatch(name)
         if m and m.group(1) + ".index" not in present:
             found.append(name)
     found = [os.path.join(directory, n) for n in found]
     for name in names:
-        m = temp_dir.fullmatch(name)
-        if m and m.group(1) + ".index" not in present:
+        if temp_dir.fullmatch(name):
             found += _part_files(os.path.join(directory, name))
     return sorted(found)
 

@@ -20,6 +20,7 @@ import zlib
 from typing import Iterator
 
 from flowsaver import errors
+from flowsaver.format import storage
 from flowsaver.format.records import (CRC_BYTES, HEADER_BYTES, LENGTH_BYTES, _CRC, _LENGTH,
                                       encode_record)
 from flowsaver.format.coding import crc32c, mask
@@ -56,7 +57,8 @@ class RecordFileWriter:
         self.path = os.fspath(path)
         self.compression = check_compression(compression_type)
         try:
-            self._file = open(self.path, "wb")
+            self._file = open(self.path, "wb") if not storage.is_url(self.path) else \
+                storage.open_new(self.path)   # on a store: uploaded whole on flush/close
         except OSError as exc:
             raise errors.NotFoundError(f"{self.path}: cannot open for writing: "
                                        f"{exc.strerror}") from None
@@ -133,7 +135,8 @@ def iter_record_file(path, compression_type: str = NONE) -> Iterator[bytes]:
     path = os.fspath(path)
     compression = check_compression(compression_type)
     try:
-        raw = open(path, "rb")
+        raw = open(path, "rb") if not storage.is_url(path) else \
+            io.BytesIO(storage.read_bytes(path))   # one GET
     except OSError as exc:
         raise errors.NotFoundError(f"{path}: {exc.strerror}") from None
     with raw:

@@ -240,6 +240,10 @@ class ObjectStore:
             raise FileNotFoundError(2, "No such object", url)
         self.fs.rm_file(path)
 
+    def remove_tree(self, url: str) -> None:
+        """Deletes every object under a "directory" URL."""
+        self.fs.rm(self._p(url), recursive=True)
+
     def copy(self, src: str, dst: str) -> None:
         self.fs.copy(self._p(src), self._p(dst))
 

@@ -181,21 +181,31 @@ class CheckpointManager:
         elif not isinstance(checkpoint_number, (int, np.integer)):
             checkpoint_number = sess.run(checkpoint_number)
         prefix = "%s-%d" % (self._prefix, int(checkpoint_number))
-        shards = self._checkpoint.take_snapshot(sess, prefix)
         metric = None if metric is None else float(metric)
+        if not (self._async or self._sync or storage.is_url(prefix)):
+            # Written right now, on a disk: the Saver's own ops write the values where
+            # they are, without the copy a snapshot makes.
+            self._write(prefix, lambda: self._checkpoint.write_with_ops(sess, prefix), metric)
+            return prefix
+        # The values as of now (Session.run's arrays are ours: a background write can
+        # use them while training goes on); shards are written in parallel.
+        shards = self._checkpoint.take_snapshot(sess, prefix)
+
+        def write() -> None:
+            write_checkpoint(prefix, shards, sync=self._sync)
         if self._async:
-            self._job.start(lambda: self._write(prefix, shards, metric))
+            self._job.start(lambda: self._write(prefix, write, metric))
         else:
-            self._write(prefix, shards, metric)
+            self._write(prefix, write, metric)
         return prefix
 
     def wait_until_finished(self) -> None:
         """Blocks until the background save (if any) is done; raises its error."""
         self._job.wait()
 
-    def _write(self, prefix: str, shards, metric) -> None:
+    def _write(self, prefix: str, write, metric) -> None:
         remove_leftovers(self._prefix)
-        write_checkpoint(prefix, shards, sync=self._sync)
+        write()
         record = ManagedRecord(prefix, time.time(), metric)
         self._records = tuple(r for r in self._records if r.path != prefix) + (record,)
         self._latest = prefix
@@ -206,7 +216,8 @@ class CheckpointManager:
         self._records, self._last_preserved = sweep.active, sweep.last_preserved
         for path in sweep.delete:
             delete_owned_checkpoint(path, self._directory)
-        self._record_state()
+        if sweep.delete or sweep.preserve:   # else the state file already says it all
+            self._record_state()
 
     def _record_state(self) -> None:
         if self._policy.best is not None:

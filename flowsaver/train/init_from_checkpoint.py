@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+from flowsaver.format import storage
 from flowsaver.format.state import latest_checkpoint
 from flowsaver.graph.graph import get_default_graph
 from flowsaver.ops.op_builder import create_op
@@ -55,7 +56,7 @@ def _partitioned(name: str, variables: dict):
 
 def _checkpoint_file(ckpt_dir_or_file) -> str:
     path = os.fspath(ckpt_dir_or_file)
-    if os.path.isdir(path):
+    if storage.isdir(path):
         return latest_checkpoint(path)
     return path
 

@@ -6,6 +6,9 @@ the SaveV2 ops' arguments instead, in one ``Session.run``, and hand them to
 format/checkpoint_write.py: saves to object stores (shards uploaded in parallel, no part
 bundles to rename), background saves of a CheckpointManager (training goes on while the
 files are written) and fsynced saves. The files are the same bytes the ops would write.
+
+The snapshot is one ``Session.run`` of the SaveV2 ops' inputs; it holds the values as of
+that run (training may go on at once: tests/train/test_checkpoint_manager.py checks it).
 """
 from __future__ import annotations
 
@@ -40,14 +43,18 @@ def _text(value) -> str:
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
 
 
-def _copy(value):
-    """A private copy: training may update a variable's array in place after the snapshot."""
+def _value(value, copy: bool):
     value = value.read() if hasattr(value, "read") else value
-    return np.array(value, copy=True)
+    return np.array(value, copy=True) if copy else value
 
 
-def take_snapshot(sess, saver_def, prefix: str) -> list[list[TensorToSave]]:
-    """The tensors each data shard of a save to ``prefix`` holds, copied, shard order.
+def take_snapshot(sess, saver_def, prefix: str, copy: bool = False) -> list[list[TensorToSave]]:
+    """The tensors each data shard of a save to ``prefix`` holds, in shard order.
+
+    The values are the caller's own: ``Session.run`` hands back arrays that no later run
+    changes (it copies what a variable or an aliasing op would share), so a background
+    write can use them while training goes on. ``copy=True`` copies them once more, for a
+    session object that does not keep that promise.
 
     Raises:
       ValueError: the save graph has no SaveV2 op.
@@ -63,7 +70,7 @@ def take_snapshot(sess, saver_def, prefix: str) -> list[list[TensorToSave]]:
         order = int(m.group(1)) if m and len(ops) > 1 else 0
         names = [_text(n) for n in np.reshape(np.asarray(names, dtype=object), -1)]
         specs = [_text(s) for s in np.reshape(np.asarray(specs, dtype=object), -1)]
-        shards.append((order, [TensorToSave(n, s, _copy(v))
+        shards.append((order, [TensorToSave(n, s, _value(v, copy))
                                for n, s, v in zip(names, specs, tensors)]))
     shards.sort(key=lambda item: item[0])
     return [tensors for _, tensors in shards]

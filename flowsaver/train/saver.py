@@ -59,6 +59,7 @@ class Saver:
         self._save_relative_paths = save_relative_paths
         self._policy = RetentionPolicy(max_to_keep or 0, keep_checkpoint_every_n_hours)
         self._retention = self._policy.start(time.time())
+        self._written: set[str] = set()   # checkpoints this Saver wrote, not yet deleted
         self._is_empty = False
         self._is_built = False
         self.saver_def = saver_def
@@ -139,8 +140,8 @@ class Saver:
         if not self._is_empty:
             remove_leftovers(save_path, meta_graph_suffix)
             if storage.is_url(save_path):
-                path = write_checkpoint(checkpoint_file, self.take_snapshot(sess,
-                                                                            checkpoint_file))
+                shards = self.take_snapshot(sess, checkpoint_file)
+                path = write_checkpoint(checkpoint_file, shards)
             else:
                 path = self._run_save_ops(sess, save_path, checkpoint_file)
             if write_state:
@@ -163,20 +164,29 @@ class Saver:
             raise
         return path.decode() if isinstance(path, bytes) else str(path)
 
-    def take_snapshot(self, sess, checkpoint_file: str) -> list:
-        """(flowsaver) The values a save to ``checkpoint_file`` writes, copied into memory:
+    def write_with_ops(self, sess, checkpoint_file: str) -> str:
+        """(flowsaver) Write checkpoint ``checkpoint_file`` with this Saver's graph ops
+        only: no leftover cleaning, no state file, no retention, no meta graph."""
+        self._check_built()
+        return self._run_save_ops(sess, checkpoint_file, checkpoint_file)
+
+    def take_snapshot(self, sess, checkpoint_file: str, copy: bool = False) -> list:
+        """(flowsaver) The values a save to ``checkpoint_file`` writes, as of this call:
         one list of ``TensorToSave`` per data shard (see train/save_snapshot.py)."""
         self._check_built()
-        return take_snapshot(sess, self.saver_def, checkpoint_file)
+        return take_snapshot(sess, self.saver_def, checkpoint_file, copy)
 
     def _record(self, path, save_dir, latest_filename, meta_graph_suffix) -> None:
+        self._written.add(path)
         self._retention = self._policy.record(self._retention, path, time.time())
         ckpt_state.update_checkpoint_state(
             save_dir, path, all_model_checkpoint_paths=self._retention.paths,
             latest_filename=latest_filename, save_relative_paths=self._save_relative_paths)
         self._retention, decision = self._policy.settle(self._retention)
         for old in decision.delete:
-            delete_owned_checkpoint(old, save_dir, meta_graph_suffix)
+            delete_owned_checkpoint(old, save_dir, meta_graph_suffix,
+                                    wrote_it=old in self._written)
+            self._written.discard(old)
 
     # ---- restoring ---------------------------------------------------------------------------
     def restore(self, sess, save_path) -> None:
@@ -311,14 +321,19 @@ def clean_temp_files(prefix: str) -> None:
         atomic.discard(path)
 
 
-def delete_owned_checkpoint(prefix: str, save_dir: str, meta_graph_suffix: str = "meta") -> bool:
-    """Deletes checkpoint ``prefix`` if it lies in ``save_dir``; returns whether it did.
+def delete_owned_checkpoint(prefix: str, save_dir: str, meta_graph_suffix: str = "meta",
+                            wrote_it: bool = False) -> bool:
+    """Deletes checkpoint ``prefix`` if the saver wrote it, or it lies in ``save_dir``;
+    returns whether it did.
 
-    Retention deletes only there, and only the files named exactly after the prefix
-    (state.delete_checkpoint_files): a path adopted through ``set_last_checkpoints`` or a
-    state file, pointing elsewhere or holding glob characters, deletes nothing else.
+    A checkpoint the saver wrote itself goes wherever it is (a Saver may save into several
+    directories, and TensorFlow's retention spans them); one adopted through
+    ``set_last_checkpoints`` or a state file only when it is in the directory being saved
+    into. Either way only the files named exactly after the prefix go
+    (state.delete_checkpoint_files): glob characters in a path match nothing but
+    themselves.
     """
-    if not storage.same_directory(os.path.dirname(prefix), save_dir):
+    if not wrote_it and not storage.same_directory(os.path.dirname(prefix), save_dir):
         _log.warning("Not deleting old checkpoint %s: it is outside the directory %s this "
                      "Saver saves into", prefix, save_dir or ".")
         return False

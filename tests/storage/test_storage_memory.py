@@ -172,6 +172,10 @@ def test_gfile_and_summaries_on_a_url(url):
     events = list(tf.train.summary_iterator(f"{url}/logs/{name}"))
     assert [e.step for e in events if e.HasField("summary")] == [7]
     writer.close()
+    walked = [(d, sorted(files)) for d, _, files in tf.io.gfile.walk(url)]
+    assert walked == [(url, ["moved.txt"]), (url + "/logs", [name])]
+    tf.gfile.DeleteRecursively(url + "/logs")
+    assert not tf.gfile.Exists(f"{url}/logs/{name}")
 
 
 BLOCKED = """
@@ -227,3 +231,27 @@ def test_local_paths_never_import_fsspec(tmp_path):
                           env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_saved_model_on_a_url_is_read_like_a_local_one(tmp_path, url):
+    from flowsaver.format.graph_file import SavedModel, read_graph_file
+    from flowsaver.format.meta_file import read_meta_graph_file
+    from flowsaver.format.tensor_sources import open_source
+    refvar = REPO / "tests" / "fixtures" / "tf" / "refvar"
+    meta = read_meta_graph_file(refvar / "model.ckpt-5.meta")
+    meta.meta_info_def.tags.append("serve")
+    model = SavedModel(saved_model_schema_version=1)
+    model.meta_graphs.add().CopyFrom(meta)
+    storage.write_atomic(url + "/sm/saved_model.pb", model.SerializeToString())
+    for src in refvar.glob("model.ckpt-5.*"):
+        if not src.name.endswith(".meta"):
+            suffix = src.name[len("model.ckpt-5"):]
+            storage.write_atomic(url + "/sm/variables/variables" + suffix, src.read_bytes())
+    assert read_graph_file(url + "/sm", ("serve",)).kind == "SavedModel"
+    local = tf.train.load_checkpoint(str(refvar / "model.ckpt-5"))
+    with open_source(url + "/sm") as source:
+        assert source.kind == "SavedModel variables"
+        for name, value in source:
+            np.testing.assert_array_equal(value, local.get_tensor(name))
+    assert cli_main(["graph", url + "/sm", "-o", str(tmp_path / "sm.dot")]) == 0
+    assert cli_main(["inspect", url + "/sm/variables/variables"]) == 0

@@ -100,7 +100,8 @@ def test_the_next_save_removes_leftovers_of_killed_saves_of_its_family(tmp_path)
             "model-5.index.tempstate123", "model-5.meta.tmp" + "ab" * 16,
             "model.data-00000-of-00001",                          # the step-less prefix
             "model-6_temp/part-00000-of-00002.data-00000-of-00001",
-            "model-6_temp/part-00001-of-00002.index.tempstate9"]
+            "model-6_temp/part-00001-of-00002.index.tempstate9",
+            "model-2.part-00001-of-00002.index"]   # merged (model-2.index), not deleted
     kept = ["model-2.index", "model-2.data-00000-of-00001",       # complete, unrecorded
             "other-3.data-00000-of-00001", "model-x.data-00000-of-00001",
             "modelling-3.data-00000-of-00001", "model-3.data-00000-of-00001.bak",

@@ -11,6 +11,8 @@ import os
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.format import storage
+from flowsaver.format.state import get_matching_files as storage_matches
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.io import example_parsing as ex
 from flowsaver.ops.registry import NOT_FOLDABLE, OpTable
@@ -268,6 +270,8 @@ def _read_file(op, ctx):
     def run(filename):
         path = _path(filename)
         try:
+            if storage.is_url(path):   # one GET from an object store
+                return np.array(storage.read_bytes(path), dtype=object)
             with open(path, "rb") as f:
                 return np.array(f.read(), dtype=object)
         except FileNotFoundError:
@@ -284,9 +288,13 @@ def _write_file(op, ctx):
     def run(filename, contents):
         path = _path(filename)
         data = np.asarray(contents, object).item()
+        data = data if isinstance(data, bytes) else str(data).encode()
+        if storage.is_url(path):   # one PUT to an object store
+            storage.write_atomic(path, data)
+            return
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "wb") as f:
-            f.write(data if isinstance(data, bytes) else str(data).encode())
+            f.write(data)
     return run
 
 
@@ -299,9 +307,12 @@ def _matching_shape(op):
 def _matching_files(op, ctx):
     import glob
 
+    def matches(pattern: str) -> list[str]:
+        return storage_matches(pattern) if storage.is_url(pattern) else glob.glob(pattern)
+
     def run(pattern):
         names = sorted({name for p in np.reshape(np.asarray(pattern, object), -1)
-                        for name in glob.glob(_path(np.array(p, object)))})
+                        for name in matches(_path(np.array(p, object)))})
         out = np.empty(len(names), object)
         out[:] = [n.encode() for n in names]
         return out
