@@ -29,7 +29,7 @@ ALL_TARGETS = {t.name: t for t in
 
 @dataclasses.dataclass
 class Limits:
-    seconds: float = 10.0            # CPU seconds per input; wall clock gets twice that
+    seconds: float = 10.0            # CPU seconds per input (runner.wall_clock_limit)
     memory: int = 1 << 30            # bytes of address space per input, beyond the fork's
 
 
