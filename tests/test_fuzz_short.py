@@ -13,8 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tools.fuzz import engine  # noqa: E402
 
 # Inputs per target: the graph targets import a graph per input and are slower.
-INPUTS = {"meta_binary": 6, "meta_text": 6, "graphdef_pb": 6, "saved_model": 6}
-DEFAULT_INPUTS = 25
+INPUTS = {"meta_binary": 4, "meta_text": 3, "graphdef_pb": 4, "saved_model": 4}
+DEFAULT_INPUTS = 15
 
 
 @pytest.mark.parametrize("name", sorted(engine.ALL_TARGETS))

@@ -33,6 +33,8 @@ from flowsaver.format.slices import (TensorSlice, decode_tensor_name_slice,
 
 EXIT_OK = 0
 EXIT_BAD = 1
+MISSING = "data file is missing"
+MAX_MISSING_LISTED = 10   # more missing data files than this are reported in one warning
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +163,7 @@ def _gap(path: str, start: int, stop: int) -> VerifyWarning:
 def _file_layout(path: str, runs: list[tuple[int, int, bytes]]) -> list[VerifyWarning]:
     """Gaps and overlaps among the byte runs `(start, stop, key)` of one data file."""
     if not storage.isfile(path):
-        return [VerifyWarning(path, "data file is missing")]
+        return [VerifyWarning(path, MISSING)]
     size = storage.getsize(path)
     found = []
     end, last = 0, None
@@ -189,6 +191,12 @@ def _layout_warnings(bundle: BundleReader, raw: dict) -> list[VerifyWarning]:
             runs[entry.shard_id].append((entry.offset, entry.offset + entry.size, key))
     expected = [data_filename(bundle.prefix, i, num_shards) for i in range(num_shards)]
     found = [w for i, path in enumerate(expected) for w in _file_layout(path, runs[i])]
+    missing = [w for w in found if w.message == MISSING]
+    if len(missing) > MAX_MISSING_LISTED:    # a header claiming 99,999 shards: one line
+        found = [w for w in found if w.message != MISSING]
+        found.append(VerifyWarning(missing[0].file, f"{MISSING}, and so are "
+                                                    f"{len(missing) - 1} more of the "
+                                                    f"{num_shards} the index names"))
     for path in _data_files_beside(bundle.prefix):
         if path not in expected:
             found.append(VerifyWarning(path, f"data file is not part of this checkpoint, "

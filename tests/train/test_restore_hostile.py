@@ -132,3 +132,26 @@ def test_building_a_fill_of_a_5e8_element_shape_refuses_clearly():
             tf.fill(dims, 1.0)
         with pytest.raises(ValueError, match="at most 254 dimensions"):
             tf.reshape(tf.zeros([1]), tf.placeholder(tf.int32, [300]))
+
+
+def test_an_invalid_graph_in_a_meta_file_raises_a_typed_value_error(tmp_path, saved):
+    # The ~130 "bare value errors" of corrupt .meta files: TensorFlow raises ValueError,
+    # flowsaver an InvalidArgumentError that is also one, naming the file and the node.
+    meta = MetaGraphDef()
+    meta.CopyFrom(saved[1])
+    meta.graph_def.node.add().CopyFrom(_node(meta, "v"))
+    path = tmp_path / "duplicate.meta"
+    path.write_bytes(meta.SerializeToString())
+    with tf.Graph().as_default():
+        with pytest.raises(errors.InvalidArgumentError) as info:
+            tf.train.import_meta_graph(str(path))
+    assert isinstance(info.value, ValueError)
+    assert str(path) in str(info.value) and "Node 'v' appears more than once" in str(info.value)
+
+
+def test_a_state_file_naming_no_checkpoint_raises_a_typed_value_error(tmp_path):
+    (tmp_path / "checkpoint").write_text('all_model_checkpoint_paths: "model-1"\n')
+    with pytest.raises(errors.DataLossError) as info:
+        tf.train.get_checkpoint_state(str(tmp_path))
+    assert isinstance(info.value, ValueError)     # what TensorFlow raises
+    assert str(tmp_path / "checkpoint") in str(info.value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 from tools.fuzz import engine
@@ -28,7 +29,8 @@ def main(argv=None) -> int:
     parser.add_argument("--start", type=int, default=0, help="first input index")
     parser.add_argument("--jobs", type=int, default=2, help="parallel workers (default 2)")
     parser.add_argument("--seconds", type=float, default=10.0,
-                        help="CPU seconds per input (wall clock: twice that)")
+                        help="CPU seconds per input (wall clock: six times that, at least "
+                             "a minute)")
     parser.add_argument("--memory-mb", type=int, default=1024,
                         help="address space per input beyond the forked worker's")
     parser.add_argument("--findings", default="fuzz-findings",
@@ -36,6 +38,8 @@ def main(argv=None) -> int:
     parser.add_argument("--replay", metavar="DIR", help="re-run one kept finding")
     parser.add_argument("--list", action="store_true", help="list targets and seeds")
     args = parser.parse_args(argv)
+    # SIGTERM ends the campaign through SystemExit, so that the worker pool is terminated.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.disable(logging.CRITICAL)   # readers warn about every broken state file
     if args.replay:
         outcome = engine.replay(args.replay)

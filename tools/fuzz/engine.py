@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import json
 import multiprocessing
 import os
 import random
@@ -20,13 +21,15 @@ from tools.fuzz import runner
 from tools.fuzz.targets_checkpoint import TARGETS as CHECKPOINT_TARGETS
 from tools.fuzz.targets_graph import TARGETS as GRAPH_TARGETS
 from tools.fuzz.targets_stream import TARGETS as STREAM_TARGETS
+from tools.fuzz.targets_v1_objects import TARGETS as V1_OBJECT_TARGETS
 
-ALL_TARGETS = {t.name: t for t in CHECKPOINT_TARGETS + GRAPH_TARGETS + STREAM_TARGETS}
+ALL_TARGETS = {t.name: t for t in
+               CHECKPOINT_TARGETS + V1_OBJECT_TARGETS + GRAPH_TARGETS + STREAM_TARGETS}
 
 
 @dataclasses.dataclass
 class Limits:
-    seconds: float = 10.0            # CPU seconds per input; wall clock gets twice that
+    seconds: float = 10.0            # CPU seconds per input (runner.wall_clock_limit)
     memory: int = 1 << 30            # bytes of address space per input, beyond the fork's
 
 
@@ -70,6 +73,8 @@ def _worker(args) -> TargetReport:
                 target.paths(directory, seed), limits.seconds, limits.memory)
             report.inputs += 1
             report.counts[outcome.kind] += 1
+            if findings_dir and report.inputs % PROGRESS_EVERY == 0:
+                _progress(findings_dir, name, indices[0], report)
             if outcome.kind in runner.FINDINGS:
                 report.by_step[(outcome.kind, outcome.step)] += 1
                 kept = sum(1 for e in report.examples if e[0] == outcome.kind)
@@ -83,6 +88,17 @@ def _worker(args) -> TargetReport:
 
 
 _SEEDS: dict = {}
+PROGRESS_EVERY = 500
+
+
+def _progress(findings_dir: str, name: str, worker: int, report: TargetReport) -> None:
+    """A long campaign's partial counts, one small JSON file per worker (read them while
+    it runs: ``cat fuzz-findings/progress-*``)."""
+    os.makedirs(findings_dir, exist_ok=True)
+    path = os.path.join(findings_dir, f"progress-{name}-{worker}.json")
+    with open(path + ".part", "w") as f:
+        json.dump({"target": name, "inputs": report.inputs, "counts": report.counts}, f)
+    os.replace(path + ".part", path)
 
 
 def prepare(names) -> None:

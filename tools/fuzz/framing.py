@@ -26,8 +26,9 @@ TABLE_MAGIC = struct.pack("<Q", 0xDB4775248B80FB57)
 HANDLES_SIZE = 40
 
 
-def crc32c(data: bytes) -> int:
-    return _crc.crc32c(data)
+def crc32c(data: bytes, value: int = 0) -> int:
+    """CRC32C of ``data``, continuing from ``value`` (the crc32c package, as flowsaver)."""
+    return _crc.crc32c(data, value)
 
 
 def mask(crc: int) -> int:

@@ -8,7 +8,8 @@ Classes of outcome, per input (the worst over the input's read steps):
                 was given a path, its message names the file (a path or base name)
     unnamed     a typed error from a step given a path whose message does not name it
     untyped     any other exception (KeyError, ValueError, protobuf's DecodeError, ...)
-    hang        the child ran past its wall-clock or CPU-time cap (SIGKILL / SIGXCPU)
+    hang        the child ran past its CPU-time cap (SIGXCPU), or blocked past a generous
+                wall-clock cap (wall_clock_limit)
     blow-up     the child ran out of its memory cap (MemoryError), or died of a signal
     wrong       a step succeeded but returned data that differs from the unmutated file
                 where the mutation could not legitimately change it: values of tensors
@@ -99,9 +100,16 @@ def _vm_size() -> int:
     return 0
 
 
+def wall_clock_limit(seconds: float) -> float:
+    """The wall-clock cap of a child whose CPU cap is ``seconds``: CPU time is what tells
+    a loop; the wall clock only catches a child blocked without using CPU (a FIFO), and
+    must stay generous on a machine shared by many busy processes."""
+    return max(6 * seconds, 60.0)
+
+
 def run_forked(make_steps, paths, seconds: float, memory: int) -> Outcome:
     """Runs the steps in a forked child with RLIMIT_AS = current size + ``memory`` bytes
-    and RLIMIT_CPU = ``seconds``; the child is killed after 2 * ``seconds`` of wall time."""
+    and RLIMIT_CPU = ``seconds``; the child is killed after wall_clock_limit(seconds)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:                                     # the child
@@ -125,7 +133,8 @@ def run_forked(make_steps, paths, seconds: float, memory: int) -> Outcome:
         finally:
             os._exit(code)
     os.close(write_end)
-    data, deadline, timed_out = b"", time.monotonic() + 2 * seconds, False
+    wall = wall_clock_limit(seconds)
+    data, deadline, timed_out = b"", time.monotonic() + wall, False
     with os.fdopen(read_end, "rb") as pipe:
         while True:
             left = deadline - time.monotonic()
@@ -143,7 +152,7 @@ def run_forked(make_steps, paths, seconds: float, memory: int) -> Outcome:
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     if timed_out:
-        return Outcome("hang", detail=f"still running after {2 * seconds} s of wall time")
+        return Outcome("hang", detail=f"still running after {wall} s of wall time")
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         kind = "hang" if sig == signal.SIGXCPU else "blow-up"
