@@ -190,7 +190,7 @@ def test_layer_matches_tensorflow(tf, name, fn, inputs, kind):
 
 
 def _steps(tf, built, feeds):
-    """Run outputs and updates together, then read the statistics, in both systems."""
+    """Run the outputs, then the updates, then read the statistics, in both systems."""
     (g1, f1), (g2, f2) = built
     results = []
     for graph, fetches, session in ((g1, f1, flowsaver.Session(graph=g1)),
@@ -199,7 +199,11 @@ def _steps(tf, built, feeds):
             sess = session or v1.Session(graph=graph)
             feed = {graph.get_tensor_by_name(k + ":0"): v for k, v in feeds.items()}
             sess.run(graph.get_operation_by_name("init_all"))
-            out = sess.run([fetches["out"], fetches["updates"]], feed)[0]
+            # outputs first, then the updates: in one run, whether a training=False output
+            # reads the moving statistics before or after that run's updates is undefined
+            # (in TensorFlow too), and bn_reuse fetches one
+            out = sess.run(fetches["out"], feed)
+            sess.run(fetches["updates"], feed)
             stats = sess.run(fetches["stats"])
             sess.run(fetches["updates"], feed)
             results.append([out, stats, sess.run(fetches["stats"])])
