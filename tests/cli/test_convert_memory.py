@@ -87,9 +87,10 @@ def measured(big_checkpoint, tmp_path_factory) -> dict:
 def test_peak_memory_is_about_the_largest_tensor(measured, target):
     path, got = measured[target]
     traced, grew = got["traced_peak"], got["rss_peak"] - got["rss_before"]
-    assert traced < LARGEST + SLACK, f"traced peak {traced / MIB:.0f} MiB"
-    assert LARGEST * 0.9 < grew < LARGEST + SLACK, \
-        f"resident size grew by {grew / MIB:.0f} MiB"
+    # tracemalloc sees every buffer, so its peak shows a whole tensor was held at once;
+    # the resident size may grow by less (pages freed by the previous case are reused).
+    assert LARGEST * 0.9 < traced < LARGEST + SLACK, f"traced peak {traced / MIB:.0f} MiB"
+    assert grew < LARGEST + SLACK, f"resident size grew by {grew / MIB:.0f} MiB"
     files = [path] if path.is_file() else list(path.parent.glob(path.name + ".*"))
     written = sum(f.stat().st_size for f in files)
     assert written > 3 * LARGEST // 2   # the whole checkpoint went through (half: float16)
