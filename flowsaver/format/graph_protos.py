@@ -26,6 +26,8 @@ Usage: ``from flowsaver.format.graph_protos import MetaGraphDef``.
 """
 from __future__ import annotations
 
+from google.protobuf import message_factory
+
 from flowsaver.format import protos as _core  # noqa: F401 - builds core.proto, imported below
 from flowsaver.format.proto_builder import build
 
@@ -264,6 +266,10 @@ SignatureDef = _meta["SignatureDef"]
 AssetFileDef = _meta["AssetFileDef"]
 MetaGraphDef = _meta["MetaGraphDef"]
 SavedObjectGraph = _meta["SavedObjectGraph"]
+# google.protobuf.Any as this pool knows it (what CollectionDef.any_list holds); Pack/Unpack
+# work as on the runtime's own Any.
+Any = message_factory.GetMessageClass(
+    CollectionDef.DESCRIPTOR.nested_types_by_name["AnyList"].fields_by_name["value"].message_type)
 SavedObject = _meta["SavedObject"]
 
 # Every top-level message class, by its name in package ``tensorflow``.

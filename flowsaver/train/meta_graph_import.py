@@ -67,14 +67,14 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
     try:
         with rollback_on_error(graph):
             return _import(meta, graph, clear_devices, import_scope, input_map)
-    except _TYPED_ERRORS as e:
+    except TYPED_ERRORS as e:
         if filename is None or filename in _message(e):
             raise
-        raise _with_context(e, filename) from e
+        raise with_context(e, filename) from e
 
 
 # What a bad MetaGraphDef raises; these get the file's name added to their message.
-_TYPED_ERRORS = (errors.OpError, ValueError, TypeError, KeyError)
+TYPED_ERRORS = (errors.OpError, ValueError, TypeError, KeyError)
 
 
 def _message(error: BaseException) -> str:
@@ -82,7 +82,7 @@ def _message(error: BaseException) -> str:
     return str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
 
 
-def _with_context(error: BaseException, context: str) -> BaseException:
+def with_context(error: BaseException, context: str) -> BaseException:
     """A copy of ``error`` (same class when it can be built from a message) that begins
     with ``context``."""
     message = f"{context}: {_message(error)}"
@@ -145,8 +145,8 @@ def _restore_collections(meta, graph, scope) -> None:
             continue
         try:
             _restore_collection(key, meta.collection_def[key], graph, scope, made)
-        except _TYPED_ERRORS as e:
-            raise _with_context(e, f"collection {key!r}") from e
+        except TYPED_ERRORS as e:
+            raise with_context(e, f"collection {key!r}") from e
 
 
 def _restore_collection(key, entry, graph, scope, made: dict) -> None:
@@ -190,7 +190,7 @@ def _restore_collection(key, entry, graph, scope, made: dict) -> None:
             except UnicodeDecodeError:
                 pass  # a serialized proto (a cond context), not a name: kept as it is
             graph.add_to_collection(key, value)
-    elif kind in ("int64_list", "float_list"):
+    elif kind in ("int64_list", "float_list", "any_list"):
         for value in values:
             graph.add_to_collection(key, value)
     else:
