@@ -83,3 +83,39 @@ def write_asset(directory) -> str:
     with open(path, "w") as f:
         f.write("alpha\nbeta\n")
     return path
+
+
+KERAS_INPUT = np.linspace(-1.0, 1.0, 2 * 8 * 8 * 1, dtype=np.float32).reshape(2, 8, 8, 1)
+
+
+def keras_saved_model(tf, export_dir: str) -> np.ndarray:
+    """A Keras (tf_keras, Keras 2) model with conv and dense layers, saved by TensorFlow 2
+    in SavedModel form; returns its output on ``KERAS_INPUT``."""
+    keras = tf.keras
+    keras.utils.set_random_seed(3)
+    inputs = keras.layers.Input((8, 8, 1), name="image")
+    hidden = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    hidden = keras.layers.MaxPooling2D(2, name="pool")(hidden)
+    hidden = keras.layers.Flatten(name="flat")(hidden)
+    hidden = keras.layers.Dense(5, activation="tanh", name="dense")(hidden)
+    outputs = keras.layers.Dense(3, activation="softmax", name="probs")(hidden)
+    model = keras.Model(inputs, outputs)
+    model.save(export_dir, save_format="tf")
+    return model(KERAS_INPUT).numpy()
+
+
+def module_saved_model(tf, export_dir: str) -> np.ndarray:
+    """A ``tf.Module`` with a variable and a ``tf.function`` signature, saved by
+    ``tf.saved_model.save``; returns its output on ``X``."""
+    class Scale(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(np.arange(6, dtype=np.float32).reshape(3, 2) / 4, name="w")
+            self.b = tf.Variable(np.float32(0.5), name="b")
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+        def __call__(self, x):
+            return {"y": tf.nn.relu(tf.matmul(x, self.w) + self.b)}
+    module = Scale()
+    tf.saved_model.save(module, export_dir)
+    return module(X)["y"].numpy()
