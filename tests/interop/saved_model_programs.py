@@ -119,3 +119,19 @@ def module_saved_model(tf, export_dir: str) -> np.ndarray:
     module = Scale()
     tf.saved_model.save(module, export_dir)
     return module(X)["y"].numpy()
+
+
+def twin_names_saved_model(tf, export_dir: str) -> None:
+    """Two variables both named ``w`` (graph handles ``w`` and ``w_1``, tied to them in the
+    opposite order) and one no function uses, saved by ``tf.saved_model.save``."""
+    class Twins(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = tf.Variable(np.float32(1.5), name="w")
+            self.b = tf.Variable(np.array([2.0, -3.0], np.float32), name="w")
+            self.unused = tf.Variable(np.float32(5.0), name="unused")
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.float32, name="x")])
+        def __call__(self, x):
+            return {"y": x * self.a + self.b}
+    tf.saved_model.save(Twins(), export_dir)
