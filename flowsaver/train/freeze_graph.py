@@ -2,7 +2,9 @@
 from a MetaGraph and a checkpoint, or from a SavedModel's MetaGraph and variables. The graph
 is imported into a fresh session (devices cleared), its variables restored (and for a
 SavedModel its init op run, as the loader does), then every variable the outputs need
-becomes a constant (``convert_variables_to_constants``) and nothing else is kept.
+becomes a constant (``convert_variables_to_constants``) and nothing else is kept. A TF2
+SavedModel is frozen without a session: each variable's value is read from the checkpoint
+by the key the object graphs give it, and carried into the functions that use it.
 """
 from __future__ import annotations
 
@@ -95,6 +97,9 @@ def freeze_saved_model(export_dir, tags=("serve",), signature_key="serving_defau
     if not output_node_names:
         signature = find_signature(meta, signature_key, saved_model_path(export_dir))
         output_node_names = signature_output_nodes(signature)
+    if meta.HasField("object_graph_def"):
+        return _freeze_tf2(loader, meta, list(output_node_names), variable_names_whitelist,
+                           variable_names_blacklist), list(output_node_names)
     graph = Graph()
     with graph.as_default(), Session(graph=graph) as sess:
         loader.load(sess, tags, clear_devices=True)
@@ -103,3 +108,20 @@ def freeze_saved_model(export_dir, tags=("serve",), signature_key="serving_defau
                                                 variable_names_whitelist,
                                                 variable_names_blacklist)
     return frozen, list(output_node_names)
+
+
+def _freeze_tf2(loader, meta, output_node_names, allow, deny) -> GraphDef:
+    """A TF2 SavedModel frozen with the values of its object-based checkpoint, each read by
+    the key its handle is tied to (format/saved_object_graph.py): no session, so none of
+    the functions TensorFlow saved with it has to run."""
+    from flowsaver.format.reader import CheckpointReader
+    from flowsaver.format.saved_object_graph import handle_checkpoint_keys
+    from flowsaver.graph.freezing import freeze_graph_def, variable_nodes
+    from flowsaver.graph.graph_util import extract_sub_graph
+    graph_def = extract_sub_graph(_cleared(meta.graph_def), output_node_names)
+    wanted = {node.name for node in variable_nodes(graph_def, allow, deny)}
+    with CheckpointReader(loader.variables_path) as reader:
+        keys = handle_checkpoint_keys(meta, reader.object_graph(), loader.variables_path)
+        values = {name: reader.get_tensor(key) for name, key in keys.items()
+                  if name in wanted}
+    return freeze_graph_def(graph_def, values, output_node_names)

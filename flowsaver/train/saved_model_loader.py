@@ -3,7 +3,8 @@
 
 The MetaGraph whose tag set equals the one asked for is imported (with ``import_scope``),
 the variables are restored from ``variables/variables`` by the Saver its SaverDef
-describes, and the init op runs (the ``__saved_model_init_op`` signature, else the
+describes (a TF2 SavedModel's: by key, from its object-based checkpoint), and the init op
+runs (the ``__saved_model_init_op`` signature, else the
 ``saved_model_main_op`` or ``legacy_init_op`` collection) with every asset tensor fed the
 path of its file under ``assets/``. Errors name the SavedModel's file and what failed.
 """
@@ -22,6 +23,7 @@ from flowsaver.graph.graph import get_default_graph
 from flowsaver.train import saveables
 from flowsaver.train.meta_graph_import import (TYPED_ERRORS, import_meta_graph,
                                                prepend_name_scope, with_context)
+from flowsaver.train.object_based_restore import restore_saved_model_variables
 from flowsaver.train.saver import Saver
 from flowsaver.train.signature_defs import load_op_from_signature_def
 
@@ -150,12 +152,21 @@ class SavedModelLoader:
                 sess.run(fetches=[init_op], feed_dict=assets)
 
     def load(self, sess, tags, import_scope=None, **saver_kwargs):
-        """Import, restore and initialize; returns the MetaGraphDef loaded."""
+        """Import, restore and initialize; returns the MetaGraphDef loaded.
+
+        A TF2 SavedModel's variables are restored from its object-based checkpoint by key
+        (object_based_restore.py) rather than by running the restore function TensorFlow
+        saved in its graph; the values are the same.
+        """
+        meta = self.get_meta_graph_def_from_tags(tags)
         with sess.graph.as_default():
             saver, _ = self.load_graph(sess.graph, tags, import_scope, **saver_kwargs)
-            self.restore_variables(sess, saver, import_scope)
+            if meta.HasField("object_graph_def"):
+                restore_saved_model_variables(sess, meta, self._variables_path, import_scope)
+            else:
+                self.restore_variables(sess, saver, import_scope)
             self.run_init_ops(sess, tags, import_scope)
-        return self.get_meta_graph_def_from_tags(tags)
+        return meta
 
 
 def load(sess, tags, export_dir, import_scope=None, **saver_kwargs):

@@ -11,7 +11,7 @@ from flowsaver.format.reader import CheckpointReader
 from flowsaver.format.saved_model_file import read_saved_model
 from flowsaver.format.saved_object_graph import handle_checkpoint_keys
 from parity import tf1_mode
-from saved_model_programs import (keras_saved_model, module_saved_model,
+from saved_model_programs import (KERAS_INPUT, X, keras_saved_model, module_saved_model,
                                   twin_names_saved_model)
 
 WRITERS = {"keras": keras_saved_model, "module": module_saved_model,
@@ -108,3 +108,81 @@ def test_variables_that_do_not_match_change_nothing(tf, tf2_models, tmp_path, ch
             restore_saved_model_variables(sess, meta, prefix)
         assert not [op for op in sess.graph.get_operations() if op.type == "RestoreV2"]
     assert prefix in str(caught.value) and message in str(caught.value)
+
+
+SIGNATURE_INPUTS = {"keras": lambda: {"image": KERAS_INPUT}, "module": lambda: {"x": X},
+                    "twins": lambda: {"x": np.float32(2.0)}}
+
+
+def _serving_outputs(tf, export_dir, inputs) -> dict:
+    loaded = tf.saved_model.load(str(export_dir))
+    out = loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in inputs.items()})
+    return {k: v.numpy() for k, v in out.items()}
+
+
+def _reachable_ops(graph_def) -> set:
+    functions = {f.signature.name: f for f in graph_def.library.function}
+    ops, pending, seen = set(), list(graph_def.node), set()
+    while pending:
+        node = pending.pop()
+        ops.add(node.op)
+        for value in node.attr.values():
+            names = [value.func.name] if value.HasField("func") else \
+                [f.name for f in value.list.func]
+            for name in names:
+                if name in functions and name not in seen:
+                    seen.add(name)
+                    pending.extend(functions[name].node_def)
+    return ops
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_frozen_tf2_saved_model_runs_in_tensorflow(tf, tf2_models, tmp_path, name):
+    import contextlib
+    import io
+
+    from flowsaver.cli.main import main
+    from flowsaver.format.graph_protos import GraphDef
+    out = tmp_path / "frozen.pb"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["freeze", str(tf2_models / name), "-o", str(out)]) == 0
+    frozen = GraphDef.FromString(out.read_bytes())
+    assert not _reachable_ops(frozen) & {"VarHandleOp", "ReadVariableOp", "AssignVariableOp",
+                                         "ResourceGather"}
+    meta = read_saved_model(tf2_models / name).meta_graphs[0]
+    signature = meta.signature_def["serving_default"]
+    inputs = SIGNATURE_INPUTS[name]()
+    expected = _serving_outputs(tf, tf2_models / name, inputs)
+    with tf1_mode(tf) as v1, v1.Graph().as_default(), v1.Session() as sess:
+        v1.import_graph_def(v1.GraphDef.FromString(out.read_bytes()), name="")
+        got = sess.run({k: v.name for k, v in signature.outputs.items()},
+                       {signature.inputs[k].name: v for k, v in inputs.items()})
+    assert sorted(got) == sorted(expected)
+    for key in got:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_frozen_tf2_graph_def_is_tensorflows(tf, tf2_models, name):
+    """The same GraphDef as TensorFlow's converter makes of the loaded MetaGraph, but for
+    the numbers in the ``_frozen_<n>`` names of the converted functions."""
+    import re
+
+    from google.protobuf import text_format
+
+    from flowsaver.train.freeze_graph import freeze_saved_model
+    ours, outputs = freeze_saved_model(str(tf2_models / name))
+    from tensorflow.python.framework import convert_to_constants
+    with tf1_mode(tf) as v1, v1.Graph().as_default(), v1.Session() as sess:
+        v1.saved_model.loader.load(sess, ["serve"], str(tf2_models / name))
+        # as stored (the loader puts the stripped default attrs back into what it returns)
+        graph_def = v1.GraphDef.FromString(
+            read_saved_model(tf2_models / name).meta_graphs[0].graph_def.SerializeToString())
+        for node in graph_def.node:
+            node.device = ""
+        theirs = convert_to_constants.convert_variables_to_constants_from_session_graph(
+            sess, graph_def, outputs)
+
+    def text(graph_def):
+        return re.sub(r"_frozen_\d+", "_frozen", text_format.MessageToString(graph_def))
+    assert text(ours) == text(theirs)
