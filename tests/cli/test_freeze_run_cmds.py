@@ -175,3 +175,17 @@ def test_run_metagraph_restores_its_checkpoint(capsys, models):
     assert code == 2 and "model-8" in err
     code, _, err = cli(capsys, "freeze", meta, "-o", root / "f.pb")
     assert code == 2 and "output_node_names" in err
+
+
+@pytest.mark.parametrize("command", [["inspect"], ["run", "--input_exprs", "x=1"],
+                                     ["freeze", "-o", "f.pb"]])
+def test_truncated_saved_model_pb(capsys, models, tmp_path, command):
+    root, _ = models
+    import shutil
+    copy = tmp_path / "m"
+    shutil.copytree(root / "simple", copy)
+    data = (copy / "saved_model.pb").read_bytes()
+    (copy / "saved_model.pb").write_bytes(data[:len(data) // 3])
+    code, _, err = cli(capsys, command[0], copy, *command[1:])
+    assert code == 2
+    assert f"{copy / 'saved_model.pb'} is not a SavedModel (truncated or damaged?)" in err
