@@ -4,7 +4,10 @@ read from the MetaGraph's SavedObjectGraph instead of by loading the model.
 Each function the root object holds (a ``SavedFunction`` with its concrete functions, or a
 bare concrete function) is listed with the input signature TensorFlow recorded for it: a
 StructuredValue holding ``(args, kwargs)``, decoded here into Python values and
-``TensorSpec`` stand-ins that print as TensorFlow's do.
+``TensorSpec`` stand-ins that print as TensorFlow's do. A function's options come in the
+order TensorFlow loads their concrete functions; saved_model_cli sorts them by the names it
+makes up while loading (``..._88`` before ``..._115`` only when the numbers have as many
+digits), so where those numbers cross a power of ten the two orders differ.
 """
 from __future__ import annotations
 

@@ -13,10 +13,12 @@ from flowsaver.cli.common import dump_json
 from flowsaver.cli.function_signatures import concrete_functions_text, function_list
 from flowsaver.format import dtypes
 from flowsaver.format.bundle_read import BundleReader
+from flowsaver.format.object_graph import OBJECT_GRAPH_KEY, parse_object_graph
 from flowsaver.format.protos import DATA_TYPES
 from flowsaver.format.saved_model import variables_prefix
 from flowsaver.format.saved_model_file import (find_meta_graph, find_signature,
                                                read_saved_model, saved_model_path)
+from flowsaver.format.saved_object_graph import checkpoint_keys
 
 _ENUM_NAMES = {enum: name for name, enum in DATA_TYPES.items()}
 
@@ -84,20 +86,35 @@ def _meta_graph_text(meta) -> str:
     return text
 
 
-def _variables(export_dir: str) -> list[dict]:
-    """Name, dtype and shape of every tensor in ``variables/variables`` ([] if none)."""
+def _variable_names(reader: BundleReader, model) -> dict[str, str]:
+    """``{checkpoint key: variable name}`` of a TF2 SavedModel (its object graphs share
+    node ids); {} for a TF1 one, whose keys are the names."""
+    metas = [m for m in model.meta_graphs if m.HasField("object_graph_def")]
+    if not metas or OBJECT_GRAPH_KEY not in reader.names():
+        return {}
+    graph = parse_object_graph(reader.get_tensor(OBJECT_GRAPH_KEY), reader.prefix)
+    nodes = metas[0].object_graph_def.nodes
+    return {key: nodes[i].variable.name for i, key in checkpoint_keys(graph).items()
+            if i < len(nodes) and nodes[i].WhichOneof("kind") == "variable"}
+
+
+def _variables(export_dir: str, model) -> list[dict]:
+    """Name, dtype and shape of every tensor in ``variables/variables`` ([] if none), and
+    for a TF2 SavedModel the name of the variable each key holds."""
     try:
         reader = BundleReader(variables_prefix(export_dir))
     except (OSError, ValueError):
         return []
     with reader:
+        names = _variable_names(reader, model)
         out = []
-        for name in reader.names():
-            entry = reader.entry(name)
+        for key in reader.names():
+            entry = reader.entry(key)
             dtype = dtypes.BY_ENUM.get(entry.dtype)
-            out.append({"name": name, "dtype": dtype.name if dtype else
+            out.append({"name": key, "dtype": dtype.name if dtype else
                         _ENUM_NAMES.get(entry.dtype, str(entry.dtype)),
-                        "shape": [d.size for d in entry.shape.dim]})
+                        "shape": [d.size for d in entry.shape.dim],
+                        "variable": names.get(key)})
         return out
 
 
@@ -122,7 +139,7 @@ def describe(export_dir: str, tag_set: str | None = None,
             if meta.HasField("object_graph_def") else None})
     return {"path": export_dir, "file": saved_model_path(export_dir),
             "schema_version": model.saved_model_schema_version, "meta_graphs": graphs,
-            "variables": _variables(export_dir)}
+            "variables": _variables(export_dir, model)}
 
 
 def _info_json(info) -> dict:
@@ -164,10 +181,11 @@ def render(export_dir: str, tag_set: str | None = None,
                 if meta.HasField("object_graph_def"):
                     text += concrete_functions_text(meta.object_graph_def,
                                                     meta.graph_def.library)
-    variables = _variables(export_dir)
+    variables = _variables(export_dir, model)
     text += f"\n\nVariables ({len(variables)}, in {variables_prefix(export_dir)}):\n"
-    text += "".join(f"  {v['name']}  {v['dtype']} {v['shape']}\n" for v in variables) \
-        or "  none\n"
+    text += "".join(f"  {v['name']}  {v['dtype']} {v['shape']}"
+                    + (f"  ({v['variable']})" if v["variable"] else "") + "\n"
+                    for v in variables) or "  none\n"
     return text
 
 
