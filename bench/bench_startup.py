@@ -1,14 +1,16 @@
 """Start-up cost: how long `flowsaver inspect` and `import flowsaver` take next to `import numpy`.
 
-Four commands, each a fresh interpreter, timed side by side in one run:
+Five commands, each a fresh interpreter, timed side by side in one run:
   numpy      python -c "import numpy"                       (the yardstick)
   flowsaver  python -c "import flowsaver"
+  first_use  python -c "import flowsaver as tf; tf.constant(1.0)": the lazy package loads the
+             graph and op library on first use; what a TF1 script pays before its first op
   inspect    python -m flowsaver.cli inspect <2 KB float32 checkpoint>
   bare       the same inspect with `flowsaver` a bare package object, so that only what
              cli/ and format/ import themselves is loaded: what inspect costs once
              flowsaver/__init__.py imports nothing eagerly
 
-Every repetition runs all three once, in an order rotated by one per repetition, after one
+Every repetition runs all of them once, in an order rotated by one per repetition, after one
 untimed warm-up of each (page cache, .pyc files). Wall time per run is measured around
 ``subprocess.run``; the table gives medians and minima, and the ratios of medians against
 `import numpy`. Targets: inspect <= 2x import numpy, import flowsaver <= 3x.
@@ -107,6 +109,7 @@ def commands(prefix: str) -> dict[str, list[str]]:
     return {
         "numpy": [sys.executable, "-c", "import numpy"],
         "flowsaver": [sys.executable, "-c", "import flowsaver"],
+        "first_use": [sys.executable, "-c", "import flowsaver as tf; tf.constant(1.0)"],
         "inspect": [sys.executable, "-m", "flowsaver.cli", "inspect", prefix],
         "bare": [sys.executable, "-c",
                  BARE_INSPECT.format(package=str(ROOT / "flowsaver"), prefix=prefix)],
@@ -163,6 +166,8 @@ def report(times: dict[str, list[float]], size: int, repeat: int, load: tuple) -
     ]
     labels = {"numpy": "`python -c \"import numpy\"`",
               "flowsaver": "`python -c \"import flowsaver\"`",
+              "first_use": "`import flowsaver as tf; tf.constant(1.0)` (loads the op library; "
+                           "no target, for reference)",
               "inspect": "`python -m flowsaver.cli inspect <2 KB ckpt>`",
               "bare": "the same inspect, bare `flowsaver` package (cli/ + format/ only)"}
     for name, samples in times.items():

@@ -1,7 +1,10 @@
 """``tf.gfile``: TensorFlow 1.x's names for the file functions of ``tf.io.gfile``
-(flowsaver.format.gfile), with TF1's argument names."""
+(flowsaver.format.gfile), with TF1's argument names; the TF2 names too. Paths or URLs."""
 from flowsaver.format import gfile as _gfile
-from flowsaver.format.gfile import GFile
+from flowsaver.format.filesystems import FileStatistics  # noqa: F401
+from flowsaver.format.gfile import (GFile, copy, exists, get_registered_schemes,  # noqa: F401
+                                    glob, isdir, join, listdir, makedirs, mkdir, remove,
+                                    rename, rmtree, stat, walk)
 
 __all__ = ["Copy", "DeleteRecursively", "Exists", "FastGFile", "GFile", "Glob", "IsDirectory",
            "ListDirectory", "MakeDirs", "MkDir", "Open", "Remove", "Rename", "Stat", "Walk"]

@@ -12,7 +12,11 @@ from flowsaver.graph.graph import (Graph, GraphKeys, get_default_graph,
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.graph.tensor_shape import Dimension, TensorShape
 from flowsaver.ops.array.api import *  # noqa: F401,F403
-from flowsaver.ops.control_flow.api import cond, group, no_op, tuple, with_dependencies  # noqa: A004,E501
+from flowsaver.ops.control_flow.api import (cond, foldl, foldr, group, map_fn,  # noqa: A004
+                                           no_op, scan, tuple, while_loop,
+                                           with_dependencies)
+from flowsaver.ops.data_flow.api import TensorArray
+from flowsaver.ops.nn.sort import argsort, sort
 from flowsaver.ops.autodiff.gradients import AggregationMethod
 from flowsaver.ops.autodiff.indexed_slices import IndexedSlices
 from flowsaver.ops.importer import import_graph_def

@@ -58,3 +58,12 @@ def test_train_tfrecords_writes_records_summaries_and_checkpoints(tmp_path):
     steps = [e.step for e in tf.train.summary_iterator(str(events)) if e.HasField("summary")]
     assert steps == [1, 10, 20]
     assert tf.train.latest_checkpoint(str(tmp_path / "run" / "ckpt")).endswith("model-20")
+
+
+def test_many_writers_merge_into_one_checkpoint(tmp_path):
+    out = _run("many_writers.py", tmp_path / "run", "--writers", "3")
+    assert "merged 3 parts into" in out and "all values as written: True" in out
+    files = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert files == ["checkpoint", "model.ckpt-100.data-00000-of-00003",
+                     "model.ckpt-100.data-00001-of-00003", "model.ckpt-100.data-00002-of-00003",
+                     "model.ckpt-100.index"]

@@ -23,7 +23,7 @@ from flowsaver.cli.common import (OpenedCheckpoint, display_name, dump_json, for
 from flowsaver.cli.object_tree import object_graph_json, object_graph_lines
 from flowsaver.cli.tensor_stats import TensorStats, tensor_stats
 from flowsaver.cli.values import PRINT_THRESHOLD, as_array, format_value, value_json
-from flowsaver.format import dtypes
+from flowsaver.format import dtypes, storage
 from flowsaver.format.bundle_read import index_filename, name_to_key, num_elements
 from flowsaver.format.dtypes import DType
 from flowsaver.format.protos import DATA_TYPES
@@ -121,7 +121,7 @@ class CheckpointInfo:
 
 def _file_size(path: str) -> int | None:
     try:
-        return os.path.getsize(path)
+        return storage.getsize(path)
     except FileNotFoundError:
         return None
 
@@ -177,7 +177,7 @@ def describe(opened: OpenedCheckpoint) -> CheckpointInfo:
     """Everything `inspect` shows, from the index (and the state file for a directory)."""
     names = sorted(opened.reader.names())
     raw = opened.bundle.raw_entries() if opened.bundle is not None else {}
-    state_file, state = (_state_entries(opened.path) if os.path.isdir(opened.path)
+    state_file, state = (_state_entries(opened.path) if storage.isdir(opened.path)
                          else (None, ()))
     return CheckpointInfo(
         path=opened.path, prefix=opened.prefix, version=opened.version,

@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from flowsaver import errors
-from flowsaver.format import dtypes, npz_file
+from flowsaver.format import dtypes, npz_file, storage
 from flowsaver.format.bundle_write import BundleWriter
 from flowsaver.format.paths import INDEX_SUFFIX
 from flowsaver.format.safetensors_file import SafetensorsWriter, code_of
@@ -57,7 +57,7 @@ class BundleSink:
 
     def __init__(self, path, specs, metadata=None):
         prefix = os.fspath(path)
-        if os.path.isdir(prefix):
+        if storage.isdir(prefix):
             raise errors.InvalidArgumentError(
                 f"{prefix} is a directory; give a checkpoint prefix in it, such as "
                 f"{os.path.join(prefix, 'model.ckpt')}")

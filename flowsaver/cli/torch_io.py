@@ -10,13 +10,20 @@ Nested dicts (``{"state_dict": {...}}``, as Lightning writes) are flattened with
 between the keys; values that are not tensors (an epoch number, a config string) are
 not tensors of the state dict and are left out, listed in ``TorchSource.ignored``.
 
-Writing: ``torch.save`` pickles one dict, so a PyTorch target holds every converted
-tensor in memory until the end, unlike the other targets.
+Writing streams: each tensor's bytes go into the zip archive as a record as soon as it is
+converted (torch's own archive writer, ``PyTorchFileWriter``), and the pickled dict that
+names them (``data.pkl``, what ``torch.save`` pickles: ``_rebuild_tensor_v2`` of storage
+``i`` for tensor ``i``) is written last, so memory holds one tensor at a time. The file is
+what ``torch.save`` of the same dict writes, read by ``torch.load(weights_only=True)``.
 """
 from __future__ import annotations
 
+import collections
 import importlib
+import io
 import os
+import pickle
+import sys
 import zipfile
 
 import ml_dtypes
@@ -147,7 +154,7 @@ class TorchSource(TensorSource):
 
 
 class TorchSink:
-    """Collects tensors, then writes them with one ``torch.save`` (atomically)."""
+    """Writes a PyTorch state dict one tensor at a time, then the dict (atomically)."""
 
     kind = "PyTorch state dict"
 
@@ -155,7 +162,9 @@ class TorchSink:
         self._torch = _torch()
         self.path = os.fspath(path)
         self.order = [name for name, _, _ in specs]
-        self._state: dict = {}
+        self._tmp = self.path + uuid_temp_suffix()
+        self._writer = self._torch._C.PyTorchFileWriter(self._tmp)
+        self._stored: dict = {}
 
     @staticmethod
     def supports(dtype: dtypes.DType) -> bool:
@@ -164,19 +173,68 @@ class TorchSink:
     def write(self, name: str, dtype: dtypes.DType, shape, pieces) -> None:
         parts = [np.asarray(p).astype(dtype.numpy, copy=False).reshape(-1) for p in pieces]
         flat = np.concatenate(parts) if len(parts) != 1 else parts[0]
-        self._state[name] = from_numpy(flat.reshape(shape), dtype)
+        tensor = from_numpy(flat, dtype)
+        key = str(len(self._stored))
+        self._writer.write_record(f"data/{key}", tensor.untyped_storage(), flat.nbytes)
+        self._stored[name] = _Stored(_StorageRef(key, tensor.dtype, flat.size),
+                                     tuple(int(d) for d in shape))
 
     def finish(self) -> str:
-        tmp = self.path + uuid_temp_suffix()
         try:
-            self._torch.save(self._state, tmp)
-            os.replace(tmp, self.path)
+            buffer = io.BytesIO()
+            _StatePickler(buffer, self._torch).dump(self._stored)
+            for record, data in (("data.pkl", buffer.getvalue()), (".format_version", b"1"),
+                                 ("byteorder", sys.byteorder.encode())):
+                self._writer.write_record(record, data, len(data))
+            self._writer.write_end_of_file()
+            self._writer = None
+            os.replace(self._tmp, self.path)
         except BaseException:
-            discard(tmp)
+            self.abort()
             raise
         finally:
-            self._state = {}
+            self._stored = {}
         return self.path
 
     def abort(self) -> None:
-        self._state = {}
+        self._stored = {}
+        self._writer = None    # closes the archive
+        discard(self._tmp)
+
+
+class _StorageRef:
+    """One ``data/<key>`` record: what the pickle names as a persistent storage id."""
+
+    def __init__(self, key: str, torch_dtype, numel: int):
+        self.key, self.torch_dtype, self.numel = key, torch_dtype, numel
+
+
+class _Stored:
+    """A tensor already written as a record: pickles as torch's own tensors do."""
+
+    def __init__(self, ref: _StorageRef, shape: tuple):
+        self.ref, self.shape = ref, shape
+
+    def __reduce__(self):
+        from torch._utils import _rebuild_tensor_v2
+        strides, step = [], 1
+        for size in reversed(self.shape):
+            strides.append(step)
+            step *= size
+        return (_rebuild_tensor_v2, (self.ref, 0, self.shape, tuple(reversed(strides)), False,
+                                     collections.OrderedDict()))
+
+
+class _StatePickler(pickle.Pickler):
+    """Pickle protocol 2 (torch.save's), storages as ("storage", type, key, "cpu", numel)."""
+
+    def __init__(self, file, torch):
+        super().__init__(file, protocol=2)
+        self._torch = torch
+
+    def persistent_id(self, obj):
+        if not isinstance(obj, _StorageRef):
+            return None
+        kind = self._torch.empty(0, dtype=obj.torch_dtype)._typed_storage()
+        storage_type = getattr(self._torch, kind._pickle_storage_type())
+        return ("storage", storage_type, obj.key, "cpu", obj.numel)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import glob
 import os
+import re
 import sys
 
 from flowsaver import errors
@@ -24,11 +24,11 @@ from flowsaver.cli.common import (OpenedCheckpoint, display_name, dump_json,
                                   open_checkpoint, plural, read_object_graph)
 from flowsaver.format.bundle_read import (BundleReader, data_filename, index_filename,
                                           key_to_name, name_to_key, num_elements)
+from flowsaver.format import storage
 from flowsaver.format.coding import CorruptionError
 from flowsaver.format.reader import OBJECT_GRAPH_KEY
 from flowsaver.format.slices import (TensorSlice, decode_tensor_name_slice,
                                      encode_tensor_name_slice)
-from flowsaver.format.state import DATA_FILE_GLOB
 
 EXIT_OK = 0
 EXIT_BAD = 1
@@ -159,9 +159,9 @@ def _gap(path: str, start: int, stop: int) -> VerifyWarning:
 
 def _file_layout(path: str, runs: list[tuple[int, int, bytes]]) -> list[VerifyWarning]:
     """Gaps and overlaps among the byte runs `(start, stop, key)` of one data file."""
-    if not os.path.isfile(path):
+    if not storage.isfile(path):
         return [VerifyWarning(path, "data file is missing")]
-    size = os.path.getsize(path)
+    size = storage.getsize(path)
     found = []
     end, last = 0, None
     for start, stop, key in sorted(runs):
@@ -186,11 +186,22 @@ def _layout_warnings(bundle: BundleReader, raw: dict) -> list[VerifyWarning]:
             runs[entry.shard_id].append((entry.offset, entry.offset + entry.size, key))
     expected = [data_filename(bundle.prefix, i, num_shards) for i in range(num_shards)]
     found = [w for i, path in enumerate(expected) for w in _file_layout(path, runs[i])]
-    for path in sorted(glob.glob(glob.escape(bundle.prefix) + DATA_FILE_GLOB)):
+    for path in _data_files_beside(bundle.prefix):
         if path not in expected:
             found.append(VerifyWarning(path, f"data file is not part of this checkpoint, "
                                              f"whose index names {num_shards} shards"))
     return found
+
+
+def _data_files_beside(prefix: str) -> list[str]:
+    """Files named like data files of ``prefix`` (``P.data-?????-of-?????``), sorted."""
+    directory, base = os.path.split(prefix)
+    try:
+        names = storage.listdir(directory or ".")
+    except OSError:
+        return []
+    data = re.compile(re.escape(base) + r"\.data-[^/]{5}-of-[^/]{5}", re.DOTALL)
+    return sorted(os.path.join(directory, n) for n in names if data.fullmatch(n))
 
 
 def _label(key: bytes) -> str:
@@ -233,7 +244,7 @@ def verify_v2(opened: OpenedCheckpoint) -> VerifyResult:
 def verify_v1(opened: OpenedCheckpoint) -> VerifyResult:
     """V1 tables keep tensors inside the table: reading each checks its block CRCs."""
     result = VerifyResult(opened.prefix, opened.version, len(opened.data_files))
-    result.nbytes = sum(os.path.getsize(f) for f in opened.data_files)
+    result.nbytes = sum(storage.getsize(f) for f in opened.data_files)
     for name in opened.reader.names():
         result.tensors += 1
         _read(result, name, None, lambda: opened.reader.get_tensor(name))

@@ -12,21 +12,28 @@ fresh NumPy buffer, checked (offset, size, crc) and viewed as its dtype: no seco
 Every length and offset from the file is checked against the data file's size first.
 Opened with ``mmap=True``, numeric tensors stored whole come back as read-only views of a
 memory map of their data file instead (mapped.py), and CRCs are checked only on request.
+
+A prefix that is a URL (``s3://...``) is read with ranged requests (storage.py): the
+index with one GET, each data object's size with one HEAD on first use, and a tensor with
+one ranged GET of exactly its bytes, so one tensor of a 10 GB checkpoint downloads only
+that tensor. ``get_tensors`` joins neighbouring tensors into fewer, larger ranges and
+fetches them concurrently. Memory maps do not apply there; ``mmap=True`` is ignored.
 """
 from __future__ import annotations
 
 import os
-import stat
 import threading
 
 import numpy as np
 
 from flowsaver import errors
-from flowsaver.format import dtypes, tensor_codec
+from flowsaver.format import dtypes, storage, tensor_codec
 from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.coding import CorruptionError, crc32c, mask
 from flowsaver.format.mapped import FileMaps
 from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto
+from flowsaver.format.ranged_reads import (RemoteBlob, open_regular_file, prefetch,  # noqa: F401
+                                          read_exactly, read_object)
 from flowsaver.format.slices import (TensorSlice, assemble_slices, check_disjoint,
                                      encode_tensor_name_slice, num_elements, overlap)
 from flowsaver.format.table import TableReader
@@ -79,29 +86,14 @@ def shape_of(proto, where: str) -> tuple[int, ...]:
     return dims
 
 
-def open_regular_file(path: str) -> int:
-    """A read-only fd of a regular file. A FIFO, device or directory is refused, not read:
-    a FIFO would block and /dev/zero never ends."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise errors.NotFoundError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise errors.InvalidArgumentError(f"{path} is a directory, not a checkpoint file") \
-            from None
-    except OSError as exc:
-        raise errors.PermissionDeniedError(f"{path}: cannot open: {exc.strerror}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise errors.InvalidArgumentError(f"{path} is not a regular file")
-    return fd
-
-
 def read_table_file(path: str) -> list[tuple[bytes, bytes]]:
     """All entries of an SSTable file; DataLossError naming the file when malformed."""
-    fd = open_regular_file(path)
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(os.fstat(fd).st_size)
+    if storage.is_url(path):
+        data = read_object(path)
+    else:
+        fd = open_regular_file(path)
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(os.fstat(fd).st_size)
     try:
         return list(TableReader(data))
     except CorruptionError as exc:
@@ -160,7 +152,9 @@ class BundleReader:
         a CRC reads every byte); pass True to check each tensor's CRC when it is read."""
         self.prefix = prefix
         self.verify_crc = (not mmap) if verify_crc is None else verify_crc
-        self._maps = FileMaps() if mmap else None
+        self._remote = storage.is_url(prefix)
+        self._maps = FileMaps() if mmap and not self._remote else None
+        self._prefetched: dict = {}
         self.header, self._entries = read_index(prefix)
         self._big_endian = self.header.endianness == 1
         hidden = set()
@@ -309,17 +303,36 @@ class BundleReader:
           DataLossError: a tensor's bytes do not match its checksum (named in the message).
         """
         out, pending = {}, []
-        for name in names:
-            entry = self.entry(name)
-            if entry.slices:
-                out[name] = self.get_tensor(name)
-            else:
-                out[name] = self._read_entry(name_to_key(name), entry, pending=pending)
+        names = list(names)
+        if self._remote:
+            self._prefetch([self.entry(name) for name in names])
+        try:
+            for name in names:
+                entry = self.entry(name)
+                if entry.slices:
+                    out[name] = self.get_tensor(name)
+                else:
+                    out[name] = self._read_entry(name_to_key(name), entry, pending=pending)
+        finally:
+            self._prefetched.clear()
         for job, entry, where in pending:
             crc = job.result()
             if mask(crc) != entry.crc32c:
                 self._crc_error(entry, mask(crc), where)
         return out
+
+    def _prefetch(self, entries) -> None:
+        """Fetch the bytes of many stored-whole entries of a remote bundle at once."""
+        wanted = []
+        for entry in entries:
+            if entry.slices or entry.size <= 0:
+                continue
+            blob, file_size = self._data_file(entry.shard_id, f"shard {entry.shard_id}")
+            # An extent outside its object is left out: reading it alone raises the
+            # precise error.
+            if 0 <= entry.offset and entry.offset + entry.size <= file_size:
+                wanted.append((entry.shard_id, blob, entry.offset, entry.size))
+        self._prefetched.update(prefetch(wanted, str(self.prefix)))
 
     def _read_entry(self, key: bytes, entry, label: str | None = None,
                     pending: list | None = None) -> np.ndarray:
@@ -400,6 +413,12 @@ class BundleReader:
             raise errors.DataLossError(
                 f"{where}: {size} bytes at offset {offset} run past the end of {path} "
                 f"({file_size} bytes)")
+        if isinstance(fd, RemoteBlob):   # one ranged GET of exactly these bytes
+            data = self._prefetched.get((entry.shard_id, offset, size))
+            if data is None:
+                data = fd.read(offset, size, where)
+            buf = np.frombuffer(bytearray(data), dtype=np.uint8)
+            return buf, (crc32c(buf) if want_crc else 0)
         buf = np.empty(size, dtype=np.uint8)
         view = memoryview(buf)
         crc = 0
@@ -421,6 +440,14 @@ class BundleReader:
         if cached is not None:
             return cached
         with self._lock:
+            if shard_id not in self._files and self._remote:
+                path = data_filename(self.prefix, shard_id, self.header.num_shards)
+                try:
+                    size = storage.getsize(path)
+                except FileNotFoundError:
+                    raise errors.NotFoundError(f"{where}: data file {path} is missing") \
+                        from None
+                self._files[shard_id] = (RemoteBlob(path), size)
             if shard_id not in self._files:
                 path = data_filename(self.prefix, shard_id, self.header.num_shards)
                 try:
@@ -436,7 +463,8 @@ class BundleReader:
             if self._maps is not None:
                 self._maps.close()
             for fd, _ in self._files.values():
-                os.close(fd)
+                if isinstance(fd, int):
+                    os.close(fd)
             self._files.clear()
 
     def __enter__(self) -> "BundleReader":
@@ -448,35 +476,3 @@ class BundleReader:
     def __del__(self):
         if getattr(self, "_files", None):
             self.close()
-
-
-def read_exactly(fd: int, view, offset: int, where: str, path: str) -> None:
-    got = 0
-    while got < len(view):
-        try:
-            n = _pread_into(fd, view[got:], offset + got)
-        except OSError as exc:  # an I/O error, or the reader closed by another thread
-            raise errors.DataLossError(f"{where}: reading {path} at offset {offset + got} "
-                                       f"failed: {exc.strerror or exc}") from None
-        if n <= 0:
-            raise errors.DataLossError(f"{where}: {path} ended after {offset + got} bytes "
-                                       f"while reading")
-        got += n
-
-
-if hasattr(os, "preadv"):
-    def _pread_into(fd: int, view, offset: int) -> int:
-        return os.preadv(fd, [view[:1 << 30]], offset)
-else:  # Windows: no positioned read into a buffer
-    _seek_lock = threading.Lock()
-
-    def _pread_into(fd: int, view, offset: int) -> int:
-        with _seek_lock:
-            os.lseek(fd, offset, os.SEEK_SET)
-            return os.readv(fd, [view[:1 << 30]]) if hasattr(os, "readv") else \
-                _read_copy(fd, view)
-
-    def _read_copy(fd, view):
-        chunk = os.read(fd, min(len(view), 1 << 30))
-        view[:len(chunk)] = chunk
-        return len(chunk)

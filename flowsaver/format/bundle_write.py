@@ -4,25 +4,46 @@ Files: ``P.data-00000-of-00001`` (tensor bytes in the order they were added, no 
 and ``P.index`` (SSTable: the BundleHeaderProto under "", then one BundleEntryProto per
 key in bytewise key order; layouts in bundle_read.py and table.py).
 
-Crash safety: both files are written under ``<name>.tempstate<random u64>`` and renamed into
-place when complete, the data file first and the index last, as TensorFlow does. A
-checkpoint exists only once its index exists, so a process killed at any point leaves
-every other checkpoint untouched and the new one either complete or absent (only
-temporary files remain). Overwriting the *same* prefix has one unavoidable window, since
-two files cannot be replaced in one atomic step: killed between the two renames, the old
-index sits beside the new data file, which the CRCs then report as DataLossError; wrong
-values are never returned. Savers avoid it by giving each save its own prefix
-(``global_step``). tests/format/test_crash_safety.py kills writers at random moments.
+Crash safety on a local disk: both files are written under ``<name>.tempstate<random u64>``
+and renamed into place when complete, the data file first and the index last, as
+TensorFlow does. A checkpoint exists only once its index exists, so a process killed at
+any point leaves every other checkpoint untouched and the new one either complete or
+absent (only temporary files remain). Overwriting the *same* prefix has one unavoidable
+window, since two files cannot be replaced in one atomic step: killed between the two
+renames, the old index sits beside the new data file, which the CRCs then report as
+DataLossError; wrong values are never returned. Savers avoid it by giving each save its
+own prefix (``global_step``). tests/format/test_crash_safety.py kills writers at random
+moments. With ``sync=True`` each file is fsynced before its rename and the directory
+after it, so the order also holds after a power cut.
+
+The commit protocol on object stores (S3, GCS, ...: no rename, no partial objects):
+
+  1. Data objects first. Each ``P.data-K-of-N`` is uploaded to its final name; it becomes
+     visible only when its upload completes (one PUT, or the completion of a multipart
+     upload), so no reader ever sees part of one. Shards upload in parallel
+     (checkpoint_write.py). A data object without its index belongs to no checkpoint.
+  2. The index last, with one PUT: its presence commits the checkpoint. Every reader
+     reaches data only through an index (a state file entry, a prefix, or a listing of
+     ``*.index`` names), so a reader never opens a half-written checkpoint; the stores
+     guarantee read-after-write, so once the index is visible all the data is.
+  3. The ``checkpoint`` state file, last of all, with one PUT (state.py): it names only
+     committed checkpoints.
+  4. Retention deletes, after the state file no longer lists them, only checkpoints this
+     saver wrote or adopted in its own directory, file by file by exact name: the
+     ``.meta`` and ``.index`` first (uncommitting the checkpoint), the data objects last.
+     A save killed at any step leaves at worst data objects without an index, which the
+     next save of the same prefix family deletes (saver.py).
 """
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
 
 from flowsaver import errors
-from flowsaver.format import dtypes, tensor_codec
-from flowsaver.format.atomic import discard, tempstate_suffix
+from flowsaver.format import dtypes, storage, tensor_codec
+from flowsaver.format.atomic import tempstate_suffix
 from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.bundle_read import (HEADER_KEY, data_filename, index_filename,
                                           name_to_key)
@@ -54,36 +75,41 @@ def header_proto(num_shards: int) -> BundleHeaderProto:
     return header
 
 
-def write_index_temp(prefix: str, header, entries: dict) -> str:
-    """Write the index of ``{key: BundleEntryProto}`` under a temporary name; returns it.
+def write_index_output(prefix: str, header, entries: dict, sync: bool = False):
+    """Write the index of ``{key: BundleEntryProto}`` to an uncommitted output; returns it.
 
-    Nothing at the final name changes, so a failure here costs no existing checkpoint.
+    Nothing at the final name changes until the caller commits the output, so a failure
+    here costs no existing checkpoint.
     """
-    tmp = temp_name(index_filename(prefix))
+    buf = io.BytesIO()
+    table = TableBuilder(buf)
+    table.add(HEADER_KEY, header.SerializeToString())
+    for key in sorted(entries):
+        table.add(key, entries[key].SerializeToString())
+    table.finish()
+    out = storage.open_output(index_filename(prefix), tempstate_suffix, sync)
     try:
-        with open(tmp, "wb") as f:
-            table = TableBuilder(f)
-            table.add(HEADER_KEY, header.SerializeToString())
-            for key in sorted(entries):
-                table.add(key, entries[key].SerializeToString())
-            table.finish()
+        view = buf.getbuffer()
+        while view:
+            view = view[out.write(view):]
+        out.finish()
     except BaseException:
-        discard(tmp)
+        out.abort()
         raise
-    return tmp
+    return out
 
 
 def write_index(prefix: str, header, entries: dict) -> str:
     """Write ``P.index`` atomically; returns its path."""
-    path = index_filename(prefix)
-    os.replace(write_index_temp(prefix, header, entries), path)
-    return path
+    write_index_output(prefix, header, entries).commit()
+    return index_filename(prefix)
 
 
 def make_parent_dir(prefix: str) -> None:
-    """Create the prefix's directory, one level only, as TensorFlow does."""
+    """Create the prefix's directory, one level only, as TensorFlow does (object stores
+    have no directories: nothing to do there)."""
     parent = os.path.dirname(prefix)
-    if parent and not os.path.isdir(parent):
+    if parent and not storage.is_url(prefix) and not os.path.isdir(parent):
         try:
             os.mkdir(parent)
         except FileNotFoundError:
@@ -135,12 +161,16 @@ class BundleWriter:
       ...     w.add("dense/kernel", np.ones((3, 2), np.float32))
     """
 
-    def __init__(self, prefix: str):
+    def __init__(self, prefix: str, sync: bool = False, shard: int = 0, num_shards: int = 1):
+        """``sync``: fsync each file before it is committed (and the directory after).
+        ``shard``/``num_shards``: write data file K of N of a checkpoint whose index
+        another writer joins (checkpoint_write.py). Entries count shards from 0, as a
+        part bundle's do; merge.merge_entries renumbers them."""
         self.prefix = prefix
         make_parent_dir(prefix)
-        self._data_path = data_filename(prefix, 0, 1)
-        self._data_tmp = temp_name(self._data_path)
-        self._file = open(self._data_tmp, "wb", buffering=0)
+        self._sync = sync
+        self._data_path = data_filename(prefix, shard, num_shards)
+        self._file = storage.open_output(self._data_path, tempstate_suffix, sync)
         self._offset = 0
         self._entries: dict[bytes, BundleEntryProto] = {}
         self._done = False
@@ -284,20 +314,40 @@ class BundleWriter:
             return self.prefix
         self._check_usable()
         self._done = True
-        index_tmp = None
+        index = None
         try:
-            self._file.close()
-            # Everything is written before the first rename, so that a failure (a full
+            self._file.finish()
+            # Everything is written before the first commit, so that a failure (a full
             # disk, say) leaves any checkpoint already at this prefix as it was.
-            index_tmp = write_index_temp(self.prefix, header_proto(1), self._entries)
-            os.replace(self._data_tmp, self._data_path)
-            os.replace(index_tmp, index_filename(self.prefix))
+            index = write_index_output(self.prefix, header_proto(1), self._entries,
+                                       self._sync)
+            self._file.commit()
+            index.commit()
         except BaseException:
-            discard(self._data_tmp)
-            if index_tmp:
-                discard(index_tmp)
+            self._file.abort()
+            if index is not None:
+                index.abort()
             raise
         return self.prefix
+
+    def finish_data(self) -> dict:
+        """Complete the data file without publishing it; returns the index entries.
+
+        For writers of one shard of a checkpoint whose index is written by someone else:
+        call ``commit_data`` (or ``abort``) afterwards.
+        """
+        self._check_usable()
+        self._done = True
+        try:
+            self._file.finish()
+        except BaseException:
+            self._file.abort()
+            raise
+        return self._entries
+
+    def commit_data(self) -> None:
+        """Publish the data file completed by ``finish_data``."""
+        self._file.commit()
 
     def _check_usable(self) -> None:
         if self._failed is not None:
@@ -308,8 +358,7 @@ class BundleWriter:
     def abort(self) -> None:
         """Discard everything written; the previous checkpoint (if any) is untouched."""
         self._done = True
-        self._file.close()
-        discard(self._data_tmp)
+        self._file.abort()
 
     def __enter__(self) -> "BundleWriter":
         return self

@@ -20,6 +20,7 @@ import time
 from typing import Iterator
 
 from flowsaver import errors
+from flowsaver.format import storage
 from flowsaver.format.event_protos import Event, Summary
 from flowsaver.format.records import RecordWriter, read_records
 
@@ -44,7 +45,7 @@ class EventFileWriter:
 
     def __init__(self, logdir, filename_suffix: str = "", now: float | None = None):
         logdir = os.fspath(logdir)
-        os.makedirs(logdir, exist_ok=True)
+        storage.makedirs(logdir)
         seconds = int(time.time() if now is None else now)
         host = socket.gethostname() or "localhost"
         # Two writers opened in the same second on one host would share TensorFlow's
@@ -53,7 +54,7 @@ class EventFileWriter:
             extra = f".{attempt}" if attempt else ""
             path = os.path.join(logdir, event_file_name(seconds, host, filename_suffix + extra))
             try:
-                self._file = open(path, "xb")
+                self._file = storage.open_new(path)
                 break
             except FileExistsError:
                 continue

@@ -1,19 +1,16 @@
-"""File systems by URL scheme: what ``tf.io.gfile`` works through.
+"""File systems: what ``tf.io.gfile`` works through, and the local one.
 
-A path is split into a scheme and the rest (``s3://bucket/key`` -> ``s3``; a plain path, or
-``file://...``, is local). Each scheme maps to one ``FileSystem``: a small set of operations
-(open, stat, list, make/remove directories, rename, copy, glob) in terms of which ``gfile``
-is written. Only the local file system is built in; another one (an object store through
-fsspec, say) is added with ``register_filesystem(scheme, fs)`` and from then on every gfile
-call on a URL of that scheme goes to it. Errors are TensorFlow's classes and messages
-(``NotFoundError: x; No such file or directory``), whatever file system raised them.
+A ``FileSystem`` is a small set of operations (open, stat, list, make/remove directories,
+rename, copy, glob) in terms of which ``gfile`` is written; schemes.py says which one holds
+a path (the local one here, the object stores of store_filesystem.py, or one registered
+for a scheme). Errors are TensorFlow's classes and messages (``NotFoundError: x; No such
+file or directory``), whatever file system raised them.
 """
 from __future__ import annotations
 
 import abc
 import dataclasses
 import errno
-import glob as _glob
 import os
 import shutil
 import stat as _stat
@@ -21,8 +18,6 @@ from typing import BinaryIO
 
 from flowsaver import errors
 
-SCHEME_SEPARATOR = "://"
-LOCAL_SCHEMES = ("", "file")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,7 +176,8 @@ class LocalFileSystem(FileSystem):
             raise translate_os_error(exc, src) from None
 
     def glob(self, pattern):
-        return _glob.glob(local_path(pattern))
+        from flowsaver.format.state import get_matching_files   # TensorFlow's rules
+        return get_matching_files(local_path(pattern))
 
     def copy(self, src, dst):
         if os.path.isdir(local_path(src)):
@@ -194,39 +190,3 @@ class LocalFileSystem(FileSystem):
 
 
 LOCAL = LocalFileSystem()
-_REGISTRY: dict[str, FileSystem] = {scheme: LOCAL for scheme in LOCAL_SCHEMES}
-
-
-def scheme_of(path: str) -> str:
-    """``s3`` for ``s3://b/k``; ``""`` for a path without one."""
-    head, sep, _ = path.partition(SCHEME_SEPARATOR)
-    if not sep or "/" in head or not head:
-        return ""
-    return head
-
-
-def register_filesystem(scheme: str, filesystem: FileSystem) -> None:
-    """Send every gfile call on ``scheme://...`` paths to ``filesystem`` from now on."""
-    if not isinstance(filesystem, FileSystem):
-        raise TypeError(f"{filesystem!r} is not a flowsaver.format.filesystems.FileSystem")
-    _REGISTRY[scheme] = filesystem
-
-
-def get_registered_schemes() -> list[str]:
-    """The schemes gfile can open (``""`` and ``file`` are local paths)."""
-    return list(_REGISTRY)
-
-
-def filesystem_for(path: str) -> FileSystem:
-    """The file system that holds ``path``.
-
-    Raises:
-      UnimplementedError: no file system is registered for the path's scheme.
-    """
-    scheme = scheme_of(path)
-    try:
-        return _REGISTRY[scheme]
-    except KeyError:
-        raise errors.UnimplementedError(
-            f"File system scheme '{scheme}' not implemented (file: '{path}'); registered "
-            f"schemes: {sorted(_REGISTRY)}") from None

@@ -1,5 +1,5 @@
-"""``tf.io.gfile``: files and directories through the file system registered for a path's
-scheme (filesystems.py), with TensorFlow's names, arguments and errors.
+"""``tf.io.gfile``: files and directories by path or URL, through the file system that
+holds each (schemes.py), with TensorFlow's names, arguments and errors.
 
 As in TensorFlow, a ``GFile`` opens its file on first use: ``GFile("x", "w")`` creates
 nothing until something is written, and a missing file raises ``NotFoundError`` on the
@@ -16,8 +16,8 @@ import shutil
 from typing import Iterator
 
 from flowsaver import errors
-from flowsaver.format.filesystems import (COPY_CHUNK_BYTES, FileStatistics, LOCAL, filesystem_for,
-                                          get_registered_schemes, scheme_of)
+from flowsaver.format.filesystems import COPY_CHUNK_BYTES, LOCAL, FileStatistics
+from flowsaver.format.schemes import filesystem_for, get_registered_schemes, scheme_of
 
 __all__ = ["GFile", "copy", "exists", "get_registered_schemes", "glob", "isdir", "join",
            "listdir", "makedirs", "mkdir", "remove", "rename", "rmtree", "stat", "walk"]

@@ -19,6 +19,7 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from flowsaver import errors
+from flowsaver.format import storage
 from flowsaver.format.graph_protos import GraphDef, MetaGraphDef
 from flowsaver.format.meta_file import MAX_META_BYTES, read_meta_graph_file
 from flowsaver.format.saved_model import is_saved_model_dir
@@ -66,7 +67,7 @@ def read_graph_file(path, tags: tuple[str, ...] = ()) -> LoadedGraph:
       DataLossError: the file holds no graph (the message says what was tried).
     """
     path = os.fspath(path)
-    if os.path.isdir(path):
+    if storage.isdir(path):
         if not is_saved_model_dir(path):
             raise errors.NotFoundError(f"{path} is a directory but not a SavedModel (no "
                                        f"saved_model.pb or saved_model.pbtxt)")
@@ -80,10 +81,9 @@ def read_graph_file(path, tags: tuple[str, ...] = ()) -> LoadedGraph:
     if path.endswith(META_SUFFIX):
         meta = read_meta_graph_file(path)
         return LoadedGraph(meta.graph_def, meta, "MetaGraph")
-    if not os.path.isfile(path):
+    if not storage.isfile(path):
         raise errors.NotFoundError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        data = f.read(MAX_META_BYTES + 1)
+    data = storage.read_bytes(path, MAX_META_BYTES)
     if len(data) > MAX_META_BYTES:
         raise errors.DataLossError(f"{path}: larger than the 2 GiB a protobuf message can be")
     graph = _graph_def_from_bytes(data)

@@ -13,6 +13,7 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from flowsaver import errors
+from flowsaver.format import storage
 from flowsaver.format.graph_protos import MetaGraphDef
 
 # A .meta file larger than this is refused rather than read into memory.
@@ -29,15 +30,14 @@ def read_meta_graph_file(filename) -> MetaGraphDef:
     filename = os.fspath(filename)
     if isinstance(filename, bytes):
         filename = os.fsdecode(filename)
-    if os.path.isdir(filename):
+    if storage.isdir(filename):
         raise IsADirectoryError(f"{filename} is a directory, not a MetaGraphDef file.")
-    if not os.path.exists(filename):
+    if not storage.exists(filename):
         raise OSError(f"File does not exist. Received: {filename}.")
-    if not os.path.isfile(filename):
+    if not storage.isfile(filename):
         raise OSError(f"{filename} is not a regular file, so it holds no MetaGraphDef.")
-    with open(filename, "rb") as f:
-        # Read one byte past the cap: a file growing after a size check cannot get past it.
-        data = f.read(MAX_META_BYTES + 1)
+    # Read one byte past the cap: a file growing after a size check cannot get past it.
+    data = storage.read_bytes(filename, MAX_META_BYTES)
     if len(data) > MAX_META_BYTES:
         raise errors.DataLossError(f"{filename}: more than {MAX_META_BYTES} bytes is more "
                                    f"than a MetaGraphDef can hold (2 GiB)")

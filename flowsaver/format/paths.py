@@ -29,6 +29,7 @@ import re
 import struct
 
 from flowsaver import errors
+from flowsaver.format import storage
 from flowsaver.format.state import (CHECKPOINT_V1, CHECKPOINT_V2, DEFAULT_STATE_FILENAME,
                                     checkpoint_exists, checkpoint_state_from_text,
                                     get_matching_files, join_checkpoint_paths,
@@ -73,12 +74,11 @@ class CheckpointNotFoundError(errors.NotFoundError, ValueError):
 def _is_sstable(path: str) -> bool:
     """Returns whether a file ends with the table magic number (V1 checkpoints are tables)."""
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            if f.tell() < FOOTER_SIZE:
-                return False
-            f.seek(-len(_TABLE_MAGIC), os.SEEK_END)
-            return f.read(len(_TABLE_MAGIC)) == _TABLE_MAGIC
+        size = storage.getsize(path)
+        if size < FOOTER_SIZE:
+            return False
+        return storage.read_range(path, size - len(_TABLE_MAGIC), len(_TABLE_MAGIC)) \
+            == _TABLE_MAGIC
     except OSError:
         return False
 
@@ -95,7 +95,7 @@ def _v1_shards_of(prefix: str) -> str | None:
     """Returns the shard pattern of `prefix` when files `prefix-NNNNN-of-NNNNN` exist."""
     directory, base = os.path.split(prefix)
     try:
-        names = os.listdir(directory or ".")
+        names = storage.listdir(directory or ".")
     except OSError:
         return None
     shard = re.compile(re.escape(base) + _V1_SHARD_FILE.pattern)
@@ -109,10 +109,10 @@ def _v1_at(path: str) -> CheckpointPrefix | None:
     Callers check for a `.index` sibling first: V2 takes priority, as in TensorFlow, and
     an `.index` file is itself a table, so it would pass for a V1 file here.
     """
-    if os.path.isfile(path) and _is_sstable(path):
+    if storage.isfile(path) and _is_sstable(path):
         pattern = _v1_shard_pattern(path)
         return CheckpointPrefix(pattern or path, CHECKPOINT_V1)
-    if _V1_SHARD_PATTERN.search(path) and any(map(os.path.isfile, get_matching_files(path))):
+    if _V1_SHARD_PATTERN.search(path) and any(map(storage.isfile, get_matching_files(path))):
         return CheckpointPrefix(path, CHECKPOINT_V1)
     pattern = _v1_shards_of(path)
     return CheckpointPrefix(pattern, CHECKPOINT_V1) if pattern else None
@@ -120,7 +120,7 @@ def _v1_at(path: str) -> CheckpointPrefix | None:
 
 def _classify_prefix(prefix: str) -> CheckpointPrefix | None:
     """Returns the checkpoint at prefix `P`: V2 when `P.index` exists, else V1, else None."""
-    if os.path.isfile(prefix + INDEX_SUFFIX):
+    if storage.isfile(prefix + INDEX_SUFFIX):
         return CheckpointPrefix(prefix, CHECKPOINT_V2)
     return _v1_at(prefix)
 
@@ -135,7 +135,7 @@ def _listed_prefix(prefix: str) -> CheckpointPrefix:
 def _prefixes_in(directory: str) -> list[str]:
     """Returns the V2 prefixes (names of `*.index` files) in a directory, sorted."""
     try:
-        names = os.listdir(directory or ".")
+        names = storage.listdir(directory or ".")
     except OSError:
         return []
     return sorted(n[:-len(INDEX_SUFFIX)] for n in names if n.endswith(INDEX_SUFFIX))
@@ -148,7 +148,7 @@ def _relocated(directory: str, written: list[str]) -> str | None:
     point into the directory, so only absolute ones can be stale copies of a moved run.
     """
     for path in reversed(written):
-        if not os.path.isabs(path) or checkpoint_exists(path):
+        if not os.path.isabs(path) or storage.is_url(path) or checkpoint_exists(path):
             continue
         local = os.path.join(directory, os.path.basename(path))
         if checkpoint_exists(local):
@@ -191,10 +191,9 @@ def _resolve_directory(directory: str, latest_filename: str | None) -> Checkpoin
 def _looks_like_state_file(path: str) -> bool:
     """Returns whether a small file parses as a CheckpointState naming a model path."""
     try:
-        if os.path.getsize(path) > _MAX_STATE_GUESS_BYTES:
+        if storage.getsize(path) > _MAX_STATE_GUESS_BYTES:
             return False
-        with open(path, "rb") as f:
-            state = checkpoint_state_from_text(f.read(), path)
+        state = checkpoint_state_from_text(storage.read_bytes(path), path)
     except (errors.OpError, OSError):
         return False
     return bool(state.model_checkpoint_path)
@@ -208,9 +207,9 @@ def _not_found(path: str) -> CheckpointNotFoundError:
              f"'.meta' file of a checkpoint, and a '{DEFAULT_STATE_FILENAME}' state file")
     message = f"no checkpoint at '{path}': looked for {tried}"
     directory, base = os.path.split(path)
-    if os.path.isfile(path):
+    if storage.isfile(path):
         message += f". '{path}' exists but is none of these"
-    elif directory and not os.path.isdir(directory):
+    elif directory and not storage.isdir(directory):
         message += f". Directory '{directory}' does not exist"
     else:
         stem = _DATA_FILE.sub("", base)
@@ -246,21 +245,21 @@ def resolve_checkpoint_prefix(path: str | os.PathLike,
       resolve_checkpoint_prefix("runs/s2/model-8.index")  # same prefix
     """
     path = os.fspath(path)
-    if os.path.isdir(path):
+    if storage.isdir(path):
         return _resolve_directory(path, latest_filename)
-    if os.path.isfile(path + INDEX_SUFFIX):
+    if storage.isfile(path + INDEX_SUFFIX):
         return CheckpointPrefix(path, CHECKPOINT_V2)
-    if path.endswith(INDEX_SUFFIX) and os.path.isfile(path):
+    if path.endswith(INDEX_SUFFIX) and storage.isfile(path):
         return CheckpointPrefix(path[:-len(INDEX_SUFFIX)], CHECKPOINT_V2)
     data = _DATA_FILE.search(path)
-    if data is not None and os.path.isfile(path):
+    if data is not None and storage.isfile(path):
         prefix = path[:data.start()]
-        if os.path.isfile(prefix + INDEX_SUFFIX):
+        if storage.isfile(prefix + INDEX_SUFFIX):
             return CheckpointPrefix(prefix, CHECKPOINT_V2)
         raise CheckpointNotFoundError(
             f"no checkpoint at '{path}': it is a data file, but its index "
             f"'{prefix}{INDEX_SUFFIX}' is missing (an interrupted or partly copied save?)")
-    if path.endswith(META_SUFFIX) and os.path.isfile(path):
+    if path.endswith(META_SUFFIX) and storage.isfile(path):
         prefix = path[:-len(META_SUFFIX)]
         found = _classify_prefix(prefix)
         if found is not None:
@@ -271,7 +270,7 @@ def resolve_checkpoint_prefix(path: str | os.PathLike,
     found = _v1_at(path)
     if found is not None:
         return found
-    if os.path.isfile(path) and _looks_like_state_file(path):
+    if storage.isfile(path) and _looks_like_state_file(path):
         directory, name = os.path.split(path)
         return _resolve_directory(directory, name)
     raise _not_found(path)

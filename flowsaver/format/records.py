@@ -14,11 +14,13 @@ costs RECORD_OVERHEAD bytes on top of its data. TensorFlow writes event files th
 """
 from __future__ import annotations
 
+import io
 import os
 import struct
 from typing import BinaryIO, Iterator
 
 from flowsaver import errors
+from flowsaver.format import storage
 from flowsaver.format.coding import crc32c, mask
 
 LENGTH_BYTES = 8
@@ -65,6 +67,16 @@ def _read_exact(f: BinaryIO, n: int) -> bytes:
     return b"".join(chunks)
 
 
+def _open_read(path: str):
+    """The file, or for a URL the object's bytes fetched with one GET."""
+    if storage.is_url(path):
+        try:
+            return io.BytesIO(storage.read_bytes(path))
+        except FileNotFoundError:
+            raise errors.NotFoundError(f"{path}: no such object") from None
+    return open(path, "rb")
+
+
 def read_records(path, allow_truncated_tail: bool = False) -> Iterator[bytes]:
     """Every record's data in a TFRecord file, each checked against its two CRCs.
 
@@ -78,8 +90,9 @@ def read_records(path, allow_truncated_tail: bool = False) -> Iterator[bytes]:
         the file and the record's offset.
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+    with _open_read(path) as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(0)
         offset = 0
         while True:
             header = _read_exact(f, HEADER_BYTES)

@@ -33,7 +33,7 @@ import numpy as np
 from flowsaver import errors
 from flowsaver.format import dtypes
 from flowsaver.format.atomic import discard, uuid_temp_suffix
-from flowsaver.format.bundle_read import open_regular_file, read_exactly
+from flowsaver.format.ranged_reads import open_regular_file, read_exactly
 from flowsaver.format.slices import num_elements
 
 HEADER_LENGTH_BYTES = 8          # the leading u64

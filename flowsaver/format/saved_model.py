@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import os
 
+from flowsaver.format import storage
+
 SAVED_MODEL_SCHEMA_VERSION = 1
 SAVED_MODEL_PB = SAVED_MODEL_FILENAME_PB = "saved_model.pb"
 SAVED_MODEL_PBTXT = SAVED_MODEL_FILENAME_PBTXT = "saved_model.pbtxt"
@@ -70,8 +72,8 @@ SUPERVISED_EVAL_METHOD_NAME = "tensorflow/supervised/eval"
 def is_saved_model_dir(path) -> bool:
     """Whether ``path`` is a directory holding ``saved_model.pb`` or ``saved_model.pbtxt``."""
     path = os.fspath(path)
-    return os.path.isdir(path) and any(
-        os.path.isfile(os.path.join(path, name)) for name in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT))
+    return storage.isdir(path) and any(
+        storage.isfile(os.path.join(path, name)) for name in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT))
 
 
 def variables_directory(export_dir) -> str:

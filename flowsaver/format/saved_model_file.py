@@ -13,7 +13,7 @@ from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from flowsaver import errors
-from flowsaver.format.atomic import atomic_write_bytes
+from flowsaver.format import storage
 from flowsaver.format.graph_protos import MetaGraphDef
 from flowsaver.format.proto_builder import build
 from flowsaver.format.saved_model import (SAVED_MODEL_PB, SAVED_MODEL_PBTXT,
@@ -36,7 +36,7 @@ def saved_model_path(export_dir) -> str:
     """The file that holds the SavedModel message: ``saved_model.pb``, else ``.pbtxt``."""
     export_dir = os.fspath(export_dir)
     binary = os.path.join(export_dir, SAVED_MODEL_PB)
-    return binary if os.path.isfile(binary) else os.path.join(export_dir, SAVED_MODEL_PBTXT)
+    return binary if storage.isfile(binary) else os.path.join(export_dir, SAVED_MODEL_PBTXT)
 
 
 def read_saved_model(export_dir) -> SavedModel:
@@ -49,13 +49,12 @@ def read_saved_model(export_dir) -> SavedModel:
     """
     export_dir = os.fspath(export_dir)
     path = saved_model_path(export_dir)
-    if not os.path.isfile(path):
+    if not storage.isfile(path):
         raise errors.NotFoundError(
             f"SavedModel file does not exist at: {export_dir}{os.sep}"
             f"{{{SAVED_MODEL_PBTXT}|{SAVED_MODEL_PB}}}; {export_dir} is not a SavedModel "
             f"directory")
-    with open(path, "rb") as f:
-        data = f.read(MAX_SAVED_MODEL_BYTES + 1)
+    data = storage.read_bytes(path, MAX_SAVED_MODEL_BYTES)
     if len(data) > MAX_SAVED_MODEL_BYTES:
         raise errors.DataLossError(f"{path}: larger than the 2 GiB a protobuf message can be")
     model = SavedModel()
@@ -82,7 +81,7 @@ def write_saved_model(export_dir, model: SavedModel, as_text: bool = False) -> s
         data = text_format.MessageToString(model).encode("utf-8")
     else:
         data = model.SerializeToString(deterministic=True)
-    atomic_write_bytes(path, data)
+    storage.write_atomic(path, data)
     return path
 
 

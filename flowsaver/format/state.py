@@ -26,7 +26,7 @@ from typing import Iterable, Optional, Sequence
 from google.protobuf import text_format
 
 from flowsaver import errors
-from flowsaver.format.atomic import atomic_write_text
+from flowsaver.format import storage
 from flowsaver.format.protos import CheckpointState
 
 _log = logging.getLogger(__name__)
@@ -114,7 +114,12 @@ def generate_checkpoint_state_proto(save_dir: str,
                          f"timestamps {timestamps}")
     # A relative save_dir means the caller's paths include it ("run/model-1"); the reader
     # joins entries onto the directory, so the entries must be relative to that directory.
-    if not os.path.isabs(save_dir):
+    if storage.is_url(save_dir):
+        # A URL in the same directory is written relative, as TensorFlow (whose isabs is
+        # false for URLs) writes it; a URL elsewhere stays whole.
+        model_checkpoint_path = _relative_url(model_checkpoint_path, save_dir)
+        paths = [_relative_url(p, save_dir) for p in paths]
+    elif not os.path.isabs(save_dir):
         if not os.path.isabs(model_checkpoint_path):
             model_checkpoint_path = os.path.relpath(model_checkpoint_path, save_dir)
         paths = [p if os.path.isabs(p) else os.path.relpath(p, save_dir) for p in paths]
@@ -124,14 +129,24 @@ def generate_checkpoint_state_proto(save_dir: str,
                            last_preserved_timestamp=last_preserved_timestamp)
 
 
+def _relative_url(path: str, save_dir: str) -> str:
+    directory, base = os.path.split(path)
+    return base if storage.is_url(path) and storage.same_directory(directory, save_dir) \
+        else path
+
+
 def update_checkpoint_state(save_dir: str,
                             model_checkpoint_path: str,
                             all_model_checkpoint_paths: Optional[Sequence[str]] = None,
                             latest_filename: Optional[str] = None,
                             all_model_checkpoint_timestamps: Optional[Sequence[float]] = None,
                             last_preserved_timestamp: Optional[float] = None,
-                            save_relative_paths: bool = False) -> None:
+                            save_relative_paths: bool = False, sync: bool = False) -> None:
     """Writes the state file `save_dir/latest_filename` atomically.
+
+    Locally: a temporary file (this call's own, `checkpoint.tmp<uuid>`) renamed into place;
+    with `sync`, fsynced before the rename and the directory after it. On an object store:
+    one PUT, so readers see the old state or the new one.
 
     With `save_relative_paths`, absolute paths are first made relative to `save_dir`
     (TensorFlow's `update_checkpoint_state_internal`); the rules of
@@ -148,7 +163,8 @@ def update_checkpoint_state(save_dir: str,
     paths = list(all_model_checkpoint_paths or [])
     if save_relative_paths:
         def relative(p: str) -> str:
-            return os.path.relpath(p, save_dir) if os.path.isabs(p) else p
+            return os.path.relpath(p, save_dir) if os.path.isabs(p) \
+                and not storage.is_url(save_dir) else p
         model_path = relative(model_path)
         paths = [relative(p) for p in paths]
     state = generate_checkpoint_state_proto(save_dir, model_path, paths,
@@ -158,15 +174,16 @@ def update_checkpoint_state(save_dir: str,
     if state_path == state.model_checkpoint_path:
         raise RuntimeError(f"Save path '{model_checkpoint_path}' conflicts with the checkpoint "
                            f"state file '{state_path}'; use a different save path.")
-    atomic_write_text(state_path, checkpoint_state_to_text(state))
+    storage.write_atomic(state_path, checkpoint_state_to_text(state).encode("utf-8"),
+                         sync=sync)
 
 
 def join_checkpoint_paths(state: CheckpointState, checkpoint_dir: str) -> None:
     """Joins the state's relative paths onto `checkpoint_dir` as given, in place."""
-    if not os.path.isabs(state.model_checkpoint_path):
+    if not storage.isabs(state.model_checkpoint_path):
         state.model_checkpoint_path = os.path.join(checkpoint_dir, state.model_checkpoint_path)
     for i, p in enumerate(state.all_model_checkpoint_paths):
-        if not os.path.isabs(p):
+        if not storage.isabs(p):
             state.all_model_checkpoint_paths[i] = os.path.join(checkpoint_dir, p)
 
 
@@ -187,10 +204,9 @@ def read_checkpoint_state(checkpoint_dir: str, latest_filename: Optional[str] = 
     """
     checkpoint_dir = os.fspath(checkpoint_dir)
     state_path = checkpoint_state_filename(checkpoint_dir, latest_filename)
-    if not os.path.exists(state_path):
+    if not storage.exists(state_path):
         return None
-    with open(state_path, "rb") as f:
-        data = f.read(MAX_STATE_FILE_BYTES + 1)
+    data = storage.read_bytes(state_path, MAX_STATE_FILE_BYTES)
     if len(data) > MAX_STATE_FILE_BYTES:
         raise errors.DataLossError(f"{state_path}: larger than {MAX_STATE_FILE_BYTES} bytes, "
                                    f"not a checkpoint state file")
@@ -286,7 +302,7 @@ def get_matching_files(pattern: str) -> list[str]:
         return []
     parts = pattern.split("/")
     if not any(_has_wildcard(part) for part in parts):
-        return [pattern] if os.path.exists(pattern) else []
+        return [pattern] if storage.exists(pattern) else []
     found = [""]
     for k, part in enumerate(parts):
         if not _has_wildcard(part):
@@ -299,13 +315,15 @@ def get_matching_files(pattern: str) -> list[str]:
         for base in found:
             directory = base if k == 0 or base else "/"
             try:
-                names = os.listdir(directory or ".")
+                names = storage.listdir(directory or ".")
             except OSError:  # not a directory, or unreadable: no matches below it
                 continue
             # TensorFlow spells matches of a leading wildcard as "./name".
             prefix = "./" if k == 0 else base.rstrip("/") + "/"
             grown += [prefix + name for name in names if regex.fullmatch(name)]
         found = grown
+    if storage.is_url(pattern):   # listed just now: asking again costs a request each
+        return sorted(found)
     return sorted(p for p in found if os.path.exists(p))
 
 
@@ -348,7 +366,7 @@ def get_checkpoint_mtimes(checkpoint_prefixes: Iterable[str]) -> list[float]:
     for prefix in checkpoint_prefixes:
         found = _matches(prefix + ".index") or _matches(prefix)
         if found:
-            mtimes.append(float(os.stat(found[0]).st_mtime_ns // 1_000_000_000))
+            mtimes.append(float(storage.getmtime_ns(found[0]) // 1_000_000_000))
     return mtimes
 
 
@@ -360,7 +378,7 @@ def meta_graph_filename(checkpoint_filename: str, meta_graph_suffix: str = "meta
 def _remove_matching(pattern: str) -> None:
     for path in _matches(pattern):
         try:
-            os.remove(path)
+            storage.remove(path)
         except FileNotFoundError:
             # Another process (a second Saver, a cleanup job) got there first; the goal,
             # that the file is gone, is met.
@@ -382,3 +400,33 @@ def remove_checkpoint(checkpoint_prefix: str,
         _remove_matching(checkpoint_prefix + DATA_FILE_GLOB)
     else:
         _remove_matching(checkpoint_prefix)
+
+
+def delete_checkpoint_files(checkpoint_prefix: str, meta_graph_suffix: str = "meta") -> list[str]:
+    """Deletes a V2 checkpoint's files by their exact names; returns the paths deleted.
+
+    Unlike `remove_checkpoint` (TensorFlow's, which treats the prefix as a glob pattern),
+    nothing in the prefix is a wildcard: `P.meta` and `P.index` are deleted, in that order
+    (the index's absence uncommits the checkpoint), then the data files
+    `P.data-NNNNN-of-NNNNN` found by listing P's directory. Missing files are fine.
+
+    Raises:
+      OSError: a file exists but could not be deleted.
+    """
+    directory, base = os.path.split(checkpoint_prefix)
+    targets = [meta_graph_filename(checkpoint_prefix, meta_graph_suffix),
+               checkpoint_prefix + ".index"]
+    data_name = re.compile(re.escape(base) + r"\.data-\d{5}-of-\d{5}")
+    try:
+        names = storage.listdir(directory or ".")
+    except OSError:
+        names = []
+    targets += sorted(os.path.join(directory, n) for n in names if data_name.fullmatch(n))
+    deleted = []
+    for path in targets:
+        try:
+            storage.remove(path)
+        except FileNotFoundError:
+            continue
+        deleted.append(path)
+    return deleted

@@ -119,10 +119,3 @@ def _decode_scalar(field: str, value):
         return value
     return value  # tensor and func protos are returned as protos, as TensorFlow does
 
-
-def to_python(attr: AttrValue):
-    """Like ``decode`` but tensors become NumPy arrays: the form kernels want."""
-    which = attr.WhichOneof("value")
-    if which == "tensor":
-        return tensor_proto.to_array(attr.tensor)
-    return decode(attr)

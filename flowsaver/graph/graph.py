@@ -244,6 +244,12 @@ class Graph:
         if scope in self._control_scopes:  # control_dependencies(None) may have hidden it
             self._control_scopes.remove(scope)
 
+    def record_op_seen_by_control_dependencies(self, op: Operation) -> None:
+        """Mark ``op`` as made inside the open ``control_dependencies`` blocks (ops using it
+        then get no control inputs from them), as if it had been made there."""
+        for scope in self._control_scopes:
+            scope.seen.add(op)
+
     def in_control_scope(self, scope: "ControlScope") -> bool:
         """Whether ``scope`` is open and not hidden by ``control_dependencies(None)``."""
         return any(s is scope for s in self._control_scopes)
@@ -275,10 +281,6 @@ class Graph:
                 continue
             out.extend(c for c in scope.control_ops if c not in input_ops and c not in out)
         return out
-
-    @property
-    def _last_id(self) -> int:
-        return self._version
 
     @property
     def version(self) -> int:

@@ -203,6 +203,11 @@ class Operation:
         for op in ops:
             self._add_control_input(op)
 
+    def _remove_all_control_inputs(self) -> None:
+        for op in self._control_inputs:
+            op._control_outputs.remove(self)
+        self._control_inputs = []
+
     def values(self) -> tuple:
         return tuple(self._outputs)
 

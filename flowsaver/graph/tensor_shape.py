@@ -311,6 +311,3 @@ def broadcast_shapes(a: TensorShape, b: TensorShape) -> TensorShape:
                              f"for shapes {a} and {b}")
     return TensorShape(out)
 
-
-def dims_of(shape: Iterable) -> list:
-    return list(as_shape(shape).as_list())

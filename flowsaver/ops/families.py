@@ -20,6 +20,8 @@ from flowsaver.ops.array import index_kernels as array_index_kernels
 from flowsaver.ops.array import kernels as array_kernels
 from flowsaver.ops.array import partition_grad as array_partition_grad
 from flowsaver.ops.array import partition_kernels as array_partition_kernels
+from flowsaver.ops.array import sequence_grad as array_sequence_grad
+from flowsaver.ops.array import sequence_kernels as array_sequence_kernels
 from flowsaver.ops.array import sparse_kernels as array_sparse_kernels
 from flowsaver.ops.array import split_grad as array_split_grad
 from flowsaver.ops.array import split_kernels as array_split_kernels
@@ -27,9 +29,18 @@ from flowsaver.ops.array import transform_kernels as array_transform_kernels
 from flowsaver.ops.array.slicing import getitem
 from flowsaver.ops.autodiff import indexed_slices
 from flowsaver.ops.autodiff import kernels as autodiff_kernels
+from flowsaver.ops.control_flow import grad as control_flow_grad
 from flowsaver.ops.control_flow import kernels as control_flow_kernels
+from flowsaver.ops.control_flow import loop_kernels as control_flow_loop_kernels
 from flowsaver.ops.data import dataset_kernels as data_dataset_kernels
 from flowsaver.ops.data import iterator_kernels as data_iterator_kernels
+from flowsaver.ops.data_flow import stack_kernels as data_flow_stack_kernels
+from flowsaver.ops.data_flow import tensor_array_grad as data_flow_tensor_array_grad
+from flowsaver.ops.data_flow import tensor_array_kernels as data_flow_tensor_array_kernels
+from flowsaver.ops.functional import kernels as functional_kernels
+from flowsaver.ops.functional import list_array_kernels as functional_list_array_kernels
+from flowsaver.ops.functional import list_kernels as functional_list_kernels
+from flowsaver.ops.functional import optional_kernels as functional_optional_kernels
 from flowsaver.ops.io import kernels as io_kernels
 from flowsaver.ops.io import parsing_kernels as io_parsing_kernels
 from flowsaver.ops.logging import grad as logging_grad
@@ -54,6 +65,8 @@ from flowsaver.ops.image import resize_kernels as image_resize_kernels
 from flowsaver.ops.nn import kernels as nn_kernels
 from flowsaver.ops.nn import norm_grad as nn_norm_grad
 from flowsaver.ops.nn import norm_kernels as nn_norm_kernels
+from flowsaver.ops.nn import sort_grad as nn_sort_grad
+from flowsaver.ops.nn import topk_kernels as nn_topk_kernels
 from flowsaver.ops.op_builder import register_tensor_conversion
 from flowsaver.ops.queue import kernels as queue_kernels
 from flowsaver.ops.queue import reader_kernels as queue_reader_kernels
@@ -74,14 +87,21 @@ FAMILIES = {
     "array": (array_core_kernels.TABLE, array_kernels.TABLE, array_index_kernels.TABLE,
               array_transform_kernels.TABLE, array_grad.TABLE, array_partition_kernels.TABLE,
               array_partition_grad.TABLE, array_sparse_kernels.TABLE, array_split_kernels.TABLE,
-              array_split_grad.TABLE),
+              array_split_grad.TABLE, array_sequence_kernels.TABLE,
+              array_sequence_grad.TABLE),
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE,
              math_matmul_kernels.TABLE, math_matmul_grad.TABLE, math_special_kernels.TABLE,
              math_special_grad.TABLE, math_scan_kernels.TABLE, math_scan_grad.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE, nn_norm_kernels.TABLE,
-           nn_depthwise_kernels.TABLE, nn_norm_grad.TABLE, nn_candidate_kernels.TABLE),
-    "control_flow": (control_flow_kernels.TABLE,),
+           nn_depthwise_kernels.TABLE, nn_norm_grad.TABLE, nn_candidate_kernels.TABLE,
+           nn_topk_kernels.TABLE, nn_sort_grad.TABLE),
+    "control_flow": (control_flow_kernels.TABLE, control_flow_loop_kernels.TABLE,
+                     control_flow_grad.TABLE),
+    "data_flow": (data_flow_stack_kernels.TABLE, data_flow_tensor_array_kernels.TABLE,
+                  data_flow_tensor_array_grad.TABLE),
+    "functional": (functional_kernels.TABLE, functional_list_kernels.TABLE,
+                   functional_list_array_kernels.TABLE, functional_optional_kernels.TABLE),
     "state": (state_kernels.TABLE, state_resource_kernels.TABLE),
     "random": (random_kernels.TABLE, random_stateless_kernels.TABLE,
                random_multinomial_kernels.TABLE, random_gamma_kernels.TABLE, random_grad.TABLE),

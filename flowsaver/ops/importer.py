@@ -9,7 +9,8 @@ remapped through ``input_map`` are not.
 A GraphDef may come from a corrupted or hostile file, so each node is checked as
 TensorFlow's importer checks it before it becomes an Operation: a valid unique name,
 every attr its op requires, of the attr's type and allowed values, inputs that exist, as
-many as the op takes and of the dtypes it takes, no cycle; and (stricter than TensorFlow,
+many as the op takes and of the dtypes it takes, no cycle but a loop's (a NextIteration
+into a Merge, joined once both exist, as TensorFlow does); and (stricter than TensorFlow,
 which fails only when the graph runs) Const values that match their dtype and would
 decode within tensor_proto's size limit. Errors are ValueError, or the OpError the
 problem raises at run time, and name the node. The import is atomic: when it fails, the
@@ -25,6 +26,7 @@ from flowsaver.graph import attr_value
 from flowsaver.graph.graph import VALID_OP_NAME, get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import registry, validate
+from flowsaver.ops.functional import library as function_library
 from flowsaver.ops.op_builder import infer_shapes
 
 # Attrs TensorFlow computes on export and drops on import.
@@ -38,21 +40,34 @@ _SHAPE_FN_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError,
                     ArithmeticError, RecursionError, errors.OpError)
 
 
+def _all_nodes(graph_def) -> list:
+    """``(where, node)`` for the GraphDef's nodes and those of every library function;
+    ``where`` names the node as an error should (``node 'x' of function 'f'``)."""
+    nodes = [(repr(n.name), n) for n in graph_def.node]
+    for function_def in graph_def.library.function:
+        function = function_def.signature.name
+        nodes.extend((f"{n.name!r} of function {function!r}", n)
+                      for n in function_def.node_def)
+    return nodes
+
+
 def missing_op_types(graph_def) -> list[str]:
-    return sorted({n.op for n in graph_def.node if n.op not in registry.OP_DEFS})
+    return sorted({n.op for _, n in _all_nodes(graph_def) if n.op not in registry.OP_DEFS})
 
 
 def check_supported(graph_def) -> None:
-    """Raise, naming every op type flowsaver has no definition or kernel for."""
+    """Raise, naming every op type flowsaver has no definition or kernel for (function
+    bodies included) and a node that uses it."""
     missing = missing_op_types(graph_def)
-    no_kernel = sorted({n.op for n in graph_def.node
+    nodes = _all_nodes(graph_def)
+    no_kernel = sorted({n.op for _, n in nodes
                         if n.op in registry.OP_DEFS and n.op not in registry.KERNELS})
     if missing or no_kernel:
         parts = []
         if missing:
-            users = {t: [n.name for n in graph_def.node if n.op == t][:3] for t in missing}
+            users = {t: next(where for where, n in nodes if n.op == t) for t in missing}
             parts.append("op types flowsaver does not know: " + ", ".join(
-                f"{t!r} (e.g. node {users[t][0]!r})" for t in missing))
+                f"{t!r} (e.g. node {users[t]})" for t in missing))
         if no_kernel:
             parts.append("op types flowsaver cannot run: " + ", ".join(no_kernel))
         raise errors.UnimplementedError(
@@ -111,14 +126,20 @@ def _ordered(nodes) -> list:
             for inp in reversed(node.input):
                 src = _split_input(inp)[0]
                 dep = by_name.get(src)
-                if dep is None:
+                if dep is None or _is_back_edge(node, dep):
                     continue
-                if state.get(src) == 1 and node.op not in ("Merge", "RefMerge"):
+                if state.get(src) == 1:
                     raise ValueError(f"The GraphDef has a cycle through node '{node.name}' "
                                      f"(its input '{inp}')")
                 if not state.get(src):
                     stack.append((dep, False))
     return order
+
+
+def _is_back_edge(node, dep) -> bool:
+    """A loop's back edge: a NextIteration into a Merge, added once both exist."""
+    return registry.has_trait(node.op, registry.FORWARDS_LIVE) and \
+        registry.has_trait(dep.op, registry.NEXT_ITERATION)
 
 
 def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
@@ -146,19 +167,23 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
         raise ValueError(f"Graph contains unbound inputs: {unbound}. Must provide these "
                          f"inputs through input_map.")
     in_graph_def = {n.name for n in nodes}
+    function_library.check_addable(graph, graph_def.library)  # before anything is added
     with rollback_on_error(graph):
         with graph.name_scope(name if name is not None else "import") as scope:
             prefix = scope[:-1] if scope else ""
         created: dict = {}
         used_keys = set()
+        back_edges: list = []
         for node in _ordered(nodes):
             created[node.name] = _add_node(graph, node, prefix, created, input_map, used_keys,
-                                           in_graph_def)
+                                           in_graph_def, back_edges)
+        for op, index, text in back_edges:
+            _close_loop(op, index, text, created)
         unused = sorted(set(input_map) - used_keys)
         if unused:
             raise ValueError(f"Attempted to map inputs that were not found in graph_def: "
                              f"[{', '.join(unused)}]")
-        _keep_library(graph, graph_def)
+        function_library.add_all(graph, graph_def.library)
         if return_elements is None:
             return None
         out = []
@@ -172,31 +197,32 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
         return out
 
 
-def _keep_library(graph, graph_def) -> None:
-    """Keep the GraphDef's functions (tf.data bodies) with the outermost graph, where the
-    dataset kernels look them up (ops/data/function_import.py)."""
-    if not len(graph_def.library.function):
-        return
-    while getattr(graph, "outer_graph", None) is not None:
-        graph = graph.outer_graph
-    library = getattr(graph, "function_library", None)
-    if library is None:
-        library = graph.function_library = type(graph_def.library)()
-    known = {f.signature.name for f in library.function}
-    for fdef in graph_def.library.function:
-        if fdef.signature.name not in known:
-            library.function.add().CopyFrom(fdef)
-
-
 def _canonical(name: str) -> str:
     return name if ":" in name or name.startswith("^") else name + ":0"
 
 
-def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def) -> Operation:
+def _close_loop(op: Operation, index: int, text: str, created: dict) -> None:
+    """Give a loop's Merge its NextIteration input, now that it exists."""
+    src, out, _ = _split_input(text)
+    source = created[src]
+    where = f"Node '{op.name}' ({op.type})"
+    if out >= len(source.outputs):
+        raise ValueError(f"{where}: input '{text}' asks for output {out}, but '{src}' has "
+                         f"{len(source.outputs)} outputs")
+    tensor = source.outputs[out]
+    if tensor.dtype.base_dtype != op.inputs[index].dtype.base_dtype:
+        raise ValueError(f"{where}: input '{text}' is {tensor.dtype.base_dtype.name}, but the "
+                         f"Merge takes {op.inputs[index].dtype.base_dtype.name}")
+    op.replace_input(index, tensor)
+
+
+def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def,
+              back_edges) -> Operation:
     where = f"Node '{node.name}' ({node.op})"
     op_def = registry.OP_DEFS[node.op]
     attrs = _checked_attrs(node, op_def, prefix, where)
     inputs, controls, texts = [], [], []
+    pending = []  # (input index, text) of back edges, added once their source exists
     for text in node.input:
         src, index, is_control = _split_input(text)
         key = "^" + src if is_control else f"{src}:{index}"
@@ -209,9 +235,12 @@ def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def) 
             texts.append(text)
             continue
         if src not in created:
-            if src in in_graph_def:  # only a Merge's input can be pending: a loop
-                raise ValueError(f"{where}: input '{text}' closes a cycle (a while loop); "
-                                 f"flowsaver cannot import cyclic graphs")
+            if src in in_graph_def and not is_control and \
+                    registry.has_trait(node.op, registry.FORWARDS_LIVE):
+                pending.append((len(inputs), text))  # a loop's back edge
+                inputs.append(None)
+                texts.append(text)
+                continue
             raise ValueError(f"{where}: input '{text}' names no node of the GraphDef")
         op = created[src]
         if is_control:
@@ -222,6 +251,12 @@ def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def) 
                                  f"'{src}' has {len(op.outputs)} outputs")
             inputs.append(op.outputs[index])
             texts.append(text)
+    if pending:  # stand-ins until the loop is closed, as TensorFlow's while_loop builds it
+        given = [t for t in inputs if t is not None]
+        if not given:
+            raise ValueError(f"{where}: every input is a NextIteration; a loop's Merge needs "
+                             f"one from outside the loop")
+        inputs = [given[0] if t is None else t for t in inputs]
     _check_inputs(op_def, attrs, inputs, texts, where)
     out_types = _arg_types(op_def.outputs, attrs, where, "outputs")
     if node.op == "Const":
@@ -233,6 +268,7 @@ def _add_node(graph, node, prefix, created, input_map, used_keys, in_graph_def) 
     op = Operation(graph, full_name, node.op, inputs, attrs, out_types,
                    control_inputs=controls, device=node.device, op_def=op_def)
     graph.add_imported_op(op)  # exactly its own control inputs, device and colocation
+    back_edges.extend((op, index, text) for index, text in pending)
     try:
         infer_shapes(op)
     except _SHAPE_FN_ERRORS:

@@ -141,17 +141,20 @@ def constant(value, dtype=None, shape=None, name="Const", verify_shape=False) ->
     else:
         proto = tensor_proto.from_array(value, dtype=dtype)
     out_dtype = attr_value.as_dtype(proto.dtype)
-    return create_op("Const", [], {"value": proto, "dtype": out_dtype}, name=name)
+    return create_op("Const", [], {"value": proto, "dtype": out_dtype}, name=name,
+                     name_only=True)
 
 
 def create_op(op_type: str, inputs, attrs: dict | None = None, name: str | None = None,
-              graph: Graph | None = None):
+              graph: Graph | None = None, name_only: bool = False):
     """Add an ``op_type`` node; returns its single output, its outputs list, or the op.
 
     ``inputs`` follow the op's input arguments in order; Python values become Const
-    nodes. ``attrs`` hold what cannot be inferred; defaults fill in the rest.
+    nodes. ``attrs`` hold what cannot be inferred; defaults fill in the rest. With
+    ``name_only`` the op's name scope is not open while the op is added (TensorFlow's
+    ``constant`` opens none): ops a control-flow context adds for it are named outside.
     """
-    op = build_op(op_type, inputs, attrs, name, graph)
+    op = build_op(op_type, inputs, attrs, name, graph, name_only)
     outputs = op.outputs
     if len(op.op_def.outputs) == 1 and not (op.op_def.outputs[0].number_attr or
                                              op.op_def.outputs[0].type_list_attr):
@@ -162,7 +165,7 @@ def create_op(op_type: str, inputs, attrs: dict | None = None, name: str | None 
 
 
 def build_op(op_type: str, inputs, attrs: dict | None = None, name: str | None = None,
-             graph: Graph | None = None) -> Operation:
+             graph: Graph | None = None, name_only: bool = False) -> Operation:
     """Like ``create_op`` but always returns the Operation."""
     op_def = registry.get(op_type)
     attrs = dict(attrs or {})
@@ -201,13 +204,21 @@ def build_op(op_type: str, inputs, attrs: dict | None = None, name: str | None =
             for tensor in flat_inputs:
                 tensor._consumers.remove(op)
             raise
-        ref_ops = _ref_input_ops(op_def, op, flat_inputs)
-        if ref_ops:  # TensorFlow colocates an op with the variables it takes by reference
-            with g.colocate_with(ref_ops[0]):
-                g._add_op(op)
-        else:
-            g._add_op(op)
+        if not name_only:
+            _add(g, op, op_def, flat_inputs)
+    if name_only:
+        with g.as_default():
+            _add(g, op, op_def, flat_inputs)
     return op
+
+
+def _add(g: Graph, op: Operation, op_def, flat_inputs) -> None:
+    ref_ops = _ref_input_ops(op_def, op, flat_inputs)
+    if ref_ops:  # TensorFlow colocates an op with the variables it takes by reference
+        with g.colocate_with(ref_ops[0]):
+            g._add_op(op)
+    else:
+        g._add_op(op)
 
 
 def _ref_input_ops(op_def, op, flat_inputs) -> list:

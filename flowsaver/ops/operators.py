@@ -66,21 +66,6 @@ def _binary_method(fn, scope_name, reverse):
     return method
 
 
-def _as_function(op_type_or_fn, scope: str):
-    if callable(op_type_or_fn):
-        return op_type_or_fn
-    return lambda x, y, name=None: math_ops.binary(op_type_or_fn, x, y, name, scope)
-
-
-def add_binary(method: str, op_type, scope: str) -> None:
-    """Register ``__method__``/``__rmethod__`` building ``op_type`` (or calling a math
-    function ``fn(x, y, name=None)``) under scope ``scope``."""
-    fn = _as_function(op_type, scope)
-    BINARY[:] = [row for row in BINARY if row[0] != method] + [(method, fn, scope)]
-    for cls in _registered:
-        _set_binary(cls, method, fn, scope)
-
-
 def _set_binary(cls, method, fn, scope) -> None:
     setattr(cls, f"__{method}__", _binary_method(fn, scope, False))
     setattr(cls, f"__r{method}__", _binary_method(fn, scope, True))
@@ -127,13 +112,6 @@ def add_method(method: str, fn) -> None:
 
 def _plain_method(fn):
     return lambda self, *args: fn(_tensor(self), *args)
-
-
-def add_unary(method: str, fn) -> None:
-    """Attach ``fn(tensor)`` as the unary operator ``__method__`` (e.g. ``neg``)."""
-    UNARY[method] = fn
-    for cls in _registered:
-        setattr(cls, f"__{method}__", _unary_method(fn))
 
 
 def install(classes, methods: dict) -> None:

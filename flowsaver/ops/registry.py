@@ -79,9 +79,13 @@ class OpDef:
                 if hasattr(full, "SerializeToString"):   # a whole FullTypeDef message
                     out.experimental_full_type.CopyFrom(full)
                 elif full is not None:
-                    out.experimental_full_type.type_id = FULL_TYPE_IDS[full[0]]
-                    out.experimental_full_type.args.add(type_id=FULL_TYPE_IDS["TFT_VAR"],
-                                                        s=full[1])
+                    # "TFT_ARRAY/TFT_TENSOR": nested, outermost first, around TFT_VAR(attr)
+                    node = out.experimental_full_type
+                    for i, type_id in enumerate(full[0].split("/")):
+                        if i:
+                            node = node.args.add()
+                        node.type_id = FULL_TYPE_IDS[type_id]
+                    node.args.add(type_id=FULL_TYPE_IDS["TFT_VAR"], s=full[1])
         for a in self.attrs:
             out = proto.attr.add(name=a.name, type=a.type)
             if a.default is not None:
@@ -133,8 +137,20 @@ SHAPE_OF = "shape_of"
 PYTHON_CONSTANT = "python_constant"
 # TensorFlow has a gradient for it that flowsaver does not implement yet
 NO_GRADIENT_YET = "no_gradient_yet"
+# loop frames (TensorFlow 1.x while loops): its output is in the child frame its
+# ``frame_name`` attr names (an Enter) ...
+ENTERS_FRAME = "enters_frame"
+# ... in the parent frame (an Exit) ...
+EXITS_FRAME = "exits_frame"
+# ... or in the next iteration of its frame (a NextIteration: the loop's back edge)
+NEXT_ITERATION = "next_iteration"
+# the predicate of its frame's iterations (a LoopCond)
+LOOP_COND = "loop_cond"
+# its output is live even when its inputs are dead (a ControlTrigger)
+NEVER_DEAD = "never_dead"
 TRAIT_NAMES = (NO_GRADIENT_YET, ALIASING, IDENTITY, SESSION_CONSTANT, NOT_FOLDABLE, MAKES_DEAD, FORWARDS_LIVE,
-               PLACEHOLDER, SHAPE_OF, PYTHON_CONSTANT)
+               PLACEHOLDER, SHAPE_OF, PYTHON_CONSTANT, ENTERS_FRAME, EXITS_FRAME, NEXT_ITERATION,
+               LOOP_COND, NEVER_DEAD)
 TRAITS: dict[str, set] = {name: set() for name in TRAIT_NAMES}
 
 
@@ -180,7 +196,9 @@ class OpTable:
 
     def arg_full_type(self, op_type: str, arg: str, type_id: str, of_attr: str) -> None:
         """Declare the full type TensorFlow's OpDef gives an argument (e.g. Shape's output
-        is a TFT_SHAPE_TENSOR of its ``out_type``); the notation has no place for it."""
+        is a TFT_SHAPE_TENSOR of its ``out_type``; a TensorList is
+        ``"TFT_ARRAY/TFT_TENSOR"`` of its ``element_dtype``); the notation has no place
+        for it."""
         self._put(self.full_types, (op_type, arg), (type_id, of_attr), "full type")
 
     def deprecate(self, op_type: str, version: int, explanation: str) -> None:

@@ -7,13 +7,16 @@ and the slots its outputs go to. Running a plan is one loop over the steps.
 Plans holding a ``Switch`` (a ``tf.cond``) run in a second loop that also tracks dead
 tensors: an op with a dead data or control input is skipped and its outputs are dead,
 except a ``Merge``, which forwards its live input. Other plans never pay for that.
+
+A ``tf.while_loop`` is one step of its plan (``runtime/loops.py``): its inputs are the
+values entering the loop, its outputs the loop's results; inside, it runs plans of its own.
 """
 from __future__ import annotations
 
 from flowsaver import errors
 from flowsaver.graph.operation import Operation
 from flowsaver.ops import registry
-from flowsaver.ops.control_flow import cond
+from flowsaver.ops.control_flow import context
 from flowsaver.ops.control_flow.kernels import DEAD
 
 
@@ -21,7 +24,7 @@ class Step:
     """One node of a plan: its kernel, where its inputs come from and its outputs go."""
 
     __slots__ = ("op", "kernel", "derefs", "run", "inputs", "outputs", "single", "controls",
-                 "forwards_live")
+                 "forwards_live", "never_dead")
 
     def __init__(self, op, kernel, derefs, run, inputs, outputs):
         self.op = op
@@ -33,6 +36,7 @@ class Step:
         self.single = registry.returns_single(op)
         self.controls = ()     # step indices of the control inputs (dead-aware plans only)
         self.forwards_live = False  # a Merge (dead-aware plans only)
+        self.never_dead = False     # a ControlTrigger (dead-aware plans only)
 
 
 class Plan:
@@ -43,7 +47,7 @@ class Plan:
         self.feed_slots = feed_slots    # [slot] in the order of the feed tensors
         self.fetch_slots = fetch_slots  # [slot, or None for an op target]
         self.num_slots = num_slots
-        self.dead_aware = dead_aware    # holds a Switch: run with execute_dead_aware
+        self.dead_aware = dead_aware    # holds a Switch or Merge: run with execute_dead_aware
 
 
 def prune(fetch_ops, fed: set) -> list[Operation]:
@@ -78,8 +82,27 @@ def needed_ops(fetches, targets, fed: set) -> list[Operation]:
     return prune(roots, fed)
 
 
-def build_plan(fetch_tensors, target_ops, feed_tensors, ctx) -> Plan:
-    """Compile the steps that compute ``fetch_tensors`` and run ``target_ops``."""
+def build_plan(fetch_tensors, target_ops, feed_tensors, ctx, ops=None, build_unit=None) -> Plan:
+    """Compile the steps that compute ``fetch_tensors`` and run ``target_ops``.
+
+    ``ops`` are the needed ops in order when the caller pruned already; ``units`` that are
+    not Operations (a loop frame) get their kernel from ``build_unit(unit, ctx)``.
+    """
+    check_fetchable(fetch_tensors, target_ops)
+    if ops is None:
+        ops = needed_ops(fetch_tensors, target_ops, set(feed_tensors))
+    return plan_units(ops, fetch_tensors, feed_tensors, ctx, build_unit)
+
+
+def check_fetchable(fetch_tensors, target_ops) -> None:
+    """ValueError when a fetch or target is inside a conditional or loop (TensorFlow's
+    graph refuses to fetch those)."""
+    for op in [t.op for t in fetch_tensors if t is not None] + list(target_ops):
+        context.check_fetchable(op)
+
+
+def plan_units(units, fetch_tensors, feed_tensors, ctx, build_unit=None) -> Plan:
+    """The plan running ``units`` (ops, or loop frames, each after its inputs) on the feeds."""
     fed = set(feed_tensors)
     slots: dict = {}
 
@@ -88,31 +111,35 @@ def build_plan(fetch_tensors, target_ops, feed_tensors, ctx) -> Plan:
             slots[tensor] = len(slots)
         return slots[tensor]
 
-    for op in [t.op for t in fetch_tensors if t is not None] + list(target_ops):
-        cond.check_fetchable(op)
     feed_slots = [slot(t) for t in feed_tensors]
     steps = []
-    ops = needed_ops(fetch_tensors, target_ops, fed)
-    dead_aware = any(registry.has_trait(op.type, registry.MAKES_DEAD) for op in ops)
-    for op in ops:
-        builder = registry.KERNELS.get(op.type)
-        if builder is None:
-            raise errors.UnimplementedError(
-                None, op, f"flowsaver has no kernel for op type '{op.type}' (node {op.name})")
-        kernel = run = builder(op, ctx)
-        derefs = _derefs(op)
+    dead_aware = any(registry.has_trait(u.type, registry.MAKES_DEAD) or
+                     registry.has_trait(u.type, registry.FORWARDS_LIVE) for u in units)
+    for unit in units:
+        if isinstance(unit, Operation):
+            builder = registry.KERNELS.get(unit.type)
+            if builder is None:
+                raise errors.UnimplementedError(
+                    None, unit, f"flowsaver has no kernel for op type '{unit.type}' "
+                                f"(node {unit.name})")
+            kernel = builder(unit, ctx)
+            derefs = _derefs(unit)
+        else:
+            kernel, derefs = build_unit(unit, ctx)
+        run = kernel
         if derefs:
             run = _with_derefs(kernel, derefs, skip_dead=dead_aware)
         # an op that runs although an output is fed (a control input) must not
         # overwrite the feed: that output goes to a scratch slot
-        outputs = [slot(t) if t not in fed else slot((t, "scratch")) for t in op.outputs]
-        steps.append(Step(op, kernel, tuple(derefs) or (False,) * len(op.inputs), run,
-                          [slot(t) for t in op.inputs], outputs))
+        outputs = [slot(t) if t not in fed else slot((t, "scratch")) for t in unit.outputs]
+        steps.append(Step(unit, kernel, tuple(derefs) or (False,) * len(unit.inputs), run,
+                          [slot(t) for t in unit.inputs], outputs))
     if dead_aware:
         index = {step.op: i for i, step in enumerate(steps)}
         for step in steps:
             step.controls = tuple(index[c] for c in step.op.control_inputs if c in index)
             step.forwards_live = registry.has_trait(step.op.type, registry.FORWARDS_LIVE)
+            step.never_dead = registry.has_trait(step.op.type, registry.NEVER_DEAD)
     fetch_slots = [None if t is None else slot(t) for t in fetch_tensors]
     return Plan(steps, feed_slots, fetch_slots, len(slots), dead_aware)
 
@@ -163,6 +190,8 @@ def execute_dead_aware(plan: Plan, feed_values) -> list:
         args = [values[j] for j in step.inputs]
         if step.forwards_live:  # a Merge is dead only when all its inputs are
             dead = all(a is DEAD for a in args)
+        elif step.never_dead:
+            dead = False
         else:
             dead = any(a is DEAD for a in args) or any(dead_steps[c] for c in step.controls)
         if dead:

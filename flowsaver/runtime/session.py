@@ -7,7 +7,6 @@ result has the same structure. Each session holds its own variable values.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import numpy as np
@@ -17,14 +16,13 @@ from flowsaver.format.config_protos import ConfigProto
 from flowsaver.graph.graph import get_default_graph, session_as_default
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import registry
-from flowsaver.runtime import compiled, executor, fetches as fetch_util
+from flowsaver.runtime import executor, fetches as fetch_util, planner, runners
 from flowsaver.runtime.state import RunContext
 
 
-# Plans holding these run in the interpreter, which knows dead tensors.
-# FLOWSAVER_EXECUTOR=interpreter runs every plan in the reference interpreter loop instead of
-# compiling it; the test suite runs the op, session and training tests both ways.
-EXECUTOR_SWITCH = "FLOWSAVER_EXECUTOR"
+# FLOWSAVER_EXECUTOR=interpreter runs every plan in the reference interpreter loop
+# (runners.py); the test suite runs the op, session and training tests both ways.
+EXECUTOR_SWITCH = runners.EXECUTOR_SWITCH
 # Where every op runs, as TensorFlow's placement log names the local CPU.
 CPU_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
 
@@ -126,7 +124,7 @@ class Session:
         """With ``log_device_placement``: each op's device, once, when first planned (as
         TensorFlow prints it with its default C++ log level)."""
         lines = []
-        for op in [t.op for t in feed_tensors] + [step.op for step in plan.steps]:
+        for op in [t.op for t in feed_tensors] + planner.plan_ops(plan):
             if op not in self._placed:
                 self._placed.add(op)
                 lines.append(f"{op.name}: ({op.type}): {CPU_DEVICE}\n")
@@ -137,15 +135,12 @@ class Session:
         plan = self._plan(mapper, feed_tensors)
         if self._config is not None and self._config.log_device_placement:
             self._log_placement(plan, feed_tensors)
-        if os.environ.get(EXECUTOR_SWITCH) == "interpreter" or any(
-                registry.has_trait(s.op.type, registry.MAKES_DEAD) or
-                registry.has_trait(s.op.type, registry.FORWARDS_LIVE) for s in plan.steps):
-            return lambda values: executor.execute(plan, values)
-        return compiled.compile_plan(plan, mapper.targets)
+        return runners.runner_for(plan, mapper.targets)
 
     def _plan(self, mapper, feed_tensors):
         fed = set(feed_tensors)
-        for op in executor.needed_ops(mapper.tensors, mapper.targets, fed):
+        ops = executor.needed_ops(mapper.tensors, mapper.targets, fed)
+        for op in ops:
             if registry.has_trait(op.type, registry.PLACEHOLDER) and \
                     not any(t in fed for t in op.outputs):
                 shape = op.get_attr("shape")
@@ -155,8 +150,7 @@ class Session:
                     f"{op.get_attr('dtype').name}" +
                     (f" and shape {shape}" if shape.ndims is not None else "") +
                     f"\n\t [[node {op.name}]]")
-        plan = executor.build_plan(mapper.tensors, mapper.targets, feed_tensors, self._ctx)
-        return plan
+        return planner.make_plan(mapper.tensors, mapper.targets, feed_tensors, self._ctx, ops)
 
     def _feeds(self, feed_dict):
         if not feed_dict:

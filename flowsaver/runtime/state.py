@@ -52,7 +52,8 @@ class RunContext:
         # session resources other than variables (dataset iterators, queues), by name
         self.resources: dict = {}
         self._resource_lock = threading.Lock()
-        self._function_sessions: dict = {}
+        self._function_runners: dict = {}   # (graph, inputs, outputs, targets) -> callable
+        self._function_lock = threading.RLock()
 
     def op_state(self, op) -> dict:
         """A dict a stateful kernel keeps for ``op`` across runs of this session (what
@@ -99,20 +100,26 @@ class RunContext:
                 value = self.resources[key] = make()
             return value
 
-    def run_function(self, graph, inputs, outputs):
-        """A callable ``f(*input values) -> [output values]`` running ``graph`` (a traced
-        function) in a session of its own, made once per session and graph."""
-        sess = self._function_sessions.get(graph)
-        if sess is None:
-            # the same Session class as ours, without importing it (it imports this module)
-            sess = self._function_sessions[graph] = type(self.session)(graph=graph)
-        inputs, outputs = list(inputs), list(outputs)
-        return lambda *values: sess.run(outputs, dict(zip(inputs, values)))
+    def run_function(self, graph, inputs, outputs, targets=()):
+        """A callable ``f(*input values) -> [output values]`` running a function's ``graph``
+        (a FuncGraph: ``inputs`` fed, ``outputs`` fetched, ``targets`` run) with this
+        session's variables, resources and random streams, as TensorFlow runs a function
+        in the calling session. Planned once per signature, compiled or interpreted like
+        any plan; planning errors (an unsupported loop) come here, before anything runs.
+        """
+        inputs, outputs, targets = list(inputs), list(outputs), list(targets)
+        key = (graph, tuple(inputs), tuple(outputs), tuple(targets))
+        with self._function_lock:  # reentrant: planning a loop body plans what it calls
+            run = self._function_runners.get(key)
+            if run is None:
+                from flowsaver.runtime import planner   # planner's steps are built with us
+                plan = planner.make_runner(outputs, targets, inputs, self)
+                reads = [t.dtype._is_ref_dtype for t in outputs]
+                run = self._function_runners[key] = _function_call(plan, reads)
+        return run
 
     def close(self) -> None:
-        for sess in self._function_sessions.values():
-            sess.close()
-        self._function_sessions.clear()
+        self._function_runners.clear()
         for resource in self.resources.values():
             # wake anything still waiting on a resource (a dequeue), then drop it
             closer = getattr(resource, "cancel", None) or getattr(resource, "close", None)
@@ -132,3 +139,15 @@ def _shared_name(op) -> str:
         shared = b""
     shared = shared.decode() if isinstance(shared, bytes) else shared
     return shared or op.name
+
+
+def _function_call(run, reads):
+    """``run`` (a plan's runner) called with positional values; ref-typed results read
+    (resource handles are values and pass through as they are)."""
+    def call(*values):
+        with np.errstate(all="ignore"):  # as in Session.run: inf and nan come quietly
+            results = run(list(values))
+        if any(reads):
+            results = [v.read() if read else v for v, read in zip(results, reads)]
+        return results
+    return call

@@ -7,6 +7,8 @@ from flowsaver.format.state import (checkpoint_exists, generate_checkpoint_state
                                     get_checkpoint_mtimes, get_checkpoint_state,
                                     latest_checkpoint, remove_checkpoint,
                                     update_checkpoint_state)
+from flowsaver.format.shared_checkpoint import merge_shards, write_shard
+from flowsaver.train.checkpoint_manager import CheckpointManager
 from flowsaver.train.checkpoint_utils import list_variables, load_checkpoint, load_variable
 from flowsaver.train.init_from_checkpoint import init_from_checkpoint
 from flowsaver.train.learning_rate_decay import (cosine_decay, inverse_time_decay,
@@ -40,7 +42,7 @@ __all__ = [
     "AdagradOptimizer", "AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer",
     "Optimizer", "RMSPropOptimizer", "create_global_step", "exponential_decay",
     "get_global_step", "get_or_create_global_step",
-    "NewCheckpointReader", "Saver", "SaverDef", "checkpoint_exists", "export_meta_graph", "import_meta_graph", "write_graph", "generate_checkpoint_state_proto",
+    "CheckpointManager", "merge_shards", "write_shard", "NewCheckpointReader", "Saver", "SaverDef", "checkpoint_exists", "export_meta_graph", "import_meta_graph", "write_graph", "generate_checkpoint_state_proto",
     "get_checkpoint_mtimes", "get_checkpoint_state", "latest_checkpoint", "list_variables",
     "load_checkpoint", "load_variable", "remove_checkpoint", "update_checkpoint_state",
 ]

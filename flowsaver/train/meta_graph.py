@@ -11,7 +11,7 @@ import logging
 
 from google.protobuf import text_format
 
-from flowsaver.format.atomic import atomic_write_bytes, atomic_write_text
+from flowsaver.format import storage
 from flowsaver.format.graph_protos import Any, MetaGraphDef
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
@@ -204,9 +204,9 @@ def export_meta_graph(filename=None, meta_info_def=None, graph_def=None, saver_d
                                  clear_devices, strip_default_attrs, export_scope)
     if filename:
         if as_text:
-            atomic_write_text(filename, text_format.MessageToString(meta))
+            storage.write_atomic(filename, text_format.MessageToString(meta).encode("utf-8"))
         else:
-            atomic_write_bytes(filename, meta.SerializeToString(deterministic=True))
+            storage.write_atomic(filename, meta.SerializeToString(deterministic=True))
     return meta
 
 
@@ -215,10 +215,10 @@ def write_graph(graph_or_graph_def, logdir, name, as_text=True) -> str:
     import os
     graph_def = graph_or_graph_def.as_graph_def() if hasattr(
         graph_or_graph_def, "as_graph_def") else graph_or_graph_def
-    os.makedirs(logdir, exist_ok=True)
+    storage.makedirs(logdir)
     path = os.path.join(logdir, name)
     if as_text:
-        atomic_write_text(path, text_format.MessageToString(graph_def))
+        storage.write_atomic(path, text_format.MessageToString(graph_def).encode("utf-8"))
     else:
-        atomic_write_bytes(path, graph_def.SerializeToString(deterministic=True))
+        storage.write_atomic(path, graph_def.SerializeToString(deterministic=True))
     return path

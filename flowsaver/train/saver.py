@@ -4,23 +4,35 @@ Files are TensorFlow's: ``prefix.index``, ``prefix.data-*``, ``prefix.meta`` and
 ``checkpoint`` state file. A save writes data and index under temporary names and renames
 them into place, index last, then replaces the state file atomically; a restore checks
 every key, dtype and shape against the checkpoint before changing any variable, and puts
-every value back if it fails anyway.
+every value back if it fails anyway. A save path may be a URL (``s3://bucket/run/model``):
+the values are then taken in one run and written by format/checkpoint_write.py, shards in
+parallel, in the commit order of an object store (bundle_write.py).
+
+Deletion is bounded: each save first removes leftovers of killed saves of its own prefix
+family (format/leftovers.py), never the state file's temporaries (another Saver in the
+directory may be writing one), and retention deletes only checkpoints in the directory
+it saves into, by their exact file names (never through glob characters).
 """
 from __future__ import annotations
 
+import logging
 import numbers
 import os
-import re
 import time
 
 import numpy as np
 
 from flowsaver import errors
-from flowsaver.format import atomic, state as ckpt_state
+from flowsaver.format import atomic, state as ckpt_state, storage
+from flowsaver.format.checkpoint_write import write_checkpoint
+from flowsaver.format.leftovers import remove_leftovers
 from flowsaver.format.graph_protos import SaverDef
 from flowsaver.graph.graph import get_default_graph
 from flowsaver.train import meta_graph, restore_check, saveables as saveable_util, saver_graph
 from flowsaver.train.retention import RetentionPolicy
+from flowsaver.train.save_snapshot import take_snapshot
+
+_log = logging.getLogger(__name__)
 
 
 class Saver:
@@ -125,19 +137,12 @@ class Saver:
         parent = os.path.dirname(save_path)
         path = None
         if not self._is_empty:
-            clean_temp_files(checkpoint_file)
-            _clean_family_temp_files(save_path, meta_graph_suffix)
-            if write_state:
-                clean_temp_files(ckpt_state.checkpoint_state_filename(parent, latest_filename))
-            try:
-                path = sess.run(self.saver_def.save_tensor_name,
-                                {self.saver_def.filename_tensor_name: checkpoint_file})
-            except (errors.FailedPreconditionError, errors.NotFoundError) as exc:
-                if parent and not os.path.isdir(parent):
-                    raise ValueError(f"Parent directory of {save_path} doesn't exist, can't "
-                                     f"save.") from exc
-                raise
-            path = path.decode() if isinstance(path, bytes) else str(path)
+            remove_leftovers(save_path, meta_graph_suffix)
+            if storage.is_url(save_path):
+                path = write_checkpoint(checkpoint_file, self.take_snapshot(sess,
+                                                                            checkpoint_file))
+            else:
+                path = self._run_save_ops(sess, save_path, checkpoint_file)
             if write_state:
                 self._record(path, parent, latest_filename, meta_graph_suffix)
         if write_meta_graph:
@@ -146,6 +151,24 @@ class Saver:
                 self.export_meta_graph(meta_file, strip_default_attrs=strip_default_attrs)
         return path
 
+    def _run_save_ops(self, sess, save_path: str, checkpoint_file: str) -> str:
+        parent = os.path.dirname(save_path)
+        try:
+            path = sess.run(self.saver_def.save_tensor_name,
+                            {self.saver_def.filename_tensor_name: checkpoint_file})
+        except (errors.FailedPreconditionError, errors.NotFoundError) as exc:
+            if parent and not os.path.isdir(parent):
+                raise ValueError(f"Parent directory of {save_path} doesn't exist, can't "
+                                 f"save.") from exc
+            raise
+        return path.decode() if isinstance(path, bytes) else str(path)
+
+    def take_snapshot(self, sess, checkpoint_file: str) -> list:
+        """(flowsaver) The values a save to ``checkpoint_file`` writes, copied into memory:
+        one list of ``TensorToSave`` per data shard (see train/save_snapshot.py)."""
+        self._check_built()
+        return take_snapshot(sess, self.saver_def, checkpoint_file)
+
     def _record(self, path, save_dir, latest_filename, meta_graph_suffix) -> None:
         self._retention = self._policy.record(self._retention, path, time.time())
         ckpt_state.update_checkpoint_state(
@@ -153,7 +176,7 @@ class Saver:
             latest_filename=latest_filename, save_relative_paths=self._save_relative_paths)
         self._retention, decision = self._policy.settle(self._retention)
         for old in decision.delete:
-            ckpt_state.remove_checkpoint(old, meta_graph_suffix=meta_graph_suffix)
+            delete_owned_checkpoint(old, save_dir, meta_graph_suffix)
 
     # ---- restoring ---------------------------------------------------------------------------
     def restore(self, sess, save_path) -> None:
@@ -169,7 +192,7 @@ class Saver:
         if save_path is None:
             raise ValueError("Can't load save_path when it is None.")
         save_path = os.fspath(save_path)
-        if os.path.isdir(save_path):
+        if storage.isdir(save_path):
             latest = ckpt_state.latest_checkpoint(save_path)
             hint = f" (its latest checkpoint is {latest})" if latest else \
                 " (it holds no checkpoint state file)"
@@ -288,20 +311,16 @@ def clean_temp_files(prefix: str) -> None:
         atomic.discard(path)
 
 
-def _clean_family_temp_files(save_path: str, meta_graph_suffix: str) -> None:
-    """Remove temporary files of ``save_path-<step>`` checkpoints.
+def delete_owned_checkpoint(prefix: str, save_dir: str, meta_graph_suffix: str = "meta") -> bool:
+    """Deletes checkpoint ``prefix`` if it lies in ``save_dir``; returns whether it did.
 
-    A save killed after its state update leaves its ``.meta`` temporary behind, and the
-    restarted program saves under the next step, so cleaning only the prefix being saved
-    would keep it forever.
+    Retention deletes only there, and only the files named exactly after the prefix
+    (state.delete_checkpoint_files): a path adopted through ``set_last_checkpoints`` or a
+    state file, pointing elsewhere or holding glob characters, deletes nothing else.
     """
-    directory, base = os.path.split(save_path)
-    owned = re.compile(re.escape(base) + r"-\d+(\.index|\.data-\d{5}-of-\d{5}|\." +
-                       re.escape(meta_graph_suffix) + r")?(\.tmp[0-9a-f]{32}|\.tempstate\d+)")
-    try:
-        names = os.listdir(directory or ".")
-    except OSError:
-        return
-    for name in names:
-        if owned.fullmatch(name):
-            atomic.discard(os.path.join(directory, name))
+    if not storage.same_directory(os.path.dirname(prefix), save_dir):
+        _log.warning("Not deleting old checkpoint %s: it is outside the directory %s this "
+                     "Saver saves into", prefix, save_dir or ".")
+        return False
+    ckpt_state.delete_checkpoint_files(prefix, meta_graph_suffix)
+    return True

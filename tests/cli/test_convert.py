@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from pathlib import Path
 
 import ml_dtypes
@@ -257,3 +258,19 @@ def test_progress_shows_only_on_a_terminal_for_long_jobs(monkeypatch):
     bar.start(100)
     bar.update(100)
     assert pipe.getvalue() == ""   # never on a pipe or file
+
+
+def test_progress_uses_tqdm_when_installed(monkeypatch):
+    import tqdm  # noqa: F401  (a test dependency: this test fails, never skips, without it)
+    from flowsaver.cli import progress as progress_module
+    monkeypatch.setattr(progress_module, "SHOW_AFTER", 0.0)
+    screen = FakeTTY()
+    bar = Progress(stream=screen)
+    bar.start(200 << 20)
+    bar.update(50 << 20, "model/v")
+    time.sleep(0.2)                      # past tqdm's minimum redraw interval
+    bar.update(50 << 20, "model/w")
+    bar.close()
+    shown = screen.getvalue()
+    assert "converting" in shown and "100M/200M" in shown, shown
+    assert "[###" not in shown    # tqdm's bar, not the plain one

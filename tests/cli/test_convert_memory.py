@@ -29,10 +29,12 @@ CASES = [
     ("out_bundle", {"dtype": "float16"}),
     ("out_t.npz", {"transpose": "kernel", "dtype": "bfloat16", "to": "bundle"}),
     ("out.npz", {}),
+    ("out.pt", {}),
 ]
 
 SCRIPT = r"""
 import json, sys, tracemalloc
+import torch   # imported up front: its own import is not the conversion's memory
 import flowsaver.cli.convert as convert
 
 def high_water():

@@ -10,7 +10,7 @@ import posixpath
 import pytest
 
 from flowsaver import errors, gfile as tf1_gfile
-from flowsaver.format import filesystems, gfile
+from flowsaver.format import gfile, schemes
 from flowsaver.format.filesystems import FileStatistics, FileSystem
 
 
@@ -76,9 +76,9 @@ class MemoryFileSystem(FileSystem):
 @pytest.fixture
 def memory():
     fs = MemoryFileSystem()
-    filesystems.register_filesystem("mem", fs)
+    schemes.register_filesystem("mem", fs)
     yield fs
-    del filesystems._REGISTRY["mem"]
+    del schemes._REGISTRY["mem"]
 
 
 def test_registered_scheme_gets_every_call(memory):
@@ -120,21 +120,42 @@ def test_files_cross_between_file_systems(memory, tmp_path):
 
 
 def test_unknown_scheme_is_a_typed_error():
-    with pytest.raises(errors.UnimplementedError, match="scheme 'nosuch'.*nosuch://b/k"):
+    with pytest.raises(errors.UnimplementedError, match="nosuch://b/k: no file system is "
+                                                        "known for protocol 'nosuch'"):
         gfile.exists("nosuch://b/k")
     with pytest.raises(errors.UnimplementedError):
         gfile.GFile("nosuch://b/k").read()
 
 
+def test_other_urls_go_to_the_object_stores():
+    url = "memory://gfile-test/run"
+    with gfile.GFile(url + "/a.txt", "w") as f:
+        f.write("one\n")
+    with gfile.GFile(url + "/a.txt", "a") as f:
+        f.write(b"two\n")
+    assert gfile.GFile(url + "/a.txt").readlines() == ["one\n", "two\n"]
+    assert gfile.listdir(url) == ["a.txt"] and gfile.isdir(url)
+    assert gfile.glob(url + "/*.txt") == [url + "/a.txt"]
+    gfile.copy(url + "/a.txt", url + "/b.txt")
+    with pytest.raises(errors.AlreadyExistsError):
+        gfile.rename(url + "/a.txt", url + "/b.txt")
+    gfile.rename(url + "/a.txt", url + "/c.txt")
+    assert gfile.stat(url + "/c.txt").length == 8 and not gfile.exists(url + "/a.txt")
+    with pytest.raises(errors.NotFoundError, match="a.txt; No such file"):
+        gfile.remove(url + "/a.txt")
+    gfile.rmtree(url)
+    assert not gfile.exists(url + "/b.txt")
+
+
 def test_register_needs_a_file_system():
     with pytest.raises(TypeError, match="FileSystem"):
-        filesystems.register_filesystem("bad", object())
+        schemes.register_filesystem("bad", object())
 
 
 @pytest.mark.parametrize("path,scheme", [("s3://b/k", "s3"), ("/a/b", ""), ("a://", "a"),
                                          ("file:///x", "file"), ("dir/x://y", ""), ("://x", "")])
 def test_scheme_of(path, scheme):
-    assert filesystems.scheme_of(path) == scheme
+    assert schemes.scheme_of(path) == scheme
 
 
 def test_file_urls_are_local(tmp_path):

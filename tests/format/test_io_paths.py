@@ -21,8 +21,8 @@ class ShortWrites:
     def write(self, data):
         return self.file.write(memoryview(data).cast("B")[:self.limit])
 
-    def close(self):
-        self.file.close()
+    def __getattr__(self, name):   # finish, commit, abort: the wrapped output's
+        return getattr(self.file, name)
 
 
 def test_short_writes_are_completed(tmp_path):

@@ -129,7 +129,8 @@ def test_path_rules(save_dir, model, paths, relative, want_model, want_all):
 def test_update_applies_save_relative_paths(tmp_path, monkeypatch, save_dir, model, paths,
                                             relative, want_model, want_all):
     texts = []  # the directories need not exist: capture the write instead
-    monkeypatch.setattr(state, "atomic_write_text", lambda p, t: texts.append((p, t)))
+    monkeypatch.setattr(state.storage, "write_atomic",
+                        lambda p, data, sync=False: texts.append((p, data.decode())))
     update_checkpoint_state(save_dir, model, paths, save_relative_paths=relative)
     (path, text), = texts
     assert path == os.path.join(save_dir, "checkpoint")

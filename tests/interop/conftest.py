@@ -22,3 +22,7 @@ def tf():
         return importlib.import_module("tensorflow")
     except ImportError as exc:
         pytest.fail(f"TensorFlow is required for interop tests (make test installs it): {exc}")
+
+
+# The S3 server (moto, in server mode) for tests that hand TensorFlow bytes saved to S3.
+from s3_fixtures import s3_bucket, s3_server  # noqa: E402,F401

@@ -211,11 +211,15 @@ def _print_program(print_fn, value):
     return build
 
 
-@pytest.mark.parametrize("value", VALUES.values(), ids=list(VALUES))
-@pytest.mark.parametrize("print_fn", PRINTS.values(), ids=list(PRINTS))
+# every print function with every value, but strings once less: summarize on strings is
+# what the other string rows already cover
+PRINT_CASES = [pytest.param(fn, value, id=f"{fn_id}-{value_id}")
+               for fn_id, fn in PRINTS.items() for value_id, value in VALUES.items()
+               if not (value.dtype == object and fn_id == "Print-summarize")]
+
+
+@pytest.mark.parametrize("print_fn, value", PRINT_CASES)
 def test_printed_text_matches_tensorflow(tf, capfd, print_fn, value):
-    if value.dtype == object and print_fn is PRINTS["Print-summarize"]:
-        pytest.skip("covered by the other string rows")
     build = _print_program(print_fn, value)
     (g1, _), (g2, _) = build_both(tf, build)
     assert_same_graph_def(g1, g2)

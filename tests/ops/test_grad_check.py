@@ -42,8 +42,67 @@ def _read_variable(tf_, x):
     return value * x, [handle], [value]
 
 
+def _loop(tf, x, y):
+    """A while loop: ``x`` a loop variable, ``y`` an invariant (Enter, Merge, LoopCond,
+    Switch, NextIteration, Exit; the gradient loop pops the forward values)."""
+    return tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, tf.tanh(a) * y), [0, x])[1]
+
+
+def _cond(pred):
+    return lambda tf, x, y: tf.cond(tf.constant(pred), lambda: x * y, lambda: tf.tanh(x) - y)
+
+
+def _ref_loop(tf, x):
+    """A loop over a variable's ref (RefEnter, RefMerge, RefSwitch, RefIdentity,
+    RefNextIteration, RefExit) beside the checked program; never run (the variable is not
+    initialized), these nodes share their gradient functions with the plain ones."""
+    v = tf.Variable(np.zeros([2, 3]), name="v")
+    tf.while_loop(lambda r: tf.constant(False), lambda r: r, [v._variable])
+    return _loop(tf, x, x)
+
+
+def _ta_write_read(tf, x, y):
+    ta = tf.TensorArray(F64, size=2).write(0, x).write(1, y * 2.0)
+    return ta.read(1) * ta.read(0)
+
+
+def _ta_scatter_gather(tf, x):
+    return tf.TensorArray(F64, size=3).scatter([2, 0, 1], x).gather([1, 2]) * x[:2]
+
+
+def _ta_split_concat(tf, x):
+    joined = tf.TensorArray(F64, size=2, infer_shape=False).split(x, [1, 2]).concat()
+    return tf.reshape(joined, [3, 2]) * x
+
+
 # (op type, fn(tf, *placeholders) -> y | [y...] | (y, wrt, fed), float64 inputs, options)
 ROWS = [
+    ("Split", lambda tf, x: tf.split(x, 3, axis=1), [arr(2, 3)], {}),
+    ("SplitV", lambda tf, x: tf.split(x, [1, -1], axis=1), [arr(2, 3)], {}),
+    ("ReverseV2", lambda tf, x: tf.reverse(x, [1]) * x, [arr(2, 3)], {}),
+    ("ReverseSequence", lambda tf, x: tf.reverse_sequence(x, [2, 3], 1) * x, [arr(2, 3)], {}),
+    ("ScatterNd", lambda tf, u: tf.scatter_nd([[1, 0], [0, 2], [1, 0]], u, [2, 3]), [arr(3)],
+     {}),
+    ("GatherNd", lambda tf, x: tf.gather_nd(x, [[1, 0], [0, 2], [1, 0]]), [arr(2, 3)], {}),
+    ("TopKV2", lambda tf, x: tf.nn.top_k(x, 2)[0], [arr(3, 4)], {}),
+    ("TensorArrayReadV3", _ta_write_read, [arr(2, 3), arr(2, 3)], {}),
+    ("TensorArrayWriteV3", _ta_write_read, [arr(2, 3), arr(2, 3)], {}),
+    ("TensorArrayGatherV3", _ta_scatter_gather, [arr(3, 2)], {}),
+    ("TensorArrayScatterV3", _ta_scatter_gather, [arr(3, 2)], {}),
+    ("TensorArrayConcatV3", _ta_split_concat, [arr(3, 2)], {}),
+    ("TensorArraySplitV3", _ta_split_concat, [arr(3, 2)], {}),
+    ("Enter", _loop, [arr(2, 3), arr(2, 3)], {}),
+    ("Exit", _loop, [arr(2, 3), arr(2, 3)], {}),
+    ("NextIteration", _loop, [arr(2, 3), arr(2, 3)], {}),
+    ("LoopCond", _loop, [arr(2, 3), arr(2, 3)], {}),
+    ("Switch", _cond(True), [arr(2, 3), arr(2, 3)], {}),
+    ("Merge", _cond(False), [arr(2, 3), arr(2, 3)], {}),
+    ("RefEnter", _ref_loop, [arr(2, 3)], {}),
+    ("RefExit", _ref_loop, [arr(2, 3)], {}),
+    ("RefIdentity", _ref_loop, [arr(2, 3)], {}),
+    ("RefMerge", _ref_loop, [arr(2, 3)], {}),
+    ("RefNextIteration", _ref_loop, [arr(2, 3)], {}),
+    ("RefSwitch", _ref_loop, [arr(2, 3)], {}),
     ("Abs", lambda tf, x: tf.abs(x), [arr(2, 3)], {}),
     ("Acos", lambda tf, x: tf.acos(x), [arr(2, 3, low=-0.9, high=0.9)], {}),
     ("Acosh", lambda tf, x: tf.acosh(x), [arr(2, 3, low=1.2, high=3.0)], {}),

@@ -7,6 +7,7 @@ from flowsaver.ops.array.layout import expand_dims, pad, squeeze, tile, transpos
 from flowsaver.ops.array.masks import meshgrid, sequence_mask  # noqa: F401
 from flowsaver.ops.array.reorder import (broadcast_to, gather_nd, reverse,  # noqa: F401
                                          reverse_v2, scatter_nd, split)
+from flowsaver.ops.array.sequence import reverse_sequence  # noqa: F401
 from flowsaver.ops.array.slicing import (boolean_mask, gather, getitem,  # noqa: F401
                                          one_hot, slice, strided_slice, where,  # noqa: A004
                                          where_v2)
@@ -16,4 +17,4 @@ __all__ = ['placeholder', 'placeholder_with_default', 'identity', 'stop_gradient
            'shape_n', 'size', 'rank', 'concat', 'transpose', 'expand_dims', 'squeeze', 'tile',
            'pad', 'newaxis', 'slice', 'strided_slice', 'gather', 'boolean_mask', 'where',
            'where_v2', 'one_hot', 'broadcast_to', 'split', 'reverse', 'reverse_v2', 'gather_nd',
-           'scatter_nd', 'sequence_mask', 'meshgrid']
+           'scatter_nd', 'sequence_mask', 'meshgrid', 'reverse_sequence']

@@ -76,6 +76,3 @@ simple_kernel("StopGradient", _identity)
 simple_kernel("PlaceholderWithDefault", _identity)
 simple_kernel("NoOp", lambda: None)
 
-
-def as_array(value, dtype) -> np.ndarray:
-    return np.asarray(value, dtype=dtype.as_numpy_dtype)

@@ -14,7 +14,8 @@ from flowsaver.ops.array.layout import invert_permutation
 from flowsaver.ops.array.slicing import unsorted_segment_sum
 from flowsaver.ops.autodiff.indexed_slices import IndexedSlices
 from flowsaver.ops.const_eval import constant_value as static_value
-from flowsaver.ops.op_builder import convert_to_tensor, create_op
+from flowsaver.ops.control_flow import context as cf_context
+from flowsaver.ops.op_builder import constant, convert_to_tensor, create_op
 from flowsaver.ops.registry import OpTable
 
 TABLE = OpTable(__name__)
@@ -99,6 +100,10 @@ def _concat_grad(op, grad):
     # more than 16 tensors were joined; flowsaver takes the dense ConcatOffset path always.
     if isinstance(grad, IndexedSlices):
         grad = _dense(grad)
+    if axis.op.type == "Const" and \
+            cf_context.output_context(grad.op) is not cf_context.output_context(axis.op):
+        # a constant axis of a forward loop: cloned where the gradient is built
+        axis = constant(static_value(axis), dtype=axis.dtype)
     axis = axis % array_ops.rank(values[0])
     sizes = _input_shapes(list(values))
     offsets = create_op("ConcatOffset", [axis, sizes])

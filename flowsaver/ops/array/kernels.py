@@ -281,6 +281,8 @@ def _like_shape(op):
 
 
 def _zeros_like(x):
+    if hasattr(x, "zeros_like"):  # a variant value (a TensorList) knows its own zeros
+        return x.zeros_like()
     x = np.asarray(x)
     if x.dtype == object:  # strings: the empty string is their zero
         return np.full(x.shape, b"", dtype=object)

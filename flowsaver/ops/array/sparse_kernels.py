@@ -35,13 +35,21 @@ def _sparse_to_dense(op, ctx):
         if bad.any():
             row = int(np.argmax(bad.any(axis=1)))
             raise errors.InvalidArgumentError(
-                None, op, f"indices[{row}] = {list(indices[row])} is out of bounds: need 0 "
-                          f"<= index < {list(shape)}")
+                None, op, f"indices[{row}] = {_index_str(indices[row])} is out of bounds: "
+                          f"need 0 <= index < {_index_str(shape)}")
         if validate and indices.shape[0] > 1:
-            flat = np.ravel_multi_index(tuple(indices.T), shape)
-            if np.any(np.diff(flat) <= 0):
+            step = np.diff(np.ravel_multi_index(tuple(indices.T), shape))
+            if np.any(step <= 0):
+                row = int(np.argmax(step <= 0)) + 1
+                what = "repeated" if step[row - 1] == 0 else "out of order"
                 raise errors.InvalidArgumentError(
-                    None, op, "indices are not valid: lexicographic ordering or repeats")
+                    None, op, f"indices[{row}] = {_index_str(indices[row])} is {what}. Many "
+                              f"sparse ops require sorted indices. Use `tf.sparse.reorder` to "
+                              f"create a correctly ordered copy.")
         out[tuple(indices.T)] = values
         return out
     return run
+
+
+def _index_str(index) -> str:
+    return "[" + ",".join(str(int(d)) for d in index) + "]"

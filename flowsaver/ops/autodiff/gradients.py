@@ -20,7 +20,9 @@ from flowsaver.ops import registry
 from flowsaver.ops.array import api as array_ops
 from flowsaver.ops.math import api as math_ops
 from flowsaver.ops.control_flow.api import group, with_dependencies
+from flowsaver.ops.autodiff import loop_walk
 from flowsaver.ops.autodiff.indexed_slices import IndexedSlices, mark_zeros
+from flowsaver.ops.control_flow.grad_state import zeros_like_output
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
 
 __all__ = ['gradients', 'IndexedSlices', 'AggregationMethod']
@@ -126,15 +128,23 @@ class _Walk:
         self.grads: dict = {}
         reached = _reached(self.from_ops)
         self.reachable_to_ops = {op for op in self.to_ops if op in reached}
-        self.pending = _pending_counts(self.to_ops, reached)
-        self.stop_ops = {op for op in self.from_ops
-                         if all(self.pending[t.op] <= 0 for t in op.inputs)}
-        self.stop_ops.update(stop_ops)
+        self.pending, self.loop_state = loop_walk.pending_counts(self.to_ops, reached,
+                                                                 colocate)
+        self.stop_gradient_ops = stop_ops
+        self.stop_ops: set = set()
+
+    @staticmethod
+    def trainable(tensor: Tensor) -> bool:
+        return is_trainable(tensor)
 
     def add(self, tensor: Tensor, grad) -> None:
         """Record one more gradient reaching ``tensor``."""
         per_output = self.grads.setdefault(tensor.op, [[] for _ in tensor.op.outputs])
-        per_output[tensor.value_index].append(grad)
+        received = per_output[tensor.value_index]
+        if isinstance(received, list):
+            received.append(grad)
+        else:  # a loop Switch, visited again from its body's side
+            per_output[tensor.value_index] = grad
 
     def result(self, x: Tensor):
         per_output = self.grads.get(x.op)
@@ -149,17 +159,36 @@ class _Walk:
             if self.pending[op] == 0 and op not in seen and op in self.reachable_to_ops:
                 seen.add(op)
                 queue.append(op)
+        loop_state = self.loop_state
+        if loop_state is not None:
+            for y in loop_state.process_unused_loop_exits(self.pending, seen):
+                if is_trainable(y):
+                    self.add(y, loop_state.zeros_like_for_exit(y))
+                    queue.append(y.op)
+        self.stop_ops = {op for op in self.from_ops
+                         if all(self.pending[t.op] <= 0 for t in op.inputs)}
+        self.stop_ops.update(self.stop_gradient_ops)
         while queue:
             op = queue.popleft()
             with _colocated(self.g, op, self.colocate):
                 self._visit(op)
-            for t in op.inputs:
-                self.pending[t.op] -= 1
-                if self.pending[t.op] == 0:
-                    queue.append(t.op)
+            if loop_state is None:
+                for t in op.inputs:
+                    self.pending[t.op] -= 1
+                    if self.pending[t.op] == 0:
+                        queue.append(t.op)
+            else:
+                loop_walk.enqueue_ready(self, op, queue)
+        if loop_state is not None:
+            loop_state.post_processing()
 
     def _visit(self, op: Operation) -> None:
+        loop_state = self.loop_state
+        if loop_state is not None:
+            loop_state.enter_grad_while_context(op, before=True)
         out_grads = self._aggregated(op)
+        if loop_state is not None:
+            loop_state.exit_grad_while_context(op, before=True)
         has_grads = any(g is not None for g in out_grads)
         grad_fn = None
         if has_grads and op not in self.stop_ops and op.inputs:
@@ -176,15 +205,27 @@ class _Walk:
                     f"you want to pretend this operation is a constant in your program, you "
                     f"may insert `tf.stop_gradient`.")
             grad_fn = registry.GRADIENTS[op.type]
-        if grad_fn is None or not has_grads:
-            return
+        if loop_state is not None:
+            loop_state.enter_grad_while_context(op, before=False)
+        try:
+            loop_walk.check_not_initial_loop_value(op, self.from_ops)
+            if grad_fn is not None and has_grads:
+                self._differentiate(op, grad_fn, out_grads)
+        finally:
+            if loop_state is not None:
+                loop_state.exit_grad_while_context(op, before=False)
+
+    def _differentiate(self, op: Operation, grad_fn, out_grads: list) -> None:
         for i, grad in enumerate(out_grads):
             output = op.outputs[i]
             if grad is None and is_trainable(output) and \
                     output.dtype.base_dtype.name != "resource":
                 # The loss does not depend on this output: its gradient is zero.
-                out_grads[i] = array_ops.zeros_like(output, optimize=False)
-                mark_zeros(out_grads[i])
+                if self.loop_state is not None:
+                    out_grads[i] = self.loop_state.zeros_like_in_loop(op, i)
+                else:
+                    out_grads[i] = zeros_like_output(op, i)
+                    mark_zeros(out_grads[i])
         with self.g.name_scope(op.name + "_grad"):
             in_grads = _as_list(grad_fn(op, *out_grads))
             if len(in_grads) != len(op.inputs):
@@ -250,25 +291,6 @@ def _reached(from_ops: list) -> set:
             if is_trainable(t):
                 queue.extend(t.consumers())
     return reached
-
-
-def _pending_counts(to_ops: list, reached: set):
-    """For each op between the xs and ys, how many of its consumers lie in between."""
-    reached = set(reached)
-    between, order, queue = set(), [], collections.deque(to_ops)
-    while queue:
-        op = queue.popleft()
-        if op in reached:
-            between.add(op)
-            order.append(op)
-            reached.remove(op)
-            queue.extend(t.op for t in op.inputs)
-    pending = collections.defaultdict(int)
-    for op in order:
-        for t in op.inputs:
-            if t.op in between:
-                pending[t.op] += 1
-    return pending
 
 
 def _multi_device_add_n(g, tensors: list) -> Tensor:

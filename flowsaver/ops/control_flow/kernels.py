@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops.registry import ALIASING, FORWARDS_LIVE, MAKES_DEAD, NOT_FOLDABLE, NO_GRADIENT_YET, OpTable
+from flowsaver.ops.registry import ALIASING, FORWARDS_LIVE, MAKES_DEAD, NOT_FOLDABLE, OpTable
 
 TABLE = OpTable(__name__)
 define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
@@ -20,8 +20,6 @@ define(
     'Merge(inputs: N * T) -> (output: T, value_index: int32); T: type; N: int >= 1',
     'RefMerge(inputs: Ref(N * T)) -> (output: Ref(T), value_index: int32); T: type; N: int >= 1',
 )
-# TensorFlow differentiates these; flowsaver does not yet (the walk says so if it meets one)
-TABLE.mark(NO_GRADIENT_YET, "Merge", "RefMerge", "RefSwitch", "Switch")
 # Their outputs are their inputs, which may be a variable's or a feed's array.
 TABLE.mark(ALIASING, "Switch", "RefSwitch", "Merge", "RefMerge")
 TABLE.mark(MAKES_DEAD, "Switch", "RefSwitch")

@@ -9,7 +9,8 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.format.graph_protos import FullTypeDef
-from flowsaver.ops.data import func_graph, function_import, pipeline
+from flowsaver.ops.data import func_graph, pipeline
+from flowsaver.ops.functional import function_import
 from flowsaver.ops.registry import NOT_FOLDABLE, OpTable
 
 TABLE = OpTable(__name__)

@@ -1,10 +1,10 @@
 """Functions of ``tf.data`` transformations (the ``f`` of map, the predicate of filter).
 
-A user function is traced once into a ``FuncGraph``: a Graph of its own whose inputs are
-placeholders for the element's components. A tensor of the enclosing graph that the
-function uses is *captured*: it becomes another placeholder inside, and the dataset op
-takes the outer tensor as one of its ``other_arguments`` (TensorFlow's Targuments). The
-function is named in the op's ``func`` attr and looked up by that name when the kernel
+A user function is traced once into a ``FuncGraph`` (ops/functional/func_graph.py): a
+Graph of its own whose inputs are placeholders for the element's components. A tensor of
+the enclosing graph that the function uses is *captured*: it becomes another placeholder
+inside, and the dataset op takes the outer tensor as one of its ``other_arguments``
+(TensorFlow's Targuments). The function is named in the op's ``func`` attr and looked up by that name when the kernel
 runs; the session's RunContext runs its graph (``ctx.run_function``).
 """
 from __future__ import annotations
@@ -16,70 +16,15 @@ from flowsaver.graph.graph import Graph, get_default_graph
 from flowsaver.graph.operation import Tensor
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.data import structure as nest
+from flowsaver.ops.functional.func_graph import FuncGraph, Function
 
 # graph -> {function name: DataFunction or a Python object a kernel calls}
 _FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _COUNTER = itertools.count(1)
 
 
-class FuncGraph(Graph):
-    """A graph that traces one function; outer tensors it uses are captured."""
-
-    def __init__(self, name: str, outer_graph: Graph):
-        super().__init__()
-        self.name = name
-        self.outer_graph = outer_graph
-        self.inputs: list = []
-        self.captures: dict = {}      # outer tensor -> inner placeholder
-        self.outputs: list = []
-        self.seed = getattr(outer_graph, "seed", None)
-
-    def captures_from(self, graph) -> bool:
-        """Whether tensors of ``graph`` (an enclosing graph) can be captured here."""
-        outer = self.outer_graph
-        while outer is not None:
-            if outer is graph:
-                return True
-            outer = getattr(outer, "outer_graph", None)
-        return False
-
-    def capture(self, tensor: Tensor) -> Tensor:
-        """The placeholder standing for the outer ``tensor`` inside this function."""
-        if tensor.graph is self:
-            return tensor
-        if not self.captures_from(tensor.graph):
-            raise ValueError(f"Tensor {tensor.name} is from a graph this function cannot "
-                             f"capture from")
-        inner = self.captures.get(tensor)
-        if inner is None:
-            from flowsaver.ops.op_builder import create_op
-            with self.as_default():
-                inner = create_op("Placeholder", [], {"dtype": tensor.dtype.base_dtype,
-                                                      "shape": tensor.shape},
-                                  name="captured")
-            self.captures[tensor] = inner
-        return inner
-
-
-class DataFunction:
-    """A traced function: its graph, argument placeholders, captures and output nest."""
-
-    def __init__(self, name, graph: FuncGraph, output_structure):
-        self.name = name
-        self.graph = graph
-        self.output_structure = output_structure
-
-    @property
-    def captured_outer(self) -> list:
-        return list(self.graph.captures)
-
-    @property
-    def flat_inputs(self) -> list:
-        return self.graph.inputs + list(self.graph.captures.values())
-
-    @property
-    def flat_outputs(self) -> list:
-        return self.graph.outputs
+# A traced dataset function is a plain Function (its output nest: the element structure).
+DataFunction = Function
 
 
 def register(graph: Graph, name: str, value) -> None:

@@ -8,7 +8,8 @@ and ``ret`` maps each output argument to such a name.
 """
 from __future__ import annotations
 
-from flowsaver.format.graph_protos import AttrValue, FunctionDef, FunctionDefLibrary
+from flowsaver.format.graph_protos import AttrValue, FunctionDef
+from flowsaver.ops.functional import library
 
 _DATA_FUNCTION = "_tf_data_function"
 
@@ -62,20 +63,9 @@ def build(name: str, ops, inputs, outputs, is_data_function: bool = True) -> Fun
     return fdef
 
 
-def top_graph(graph):
-    """The outermost graph: TensorFlow keeps every function in its library."""
-    while getattr(graph, "outer_graph", None) is not None:
-        graph = graph.outer_graph
-    return graph
-
-
 def add_to_library(graph, fdef: FunctionDef) -> None:
-    top = top_graph(graph)
-    library = getattr(top, "function_library", None)
-    if library is None:
-        library = top.function_library = FunctionDefLibrary()
-    if not any(f.signature.name == fdef.signature.name for f in library.function):
-        library.function.add().CopyFrom(fdef)
+    """Add a traced function's FunctionDef to the outermost graph's library."""
+    library.add(graph, fdef)
 
 
 def ancestors(tensor) -> list:

@@ -14,7 +14,8 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.format.protos import ResourceHandleProto
-from flowsaver.ops.data import func_graph, function_import
+from flowsaver.ops.data import func_graph
+from flowsaver.ops.functional import function_import
 from flowsaver.ops.registry import NOT_FOLDABLE, OpTable
 
 TABLE = OpTable(__name__)

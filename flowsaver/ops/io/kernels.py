@@ -6,12 +6,12 @@ restores through these kernels, and a checkpoint written here is TensorFlow's fo
 """
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.format import storage
 from flowsaver.format.bundle_read import BundleReader
 from flowsaver.format.bundle_write import BundleWriter
 from flowsaver.format.merge import merge_bundles
@@ -129,7 +129,7 @@ def open_checkpoint(prefix: str):
     Raises:
       NotFoundError: neither form exists at ``prefix``.
     """
-    if os.path.exists(prefix + ".index"):
+    if storage.exists(prefix + ".index"):
         return BundleReader(prefix)
     try:
         v1_files(prefix)

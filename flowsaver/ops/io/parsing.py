@@ -51,7 +51,8 @@ def _dense_default(key: str, spec, dtype) -> object:
                                  else dtype.as_numpy_dtype), dtype=dtype, name="Const")
     from flowsaver.ops.array.api import reshape
     value = convert_to_tensor(spec.default_value, dtype=dtype, name=f"key_{key}")
-    return reshape(value, shape)
+    # the static TensorShape, as TensorFlow passes it: one int32 shape Const
+    return reshape(value, TensorShape(shape))
 
 
 def _split(features: dict):

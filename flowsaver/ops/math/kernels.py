@@ -6,6 +6,9 @@ arrays of one dtype return that dtype, and the few ops where NumPy would widen s
 """
 from __future__ import annotations
 
+import functools
+import operator
+
 import numpy as np
 
 from flowsaver import errors
@@ -266,6 +269,8 @@ def _cast(op, ctx):
 
 @kernel("AddN")
 def _add_n(op, ctx):
+    if op.get_attr("T").name == "variant":  # variant values (TensorLists) add themselves
+        return lambda first, *rest: functools.reduce(operator.add, rest, first)
     if op.get_attr("N") == 1:
         return np.copy
 

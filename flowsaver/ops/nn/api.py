@@ -19,13 +19,15 @@ from flowsaver.ops.math import api as math_ops
 from flowsaver.ops.math import reductions as math_reduce_ops
 from flowsaver.ops.random import api as random_ops
 from flowsaver.ops.math.api import sigmoid, tanh  # tf.nn.sigmoid is tf.sigmoid
+from flowsaver.ops.nn.sort import top_k  # noqa: F401 - tf.nn.top_k
 from flowsaver.ops.op_builder import constant, convert_to_tensor, create_op, graph_of
 
 __all__ = ['relu', 'relu6', 'elu', 'selu', 'leaky_relu', 'softplus', 'softsign', 'sigmoid',
            'tanh', 'softmax',
            'log_softmax', 'bias_add', 'l2_loss', 'in_top_k', 'conv2d', 'max_pool', 'avg_pool',
            'dropout', 'softmax_cross_entropy_with_logits',
-           'softmax_cross_entropy_with_logits_v2', 'sparse_softmax_cross_entropy_with_logits']
+           'softmax_cross_entropy_with_logits_v2', 'sparse_softmax_cross_entropy_with_logits',
+           'top_k']
 
 
 def _gen(op_type: str, inputs: list, name, attrs: dict | None = None):

@@ -29,7 +29,6 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import ml_dtypes
 import numpy as np
 
 from flowsaver.ops.random import libm_float
@@ -43,7 +42,6 @@ _TWO_PI = 2 * math.pi
 _TWO_PI_ULP = _TWO_PI * 2.0 ** -23  # 2 pi times one float32 step of [1, 2)
 _MANTISSA = np.uint32(0x7FFFFF)
 _ONE_BITS = np.uint32(0x3F800000)
-_BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 _WIDE = {np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.uint64)}
 _POOL: list = []
 
@@ -76,10 +74,16 @@ def uniform_half(w: np.ndarray) -> np.ndarray:
     return bits.view(np.float16) - np.float16(1.0)
 
 
+def _bfloat16() -> np.dtype:
+    # ml_dtypes is slow to import: loaded only when a bfloat16 draw is asked for
+    import ml_dtypes
+    return np.dtype(ml_dtypes.bfloat16)
+
+
 def uniform_bfloat16(w: np.ndarray) -> np.ndarray:
     # 1.m - 1 is exact in float32 and in bfloat16, so the cast does not round.
     bits = ((_u32(w) & np.uint32(0x7F)) << np.uint32(16)) | _ONE_BITS
-    return (bits.view(np.float32) - np.float32(1.0)).astype(_BFLOAT16)
+    return (bits.view(np.float32) - np.float32(1.0)).astype(_bfloat16())
 
 
 def uniform_float64(hi_word: np.ndarray, lo_word: np.ndarray) -> np.ndarray:
@@ -130,8 +134,8 @@ def _uniform_values(dtype: np.dtype):
         def values(x, y, dest):
             dest[:] = uniform_float64(x, y).T
         return values
-    per_word = {np.dtype(np.float32): uniform_float32, np.dtype(np.float16): uniform_half,
-                _BFLOAT16: uniform_bfloat16}.get(dtype)
+    per_word = {"float32": uniform_float32, "float16": uniform_half,
+                "bfloat16": uniform_bfloat16}.get(np.dtype(dtype).name)
     if per_word is None:
         raise TypeError(f"no Philox uniform for {dtype}")
     return lambda x, y, dest: _put4(per_word(x), per_word(y), dest)

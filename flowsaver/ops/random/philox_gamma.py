@@ -37,9 +37,9 @@ import ctypes
 import ctypes.util
 import math
 
-import ml_dtypes
 import numpy as np
 
+from flowsaver.format.dtypes import from_numpy
 from flowsaver.ops.random import philox
 from flowsaver.ops.random import philox_fill
 
@@ -162,7 +162,7 @@ def _as_output(result: np.ndarray, params: int, samples: int, dtype) -> np.ndarr
     """Outputs in (sample, parameter) order, rounded to ``dtype`` as Eigen rounds a double."""
     out = result.reshape(params, samples).T.reshape(-1)
     dtype = np.dtype(dtype)
-    if dtype.kind == "f" and dtype.itemsize < 4 or dtype == np.dtype(ml_dtypes.bfloat16):
+    if dtype.kind == "f" and dtype.itemsize < 4 or dtype.name == "bfloat16":
         return out.astype(np.float32).astype(dtype)  # half and bfloat16 through float
     return out.astype(dtype)
 
@@ -171,7 +171,7 @@ def _highest(dtype) -> float:
     dtype = np.dtype(dtype)
     if dtype.kind in "iu":
         return float(np.iinfo(dtype).max)
-    return float(ml_dtypes.finfo(dtype).max)
+    return float(from_numpy(dtype).max)
 
 
 def poisson(key: int, counter: int, samples: int, rate: np.ndarray, dtype) -> np.ndarray:

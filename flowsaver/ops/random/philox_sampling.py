@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import math
 
-import ml_dtypes
 import numpy as np
 
+from flowsaver.format.dtypes import from_numpy
 from flowsaver.ops.random import philox
 from flowsaver.ops.random import philox_fill
 
@@ -113,7 +113,7 @@ def multinomial(key: int, counter: int, logits: np.ndarray, num_samples: int,
     wide = logits.astype(np.float64)
     finite = np.isfinite(wide)
     lowest = float(np.iinfo(logits.dtype).min) if logits.dtype.kind in "iu" else \
-        float(ml_dtypes.finfo(logits.dtype).min)
+        float(from_numpy(logits.dtype).min)
     top = np.where(finite, wide, -np.inf).max(axis=1)
     top = np.where(np.isneginf(top), lowest, top)
     with np.errstate(over="ignore", invalid="ignore"):

@@ -21,10 +21,11 @@ define(
     # TF2's save functions call it before reading a variable: no copy-on-read to switch off
     # here, since flowsaver never copies a variable's buffer on read.
     'DisableCopyOnRead(resource: resource) -> (); !stateful',
+    'VariableShape(input: resource) -> (output: out_type); out_type: type {int32, int64} = int32; !stateful',
 )
 TABLE.not_differentiable("AssignAddVariableOp", "AssignSubVariableOp", "AssignVariableOp",
                          "DestroyResourceOp", "DisableCopyOnRead", "VarHandleOp",
-                         "VarIsInitializedOp")
+                         "VarIsInitializedOp", "VariableShape")
 TABLE.mark(ALIASING, "ReadVariableOp")
 TABLE.mark(SESSION_CONSTANT, "VarHandleOp")
 
@@ -119,3 +120,21 @@ def _destroy(op, ctx):
     def destroy(ref):
         ref.store.pop(ref.name, None)
     return destroy
+
+
+@shape_fn("VariableShape")
+def _variable_shape_shape(op):
+    handle = op.inputs[0].op
+    rank = handle.get_attr("shape").ndims if handle.type == "VarHandleOp" else None
+    return [[rank]]
+
+
+@kernel("VariableShape")
+def _variable_shape(op, ctx):
+    dtype = op.get_attr("out_type").as_numpy_dtype
+
+    def variable_shape(ref):
+        if not ref.is_initialized():
+            raise _read_error(op, ref)
+        return np.array(np.shape(ref.store[ref.name]), dtype)
+    return variable_shape

@@ -76,7 +76,12 @@ class VariableScope:
                 regularizer or self.regularizer, reuse, trainable, collections,
                 validate_shape, constraint or self.constraint,
                 partitioner if partitioner is not None else self.partitioner,
-                use_resource if use_resource is not None else self.use_resource)
+                use_resource if use_resource is not None else self.use_resource,
+                caching_device or self.caching_device)
+
+    def set_caching_device(self, caching_device) -> None:
+        """Where variables made in this scope keep their read (a device or device function)."""
+        self.caching_device = caching_device
 
 
 class _VariableStore:
@@ -89,7 +94,7 @@ class _VariableStore:
 
     def get_variable(self, name, shape, dtype, initializer, regularizer, reuse, trainable,
                      collections, validate_shape, constraint, partitioner=None,
-                     use_resource=None):
+                     use_resource=None, caching_device=None):
         if partitioner is not None and name not in self.variables:
             if reuse is True:
                 raise ValueError(f"PartitionedVariable {name} does not exist, or was not "
@@ -117,7 +122,8 @@ class _VariableStore:
                              f"tf.get_variable(). Did you mean to set reuse=tf.AUTO_REUSE in "
                              f"VarScope?")
         variable = self._create(name, shape, dtype, initializer, trainable, collections,
-                                validate_shape, constraint, use_resource=use_resource)
+                                validate_shape, constraint, use_resource=use_resource,
+                                caching_device=caching_device)
         self.variables[name] = variable
         if regularizer is not None:
             graph = get_default_graph()
@@ -166,7 +172,7 @@ class _VariableStore:
 
     @staticmethod
     def _create(name, shape, dtype, initializer, trainable, collections, validate_shape,
-                constraint, partition_info=None, use_resource=None):
+                constraint, partition_info=None, use_resource=None, caching_device=None):
         if initializer is not None and not callable(initializer) or hasattr(initializer, "op"):
             if shape is not None and validate_shape and hasattr(initializer, "shape") and \
                     not TensorShape(shape).is_compatible_with(initializer.shape):
@@ -175,7 +181,8 @@ class _VariableStore:
             return Variable(initializer, name=name, trainable=trainable,
                             collections=collections, validate_shape=validate_shape,
                             dtype=None if hasattr(initializer, "op") else dtype,
-                            constraint=constraint, use_resource=use_resource)
+                            constraint=constraint, use_resource=use_resource,
+                            caching_device=caching_device)
         if shape is None:
             raise ValueError(f"Shape of a new variable ({name}) must be fully defined, but "
                              f"instead was None.")
@@ -198,7 +205,7 @@ class _VariableStore:
                         name=name,
                         trainable=trainable, collections=collections, dtype=dtype,
                         validate_shape=validate_shape, constraint=constraint,
-                        use_resource=use_resource)
+                        use_resource=use_resource, caching_device=caching_device)
 
 
 def _store(graph) -> _VariableStore:
@@ -300,6 +307,3 @@ def _unique_scope(store: _VariableStore, parent: VariableScope, prefix: str) -> 
         i += 1
     return f"{prefix}_{i}"
 
-
-def no_regularizer(_):
-    return None

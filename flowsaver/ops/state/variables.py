@@ -86,8 +86,12 @@ class Variable:
             self._initializer_op = state_ops.assign(
                 self._variable, _guard_uninitialized_dependencies(scope, self._initial_value),
                 validate_shape=validate_shape).op
-            with graph.colocate_with(self._variable.op):
-                self._snapshot = array_ops.identity(self._variable, name="read")
+            if caching_device is not None:  # the read goes there, not beside the variable
+                with graph.device(caching_device):
+                    self._snapshot = array_ops.identity(self._variable, name="read")
+            else:
+                with graph.colocate_with(self._variable.op):
+                    self._snapshot = array_ops.identity(self._variable, name="read")
         graph.add_to_collections(collections, self)
 
     def _init_from_proto(self, variable_def, import_scope=None):
@@ -354,7 +358,7 @@ def model_variables(scope=None) -> list:
 
 def variables_initializer(var_list, name="init"):
     """One op running the initializers of ``var_list`` (a ``NoOp`` when there are none)."""
-    from flowsaver.ops.control_flow import api as control_flow_ops
+    from flowsaver.ops.control_flow import grouping as control_flow_ops
     if var_list:
         return control_flow_ops.group(*[v.initializer for v in var_list], name=name)
     return control_flow_ops.no_op(name=name)
