@@ -137,7 +137,7 @@ def _reachable_ops(graph_def) -> set:
 
 
 @pytest.mark.parametrize("name", sorted(WRITERS))
-def test_frozen_tf2_saved_model_runs_in_tensorflow(tf, tf2_models, tmp_path, name):
+def test_frozen_tf2_saved_model_runs_in_both(tf, tf2_models, tmp_path, name):
     import contextlib
     import io
 
@@ -157,9 +157,15 @@ def test_frozen_tf2_saved_model_runs_in_tensorflow(tf, tf2_models, tmp_path, nam
         v1.import_graph_def(v1.GraphDef.FromString(out.read_bytes()), name="")
         got = sess.run({k: v.name for k, v in signature.outputs.items()},
                        {signature.inputs[k].name: v for k, v in inputs.items()})
-    assert sorted(got) == sorted(expected)
+    import flowsaver
+    with flowsaver.Graph().as_default(), flowsaver.Session() as sess:
+        flowsaver.import_graph_def(frozen, name="")
+        ours = sess.run({k: v.name for k, v in signature.outputs.items()},
+                        {signature.inputs[k].name: v for k, v in inputs.items()})
+    assert sorted(got) == sorted(expected) == sorted(ours)
     for key in got:
         np.testing.assert_allclose(got[key], expected[key], rtol=1e-6)
+        np.testing.assert_allclose(ours[key], expected[key], rtol=1e-5)
 
 
 @pytest.mark.parametrize("name", sorted(WRITERS))
@@ -186,3 +192,42 @@ def test_frozen_tf2_graph_def_is_tensorflows(tf, tf2_models, name):
     def text(graph_def):
         return re.sub(r"_frozen_\d+", "_frozen", text_format.MessageToString(graph_def))
     assert text(ours) == text(theirs)
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_serving_default_gives_tensorflows_outputs(tf, tf2_models, name):
+    """loader.load brings the serve MetaGraph into a flowsaver session, its variables come
+    from the object-based checkpoint, and serving_default runs through the function
+    library to TensorFlow's outputs (rtol 1e-5)."""
+    import flowsaver
+    from flowsaver.train.signature_runner import run_signature
+    inputs = SIGNATURE_INPUTS[name]()
+    expected = _serving_outputs(tf, tf2_models / name, inputs)
+    with flowsaver.Graph().as_default() as graph, flowsaver.Session(graph=graph) as sess:
+        meta = flowsaver.saved_model.loader.load(sess, ["serve"], str(tf2_models / name))
+        got = run_signature(sess, meta, "serving_default", inputs, str(tf2_models / name))
+        signature = meta.signature_def["serving_default"]
+        by_name = sess.run({k: graph.get_tensor_by_name(v.name)
+                            for k, v in signature.outputs.items()},
+                           {graph.get_tensor_by_name(signature.inputs[k].name): v
+                            for k, v in inputs.items()})
+    assert sorted(got) == sorted(expected) == sorted(by_name)
+    for key in got:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-5)
+        np.testing.assert_allclose(by_name[key], expected[key], rtol=1e-5)
+
+
+def test_flowsaver_run_on_a_keras_saved_model(tf, tf2_models, tmp_path):
+    import contextlib
+    import io
+    import json
+
+    from flowsaver.cli.main import main
+    np.save(tmp_path / "image.npy", KERAS_INPUT)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["run", str(tf2_models / "keras"), "--inputs",
+                     f"image={tmp_path / 'image.npy'}", "--json"]) == 0
+    got = np.array(json.loads(out.getvalue())["outputs"]["probs"]["value"])
+    expected = _serving_outputs(tf, tf2_models / "keras", {"image": KERAS_INPUT})["probs"]
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
