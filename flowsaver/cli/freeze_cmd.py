@@ -17,7 +17,7 @@ import sys
 from google.protobuf import text_format
 
 from flowsaver.cli.common import dump_json, plural, saved_model_directory
-from flowsaver.format.atomic import atomic_write_bytes
+from flowsaver.format import storage
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
         else frozen.SerializeToString(deterministic=True)
     directory = os.path.dirname(args.output)
     if directory:
-        os.makedirs(directory, exist_ok=True)
-    atomic_write_bytes(args.output, data)
+        storage.makedirs(directory)
+    storage.write_atomic(args.output, data)
     ops = collections.Counter(node.op for node in frozen.node)
     doc = {"output": args.output, "bytes": len(data), "output_nodes": outputs,
            "nodes": len(frozen.node), "constants": ops.get("Const", 0),
