@@ -48,10 +48,17 @@ def restore_saved_model_variables(sess, meta_graph_def: MetaGraphDef, variables_
 
     Raises:
       DataLossError: the object graphs do not tie every variable to a key.
+      UnimplementedError: it saves other objects too (lookup tables, ...).
       NotFoundError, InvalidArgumentError: the checkpoint lacks a key, or holds another
         dtype or shape (nothing is assigned then). Messages name the checkpoint.
     """
     graph = sess.graph
+    others = [(i, sorted(node.saveable_objects)) for i, node in
+              enumerate(meta_graph_def.object_graph_def.nodes) if node.saveable_objects]
+    if others:   # lookup tables and the like restore through functions of their own
+        raise errors.UnimplementedError(
+            f"{variables_prefix}: the SavedModel saves objects other than variables "
+            f"(node, saveables: {others}); flowsaver restores variables only")
     with CheckpointReader(variables_prefix) as reader:
         keys = handle_checkpoint_keys(meta_graph_def, reader.object_graph(), variables_prefix)
         handles = {name: graph.get_tensor_by_name(prepend_name_scope(name, import_scope)

@@ -231,3 +231,16 @@ def test_flowsaver_run_on_a_keras_saved_model(tf, tf2_models, tmp_path):
     got = np.array(json.loads(out.getvalue())["outputs"]["probs"]["value"])
     expected = _serving_outputs(tf, tf2_models / "keras", {"image": KERAS_INPUT})["probs"]
     np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_objects_other_than_variables_are_refused(tf, tf2_models):
+    import flowsaver
+    from flowsaver import errors
+    from flowsaver.train.object_based_restore import restore_saved_model_variables
+    export_dir = tf2_models / "twins"
+    meta = read_saved_model(export_dir).meta_graphs[0]
+    meta.object_graph_def.nodes[0].saveable_objects["table"].save_function = 9
+    with flowsaver.Graph().as_default(), flowsaver.Session() as sess:
+        with pytest.raises(errors.UnimplementedError, match=r"\(0, \['table'\]\).*variables"):
+            restore_saved_model_variables(sess, meta, str(export_dir / "variables" /
+                                                          "variables"))
