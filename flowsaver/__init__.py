@@ -11,15 +11,16 @@ import importlib as _importlib
 __version__ = "0.1.0"
 
 # flowsaver's own subpackages and modules: imported as such, never looked up in the namespace
-_SUBMODULES = frozenset({"cli", "errors", "format", "gfile", "graph", "namespace", "ops",
-                         "runtime", "compat", "data", "debugging", "dtypes", "image",
-                         "initializers", "io",
-                         "layers", "linalg", "logging", "losses", "math", "metrics", "nn",
-                         "python_io", "random", "raw_ops", "sparse", "summary", "test", "train"})
+_SUBMODULES = frozenset({"cli", "errors", "format", "graph", "namespace", "ops", "runtime",
+                         "compat", "data", "debugging", "dtypes", "gfile", "graph_util",
+                         "image", "initializers", "io", "layers", "linalg", "logging", "losses",
+                         "math", "metrics", "nn", "python_io", "random", "raw_ops",
+                         "saved_model", "sparse", "summary", "test", "train"})
 # the public ones among them that hand out graph-building functions
-_GRAPH_MODULES = frozenset({"compat", "data", "debugging", "image", "initializers", "io", "layers",
-                            "linalg", "losses", "math", "metrics", "nn", "python_io", "random",
-                            "raw_ops", "sparse", "summary", "test", "train"})
+_GRAPH_MODULES = frozenset({"compat", "data", "debugging", "graph_util", "image",
+                            "initializers", "io", "layers", "linalg", "losses", "math",
+                            "metrics", "nn", "python_io", "random", "raw_ops", "saved_model",
+                            "sparse", "summary", "test", "train"})
 
 
 def _namespace():

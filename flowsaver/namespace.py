@@ -81,3 +81,7 @@ from flowsaver.ops.queue.api import (FIFOQueue, PaddingFIFOQueue, QueueBase,  # 
 from flowsaver.train.queue_runner import start_queue_runners  # noqa: E402
 from flowsaver.ops.queue.readers import (FixedLengthRecordReader, ReaderBase,  # noqa: E402
                                          TextLineReader, TFRecordReader, WholeFileReader)
+from flowsaver import gfile, graph_util, saved_model  # noqa: E402
+from flowsaver.format.graph_protos import (AttrValue, GraphDef, MetaGraphDef,  # noqa: E402
+                                           NameAttrList, NodeDef, SignatureDef, TensorInfo)
+from flowsaver.train.saved_model_builder import tables_initializer  # noqa: E402

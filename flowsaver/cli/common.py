@@ -14,14 +14,24 @@ from flowsaver.format.bundle_read import BundleReader, data_filename
 from flowsaver.format.paths import resolve_checkpoint_prefix
 from flowsaver.format.object_graph import parse_object_graph
 from flowsaver.format.reader import OBJECT_GRAPH_KEY, CheckpointReader, missing_tensor_error
+from flowsaver.format.saved_model import SAVED_MODEL_PB, SAVED_MODEL_PBTXT, is_saved_model_dir
 from flowsaver.format.v1 import v1_files
 
 
 # --- opening -------------------------------------------------------------------------------
 
-def is_meta_path(path: str) -> bool:
-    """True for a MetaGraphDef file name (binary ``.meta`` or text ``.pbtxt``)."""
-    return path.endswith((".meta", ".pbtxt"))
+def is_graph_path(path: str) -> bool:
+    """True for a graph file name: a MetaGraphDef (binary ``.meta``, text ``.pbtxt``) or a
+    GraphDef (``.pb``, ``.pbtxt``), and not a SavedModel's own file."""
+    return path.endswith((".meta", ".pbtxt", ".pb")) and saved_model_directory(path) is None
+
+
+def saved_model_directory(path: str) -> str | None:
+    """The SavedModel directory ``path`` is, or whose ``saved_model.pb(txt)`` it names."""
+    path = os.fspath(path)
+    if os.path.basename(path) in (SAVED_MODEL_PB, SAVED_MODEL_PBTXT) and os.path.isfile(path):
+        return os.path.dirname(path) or "."
+    return path if is_saved_model_dir(path) else None
 
 
 @dataclasses.dataclass

@@ -17,7 +17,8 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.cli.common import (OpenedCheckpoint, display_name, dump_json, format_table,
-                                  human_bytes, is_meta_path, open_checkpoint, plural,
+                                  human_bytes, is_graph_path, open_checkpoint, plural,
+                                  saved_model_directory,
                                   read_object_graph, read_tensor)
 from flowsaver.cli.object_tree import object_graph_json, object_graph_lines
 from flowsaver.cli.tensor_stats import TensorStats, tensor_stats
@@ -371,7 +372,11 @@ def _read_stats(opened: OpenedCheckpoint, info: CheckpointInfo) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Prints the summary, or the values / object graph asked for; returns the exit code."""
-    if is_meta_path(args.path) and not args.tensor and not args.object_graph:
+    saved_model = saved_model_directory(args.path)
+    if saved_model and not args.tensor and not args.object_graph:
+        from flowsaver.cli import saved_model_cmd
+        return saved_model_cmd.run(saved_model, args.json, args.tag_set, args.signature_def)
+    if is_graph_path(args.path) and not args.tensor and not args.object_graph:
         # Imported here: a checkpoint's summary needs no graph protos (graph_protos.py).
         from flowsaver.cli import meta_cmd
         return meta_cmd.run(args.path, args.json)
@@ -420,9 +425,11 @@ def add_parser(subparsers, parents) -> None:
                     "the data files) with totals, reading only its index.")
     p.add_argument("path", metavar="PATH",
                    help="a checkpoint prefix, a directory (its latest checkpoint), a "
-                        ".index, .data-* or V1 checkpoint file; or a .meta/.pbtxt "
-                        "metagraph, for its inputs, outputs, variables and op types "
-                        "(with --tensor, a .meta path stands for its checkpoint)")
+                        ".index, .data-* or V1 checkpoint file; a SavedModel directory, "
+                        "for what `saved_model_cli show --all` shows and its variables; "
+                        "or a .meta/.pbtxt metagraph or .pb/.pbtxt GraphDef, for its "
+                        "inputs, outputs, variables and op types (with --tensor, a .meta "
+                        "path stands for its checkpoint, a SavedModel for its variables)")
     p.add_argument("-t", "--tensor", action="append", default=[], metavar="NAME",
                    help="print the values of tensor NAME instead of the table (repeatable)")
     p.add_argument("--full", action="store_true",
@@ -444,6 +451,11 @@ def add_parser(subparsers, parents) -> None:
                         "per tensor (reads every tensor, one at a time)")
     p.add_argument("--sort", choices=("name", "size"), default="name",
                    help="table order: by name (default) or largest first")
+    p.add_argument("--tag_set", "--tag-set", metavar="TAGS",
+                   help="with a SavedModel: show only the MetaGraph with these "
+                        "comma-separated tags (saved_model_cli's --tag_set)")
+    p.add_argument("--signature_def", "--signature-def", metavar="KEY",
+                   help="with a SavedModel and --tag_set: show only this signature")
     p.add_argument("--name-width", type=int, metavar="N",
                    help="shorten names longer than N characters in the table "
                         "(default: never)")

@@ -1,5 +1,7 @@
 """The `flowsaver` command line: look at, check, convert and compare checkpoints, and draw
-graphs, with `flowsaver.format` alone (no TensorFlow, and nothing above the format layer).
+graphs, with `flowsaver.format` alone (no TensorFlow, and nothing above the format layer);
+and freeze and run saved models (`freeze`, `run`), which load flowsaver's runtime when they
+run.
 
     flowsaver inspect PATH [--tensor NAME ...] [--full] [--object-graph] [--json]
                            [--stats] [--sort name|size] [--exclude REGEX]
@@ -7,6 +9,9 @@ graphs, with `flowsaver.format` alone (no TensorFlow, and nothing above the form
     flowsaver convert SRC DST [--to ...] [--include/--exclude REGEX] [--rename R=S] ...
     flowsaver diff A B [--rtol X] [--atol X] [--json]
     flowsaver graph GRAPH -o OUT.dot|.svg|.png [--depth N] | --logdir DIR
+    flowsaver freeze MODEL.meta|SAVED_MODEL_DIR -o FROZEN.pb [--output_node_names A,B] ...
+    flowsaver run SAVED_MODEL_DIR [--signature_def K] [--inputs ...] [--input_exprs ...]
+    flowsaver run MODEL.meta|FROZEN.pb --fetch T [--feed T=VALUE] [--outdir DIR] [--json]
 
 Exit codes: 0 success; 1 `verify` found bad tensors, or `diff` found differences; 2 a
 usage error, or a file that cannot be read. Errors are one line on stderr; `--debug` adds
@@ -21,21 +26,22 @@ import sys
 import traceback
 
 from flowsaver import errors
-from flowsaver.cli import convert_cmd, diff_cmd, graph_cmd, inspect_cmd, verify_cmd
+from flowsaver.cli import (convert_cmd, diff_cmd, freeze_cmd, graph_cmd, inspect_cmd,
+                           run_cmd, verify_cmd)
 
 EXIT_ERROR = 2
 EXIT_BROKEN_PIPE = 1     # as Python's documentation on SIGPIPE suggests
 EXIT_INTERRUPTED = 130   # 128 + SIGINT, what shells report for Ctrl-C
 
-_COMMANDS = (inspect_cmd, verify_cmd, convert_cmd, diff_cmd, graph_cmd)
+_COMMANDS = (inspect_cmd, verify_cmd, convert_cmd, diff_cmd, graph_cmd, freeze_cmd, run_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The `flowsaver` parser; each subcommand sets `run(args) -> int` as a default."""
     parser = argparse.ArgumentParser(
         prog="flowsaver",
-        description="Inspect, verify, convert and compare TensorFlow checkpoints, and draw "
-                    "graphs, without TensorFlow.",
+        description="Inspect, verify, convert and compare TensorFlow checkpoints, draw "
+                    "graphs, freeze and run saved models, without TensorFlow.",
         epilog="Exit codes: 0 ok, 1 verify found bad tensors or diff found differences, "
                "2 error (e.g. no checkpoint, unreadable index).")
     debug_help = "on an error, show the Python traceback too"

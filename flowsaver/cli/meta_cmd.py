@@ -1,8 +1,9 @@
-"""`flowsaver inspect model.meta`: what a foreign graph takes, gives and holds.
+"""`flowsaver inspect model.meta` (or a GraphDef, `frozen.pb` / `graph.pbtxt`): what a
+foreign graph takes, gives and holds.
 
 Lists its placeholders (the inputs), the tensors nothing in the graph consumes (the likely
-outputs), its variables, collections and SaverDef, and how often each op type occurs.
-Reads the MetaGraphDef with `flowsaver.format` alone.
+outputs), its variables, constants (the weights of a frozen graph), collections and
+SaverDef, and how often each op type occurs. Reads the file with `flowsaver.format` alone.
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from google.protobuf.message import DecodeError
 from flowsaver import errors
 from flowsaver.cli.common import dump_json, plural
 from flowsaver.cli.values import json_float
-from flowsaver.format.graph_protos import VariableDef
-from flowsaver.format.meta_file import read_meta_graph_file
+from flowsaver.format.graph_file import read_graph_file
+from flowsaver.format.graph_protos import MetaGraphDef, VariableDef
 from flowsaver.format.protos import DATA_TYPES
 
 _TYPE_NAMES = {enum: name[3:].lower() for name, enum in DATA_TYPES.items()}
@@ -48,12 +49,18 @@ def _variable_defs(meta, key: str, path: str) -> list:
             raise errors.DataLossError(f"{path}: item {i} of collection {key!r} is not a "
                                        f"serialized VariableDef: {exc}") from None
     return out
+def _elements(shape) -> int:
+    count = 1
+    for dim in shape.dim:
+        count *= max(dim.size, 0)
+    return count
 
 
 def describe(path: str) -> dict:
     """Everything the summary shows, as plain data (also the --json document)."""
-    meta = read_meta_graph_file(path)
-    nodes = list(meta.graph_def.node)
+    loaded = read_graph_file(path)
+    meta = loaded.meta_graph_def or MetaGraphDef()
+    nodes = list(loaded.graph_def.node)
     by_name = {n.name: n for n in nodes}
     consumed = set()
     for node in nodes:
@@ -79,6 +86,11 @@ def describe(path: str) -> dict:
                and not n.name.startswith("gradients")
                and not (saver_scope and n.name.startswith(saver_scope + "/"))]
     variables = []
+    if loaded.kind == "GraphDef":   # no collections: the variable nodes themselves
+        variables = [{"name": n.name, "dtype": _TYPE_NAMES.get(n.attr["dtype"].type, "?"),
+                      "shape": _shape(n.attr["shape"]) if "shape" in n.attr else "?",
+                      "trainable": True, "resource": n.op == "VarHandleOp"}
+                     for n in nodes if n.name in variable_nodes]
     seen = set()
     trainable = set()
     for var in _variable_defs(meta, "trainable_variables", path):
@@ -108,7 +120,13 @@ def describe(path: str) -> dict:
                  "sharded": sd.sharded,
                  "keep_checkpoint_every_n_hours": json_float(sd.keep_checkpoint_every_n_hours)}
     info = meta.meta_info_def
-    return {"path": path, "nodes": len(nodes),
+    constants = [n for n in nodes if n.op == "Const"]
+    return {"path": path, "kind": "GraphDef" if loaded.kind == "GraphDef" else "MetaGraphDef",
+            "nodes": len(nodes),
+            "functions": len(loaded.graph_def.library.function),
+            "constants": {"count": len(constants),
+                          "parameters": sum(_elements(n.attr["value"].tensor.tensor_shape)
+                                            for n in constants)},
             "producer": {"tensorflow_version": info.tensorflow_version,
                          "tensorflow_git_version": info.tensorflow_git_version},
             "inputs": inputs, "outputs": outputs, "variables": variables,
@@ -118,7 +136,9 @@ def describe(path: str) -> dict:
 
 def render(doc: dict) -> str:
     producer = doc["producer"]
-    lines = [f"{doc['path']}: MetaGraphDef of {plural(doc['nodes'], 'node')}"
+    functions = f" and {plural(doc['functions'], 'library function')}" \
+        if doc["functions"] else ""
+    lines = [f"{doc['path']}: {doc['kind']} of {plural(doc['nodes'], 'node')}{functions}"
              + (f", written by TensorFlow {producer['tensorflow_version']} "
                 f"({producer['tensorflow_git_version']})" if producer["tensorflow_version"]
                 else ""), ""]
@@ -130,6 +150,8 @@ def render(doc: dict) -> str:
     lines += [f"  {v['name']}  {v['dtype']} {v['shape']}"
               + ("" if v["trainable"] else "  (not trainable)")
               + ("  (resource)" if v["resource"] else "") for v in doc["variables"]] or ["  none"]
+    constants = doc["constants"]
+    lines.append(f"Constants: {constants['count']} ({plural(constants['parameters'], 'value')})")
     lines.append("Collections:")
     lines += [f"  {k}: {c['count']} {c['kind'] or ''}".rstrip()
               for k, c in doc["collections"].items()] or ["  none"]

@@ -139,7 +139,10 @@ def to_array(value, dtype=None) -> tuple[np.ndarray, dtypes.DType]:
         array = np.asarray(value)
         info = dtypes.from_numpy(array.dtype)
         if info.kind == "string":
-            array = array.astype(object)
+            # Python bytes (a serialized proto, say) converted anew: NumPy's fixed-width
+            # "S" array has already dropped their trailing NUL bytes.
+            array = array.astype(object) if isinstance(value, np.ndarray) else \
+                np.array(value, dtype=object)
     if info.kind == "none":
         raise errors.InvalidArgumentError(f"dtype {info.name} cannot be stored in a checkpoint")
     if info.kind == "memcpy":

@@ -1,9 +1,8 @@
 """Reading a graph from whichever file holds one: a MetaGraph (``.meta``, binary or text),
 a GraphDef (``tf.io.write_graph``: ``.pb`` binary or ``.pbtxt`` text), or a SavedModel
 directory (its ``saved_model.pb``, a SavedModel message: {1 saved_model_schema_version
-int64, 2 meta_graphs repeated MetaGraphDef}; the directory's layout is in saved_model.py).
-The MetaGraphDef's ``object_graph_def`` (TF2 SavedModels) is not modelled and survives
-parsing as an unknown field (see graph_protos.py).
+int64, 2 meta_graphs repeated MetaGraphDef}; the directory's layout is in saved_model.py,
+the message and its reader in saved_model_file.py).
 
 Binary GraphDef and MetaGraphDef files cannot be told apart by their first bytes, and the
 wire format of one can parse as the other. So: ``.meta`` is a MetaGraphDef; text is
@@ -23,17 +22,11 @@ from flowsaver import errors
 from flowsaver.format import storage
 from flowsaver.format.graph_protos import GraphDef, MetaGraphDef
 from flowsaver.format.meta_file import MAX_META_BYTES, read_meta_graph_file
-from flowsaver.format.proto_builder import build
-from flowsaver.format.saved_model import (SAVED_MODEL_PB, SAVED_MODEL_PBTXT,
-                                          is_saved_model_dir)
+from flowsaver.format.saved_model import is_saved_model_dir
+from flowsaver.format.saved_model_file import (MAX_SAVED_MODEL_BYTES,  # noqa: F401 - re-exported
+                                               SavedModel, read_saved_model)
 
 META_SUFFIX = ".meta"
-# protobuf cannot parse a message over 2 GiB, so a larger file is refused unread.
-MAX_SAVED_MODEL_BYTES = 2 << 30
-
-SavedModel = build("flowsaver/saved_model.proto", "tensorflow", {}, {
-    "SavedModel": ["1 saved_model_schema_version int64", "2 meta_graphs repeated MetaGraphDef"],
-}, deps=["flowsaver/meta_graph.proto"])["SavedModel"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,34 +97,3 @@ def read_graph_file(path, tags: tuple[str, ...] = ()) -> LoadedGraph:
     if not meta.HasField("graph_def"):
         raise errors.DataLossError(f"{path} is a MetaGraphDef without a graph")
     return LoadedGraph(meta.graph_def, meta, "MetaGraph")
-
-
-def read_saved_model(export_dir) -> SavedModel:
-    """The SavedModel message of a SavedModel directory, binary or text.
-
-    Raises:
-      NotFoundError: neither ``saved_model.pb`` nor ``saved_model.pbtxt`` is there.
-      DataLossError: the file does not parse, or is larger than protobuf allows.
-    """
-    export_dir = os.fspath(export_dir)
-    binary = os.path.join(export_dir, SAVED_MODEL_PB)
-    text = os.path.join(export_dir, SAVED_MODEL_PBTXT)
-    path = binary if storage.isfile(binary) else text
-    if not storage.isfile(path):
-        raise errors.NotFoundError(f"{export_dir} is not a SavedModel directory: it has "
-                                   f"neither {SAVED_MODEL_PB} nor {SAVED_MODEL_PBTXT}")
-    data = storage.read_bytes(path, MAX_SAVED_MODEL_BYTES)
-    if len(data) > MAX_SAVED_MODEL_BYTES:
-        raise errors.DataLossError(f"{path}: larger than the 2 GiB a protobuf message can be")
-    model = SavedModel()
-    try:
-        if path == binary:
-            model.ParseFromString(data)
-        else:
-            text_format.Parse(data.decode("utf-8"), model)
-    except (DecodeError, text_format.ParseError, UnicodeDecodeError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:300]
-        raise errors.DataLossError(f"{path} is not a SavedModel: {reason}") from None
-    if not model.meta_graphs:
-        raise errors.DataLossError(f"{path} holds no MetaGraphDef")
-    return model

@@ -14,15 +14,19 @@ list (FullTypeDef, FunctionDef, the struct messages) were read from the wire for
 TF-written files and from the runtime descriptors; ``tests/interop/test_graph_protos_tf.py``
 compares every message here with TensorFlow's descriptors.
 
-Two pieces of TensorFlow's schema are deliberately absent and survive only as unknown fields:
-``GraphDef.debug_info`` (a proto2 message, never written into a ``.meta`` by a Saver) and
-``MetaGraphDef.object_graph_def`` (SavedModel only). ``ResourceHandleProto.DtypeAndShape``
+One piece of TensorFlow's schema is deliberately absent and survives only as an unknown
+field: ``GraphDef.debug_info`` (a proto2 message, never written into a ``.meta`` by a Saver).
+``MetaGraphDef.object_graph_def`` (a TF2 SavedModel's SavedObjectGraph) is modelled, so that
+the variables and concrete functions of TF2 SavedModels can be found by node id.
+``ResourceHandleProto.DtypeAndShape``
 lives here as the top-level ``ResourceHandleProto_DtypeAndShape``, because its parent is
 defined in ``flowsaver/core.proto``.
 
 Usage: ``from flowsaver.format.graph_protos import MetaGraphDef``.
 """
 from __future__ import annotations
+
+from google.protobuf import message_factory
 
 from flowsaver.format import protos as _core  # noqa: F401 - builds core.proto, imported below
 from flowsaver.format.proto_builder import build
@@ -119,8 +123,11 @@ _ENUMS = {
         "VARIABLE_AGGREGATION_NONE": 0, "VARIABLE_AGGREGATION_SUM": 1,
         "VARIABLE_AGGREGATION_MEAN": 2, "VARIABLE_AGGREGATION_ONLY_FIRST_REPLICA": 3},
     "TypeSpecProto.TypeSpecClass": _TYPE_SPEC_CLASSES,
+    "FunctionSpec.JitCompile": {"DEFAULT": 0, "ON": 1, "OFF": 2},
 }
 _KIND = " oneof:kind"
+_REFERENCE = "TrackableObjectGraph.TrackableObject.ObjectReference"
+_SLOT_REFERENCE = "TrackableObjectGraph.TrackableObject.SlotVariableReference"
 _meta = build("flowsaver/meta_graph.proto", "tensorflow", _ENUMS, {
     "SaverDef": [
         "1 filename_tensor_name string", "2 save_tensor_name string",
@@ -188,6 +195,7 @@ _meta = build("flowsaver/meta_graph.proto", "tensorflow", _ENUMS, {
         "1 meta_info_def MetaGraphDef.MetaInfoDef", "2 graph_def GraphDef",
         "3 saver_def SaverDef", "4 collection_def map<string,CollectionDef>",
         "5 signature_def map<string,SignatureDef>", "6 asset_file_def repeated AssetFileDef",
+        "7 object_graph_def SavedObjectGraph",
     ],
     "MetaGraphDef.MetaInfoDef": [
         "1 meta_graph_version string", "2 stripped_op_list OpList",
@@ -195,7 +203,45 @@ _meta = build("flowsaver/meta_graph.proto", "tensorflow", _ENUMS, {
         "5 tensorflow_version string", "6 tensorflow_git_version string",
         "7 stripped_default_attrs bool", "8 function_aliases map<string,string>",
     ],
-}, deps=["flowsaver/core.proto", "flowsaver/graph.proto", "google/protobuf/any.proto"])
+    # --- the object graph of a TF2 SavedModel (MetaGraphDef.object_graph_def) -------------
+    # Node ids are those of the TrackableObjectGraph in the SavedModel's variables
+    # checkpoint: node i here and node i there are the same object.
+    "SavedObjectGraph": ["1 nodes repeated SavedObject",
+                         "2 concrete_functions map<string,SavedConcreteFunction>"],
+    "SavedObject": [
+        "1 children repeated " + _REFERENCE, "15 dependencies repeated " + _REFERENCE,
+        "3 slot_variables repeated " + _SLOT_REFERENCE,
+        "4 user_object SavedUserObject" + _KIND, "5 asset SavedAsset" + _KIND,
+        "6 function SavedFunction" + _KIND, "7 variable SavedVariable" + _KIND,
+        "8 bare_concrete_function SavedBareConcreteFunction" + _KIND,
+        "9 constant SavedConstant" + _KIND, "10 resource SavedResource" + _KIND,
+        "12 captured_tensor CapturedTensor" + _KIND,
+        "11 saveable_objects map<string,SaveableObject>", "13 registered_name string",
+        "14 serialized_user_proto .google.protobuf.Any", "16 registered_saver string",
+    ],
+    "SavedUserObject": ["1 identifier string", "2 version VersionDef", "3 metadata string"],
+    "SavedAsset": ["1 asset_file_def_index int32"],
+    "SavedFunction": ["1 concrete_functions repeated string", "2 function_spec FunctionSpec"],
+    "FunctionSpec": ["1 fullargspec StructuredValue", "2 is_method bool",
+                     "5 input_signature StructuredValue",
+                     "6 jit_compile FunctionSpec.JitCompile"],
+    "SavedConcreteFunction": ["2 bound_inputs repeated int32",
+                              "3 canonicalized_input_signature StructuredValue",
+                              "4 output_signature StructuredValue"],
+    "SavedBareConcreteFunction": ["1 concrete_function_name string",
+                                  "2 argument_keywords repeated string",
+                                  "3 allowed_positional_arguments int64",
+                                  "4 function_spec FunctionSpec"],
+    "SavedConstant": ["1 operation string"],
+    "SavedVariable": ["1 dtype DataType", "2 shape TensorShapeProto", "3 trainable bool",
+                      "4 synchronization VariableSynchronization",
+                      "5 aggregation VariableAggregation", "6 name string", "7 device string",
+                      "8 experimental_distributed_variable_components repeated SavedVariable"],
+    "SavedResource": ["1 device string"],
+    "SaveableObject": ["2 save_function int32", "3 restore_function int32"],
+    "CapturedTensor": ["1 name string", "2 concrete_function string"],
+}, deps=["flowsaver/core.proto", "flowsaver/graph.proto", "flowsaver/bundle.proto",
+         "google/protobuf/any.proto"])
 
 AttrValue = _graph["AttrValue"]
 NameAttrList = _graph["NameAttrList"]
@@ -219,6 +265,12 @@ TensorInfo = _meta["TensorInfo"]
 SignatureDef = _meta["SignatureDef"]
 AssetFileDef = _meta["AssetFileDef"]
 MetaGraphDef = _meta["MetaGraphDef"]
+SavedObjectGraph = _meta["SavedObjectGraph"]
+# google.protobuf.Any as this pool knows it (what CollectionDef.any_list holds); Pack/Unpack
+# work as on the runtime's own Any.
+Any = message_factory.GetMessageClass(
+    CollectionDef.DESCRIPTOR.nested_types_by_name["AnyList"].fields_by_name["value"].message_type)
+SavedObject = _meta["SavedObject"]
 
 # Every top-level message class, by its name in package ``tensorflow``.
 MESSAGES = {name: cls for table in (_graph, _meta) for name, cls in table.items()

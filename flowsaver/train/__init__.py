@@ -2,6 +2,7 @@
 from flowsaver.format.example_protos import (BytesList, Example, Feature, FeatureList,
                                              FeatureLists, Features, FloatList, Int64List,
                                              SequenceExample)
+from flowsaver.format.graph_protos import SaverDef
 from flowsaver.format.state import (checkpoint_exists, generate_checkpoint_state_proto,
                                     get_checkpoint_mtimes, get_checkpoint_state,
                                     latest_checkpoint, remove_checkpoint,
@@ -42,7 +43,7 @@ __all__ = [
     "AdagradOptimizer", "AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer",
     "Optimizer", "RMSPropOptimizer", "create_global_step", "exponential_decay",
     "get_global_step", "get_or_create_global_step",
-    "CheckpointManager", "merge_shards", "write_shard", "NewCheckpointReader", "Saver", "checkpoint_exists", "export_meta_graph", "import_meta_graph", "write_graph", "generate_checkpoint_state_proto",
+    "CheckpointManager", "merge_shards", "write_shard", "NewCheckpointReader", "Saver", "SaverDef", "checkpoint_exists", "export_meta_graph", "import_meta_graph", "write_graph", "generate_checkpoint_state_proto",
     "get_checkpoint_mtimes", "get_checkpoint_state", "latest_checkpoint", "list_variables",
     "load_checkpoint", "load_variable", "remove_checkpoint", "update_checkpoint_state",
 ]

@@ -12,7 +12,7 @@ import logging
 from google.protobuf import text_format
 
 from flowsaver.format import storage
-from flowsaver.format.graph_protos import MetaGraphDef
+from flowsaver.format.graph_protos import Any, MetaGraphDef
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import registry
@@ -106,6 +106,8 @@ def add_collection_def(meta_graph_def, key, graph, export_scope=None) -> None:
                 names = [_strip(n, export_scope) for n in names
                          if n.startswith(export_scope + "/")]
             entry.node_list.value.extend(names)
+        elif all(isinstance(v, Any) for v in items):  # e.g. SavedModel assets
+            entry.any_list.value.extend(items)
         elif all(isinstance(v, bool) or isinstance(v, int) for v in items):
             entry.int64_list.value.extend(int(v) for v in items)
         elif all(isinstance(v, float) for v in items):

@@ -68,14 +68,14 @@ def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None
     try:
         with rollback_on_error(graph):
             return _import(meta, graph, clear_devices, import_scope, input_map)
-    except _TYPED_ERRORS as e:
+    except TYPED_ERRORS as e:
         if isinstance(e, errors.OpError) and (filename is None or filename in _message(e)):
             raise
-        raise _with_context(e, filename or "MetaGraphDef") from e
+        raise with_context(e, filename or "MetaGraphDef") from e
 
 
 # What a bad MetaGraphDef raises; these get the file's name added to their message.
-_TYPED_ERRORS = (errors.OpError, ValueError, TypeError, KeyError)
+TYPED_ERRORS = (errors.OpError, ValueError, TypeError, KeyError)
 
 
 def _message(error: BaseException) -> str:
@@ -88,7 +88,7 @@ _TYPED_FOR = ((KeyError, errors.NotFoundError), (ValueError, errors.InvalidArgum
               (TypeError, errors.InvalidArgumentError))
 
 
-def _with_context(error: BaseException, context: str) -> BaseException:
+def with_context(error: BaseException, context: str) -> BaseException:
     """A copy of ``error`` that begins with ``context``: an OpError of the same class, or
     for TensorFlow's ValueError, TypeError and KeyError a typed error that is also one."""
     message = f"{context}: {_message(error)}"
@@ -148,8 +148,8 @@ def _restore_collections(meta, graph, scope) -> None:
             continue
         try:
             _restore_collection(key, meta.collection_def[key], graph, scope, made)
-        except _TYPED_ERRORS as e:
-            raise _with_context(e, f"collection {key!r}") from e
+        except TYPED_ERRORS as e:
+            raise with_context(e, f"collection {key!r}") from e
 
 
 def _restore_collection(key, entry, graph, scope, made: dict) -> None:
@@ -193,7 +193,7 @@ def _restore_collection(key, entry, graph, scope, made: dict) -> None:
             except UnicodeDecodeError:
                 pass  # a serialized proto (a cond context), not a name: kept as it is
             graph.add_to_collection(key, value)
-    elif kind in ("int64_list", "float_list"):
+    elif kind in ("int64_list", "float_list", "any_list"):
         for value in values:
             graph.add_to_collection(key, value)
     else:

@@ -446,3 +446,18 @@ def test_shape_and_slice_spec_round_trip(shape, data):
     tslice = data.draw(sub_slices(shape))
     spec = format_shape_and_slice(shape, tslice)
     assert parse_shape_and_slice(spec) == (shape, tslice)
+
+
+@FAST
+@given(scalar=st.binary(max_size=12), items=st.lists(st.binary(max_size=6), max_size=4))
+@example(scalar=b"graph\x00\x00", items=[b"x\x00", b""])
+def test_python_bytes_keep_their_trailing_nul_bytes(scalar, items):
+    # A serialized proto often ends in NULs; NumPy's "S" arrays would drop them.
+    with tempfile.TemporaryDirectory() as directory:
+        prefix = os.path.join(directory, "ckpt")
+        with BundleWriter(prefix) as writer:
+            writer.add("scalar", scalar)
+            writer.add("items", items)
+        with BundleReader(prefix) as reader:
+            assert reader.get_tensor("scalar")[()] == scalar
+            assert list(reader.get_tensor("items")) == items

@@ -14,7 +14,6 @@ from flowsaver.format.graph_protos import MESSAGES, MetaGraphDef
 # TensorFlow fields flowsaver leaves out on purpose; they survive parsing as unknown fields.
 NOT_MODELLED = {
     ("tensorflow.GraphDef", "debug_info"),          # proto2 GraphDebugInfo, not in .meta files
-    ("tensorflow.MetaGraphDef", "object_graph_def"),  # SavedModel only
     ("tensorflow.ResourceHandleProto", "dtypes_and_shapes"),  # core.proto predates it
 }
 # flowsaver's top-level stand-ins for TF messages nested in a parent defined elsewhere.

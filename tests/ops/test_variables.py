@@ -237,3 +237,13 @@ def test_variable_values_are_per_session(g):
         with tf.Session() as two:
             two.run(v.initializer)
             assert (one.run(v), two.run(v)) == (5.0, 1.0)
+
+
+def test_disable_copy_on_read_leaves_the_variable_as_it_is(g, sess):
+    """TF2 save functions call DisableCopyOnRead on each handle before reading it."""
+    v = tf.Variable([1.0, 2.0], name="v", use_resource=True)
+    op = tf.raw_ops.DisableCopyOnRead(resource=v.handle)
+    assert op.type == "DisableCopyOnRead" and op.outputs == []
+    sess.run(v.initializer)
+    assert sess.run(op) is None
+    np.testing.assert_array_equal(sess.run(v), [1.0, 2.0])

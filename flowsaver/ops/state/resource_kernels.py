@@ -18,11 +18,14 @@ define(
     'AssignAddVariableOp(resource: resource, value: dtype) -> (); dtype: type; !stateful',
     'AssignSubVariableOp(resource: resource, value: dtype) -> (); dtype: type; !stateful',
     'DestroyResourceOp(resource: resource) -> (); ignore_lookup_error: bool = true; !stateful',
+    # TF2's save functions call it before reading a variable: no copy-on-read to switch off
+    # here, since flowsaver never copies a variable's buffer on read.
+    'DisableCopyOnRead(resource: resource) -> (); !stateful',
     'VariableShape(input: resource) -> (output: out_type); out_type: type {int32, int64} = int32; !stateful',
 )
 TABLE.not_differentiable("AssignAddVariableOp", "AssignSubVariableOp", "AssignVariableOp",
-                         "DestroyResourceOp", "VarHandleOp", "VarIsInitializedOp",
-                         "VariableShape")
+                         "DestroyResourceOp", "DisableCopyOnRead", "VarHandleOp",
+                         "VarIsInitializedOp", "VariableShape")
 TABLE.mark(ALIASING, "ReadVariableOp")
 TABLE.mark(SESSION_CONSTANT, "VarHandleOp")
 
@@ -32,7 +35,8 @@ def _scalar(op):
     return [[]]
 
 
-@shape_fn("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "DestroyResourceOp")
+@shape_fn("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "DestroyResourceOp",
+          "DisableCopyOnRead")
 def _none(op):
     return []
 
@@ -104,6 +108,11 @@ kernel("AssignSubVariableOp")(_updater(-1))
 @kernel("VarIsInitializedOp")
 def _is_initialized(op, ctx):
     return lambda ref: np.bool_(ref.is_initialized())
+
+
+@kernel("DisableCopyOnRead")
+def _disable_copy_on_read(op, ctx):
+    return lambda ref: None
 
 
 @kernel("DestroyResourceOp")
