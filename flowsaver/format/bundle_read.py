@@ -12,6 +12,9 @@ fresh NumPy buffer, checked (offset, size, crc) and viewed as its dtype: no seco
 Every length and offset from the file is checked against the data file's size first.
 Opened with ``mmap=True``, numeric tensors stored whole come back as read-only views of a
 memory map of their data file instead (mapped.py), and CRCs are checked only on request.
+No tensor larger than the machine's memory is allocated (ResourceExhaustedError);
+``check_tensor`` checks one in constant memory instead. Partitioned tensors are read
+through bundle_partitioned.py.
 """
 from __future__ import annotations
 
