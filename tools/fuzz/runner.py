@@ -76,9 +76,10 @@ def run_steps(steps, paths, cpu_per_step: float | None = None) -> Outcome:
     for label, fn, given_path in steps:
         if cpu_per_step is not None:
             limit = int(_cpu_used() + cpu_per_step) + 1
-            # SIGXCPU at the soft limit; SIGKILL at the hard one, should a C call hold the
-            # Python handler off that long.
-            resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 5))
+            # SIGXCPU at the soft limit, again every second; the hard limit stays as it is
+            # (it cannot be raised again), and the wall clock stops a C call ignoring it.
+            resource.setrlimit(resource.RLIMIT_CPU,
+                               (limit, resource.getrlimit(resource.RLIMIT_CPU)[1]))
             _STEP[0] = label
         try:
             fn()
@@ -143,6 +144,10 @@ def run_forked(make_steps, paths, seconds: float, memory: int) -> Outcome:
             out.close()
         except BaseException:  # noqa: BLE001 - the child must never return into the parent
             code = 3
+            try:   # what went wrong outside the steps, for the report
+                os.write(write_end, b"E" + traceback.format_exc(-4).encode()[-3000:])
+            except BaseException:  # noqa: BLE001
+                pass
         finally:
             os._exit(code)
     os.close(write_end)
@@ -179,8 +184,9 @@ def run_forked(make_steps, paths, seconds: float, memory: int) -> Outcome:
                        detail=f"child killed by {signal.Signals(sig).name} after "
                               f"{usage.ru_utime + usage.ru_stime:.1f} s of CPU time")
     if os.WEXITSTATUS(status) or not data:
+        said = data[data.find(b"E") + 1:].decode(errors="replace") if b"E" in data else ""
         return Outcome("blow-up", detail=f"child exited with {os.WEXITSTATUS(status)} "
-                                         f"without a result (out of memory while failing?)")
+                                         f"without a result: {said or 'no word'}")
     return pickle.loads(data[1:])
 
 
