@@ -80,6 +80,15 @@ def test_a_directory_state_file_is_refused_by_name(tmp_path):
         read_checkpoint_state(str(tmp_path))
 
 
+@pytest.mark.parametrize("named", ["/", "//", "."])
+def test_a_state_file_naming_a_directory_names_the_state_file(tmp_path, named):
+    # Found by the fuzzer: "/" exists, so it passed for a V1 checkpoint, and reading it
+    # failed without a word about the state file that named it.
+    (tmp_path / "checkpoint").write_text(f'model_checkpoint_path: "{named}"\n')
+    with pytest.raises(errors.NotFoundError, match=f"{tmp_path}.*'checkpoint' file names"):
+        tf.train.load_checkpoint(str(tmp_path))
+
+
 # --- a terabyte claimed by the index ---------------------------------------------------------
 
 def _terabyte_bundle(prefix: str, data_file_size: int) -> None:
