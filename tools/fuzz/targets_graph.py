@@ -176,7 +176,7 @@ class SavedModelTarget:
     def seeds(self) -> list[Seed]:
         seeds = []
         variables = read_tree(FIXTURES / "tf" / "refvar", "model.ckpt-5.")
-        files = {f"sm/variables/variables{k[len('model.ckpt-5'):]}": v
+        files = {f"exported-model/variables/variables{k[len('model.ckpt-5'):]}": v
                  for k, v in variables.items() if not k.endswith(".meta")}
         with CheckpointSource(FIXTURES / "tf" / "refvar" / "model.ckpt-5") as src:
             truth = {spec.name: digest(src.read(spec.name)) for spec in src.specs()}
@@ -184,11 +184,11 @@ class SavedModelTarget:
             meta.meta_info_def.tags.append("serve")
             model = SavedModel(saved_model_schema_version=1)
             model.meta_graphs.add().CopyFrom(meta)
-            binary = dict(files, **{"sm/saved_model.pb": model.SerializeToString()})
-            text = dict(files, **{"sm/saved_model.pbtxt":
+            binary = dict(files, **{"exported-model/saved_model.pb": model.SerializeToString()})
+            text = dict(files, **{"exported-model/saved_model.pbtxt":
                                   text_format.MessageToString(model).encode()})
-            seeds.append(Seed(label, binary, "sm/saved_model.pb", truth))
-            seeds.append(Seed(label + " (text)", text, "sm/saved_model.pbtxt", truth))
+            seeds.append(Seed(label, binary, "exported-model/saved_model.pb", truth))
+            seeds.append(Seed(label + " (text)", text, "exported-model/saved_model.pbtxt", truth))
         return seeds
 
     def mutate(self, seed: Seed, rng) -> Case:
@@ -200,10 +200,10 @@ class SavedModelTarget:
         return Case(files, frozenset(), "saved_model message")
 
     def paths(self, directory: str, seed: Seed) -> list[str]:
-        return [os.path.join(directory, "sm"), os.path.join(directory, seed.main)]
+        return [os.path.join(directory, "exported-model"), os.path.join(directory, seed.main)]
 
     def steps(self, directory: str, seed: Seed, case: Case) -> list:
-        export_dir = os.path.join(directory, "sm")
+        export_dir = os.path.join(directory, "exported-model")
 
         def variables():
             with CheckpointSource(export_dir) as src:
