@@ -18,6 +18,9 @@ index with one GET, each data object's size with one HEAD on first use, and a te
 one ranged GET of exactly its bytes, so one tensor of a 10 GB checkpoint downloads only
 that tensor. ``get_tensors`` joins neighbouring tensors into fewer, larger ranges and
 fetches them concurrently. Memory maps do not apply there; ``mmap=True`` is ignored.
+No tensor larger than the machine's memory is allocated (ResourceExhaustedError);
+``check_tensor`` checks one in constant memory instead. Partitioned tensors are read
+through bundle_partitioned.py.
 """
 from __future__ import annotations
 

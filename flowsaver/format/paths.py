@@ -125,11 +125,15 @@ def _classify_prefix(prefix: str) -> CheckpointPrefix | None:
     return _v1_at(prefix)
 
 
-def _listed_prefix(prefix: str) -> CheckpointPrefix:
-    """Classifies a prefix from a state file, which TensorFlow treats as glob patterns."""
+def _listed_prefix(prefix: str) -> CheckpointPrefix | None:
+    """Classifies a prefix from a state file, which TensorFlow treats as glob patterns;
+    None when it matches neither an index nor a V1 checkpoint *file* (a state file naming
+    "/" or a directory names no checkpoint)."""
     if get_matching_files(prefix + INDEX_SUFFIX):
         return CheckpointPrefix(prefix, CHECKPOINT_V2)
-    return CheckpointPrefix(prefix, CHECKPOINT_V1)
+    if any(os.path.isfile(p) for p in get_matching_files(prefix)):
+        return CheckpointPrefix(prefix, CHECKPOINT_V1)
+    return None
 
 
 def _prefixes_in(directory: str) -> list[str]:
@@ -175,10 +179,11 @@ def _resolve_directory(directory: str, latest_filename: str | None) -> Checkpoin
         written.append(state.model_checkpoint_path)
     join_checkpoint_paths(state, directory)
     newest = state.model_checkpoint_path
-    if checkpoint_exists(newest):
-        return _listed_prefix(newest)
+    found = _listed_prefix(newest) if checkpoint_exists(newest) else None
+    if found is not None:
+        return found
     local = _relocated(directory, written)
-    if local is not None:
+    if local is not None and _listed_prefix(local) is not None:
         _log.warning("%s names %s, which does not exist; using %s found in the same "
                      "directory (the run directory was probably copied or moved)",
                      os.path.join(directory, state_name), newest, local)

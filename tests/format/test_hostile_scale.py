@@ -31,6 +31,10 @@ from format_helpers import data_path, write
 from hostile_bundles import MB, small_and_quick
 from test_helpers import time_limit
 
+# Time bounds below are CPU seconds of this process (time.process_time): what separates
+# linear from quadratic work, whatever else the machine is running. time_limit (wall
+# clock) only stops a hang.
+
 TB = 10 ** 12
 
 
@@ -74,6 +78,15 @@ def test_a_directory_state_file_is_refused_by_name(tmp_path):
     os.mkdir(tmp_path / "checkpoint")
     with pytest.raises(errors.InvalidArgumentError, match="checkpoint is not a regular file"):
         read_checkpoint_state(str(tmp_path))
+
+
+@pytest.mark.parametrize("named", ["/", "//", "."])
+def test_a_state_file_naming_a_directory_names_the_state_file(tmp_path, named):
+    # Found by the fuzzer: "/" exists, so it passed for a V1 checkpoint, and reading it
+    # failed without a word about the state file that named it.
+    (tmp_path / "checkpoint").write_text(f'model_checkpoint_path: "{named}"\n')
+    with pytest.raises(errors.NotFoundError, match=f"{tmp_path}.*'checkpoint' file names"):
+        tf.train.load_checkpoint(str(tmp_path))
 
 
 # --- a terabyte claimed by the index ---------------------------------------------------------
@@ -169,11 +182,11 @@ def rows_bundle(prefix: str, rows: int) -> None:
 def test_4000_slices_read_in_linear_time(tmp_path):
     prefix = str(tmp_path / "rows")
     rows_bundle(prefix, 4000)
-    start = time.perf_counter()
+    start = time.process_time()
     with time_limit(60):
         value = BundleReader(prefix).get_tensor("x")
     # 5.5 s before on an idle machine, and quadratic; now linear (well under a second idle).
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
     assert value[:, 1].tolist() == list(range(4000))
 
 
@@ -181,13 +194,13 @@ def test_65536_slices_one_row_read_without_quadratic_checks(tmp_path):
     prefix = str(tmp_path / "rows")
     rows_bundle(prefix, 65536)
     assert os.path.getsize(prefix + ".index") > MB      # the issue's 1.26 MB index
-    start = time.perf_counter()
+    start = time.process_time()
     with time_limit(120):
         reader = BundleReader(prefix)
         assert reader.get_slice("x", TensorSlice(((70, 1), (0, -1)))).tolist() == [[70, 70]]
         assert reader.read_stored_slice("x", TensorSlice(((9, 1), (0, -1)))).tolist() == \
             [[9, 9]]
-    assert time.perf_counter() - start < 20
+    assert time.process_time() - start < 20
 
 
 def test_65536_v1_slices_open_quickly(tmp_path):
@@ -195,11 +208,11 @@ def test_65536_v1_slices_open_quickly(tmp_path):
     rows = 65536
     path = write_v1(tmp_path / "v1", [("x", 1, (rows, 1), [
         (f"{i},1:-", floats(float(i))) for i in range(rows)])])
-    start = time.perf_counter()
+    start = time.process_time()
     with time_limit(120):
         reader = V1Reader(path)
         assert reader.get_slice("x", TensorSlice.parse("5,2:-")).ravel().tolist() == [5, 6]
-    assert time.perf_counter() - start < 20
+    assert time.process_time() - start < 20
 
 
 def _brute_overlap(boxes) -> bool:
@@ -233,18 +246,18 @@ def test_overlap_checks_of_65536_boxes_are_fast(layout):
                     for k in range(32)],
     }[layout]
     slices = [TensorSlice(b) for b in boxes]
-    start = time.perf_counter()
+    start = time.process_time()
     with time_limit(60):
         check_disjoint(slices, boxes, "t")
         with pytest.raises(errors.DataLossError, match="t: stored slices .* overlap"):
             check_disjoint(slices[1:] + slices[-1:], boxes[1:] + boxes[-1:], "t")
-    assert time.perf_counter() - start < 20
+    assert time.process_time() - start < 20
 
 
 def test_an_irregular_3d_layout_is_refused_in_bounded_time():
     n = 65536
     boxes = [((i, n - i), (i, 1), (0, i + 1)) for i in range(n)]
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(errors.ResourceExhaustedError, match="tensor x.*3 dimensions"):
         check_disjoint([TensorSlice(b) for b in boxes], boxes, "tensor x")
-    assert time.perf_counter() - start < 30
+    assert time.process_time() - start < 30

@@ -26,7 +26,7 @@ import traceback
 
 import flowsaver as tf
 from tools.crash import child
-from tools.crash.check import check
+from tools.crash.check import check, storage_for
 
 # Per save: 3 data chunk writes, 4 renames (data, index, .meta, state file); past
 # MAX_TO_KEEP saves, 3 deletions (retention). Kill points are drawn within this many saves.
@@ -84,12 +84,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.crash", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=240)
-    parser.add_argument("--dir", help="the checkpoint directory (default: a fresh temp dir)")
+    parser.add_argument("--dir", help="the checkpoint directory (default: a fresh temp "
+                                      "dir); a URL once the storage layer is in (check.py)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     tf.Graph        # load the graph library before the first fork
     directory = args.dir or tempfile.mkdtemp(prefix="flowsaver-crash-")
+    storage = storage_for(directory)
     os.makedirs(directory, exist_ok=True)
     kills, runs = collections.Counter(), 0
     damaged_latest, damaged_listed, problems = 0, 0, []
@@ -103,7 +105,9 @@ def main(argv=None) -> int:
         else:
             kind = rng.choice(sorted(POINTS))
             kill = f"{kind}:{rng.randint(1, POINTS[kind] * SAVES_SPAN)}"
-        result = run_once(directory, kill, rng, saves=SAVES_SPAN + 3)
+        # a timed run saves on and on, so that the timer always finds it saving
+        result = run_once(directory, kill, rng,
+                          saves=SAVES_SPAN + 3 if kill != "none" else 10_000)
         if result["saved"]:
             last_returned = max(result["saved"])
         if result["returncode"] != -signal.SIGKILL:
@@ -113,7 +117,7 @@ def main(argv=None) -> int:
                 print(problems[-1], flush=True)
             continue                 # not killed: its kill point lay past its saves
         kills[kill.split(":")[0] if not result["timer"] else "timer"] += 1
-        found = check(directory, last_returned)
+        found = check(directory, last_returned, storage)
         if found.damaged_latest:
             damaged_latest += 1
             problems.append(f"kill {sum(kills.values())} ({kill}): {found.damaged_latest}")

@@ -9,8 +9,9 @@
 - Counted, not failed (cleaning them up is the storage layer's work): temporary files,
   data files without an index, and complete checkpoints the state file does not list.
 
-Storage is reached only through flowsaver's functions and ``listing``, so a URL can
-replace the directory once the readers take URLs.
+Storage is reached only through flowsaver's public functions and a Storage object
+(``names`` and ``exists``): LocalStorage here; an object store plugs in as another
+Storage (say over fsspec) once flowsaver's readers take URLs, with no other change.
 """
 from __future__ import annotations
 
@@ -41,8 +42,25 @@ class Check:
     unlisted_checkpoints: int = 0
 
 
-def listing(directory: str) -> list[str]:
-    return sorted(os.listdir(directory))
+class LocalStorage:
+    """A checkpoint directory on the local file system."""
+
+    def names(self, directory: str) -> list[str]:
+        return sorted(os.listdir(directory))
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def join(self, directory: str, name: str) -> str:
+        return os.path.join(directory, name)
+
+
+def storage_for(location: str):
+    """The Storage of a directory or URL."""
+    if "://" in location and not location.startswith("file://"):
+        raise NotImplementedError(f"{location}: checkpoints on object storage need the "
+                                  f"storage layer (fsspec); plug its Storage in here")
+    return LocalStorage()
 
 
 def _problem(prefix: str) -> str | None:
@@ -67,7 +85,10 @@ def _problem(prefix: str) -> str | None:
     return None
 
 
-def check(directory: str, last_returned: int | None) -> Check:
+def check(directory: str, last_returned: int | None, storage=None) -> Check:
+    """The state of ``directory`` after a kill; ``last_returned``: the newest step whose
+    save had returned before it."""
+    storage = storage or storage_for(directory)
     out = Check()
     latest = latest_checkpoint(directory)
     if latest is None:
@@ -85,15 +106,15 @@ def check(directory: str, last_returned: int | None) -> Check:
     state = get_checkpoint_state(directory)
     listed = set(state.all_model_checkpoint_paths) if state is not None else set()
     for prefix in sorted(listed - {latest}):
-        if os.path.exists(prefix + ".index"):
+        if storage.exists(prefix + ".index"):
             problem = _problem(prefix)
             if problem:
                 out.damaged_listed.append(problem)
-    names = listing(directory)
+    names = storage.names(directory)
     indexes = {n[:-len(".index")] for n in names if n.endswith(".index")}
     out.temp_files = sum(1 for n in names if _TEMP.search(n))
     out.orphan_data_files = sum(1 for n in names if (m := _DATA.match(n)) and
                                 m.group(1) not in indexes)
     out.unlisted_checkpoints = sum(1 for p in indexes
-                                   if os.path.join(directory, p) not in listed)
+                                   if storage.join(directory, p) not in listed)
     return out

@@ -95,6 +95,11 @@ def main(argv=None) -> int:
     parser.add_argument("--saves", type=int, default=1000)
     args = parser.parse_args(argv)
     import flowsaver as tf
+    with tf.Graph().as_default():     # a fresh graph, even in a forked process
+        return _run(tf, args)
+
+
+def _run(tf, args) -> int:
     step_ph = tf.placeholder(tf.int64, [], name="step_value")
     assigns = []
     for i, (name, shape) in enumerate(sorted(SHAPES.items())):

@@ -66,7 +66,7 @@ def _worker(args) -> TargetReport:
     try:
         for index in indices:
             seed, case = case_for(target, seeds, campaign_seed, index)
-            directory = os.path.join(scratch, "in")
+            directory = os.path.join(scratch, "fuzz-input")
             runner.write_case(directory, case)
             outcome = runner.run_forked(
                 lambda: target.steps(directory, seed, case),

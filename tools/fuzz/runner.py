@@ -64,10 +64,23 @@ def _names_file(message: str, paths) -> bool:
                for p in paths)
 
 
-def run_steps(steps, paths) -> Outcome:
-    """Runs ``[(label, fn, given_path)]`` in this process; the worst outcome wins."""
+def _cpu_used() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+def run_steps(steps, paths, cpu_per_step: float | None = None) -> Outcome:
+    """Runs ``[(label, fn, given_path)]`` in this process; the worst outcome wins. With
+    ``cpu_per_step``, each step gets that many CPU seconds (RLIMIT_CPU; SIGXCPU after)."""
     worst = Outcome("ok")
     for label, fn, given_path in steps:
+        if cpu_per_step is not None:
+            limit = int(_cpu_used() + cpu_per_step) + 1
+            # SIGXCPU at the soft limit, again every second; the hard limit stays as it is
+            # (it cannot be raised again), and the wall clock stops a C call ignoring it.
+            resource.setrlimit(resource.RLIMIT_CPU,
+                               (limit, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+            _STEP[0] = label
         try:
             fn()
             outcome = Outcome("ok", label)
@@ -109,7 +122,8 @@ def wall_clock_limit(seconds: float) -> float:
 
 def run_forked(make_steps, paths, seconds: float, memory: int) -> Outcome:
     """Runs the steps in a forked child with RLIMIT_AS = current size + ``memory`` bytes
-    and RLIMIT_CPU = ``seconds``; the child is killed after wall_clock_limit(seconds)."""
+    and ``seconds`` of CPU time for each step; the child is killed after
+    wall_clock_limit(seconds)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:                                     # the child
@@ -122,14 +136,18 @@ def run_forked(make_steps, paths, seconds: float, memory: int) -> Outcome:
             logging.disable(logging.CRITICAL)
             limit = _vm_size() + memory
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-            used = resource.getrusage(resource.RUSAGE_SELF)
-            cpu = int(used.ru_utime + used.ru_stime + seconds) + 1
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-            outcome = run_steps(make_steps(), paths)
-            with os.fdopen(write_end, "wb") as out:
-                out.write(pickle.dumps(outcome))
+            out = os.fdopen(write_end, "wb")
+            # SIGXCPU names the step that ran out of CPU time before the child dies.
+            signal.signal(signal.SIGXCPU, lambda *_: _report_step(out))
+            outcome = run_steps(make_steps(), paths, cpu_per_step=seconds)
+            out.write(b"R" + pickle.dumps(outcome))
+            out.close()
         except BaseException:  # noqa: BLE001 - the child must never return into the parent
             code = 3
+            try:   # what went wrong outside the steps, for the report
+                os.write(write_end, b"E" + traceback.format_exc(-4).encode()[-3000:])
+            except BaseException:  # noqa: BLE001
+                pass
         finally:
             os._exit(code)
     os.close(write_end)
@@ -150,17 +168,38 @@ def run_forked(make_steps, paths, seconds: float, memory: int) -> Outcome:
             data += chunk
     if timed_out:
         os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
+    step = data[1:].decode(errors="replace") if data[:1] == b"S" else ""
     if timed_out:
-        return Outcome("hang", detail=f"still running after {wall} s of wall time")
+        return Outcome("hang", step, f"still running after {wall} s of wall time")
+    if data[:1] == b"S":
+        return Outcome("hang", step, f"more than {seconds} s of CPU time in one step")
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        kind = "hang" if sig == signal.SIGXCPU else "blow-up"
-        return Outcome(kind, detail=f"child killed by {signal.Signals(sig).name}")
+        # Killed at the hard CPU limit (by SIGKILL) is a hang too; any other signal a
+        # crash, most often an allocation failing where no MemoryError can be raised.
+        spun = sig == signal.SIGXCPU or (sig == signal.SIGKILL and
+                                         usage.ru_utime + usage.ru_stime >= seconds)
+        return Outcome("hang" if spun else "blow-up",
+                       detail=f"child killed by {signal.Signals(sig).name} after "
+                              f"{usage.ru_utime + usage.ru_stime:.1f} s of CPU time")
     if os.WEXITSTATUS(status) or not data:
+        said = data[data.find(b"E") + 1:].decode(errors="replace") if b"E" in data else ""
         return Outcome("blow-up", detail=f"child exited with {os.WEXITSTATUS(status)} "
-                                         f"without a result (out of memory while failing?)")
-    return pickle.loads(data)
+                                         f"without a result: {said or 'no word'}")
+    return pickle.loads(data[1:])
+
+
+_STEP = [""]
+
+
+def _report_step(out) -> None:
+    """On SIGXCPU: tell the parent which step ran out of CPU time, then die."""
+    try:
+        out.write(b"S" + _STEP[0].encode())
+        out.flush()
+    finally:
+        os._exit(4)
 
 
 def write_case(directory: str, case: Case) -> None:

@@ -30,6 +30,8 @@ from tools.fuzz.target_base import FIXTURES, Seed, check_values, digest, read_tr
 # protobuf's text parser takes about a second for 100 KB on a busy machine: text seeds are
 # kept small so that each input costs milliseconds, not seconds.
 MAX_TEXT_SEED = 45_000
+# The SavedModel directory's name, long enough that no message holds it by chance.
+EXPORT = "exported-model"
 
 
 def _meta_sources() -> list[tuple[str, MetaGraphDef]]:
@@ -176,7 +178,7 @@ class SavedModelTarget:
     def seeds(self) -> list[Seed]:
         seeds = []
         variables = read_tree(FIXTURES / "tf" / "refvar", "model.ckpt-5.")
-        files = {f"sm/variables/variables{k[len('model.ckpt-5'):]}": v
+        files = {f"{EXPORT}/variables/variables{k[len('model.ckpt-5'):]}": v
                  for k, v in variables.items() if not k.endswith(".meta")}
         with CheckpointSource(FIXTURES / "tf" / "refvar" / "model.ckpt-5") as src:
             truth = {spec.name: digest(src.read(spec.name)) for spec in src.specs()}
@@ -184,11 +186,11 @@ class SavedModelTarget:
             meta.meta_info_def.tags.append("serve")
             model = SavedModel(saved_model_schema_version=1)
             model.meta_graphs.add().CopyFrom(meta)
-            binary = dict(files, **{"sm/saved_model.pb": model.SerializeToString()})
-            text = dict(files, **{"sm/saved_model.pbtxt":
+            binary = dict(files, **{f"{EXPORT}/saved_model.pb": model.SerializeToString()})
+            text = dict(files, **{f"{EXPORT}/saved_model.pbtxt":
                                   text_format.MessageToString(model).encode()})
-            seeds.append(Seed(label, binary, "sm/saved_model.pb", truth))
-            seeds.append(Seed(label + " (text)", text, "sm/saved_model.pbtxt", truth))
+            seeds.append(Seed(label, binary, f"{EXPORT}/saved_model.pb", truth))
+            seeds.append(Seed(label + " (text)", text, f"{EXPORT}/saved_model.pbtxt", truth))
         return seeds
 
     def mutate(self, seed: Seed, rng) -> Case:
@@ -200,10 +202,10 @@ class SavedModelTarget:
         return Case(files, frozenset(), "saved_model message")
 
     def paths(self, directory: str, seed: Seed) -> list[str]:
-        return [os.path.join(directory, "sm"), os.path.join(directory, seed.main)]
+        return [os.path.join(directory, EXPORT), os.path.join(directory, seed.main)]
 
     def steps(self, directory: str, seed: Seed, case: Case) -> list:
-        export_dir = os.path.join(directory, "sm")
+        export_dir = os.path.join(directory, EXPORT)
 
         def variables():
             with CheckpointSource(export_dir) as src:
