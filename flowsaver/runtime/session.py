@@ -17,7 +17,7 @@ from flowsaver.format.config_protos import ConfigProto
 from flowsaver.graph.graph import get_default_graph, session_as_default
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import registry
-from flowsaver.runtime import compiled, executor, fetches as fetch_util
+from flowsaver.runtime import blas_threads, compiled, executor, fetches as fetch_util
 from flowsaver.runtime.state import RunContext
 
 
@@ -95,8 +95,13 @@ class Session:
         runner = self._plans.get(key)
         if runner is None:
             runner = self._plans[key] = self._runner(mapper, feed_tensors)
-        with np.errstate(all="ignore"):  # TensorFlow computes inf and nan silently
-            values = runner(feed_values)
+        controlled = blas_threads.enter()  # BLAS gets the cores other processes leave
+        try:
+            with np.errstate(all="ignore"):  # TensorFlow computes inf and nan silently
+                values = runner(feed_values)
+        finally:
+            if controlled:
+                blas_threads.leave()
         return mapper.build([_fetched(t, v) for t, v in zip(mapper.tensors, values)])
 
     def _mapper(self, fetches) -> fetch_util.FetchMapper:
