@@ -238,25 +238,29 @@ def _max_pool_grad(op, ctx):
         pads, out_hw = _setup(win, x.shape, win.ksize)
         _check_out(win, grad, n, out_hw, c)
         low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        xp = pad_spatial(x, pads, low)
-        # The first maximum of each window (in row-major window order) takes the gradient.
-        best, arg = None, None
-        for i, j, rows, columns in _offsets(win, win.ksize, out_hw):
-            value = xp[:, rows, columns]
-            if best is None:
-                best, arg = value.copy(), np.zeros(value.shape, np.int16)
-                continue
-            better = value > best
-            np.maximum(best, value, out=best)
-            np.copyto(arg, i * win.ksize[1] + j, where=better)
+        xp = conv_gemm.padded(x, pads, low)
+        # The first maximum of each window (in row-major window order) takes the gradient,
+        # as TensorFlow's argmax does; NaN never wins (fmax skips it, as TF's ">" does).
+        # Work per offset is a few whole-array operations on (N, OH, OW, C) views.
+        offsets = list(_offsets(win, win.ksize, out_hw))
+        views = [xp[:, rows, columns] for _, _, rows, columns in offsets]
+        best = views[0].copy() if len(views) == 1 else np.fmax(views[0], views[1])
+        for view in views[2:]:
+            np.fmax(best, view, out=best)
         out = np.zeros(xp.shape, grad.dtype)
         overlap = any(k > s for k, s in zip(win.ksize, win.strides))
-        for i, j, rows, columns in _offsets(win, win.ksize, out_hw):
-            routed = grad * (arg == i * win.ksize[1] + j)
+        taken = None
+        for (_, _, rows, columns), view in zip(offsets, views):
+            hit = view == best
+            if taken is None:
+                taken = hit
+            else:
+                hit &= ~taken
+                taken |= hit
             if overlap:
-                out[:, rows, columns] += routed
+                out[:, rows, columns] += grad * hit
             else:  # windows do not overlap: each position is written once
-                out[:, rows, columns] = routed
+                np.multiply(grad, hit, out=out[:, rows, columns])
         return win.from_nhwc(_crop(out, pads, h, w)).astype(dtype, copy=False)
     return run
 
