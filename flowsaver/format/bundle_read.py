@@ -24,14 +24,18 @@ import numpy as np
 from flowsaver import errors
 from flowsaver.format import dtypes, tensor_codec
 from flowsaver.format.background_crc import BackgroundCrc32c
-from flowsaver.format.coding import CorruptionError, crc32c, mask
+from flowsaver.format.coding import CorruptionError, crc32c, encode_varint, mask
 from flowsaver.format.mapped import FileMaps
-from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto
+from flowsaver.format.protos import BundleEntryList, BundleEntryProto, BundleHeaderProto
 from flowsaver.format.slices import (TensorSlice, assemble_slices, check_disjoint,
                                      encode_tensor_name_slice, num_elements, overlap)
 from flowsaver.format.table import TableReader
 
 HEADER_KEY = b""
+ENTRY_TAG = b"\x0a"   # field 1, length-delimited: an entry in a BundleEntryList
+SHARD_ID_TAG = b"\x18"  # BundleEntryProto field 3 (shard_id), varint
+SLICES_TAG = b"\x3a"    # BundleEntryProto field 7 (slices), length-delimited
+_SHORT_LENGTHS = [bytes((n,)) for n in range(128)]   # one-byte varints
 CONSUMER_VERSION = 1   # the bundle format version this reader understands
 MAX_RANK = 254         # TensorFlow's TensorShape limit
 MAX_NUM_SHARDS = 99_999  # data file names hold five digits
@@ -103,13 +107,19 @@ def read_table_file(path: str) -> list[tuple[bytes, bytes]]:
     with os.fdopen(fd, "rb") as f:
         data = f.read(os.fstat(fd).st_size)
     try:
-        return list(TableReader(data))
+        return TableReader(data).items()
     except CorruptionError as exc:
         raise errors.DataLossError(f"Unable to read table file {path}: {exc}") from None
 
 
 def read_index(prefix: str):
     """``(header, {key: BundleEntryProto})`` of a bundle, checked; the header key excluded."""
+    header, entries, _ = _read_index_items(prefix)
+    return header, entries
+
+
+def _read_index_items(prefix: str):
+    """``read_index`` plus the keys whose entries may list slices (a superset)."""
     path = index_filename(prefix)
     items = read_table_file(path)
     if not items or items[0][0] != HEADER_KEY:
@@ -119,18 +129,39 @@ def read_index(prefix: str):
     except Exception as exc:  # DecodeError; the message is all we keep
         raise errors.DataLossError(f"{path}: bundle header does not parse: {exc}") from None
     _check_header(header, path)
-    entries = {}
-    for key, value in items[1:]:
+    items = items[1:]
+    entries = dict(zip([key for key, _ in items], _parse_entries(items, path)))
+    # Field tags as raw bytes find the few entries worth looking at: an entry without the
+    # shard_id tag byte has shard 0 (always valid), one without the slices tag byte has no
+    # slices. Reading a field of 1000 parsed messages would cost more than the parse.
+    for key, value in items:
+        if SHARD_ID_TAG in value:
+            entry = entries[key]
+            if not 0 <= entry.shard_id < header.num_shards:
+                raise errors.DataLossError(f"{path}: tensor {key_to_name(key)!r} names "
+                                           f"shard {entry.shard_id} of {header.num_shards}")
+    return header, entries, [key for key, value in items if SLICES_TAG in value]
+
+
+def _parse_entries(items, path: str) -> list:
+    """The BundleEntryProto of each (key, value), parsed in one protobuf call; one call per
+    entry only to name the entry that does not parse."""
+    framed = []
+    for _, value in items:
+        size = len(value)
+        framed += (ENTRY_TAG, _SHORT_LENGTHS[size] if size < 128 else encode_varint(size),
+                   value)
+    try:
+        return list(BundleEntryList.FromString(b"".join(framed)).entries)
+    except Exception:  # DecodeError: find which entry, for the message
+        pass
+    for key, value in items:
         try:
-            entry = BundleEntryProto.FromString(value)
+            BundleEntryProto.FromString(value)
         except Exception as exc:
             raise errors.DataLossError(f"{path}: entry for tensor {key_to_name(key)!r} does "
                                        f"not parse: {exc}") from None
-        if not 0 <= entry.shard_id < header.num_shards:
-            raise errors.DataLossError(f"{path}: tensor {key_to_name(key)!r} names shard "
-                                       f"{entry.shard_id} of {header.num_shards}")
-        entries[key] = entry
-    return header, entries
+    raise errors.DataLossError(f"{path}: the index entries do not parse")
 
 
 def _check_header(header, path: str) -> None:
@@ -161,14 +192,15 @@ class BundleReader:
         self.prefix = prefix
         self.verify_crc = (not mmap) if verify_crc is None else verify_crc
         self._maps = FileMaps() if mmap else None
-        self.header, self._entries = read_index(prefix)
+        self.header, self._entries, maybe_sliced = _read_index_items(prefix)
         self._big_endian = self.header.endianness == 1
         hidden = set()
-        for key, entry in self._entries.items():
-            for s in entry.slices:
+        for key in maybe_sliced:
+            for s in self._entries[key].slices:
                 hidden.add(encode_tensor_name_slice(key, self._slice(s, key)))
-        self._visible = {k for k in self._entries if k not in hidden}
-        self._names = [key_to_name(k) for k in self._entries if k in self._visible]
+        self._visible = {k for k in self._entries if k not in hidden} if hidden \
+            else self._entries.keys()
+        self._names = None    # decoded on first use
         self._files: dict[int, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._slice_cache: dict = {}
@@ -176,6 +208,9 @@ class BundleReader:
     # --- metadata ------------------------------------------------------------------------
     def names(self) -> list[str]:
         """Tensor names in key order, slice keys hidden."""
+        if self._names is None:
+            self._names = [k.decode("utf-8", "surrogateescape") for k in self._entries
+                           if k in self._visible]
         return list(self._names)
 
     def has_tensor(self, name) -> bool:
