@@ -23,6 +23,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.format import dtypes, tensor_codec
+from flowsaver.format import background_crc
 from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.coding import CorruptionError, crc32c, encode_varint, mask
 from flowsaver.format.mapped import FileMaps
@@ -438,7 +439,8 @@ class BundleReader:
         buf = np.empty(size, dtype=np.uint8)
         view = memoryview(buf)
         crc = 0
-        background = BackgroundCrc32c() if want_crc and size > READ_PIECE else None
+        background = BackgroundCrc32c() \
+            if want_crc and size > READ_PIECE and background_crc.worth_it() else None
         step = READ_PIECE if want_crc else max(size, 1)
         for start in range(0, size, step):
             piece = view[start:start + step]
