@@ -17,7 +17,8 @@ from flowsaver.format.config_protos import ConfigProto
 from flowsaver.graph.graph import get_default_graph, session_as_default
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import registry
-from flowsaver.runtime import blas_threads, compiled, executor, fetches as fetch_util
+from flowsaver.ops import blas_threads
+from flowsaver.runtime import compiled, executor, fetches as fetch_util
 from flowsaver.runtime.state import RunContext
 
 

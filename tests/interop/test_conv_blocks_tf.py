@@ -2,9 +2,9 @@
 
 Real models' convolutions are split into cache-sized blocks of output rows; the small
 tensors of the other interop rows fit in one block. Here the block size is shrunk so that
-every split occurs (one row per block, bands of rows, several images per block) and
-Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter are compared with TensorFlow's, for
-strides, dilations, SAME/VALID/explicit padding and NCHW.
+every split occurs (one row per block, bands of rows, several images per block), the
+blocks run on one thread or two, and Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter
+are compared with TensorFlow's, for strides, dilations and SAME/VALID/explicit padding.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import flowsaver
+from flowsaver.ops import blas_threads
 from flowsaver.ops.nn import conv_gemm
 from flowsaver.ops.op_builder import create_op
 from parity import assert_close, tf1_mode
@@ -56,11 +57,13 @@ def _run(tf, op_type, inputs, attrs):
     return ours, theirs
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("block", BLOCK_BYTES)
 @pytest.mark.parametrize("k,strides,padding,dilations", GEOMETRIES)
 def test_blocked_conv_kernels_match_tensorflow(tf, monkeypatch, block, k, strides, padding,
-                                               dilations):
+                                               dilations, workers):
     monkeypatch.setattr(conv_gemm, "CHUNK_BYTES", block)
+    monkeypatch.setattr(blas_threads, "workers", lambda: workers)
     f = RNG.standard_normal(k + (4, 6)).astype(np.float32)
     attrs = _attrs(strides, padding, dilations)
     y, theirs = _run(tf, "Conv2D", {"input": X, "filter": f}, attrs)

@@ -6,7 +6,7 @@ import pytest
 import threadpoolctl   # in the test extra; the package itself treats it as optional
 
 import flowsaver
-from flowsaver.runtime import blas_threads
+from flowsaver.ops import blas_threads
 
 
 def _blas():

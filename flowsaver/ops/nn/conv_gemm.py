@@ -20,6 +20,8 @@ import threading
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from flowsaver.ops import blas_threads
+
 _ARENA = threading.local()
 # Arena slots: a kernel holds at most one buffer per slot at a time.
 PAD, COLS, FLIP = "pad", "cols", "flip"
@@ -79,19 +81,29 @@ def blocks(n: int, oh: int, ow: int, row_bytes: int):
             yield n0, n0 + 1, h0, min(oh, h0 + rows)
 
 
-def gathered(xp: np.ndarray, k_hw, out_hw, strides, dilations):
-    """Yield ``(n0, n1, h0, h1, cols)`` per block (``blocks``): ``cols`` is a scratch
+def plan_blocks(xp: np.ndarray, k_hw, out_hw) -> list:
+    """The blocks of a convolution over padded ``xp``, dealt into one contiguous run of
+    blocks per worker thread (``blas_threads.workers()``)."""
+    width = k_hw[0] * k_hw[1] * xp.shape[3]
+    plan = list(blocks(xp.shape[0], out_hw[0], out_hw[1], width * xp.itemsize))
+    parts = max(1, min(blas_threads.workers(), len(plan)))
+    return [plan[len(plan) * i // parts:len(plan) * (i + 1) // parts] for i in range(parts)]
+
+
+def gathered(xp: np.ndarray, k_hw, out_hw, strides, dilations, plan):
+    """Yield ``(n0, n1, h0, h1, cols)`` per block of ``plan``: ``cols`` is a scratch
     (rows, KH*KW*C) matrix holding the receptive fields of output rows h0:h1 of images
     n0:n1 of padded NHWC ``xp``, valid until the next block.
 
     The per-block work is kept to a strided view and one copy: a block costs ~5 us of
     Python, and a 5x5 convolution of a 64-image batch has a hundred blocks."""
+    if not plan:
+        return
     n, _, _, c = xp.shape
     (kh, kw), (oh, ow) = k_hw, out_hw
     width = kh * kw * c
     s0, s1, s2, s3 = xp.strides
     steps = (s0, s1 * strides[0], s2 * strides[1], s1 * dilations[0], s2 * dilations[1], s3)
-    plan = list(blocks(n, oh, ow, width * xp.itemsize))
     most = max((n1 - n0) * (h1 - h0) for n0, n1, h0, h1 in plan) * ow * width
     buf = scratch(COLS, (most,), xp.dtype)
     # A C-contiguous source is viewed through the ndarray constructor (a few times faster
@@ -125,8 +137,12 @@ def correlate(xp: np.ndarray, weights: np.ndarray, k_hw, out_hw, strides, dilati
     if kh == kw == 1 and tuple(strides) == (1, 1) and xp.shape[1:3] == (oh, ow):
         np.matmul(xp.reshape(-1, c), weights, out=out.reshape(-1, o))
         return out
-    for n0, n1, h0, h1, cols in gathered(xp, k_hw, out_hw, strides, dilations):
-        np.matmul(cols, weights, out=out[n0:n1, h0:h1].reshape(cols.shape[0], o))
+
+    def run(plan):
+        for n0, n1, h0, h1, cols in gathered(xp, k_hw, out_hw, strides, dilations, plan):
+            np.matmul(cols, weights, out=out[n0:n1, h0:h1].reshape(cols.shape[0], o))
+
+    blas_threads.split(run, plan_blocks(xp, k_hw, out_hw))
     return out
 
 
@@ -146,12 +162,19 @@ def conv_filter_grad(x: np.ndarray, grad: np.ndarray, k_hw, pads, strides, dilat
     width = k_hw[0] * k_hw[1] * c
     if k_hw == (1, 1) and tuple(strides) == (1, 1) and xp.shape[1:3] == (oh, ow):
         return xp.reshape(-1, c).T @ grad.reshape(-1, o)
-    total = np.zeros((width, o), np.result_type(x, grad))
-    part = np.empty_like(total)
-    for n0, n1, h0, h1, cols in gathered(xp, k_hw, (oh, ow), strides, dilations):
-        np.matmul(cols.T, grad[n0:n1, h0:h1].reshape(cols.shape[0], o), out=part)
-        total += part
-    return total
+
+    def run(plan):
+        total = np.zeros((width, o), np.result_type(x, grad))
+        part = np.empty_like(total)
+        for n0, n1, h0, h1, cols in gathered(xp, k_hw, (oh, ow), strides, dilations, plan):
+            np.matmul(cols.T, grad[n0:n1, h0:h1].reshape(cols.shape[0], o), out=part)
+            total += part
+        return total
+
+    totals = blas_threads.split(run, plan_blocks(xp, k_hw, (oh, ow)))
+    for other in totals[1:]:
+        totals[0] += other
+    return totals[0]
 
 
 def conv_input_grad(grad: np.ndarray, f: np.ndarray, in_hw, pads, strides, dilations):

@@ -9,6 +9,10 @@ minus this process's own) and gives BLAS the cores that are left, at least one; 
 previous count is restored after the run, so NumPy code outside flowsaver is unaffected.
 OpenBLAS already runs small products on one thread, so the work's size needs no rule here.
 
+Kernels whose work splits into independent parts (the convolutions' blocks) may run them
+on ``workers()`` threads with ``split``: BLAS is then set to one thread per part, and the
+gathering copies, which BLAS does not parallelize, overlap too.
+
 The control goes through ``threadpoolctl`` when it is installed (an optional extra,
 ``flowsaver[speed]``); without it BLAS keeps its own setting. ``FLOWSAVER_BLAS_THREADS``
 set to a number fixes the count (``0`` leaves BLAS alone).
@@ -35,6 +39,7 @@ class BlasThreads:
         self._lock = threading.Lock()
         self._active = 0
         self._saved = []          # (lib, count) to restore when no run is active
+        self.workers = 1          # threads a kernel may split its work over in this run
 
     def _load_libs(self) -> list:
         setting = os.environ.get(ENV_SWITCH, "").strip()
@@ -62,6 +67,7 @@ class BlasThreads:
             return False
         with self._lock:
             want = self._want()
+            self.workers = want
             for lib in self._libs:
                 have = lib.get_num_threads()
                 if self._active == 0:
@@ -80,7 +86,44 @@ class BlasThreads:
                     if lib.get_num_threads() != have:
                         lib.set_num_threads(have)
                 self._saved = []
+                self.workers = 1
+
+    def split(self, fn, parts: list) -> list:
+        """``[fn(part) for part in parts]``, the parts run on ``len(parts)`` threads (this
+        one and pool threads) with BLAS on one thread each, so the cores are never
+        oversubscribed. NumPy's copies and BLAS release the GIL, so the parts overlap."""
+        if len(parts) < 2:
+            return [fn(part) for part in parts]
+        pool = self._pool(len(parts) - 1)
+        with self._lock:
+            for lib in self._libs:
+                lib.set_num_threads(1)
+        try:
+            futures = [pool.submit(fn, part) for part in parts[1:]]
+            results = [fn(parts[0])] + [f.result() for f in futures]
+        finally:
+            with self._lock:
+                for lib in self._libs:
+                    lib.set_num_threads(self.workers)
+        return results
+
+    def _pool(self, size: int):
+        pool = getattr(self, "_executor", None)
+        if pool is None or pool._max_workers < size:
+            from concurrent.futures import ThreadPoolExecutor
+            pool = self._executor = ThreadPoolExecutor(size, "flowsaver-kernel")
+        return pool
 
 
 _CONTROL = BlasThreads()
 enter, leave = _CONTROL.enter, _CONTROL.leave
+
+
+def workers() -> int:
+    """How many threads a kernel may split its work over now (1 outside a controlled run)."""
+    return _CONTROL.workers
+
+
+def split(fn, parts: list) -> list:
+    """``[fn(part) for part in parts]`` on ``len(parts)`` threads; see ``BlasThreads.split``."""
+    return _CONTROL.split(fn, parts)
