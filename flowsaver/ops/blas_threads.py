@@ -11,7 +11,9 @@ OpenBLAS already runs small products on one thread, so the work's size needs no 
 
 Kernels whose work splits into independent parts (the convolutions' blocks) may run them
 on ``workers()`` threads with ``split``: BLAS is then set to one thread per part, and the
-gathering copies, which BLAS does not parallelize, overlap too.
+gathering copies, which BLAS does not parallelize, overlap too. Those parts take blocks
+from a shared list and wait for each other only once, at the end, without spinning, so
+they use every usable core even on a busy machine.
 
 The control goes through ``threadpoolctl`` when it is installed (an optional extra,
 ``flowsaver[speed]``); without it BLAS keeps its own setting. ``FLOWSAVER_BLAS_THREADS``
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import os
 import threading
+
+import numpy as np
 
 from flowsaver.format import cpu_load
 
@@ -67,7 +71,10 @@ class BlasThreads:
             return False
         with self._lock:
             want = self._want()
-            self.workers = want
+            # Kernel parts wait for each other only at the end, never spinning, so they
+            # may use every usable core even under load: each part gets its share of CPU
+            # time, as the threads of TensorFlow's pool do.
+            self.workers = cpu_load.usable_cpus() if self._fixed is None else want
             for lib in self._libs:
                 have = lib.get_num_threads()
                 if self._active == 0:
@@ -88,6 +95,10 @@ class BlasThreads:
                 self._saved = []
                 self.workers = 1
 
+    def blas_count(self) -> int:
+        """The thread count BLAS was given for the current run."""
+        return self._fixed if self._fixed is not None else cpu_load.METER.free_cores()
+
     def split(self, fn, parts: list) -> list:
         """``[fn(part) for part in parts]``, the parts run on ``len(parts)`` threads (this
         one and pool threads) with BLAS on one thread each, so the cores are never
@@ -104,7 +115,7 @@ class BlasThreads:
         finally:
             with self._lock:
                 for lib in self._libs:
-                    lib.set_num_threads(self.workers)
+                    lib.set_num_threads(self._want())
         return results
 
     def _pool(self, size: int):
@@ -122,6 +133,30 @@ enter, leave = _CONTROL.enter, _CONTROL.leave
 def workers() -> int:
     """How many threads a kernel may split its work over now (1 outside a controlled run)."""
     return _CONTROL.workers
+
+
+# Products smaller than this many multiply-adds are not worth handing to other threads.
+SPLIT_MIN_FLOPS = 1 << 22
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` of 2-D arrays; when other processes hold cores (BLAS was given fewer
+    threads than there are usable cores), a large product is cut along its larger output
+    dimension into ``workers()`` parts run by ``split``: no part waits by spinning."""
+    workers = _CONTROL.workers
+    if workers < 2 or a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype \
+            or a.dtype.kind != "f" or a.shape[0] * a.shape[1] * b.shape[1] < SPLIT_MIN_FLOPS \
+            or _CONTROL.blas_count() >= workers:
+        return np.matmul(a, b)
+    m, n = a.shape[0], b.shape[1]
+    out = np.empty((m, n), a.dtype)
+    if m >= n:
+        cuts = [(m * i // workers, m * (i + 1) // workers) for i in range(workers)]
+        split(lambda c: np.matmul(a[c[0]:c[1]], b, out=out[c[0]:c[1]]), cuts)
+    else:
+        cuts = [(n * i // workers, n * (i + 1) // workers) for i in range(workers)]
+        split(lambda c: np.matmul(a, b[:, c[0]:c[1]], out=out[:, c[0]:c[1]]), cuts)
+    return out
 
 
 def split(fn, parts: list) -> list:

@@ -58,3 +58,20 @@ def test_nested_runs_restore_the_count_of_the_first(monkeypatch):
 def test_zero_leaves_blas_alone(monkeypatch):
     monkeypatch.setenv(blas_threads.ENV_SWITCH, "0")
     assert blas_threads.BlasThreads().enter() is False
+
+
+@pytest.mark.parametrize("m,k,n", [(300, 200, 90), (40, 300, 700), (513, 129, 257)])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_split_matmul_equals_numpy(monkeypatch, m, k, n, transposed):
+    """Under load (BLAS given fewer threads than the usable cores) a large product is cut
+    into parts run on threads; every cut gives NumPy's product."""
+    control = blas_threads.BlasThreads()
+    control._libs, control.workers = [], 3
+    monkeypatch.setattr(control, "blas_count", lambda: 1)
+    monkeypatch.setattr(blas_threads, "_CONTROL", control)
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((k, m) if transposed else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if transposed else (k, n)).astype(np.float32)
+    a, b = (a.T, b.T) if transposed else (a, b)
+    np.testing.assert_allclose(blas_threads.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
