@@ -10,8 +10,8 @@ previous count is restored after the run, so NumPy code outside flowsaver is una
 OpenBLAS already runs small products on one thread, so the work's size needs no rule here.
 
 Kernels whose work splits into independent parts (the convolutions' blocks) may run them
-on ``workers()`` threads with ``split``: BLAS is then set to one thread per part, and the
-gathering copies, which BLAS does not parallelize, overlap too. Those parts take blocks
+on every usable core with ``split``: BLAS is then set to one thread per part, and the
+gathering copies, which BLAS does not parallelize, overlap too. The threads take parts
 from a shared list and wait for each other only once, at the end, without spinning, so
 they use every usable core even on a busy machine.
 
@@ -74,7 +74,7 @@ class BlasThreads:
             # Kernel parts wait for each other only at the end, never spinning, so they
             # may use every usable core even under load: each part gets its share of CPU
             # time, as the threads of TensorFlow's pool do.
-            self.workers = cpu_load.usable_cpus() if self._fixed is None else want
+            self.workers = self._kernel_workers(want)
             for lib in self._libs:
                 have = lib.get_num_threads()
                 if self._active == 0:
@@ -95,23 +95,41 @@ class BlasThreads:
                 self._saved = []
                 self.workers = 1
 
+    def _kernel_workers(self, want: int) -> int:
+        return cpu_load.usable_cpus() if self._fixed is None else want
+
     def blas_count(self) -> int:
         """The thread count BLAS was given for the current run."""
         return self._fixed if self._fixed is not None else cpu_load.METER.free_cores()
 
     def split(self, fn, parts: list) -> list:
-        """``[fn(part) for part in parts]``, the parts run on ``len(parts)`` threads (this
-        one and pool threads) with BLAS on one thread each, so the cores are never
-        oversubscribed. NumPy's copies and BLAS release the GIL, so the parts overlap."""
-        if len(parts) < 2:
+        """``[fn(part) for part in parts]``, the parts taken one by one by this thread and
+        up to ``workers - 1`` pool threads, BLAS on one thread each so that the cores are
+        never oversubscribed. NumPy's copies and BLAS release the GIL, so parts overlap.
+
+        On a busy machine a pool thread may not run for a while: this thread keeps taking
+        parts meanwhile, and a helper that has not started when the parts are gone is
+        cancelled rather than waited for."""
+        helpers = min(self.workers, len(parts)) - 1
+        if helpers < 1:
             return [fn(part) for part in parts]
-        pool = self._pool(len(parts) - 1)
+        results = [None] * len(parts)
+        todo = iter(range(len(parts)))   # shared; next() on it holds the GIL
+
+        def work():
+            for i in todo:
+                results[i] = fn(parts[i])
+
+        pool = self._pool(helpers)
         with self._lock:
             for lib in self._libs:
                 lib.set_num_threads(1)
         try:
-            futures = [pool.submit(fn, part) for part in parts[1:]]
-            results = [fn(parts[0])] + [f.result() for f in futures]
+            futures = [pool.submit(work) for _ in range(helpers)]
+            work()
+            for future in futures:
+                if not future.cancel():
+                    future.result()
         finally:
             with self._lock:
                 for lib in self._libs:
@@ -130,19 +148,15 @@ _CONTROL = BlasThreads()
 enter, leave = _CONTROL.enter, _CONTROL.leave
 
 
-def workers() -> int:
-    """How many threads a kernel may split its work over now (1 outside a controlled run)."""
-    return _CONTROL.workers
-
-
-# Products smaller than this many multiply-adds are not worth handing to other threads.
-SPLIT_MIN_FLOPS = 1 << 22
+# Products smaller than this many multiply-adds (~10 ms on one core) are not worth handing
+# to other threads on a busy machine, where a thread may wait a time slice to be scheduled.
+SPLIT_MIN_FLOPS = 1 << 29
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` of 2-D arrays; when other processes hold cores (BLAS was given fewer
     threads than there are usable cores), a large product is cut along its larger output
-    dimension into ``workers()`` parts run by ``split``: no part waits by spinning."""
+    dimension into pieces run by ``split``: no thread waits by spinning."""
     workers = _CONTROL.workers
     if workers < 2 or a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype \
             or a.dtype.kind != "f" or a.shape[0] * a.shape[1] * b.shape[1] < SPLIT_MIN_FLOPS \
@@ -150,11 +164,12 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
     m, n = a.shape[0], b.shape[1]
     out = np.empty((m, n), a.dtype)
+    pieces = 2 * workers   # taken one by one: a thread that runs late takes fewer
     if m >= n:
-        cuts = [(m * i // workers, m * (i + 1) // workers) for i in range(workers)]
+        cuts = [(m * i // pieces, m * (i + 1) // pieces) for i in range(pieces)]
         split(lambda c: np.matmul(a[c[0]:c[1]], b, out=out[c[0]:c[1]]), cuts)
     else:
-        cuts = [(n * i // workers, n * (i + 1) // workers) for i in range(workers)]
+        cuts = [(n * i // pieces, n * (i + 1) // pieces) for i in range(pieces)]
         split(lambda c: np.matmul(a, b[:, c[0]:c[1]], out=out[:, c[0]:c[1]]), cuts)
     return out
 

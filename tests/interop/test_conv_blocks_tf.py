@@ -63,7 +63,7 @@ def _run(tf, op_type, inputs, attrs):
 def test_blocked_conv_kernels_match_tensorflow(tf, monkeypatch, block, k, strides, padding,
                                                dilations, workers):
     monkeypatch.setattr(conv_gemm, "CHUNK_BYTES", block)
-    monkeypatch.setattr(blas_threads, "workers", lambda: workers)
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self, w: workers)
     f = RNG.standard_normal(k + (4, 6)).astype(np.float32)
     attrs = _attrs(strides, padding, dilations)
     y, theirs = _run(tf, "Conv2D", {"input": X, "filter": f}, attrs)

@@ -75,3 +75,18 @@ def test_split_matmul_equals_numpy(monkeypatch, m, k, n, transposed):
     b = rng.standard_normal((n, k) if transposed else (k, n)).astype(np.float32)
     a, b = (a.T, b.T) if transposed else (a, b)
     np.testing.assert_allclose(blas_threads.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
+
+
+def test_split_returns_every_part_in_order_and_raises_a_part_error():
+    control = blas_threads.BlasThreads()
+    control._libs, control.workers = [], 3
+    parts = list(range(40))
+    assert control.split(lambda p: p * p, parts) == [p * p for p in parts]
+
+    def fail_on_7(p):
+        if p == 7:
+            raise ValueError("part 7")
+        return p
+
+    with pytest.raises(ValueError, match="part 7"):
+        control.split(fail_on_7, parts)

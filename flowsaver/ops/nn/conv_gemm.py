@@ -28,6 +28,9 @@ PAD, COLS, FLIP = "pad", "cols", "flip"
 # Bytes of receptive fields gathered per block: fits a core's L2 cache (1-2 MiB on current
 # x86), so the product reads the block back from cache.
 CHUNK_BYTES = 1 << 20
+# A convolution's blocks are dealt into this many runs, which the threads of
+# ``blas_threads.split`` take one by one (and filter gradients sum in run order).
+SPLIT_PARTS = 8
 
 
 def scratch(slot: str, shape, dtype) -> np.ndarray:
@@ -81,11 +84,10 @@ def blocks(n: int, oh: int, ow: int, row_bytes: int):
             yield n0, n0 + 1, h0, min(oh, h0 + rows)
 
 
-def plan_blocks(xp: np.ndarray, k_hw, out_hw) -> tuple[list, int]:
-    """(the blocks of a convolution over padded ``xp``, how many threads to run them on)."""
+def plan_blocks(xp: np.ndarray, k_hw, out_hw) -> list:
+    """The blocks of a convolution over padded ``xp``."""
     width = k_hw[0] * k_hw[1] * xp.shape[3]
-    plan = list(blocks(xp.shape[0], out_hw[0], out_hw[1], width * xp.itemsize))
-    return plan, max(1, min(blas_threads.workers(), len(plan)))
+    return list(blocks(xp.shape[0], out_hw[0], out_hw[1], width * xp.itemsize))
 
 
 def deal(plan: list, parts: int) -> list:
@@ -93,9 +95,8 @@ def deal(plan: list, parts: int) -> list:
     return [plan[len(plan) * i // parts:len(plan) * (i + 1) // parts] for i in range(parts)]
 
 
-def gathered(xp: np.ndarray, k_hw, out_hw, strides, dilations, plan, todo=None):
-    """Yield ``(n0, n1, h0, h1, cols)`` per block of ``todo`` (default ``plan``; threads
-    sharing one iterator over ``plan`` each take the next block): ``cols`` is a scratch
+def gathered(xp: np.ndarray, k_hw, out_hw, strides, dilations, plan):
+    """Yield ``(n0, n1, h0, h1, cols)`` per block of ``plan``: ``cols`` is a scratch
     (rows, KH*KW*C) matrix holding the receptive fields of output rows h0:h1 of images
     n0:n1 of padded NHWC ``xp``, valid until the next block.
 
@@ -113,7 +114,7 @@ def gathered(xp: np.ndarray, k_hw, out_hw, strides, dilations, plan, todo=None):
     # A C-contiguous source is viewed through the ndarray constructor (a few times faster
     # than as_strided); any other (a transposed NCHW input) through as_strided.
     source = xp if xp.flags.c_contiguous else None
-    for n0, n1, h0, h1 in (plan if todo is None else todo):
+    for n0, n1, h0, h1 in plan:
         shape = (n1 - n0, h1 - h0, ow, kh, kw, c)
         if source is not None:
             view = np.ndarray(shape, xp.dtype, source, n0 * s0 + h0 * steps[1], steps)
@@ -142,15 +143,13 @@ def correlate(xp: np.ndarray, weights: np.ndarray, k_hw, out_hw, strides, dilati
         np.matmul(xp.reshape(-1, c), weights, out=out.reshape(-1, o))
         return out
 
-    plan, workers = plan_blocks(xp, k_hw, out_hw)
-    todo = iter(plan)   # shared: each thread takes the next block (next() holds the GIL)
+    plan = plan_blocks(xp, k_hw, out_hw)
 
-    def run(_):
-        for n0, n1, h0, h1, cols in gathered(xp, k_hw, out_hw, strides, dilations, plan,
-                                             todo):
+    def run(part):
+        for n0, n1, h0, h1, cols in gathered(xp, k_hw, out_hw, strides, dilations, part):
             np.matmul(cols, weights, out=out[n0:n1, h0:h1].reshape(cols.shape[0], o))
 
-    blas_threads.split(run, [None] * workers)
+    blas_threads.split(run, deal(plan, min(len(plan), SPLIT_PARTS)))
     return out
 
 
@@ -179,9 +178,12 @@ def conv_filter_grad(x: np.ndarray, grad: np.ndarray, k_hw, pads, strides, dilat
             total += part
         return total
 
-    plan, workers = plan_blocks(xp, k_hw, (oh, ow))
-    # Fixed runs of blocks per thread, so that the sums add up in the same order each time.
-    totals = blas_threads.split(run, deal(plan, workers))
+    plan = plan_blocks(xp, k_hw, (oh, ow))
+    # Fixed runs of blocks, whichever thread takes them: the partial sums add up in the
+    # same order every time.
+    totals = blas_threads.split(run, deal(plan, min(len(plan), SPLIT_PARTS)))
+    if not totals:
+        return np.zeros((width, o), np.result_type(x, grad))
     for other in totals[1:]:
         totals[0] += other
     return totals[0]
