@@ -32,10 +32,10 @@ DY = RNG.standard_normal((16, 32, 32, 64), dtype=np.float32)
 PADS = ((1, 1), (1, 1))
 
 PAIRS = {
-    "conv backprop input | conv backprop filter (VGG conv2)": (
+    "conv backprop input and filter (VGG conv2)": (
         lambda: conv_gemm.conv_input_grad(DY, F, (32, 32), PADS, (1, 1), (1, 1)),
         lambda: conv_gemm.conv_filter_grad(X, DY, (3, 3), PADS, (1, 1), (1, 1))),
-    "ReLU gradient | bias gradient (16x32x32x64)": (
+    "ReLU gradient and bias gradient (16x32x32x64)": (
         lambda: DY * (X > 0),
         lambda: np.ones(16 * 32 * 32, np.float32) @ DY.reshape(-1, 64)),
     "two 512x512x512 products": (
