@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
 DEMO_DIR ?= demo-out
 
-.PHONY: demo test bench clean fixtures
+.PHONY: demo test bench bench-models clean fixtures
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(PIP) install -q -e '.[bench]'
 	$(PY) bench/bench_bundle.py
+
+# Real models and the Saver vs TensorFlow, idle and beside two busy processes (~20 min).
+bench-models: $(TEST_STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/bench_models.py --memory --write
+	$(PY) bench/bench_saver.py --busy --write
 
 # Regenerate the committed fixtures with real TensorFlow.
 fixtures: $(TEST_STAMP)
