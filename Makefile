@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
 DEMO_DIR ?= demo-out
 
-.PHONY: demo test bench clean fixtures fuzz crash stress
+.PHONY: demo test bench bench-models clean fixtures fuzz crash stress
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ bench: $(TEST_STAMP)
 # failures expected (the suite runs a few hundred).
 stress: $(TEST_STAMP)
 	PYTHONPATH=. $(PY) bench/stress_two_savers.py
+
+# Real models and the Saver vs TensorFlow, idle and beside two busy processes (~20 min).
+bench-models: $(TEST_STAMP)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/bench_models.py --memory --write
+	$(PY) bench/bench_saver.py --busy --write
 
 # Regenerate the committed fixtures with real TensorFlow.
 fixtures: $(TEST_STAMP)

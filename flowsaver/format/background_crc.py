@@ -7,6 +7,12 @@ hand-over, a few microseconds a buffer, instead of ~0.1 s a GiB.
 One daemon thread serves every job of the process from one queue, in order, so the
 buffers of one job are always combined in the order they were given. A forked child
 starts its own thread on first use.
+
+The helper only pays when it has a core of its own: on a machine whose cores other
+processes keep busy, the caller would wait for a thread that is not running (a write
+measured at 0.63x the raw write's speed), so ``worth_it()`` asks the load meter, and
+callers compute the CRC inline, piece by piece while each piece is in cache, when no core
+is spare.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import os
 import queue
 import threading
 
+from flowsaver.format import cpu_load
 from flowsaver.format.coding import crc32c
 
 _queue: queue.SimpleQueue | None = None
@@ -46,6 +53,11 @@ class BackgroundCrc32c:
         if self._error is not None:
             raise self._error
         return self.value
+
+
+def worth_it() -> bool:
+    """Whether a core is free for the helper beside the calling thread."""
+    return cpu_load.METER.free_cores() >= 2
 
 
 def _serve(jobs: queue.SimpleQueue) -> None:

@@ -92,6 +92,35 @@ class BlockReader:
         if self.restarts[0] != 0 or any(r > self._limit for r in self.restarts):
             raise CorruptionError("block restart offsets point outside the block")
 
+    def entries(self) -> list[tuple[bytes, bytes]]:
+        """Every ``(key, value)`` as bytes, in stored order: ``list(self)``, faster.
+
+        The same checks as ``__iter__`` in a tighter loop over a ``bytes`` copy of the
+        block (indexing bytes gives ints and slicing gives bytes, with no conversions):
+        opening a 1000-tensor checkpoint decodes 1000 entries here."""
+        data, limit = bytes(self._data[:self._limit]), self._limit
+        out = []
+        append = out.append
+        pos = 0
+        key = b""
+        while pos < limit:
+            if pos + 3 <= limit:
+                shared, non_shared, value_len = data[pos], data[pos + 1], data[pos + 2]
+            if pos + 3 <= limit and (shared | non_shared | value_len) < 128:
+                pos += 3
+            else:
+                shared, pos = decode_varint32(data, pos, limit)
+                non_shared, pos = decode_varint32(data, pos, limit)
+                value_len, pos = decode_varint32(data, pos, limit)
+            end_key = pos + non_shared
+            end_value = end_key + value_len
+            if shared > len(key) or end_value > limit:
+                raise CorruptionError("block entry overruns the block or its previous key")
+            key = key[:shared] + data[pos:end_key] if shared else data[pos:end_key]
+            append((key, data[end_key:end_value]))
+            pos = end_value
+        return out
+
     def __iter__(self):
         """Yield ``(key, value)`` as bytes, in stored order."""
         data, limit = self._data, self._limit

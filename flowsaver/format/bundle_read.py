@@ -31,23 +31,21 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.format import bundle_partitioned as partitioned
-from flowsaver.format import dtypes, storage, tensor_codec
+from flowsaver.format import background_crc, dtypes, storage, tensor_codec
 from flowsaver.format.background_crc import BackgroundCrc32c
+from flowsaver.format.bundle_index import (  # noqa: F401 - re-exported, as before
+    CONSUMER_VERSION, HEADER_KEY, MAX_NUM_SHARDS, MAX_RANK, _read_index_items, data_filename,
+    index_filename, key_to_name, name_to_key, read_index, read_table_file, shape_of)
 from flowsaver.format.coding import CorruptionError, crc32c, mask
 from flowsaver.format.crc_stream import crc32c_of_range
 # also imported from here by other readers:
 from flowsaver.format.files import (open_regular_file, physical_memory_bytes,  # noqa: F401
                                     read_exactly)
 from flowsaver.format.mapped import FileMaps
-from flowsaver.format.protos import BundleEntryProto, BundleHeaderProto
-from flowsaver.format.ranged_reads import RemoteBlob, prefetch, read_object
+from flowsaver.format.protos import BundleEntryProto
+from flowsaver.format.ranged_reads import RemoteBlob, prefetch
 from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice, num_elements
-from flowsaver.format.table import TableReader
 
-HEADER_KEY = b""
-CONSUMER_VERSION = 1   # the bundle format version this reader understands
-MAX_RANK = 254         # TensorFlow's TensorShape limit
-MAX_NUM_SHARDS = 99_999  # data file names hold five digits
 # A tensor is read in pieces of this size. A tensor of two or more pieces has its CRC taken
 # on a helper thread, each piece while the next is read; a smaller one has it taken here,
 # each piece just after it is read, while it is still in the CPU cache. Must stay below
@@ -56,95 +54,6 @@ READ_PIECE = 1 << 20
 # No tensor larger than the machine's memory is allocated: the allocation would fail, or
 # (with memory overcommit) succeed and then exhaust memory while the bytes are read.
 MAX_READ_BYTES = physical_memory_bytes()
-
-
-def data_filename(prefix: str, shard_id: int, num_shards: int) -> str:
-    return "%s.data-%05d-of-%05d" % (prefix, shard_id, num_shards)
-
-
-def index_filename(prefix: str) -> str:
-    return prefix + ".index"
-
-
-def key_to_name(key: bytes) -> str:
-    return key.decode("utf-8", "surrogateescape")
-
-
-def name_to_key(name) -> bytes:
-    if isinstance(name, bytes):
-        return name
-    try:
-        return name.encode("utf-8", "surrogateescape")
-    except (UnicodeEncodeError, AttributeError):
-        raise errors.InvalidArgumentError(f"tensor name {name!r} is not UTF-8 text or bytes") \
-            from None
-
-
-def shape_of(proto, where: str) -> tuple[int, ...]:
-    """A checked tuple of dims from a TensorShapeProto found in a file."""
-    if proto.unknown_rank:
-        raise errors.DataLossError(f"{where}: stored shape has unknown rank")
-    dims = tuple(d.size for d in proto.dim)
-    if len(dims) > MAX_RANK or any(d < 0 for d in dims):
-        raise errors.DataLossError(f"{where}: stored shape {list(dims)} is invalid")
-    # NumPy refuses any shape whose non-zero dims multiply past its index range, even
-    # one with a zero dim; no real tensor comes near that.
-    if num_elements(d for d in dims if d) > dtypes.MAX_ARRAY_ELEMENTS:
-        raise errors.DataLossError(f"{where}: stored shape {list(dims)} is too large for "
-                                   f"any array")
-    return dims
-
-
-def read_table_file(path: str) -> list[tuple[bytes, bytes]]:
-    """All entries of an SSTable file; DataLossError naming the file when malformed."""
-    if storage.is_url(path):
-        data = read_object(path)
-    else:
-        fd = open_regular_file(path)
-        with os.fdopen(fd, "rb") as f:
-            data = f.read(os.fstat(fd).st_size)
-    try:
-        return list(TableReader(data))
-    except CorruptionError as exc:
-        raise errors.DataLossError(f"Unable to read table file {path}: {exc}") from None
-
-
-def read_index(prefix: str):
-    """``(header, {key: BundleEntryProto})`` of a bundle, checked; the header key excluded."""
-    path = index_filename(prefix)
-    items = read_table_file(path)
-    if not items or items[0][0] != HEADER_KEY:
-        raise errors.DataLossError(f"{path}: the table has no bundle header (key \"\")")
-    try:
-        header = BundleHeaderProto.FromString(items[0][1])
-    except Exception as exc:  # DecodeError; the message is all we keep
-        raise errors.DataLossError(f"{path}: bundle header does not parse: {exc}") from None
-    _check_header(header, path)
-    entries = {}
-    for key, value in items[1:]:
-        try:
-            entry = BundleEntryProto.FromString(value)
-        except Exception as exc:
-            raise errors.DataLossError(f"{path}: entry for tensor {key_to_name(key)!r} does "
-                                       f"not parse: {exc}") from None
-        if not 0 <= entry.shard_id < header.num_shards:
-            raise errors.DataLossError(f"{path}: tensor {key_to_name(key)!r} names shard "
-                                       f"{entry.shard_id} of {header.num_shards}")
-        entries[key] = entry
-    return header, entries
-
-
-def _check_header(header, path: str) -> None:
-    version = header.version
-    if not 1 <= header.num_shards <= MAX_NUM_SHARDS:
-        raise errors.DataLossError(f"{path}: bundle header says {header.num_shards} shards "
-                                   f"(data file names allow 1 to {MAX_NUM_SHARDS})")
-    if version.producer < 0 or version.min_consumer > CONSUMER_VERSION \
-            or CONSUMER_VERSION in version.bad_consumers:
-        raise errors.InvalidArgumentError(
-            f"{path}: checkpoint format version (producer {version.producer}, min_consumer "
-            f"{version.min_consumer}, bad_consumers {list(version.bad_consumers)}) cannot be "
-            f"read by this reader (version {CONSUMER_VERSION})")
 
 
 class BundleReader:
@@ -164,14 +73,15 @@ class BundleReader:
         self._remote = storage.is_url(prefix)
         self._maps = FileMaps() if mmap and not self._remote else None
         self._prefetched: dict = {}
-        self.header, self._entries = read_index(prefix)
+        self.header, self._entries, maybe_sliced = _read_index_items(prefix)
         self._big_endian = self.header.endianness == 1
         hidden = set()
-        for key, entry in self._entries.items():
-            for s in entry.slices:
+        for key in maybe_sliced:
+            for s in self._entries[key].slices:
                 hidden.add(encode_tensor_name_slice(key, self._slice(s, key)))
-        self._visible = {k for k in self._entries if k not in hidden}
-        self._names = [key_to_name(k) for k in self._entries if k in self._visible]
+        self._visible = {k for k in self._entries if k not in hidden} if hidden \
+            else self._entries.keys()
+        self._names = None    # decoded on first use
         self._files: dict[int, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._slice_cache: dict = {}
@@ -179,6 +89,8 @@ class BundleReader:
     # --- metadata ------------------------------------------------------------------------
     def names(self) -> list[str]:
         """Tensor names in key order, slice keys hidden."""
+        if self._names is None:
+            self._names = [key_to_name(k) for k in self._entries if k in self._visible]
         return list(self._names)
 
     def has_tensor(self, name) -> bool:
@@ -446,7 +358,8 @@ class BundleReader:
                 from None
         view = memoryview(buf)
         crc = 0
-        background = BackgroundCrc32c() if want_crc and size > READ_PIECE else None
+        background = BackgroundCrc32c() \
+            if want_crc and size > READ_PIECE and background_crc.worth_it() else None
         step = READ_PIECE if want_crc else max(size, 1)
         for start in range(0, size, step):
             piece = view[start:start + step]

@@ -42,7 +42,7 @@ import os
 import numpy as np
 
 from flowsaver import errors
-from flowsaver.format import dtypes, storage, tensor_codec
+from flowsaver.format import background_crc, dtypes, storage, tensor_codec
 from flowsaver.format.atomic import tempstate_suffix
 from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.bundle_read import (HEADER_KEY, data_filename, index_filename,
@@ -55,6 +55,8 @@ from flowsaver.format.table import TableBuilder
 PRODUCER_VERSION = 1
 # From this size on, a tensor's CRC is taken on a helper thread while its bytes are written.
 BACKGROUND_CRC_MIN_BYTES = 1 << 20
+# Without a helper thread, large tensors are checksummed and written in pieces this size.
+INLINE_CRC_PIECE = 1 << 20
 
 
 def temp_name(path: str) -> str:
@@ -198,7 +200,8 @@ class BundleWriter:
             return
         key = self._new_key(name)
         expected = num_elements(shape) * dtype.numpy.itemsize
-        background = BackgroundCrc32c() if expected >= BACKGROUND_CRC_MIN_BYTES else None
+        background = BackgroundCrc32c() \
+            if expected >= BACKGROUND_CRC_MIN_BYTES and background_crc.worth_it() else None
         crc = size = 0
         try:
             for piece in pieces:
@@ -274,21 +277,27 @@ class BundleWriter:
 
     def _write(self, array: np.ndarray, info: dtypes.DType) -> BundleEntryProto:
         entry = BundleEntryProto(dtype=info.enum, shape=shape_proto(array.shape))
-        background = None
+        background, inline = None, False
         if info.kind == "memcpy":
             data = memoryview(array.reshape(-1).view(np.uint8))
-            if len(data) >= BACKGROUND_CRC_MIN_BYTES:
+            if len(data) >= BACKGROUND_CRC_MIN_BYTES and background_crc.worth_it():
                 background = BackgroundCrc32c()
                 background.update(data)
-            else:
-                crc = crc32c(data)
-            chunks = [data]
+                chunks = [data]
+            else:   # no spare core: each piece's CRC just before it is written, from cache
+                chunks = [data[i:i + INLINE_CRC_PIECE]
+                          for i in range(0, len(data), INLINE_CRC_PIECE)] or [data]
+                crc, inline = 0, True
         elif info.kind == "string":  # even when empty: TF writes the 4-byte length crc
             chunks, crc = tensor_codec.encode_strings(array)
         else:
             chunks, crc = tensor_codec.encode_variants(array)
         try:
-            size = sum(self._write_all(chunk) for chunk in chunks)
+            size = 0
+            for chunk in chunks:
+                if inline:
+                    crc = crc32c(chunk, crc)
+                size += self._write_all(chunk)
         except BaseException as exc:
             self._failed = f"{type(exc).__name__}: {exc}"  # offsets no longer match the file
             raise

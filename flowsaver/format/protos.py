@@ -76,6 +76,13 @@ _bundle = build("flowsaver/bundle.proto", "tensorflow",
         "3 slot_variable_node_id int32"],
 }, deps=["flowsaver/core.proto"])
 
+# Not a TensorFlow message: a flowsaver-private list whose one repeated field lets a reader
+# parse every BundleEntryProto of an index in one protobuf call (each entry framed as field
+# 1, length-delimited), instead of one call per entry.
+_entry_list = build("flowsaver/bundle_entry_list.proto", "tensorflow", {}, {
+    "FlowsaverBundleEntryList": ["1 entries repeated BundleEntryProto"],
+}, deps=["flowsaver/bundle.proto"])
+
 VersionDef = _core["VersionDef"]
 TensorShapeProto = _core["TensorShapeProto"]
 TensorSliceProto = _core["TensorSliceProto"]
@@ -90,3 +97,4 @@ SavedSlice = _bundle["SavedSlice"]
 SavedTensorSlices = _bundle["SavedTensorSlices"]
 CheckpointState = _bundle["CheckpointState"]
 TrackableObjectGraph = _bundle["TrackableObjectGraph"]
+BundleEntryList = _entry_list["FlowsaverBundleEntryList"]

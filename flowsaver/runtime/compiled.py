@@ -9,6 +9,7 @@ one generated function where every tensor is a local variable, e.g.::
             v0 = feeds[0]
             s = 0; v3 = k0(v0, v1.read())
             s = 1; v4 = k1(v3, v2)
+            del v3
             return [v4]
         except Exception as e:
             fail(e, s)
@@ -38,7 +39,9 @@ def compile_plan(plan: Plan, targets=()):
     for slot, value in consts.items():
         namespace[f"v{slot}"] = value
     steps = []
-    for step in live_steps(plan, consts, targets):
+    live = live_steps(plan, consts, targets)
+    drops = _last_uses(live, plan, consts)
+    for step in live:
         op = step.op
         args = [f"v{i}.read()" if d else f"v{i}" for i, d in zip(step.inputs, step.derefs)]
         index = len(steps)
@@ -55,6 +58,8 @@ def compile_plan(plan: Plan, targets=()):
         else:
             target = ", ".join(f"v{o}" for o in step.outputs) + ","
         body.append(f"s = {index}; {target} = {call}  # {op.name} ({op.type})")
+        if drops[index]:   # values no later step reads: freed now, not when the run ends
+            body.append("del " + ", ".join(f"v{slot}" for slot in drops[index]))
     fetched = ", ".join("None" if s is None else f"v{s}" for s in plan.fetch_slots)
     body.append(f"return [{fetched}]")
     source = "def run(feeds):\n    s = -1\n    try:\n" + \
@@ -75,6 +80,24 @@ def compile_plan(plan: Plan, targets=()):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102
     return namespace["run"]
+
+
+def _last_uses(steps: list, plan: Plan, consts: dict) -> list:
+    """For each step, the local slots to delete after it: its inputs or outputs that no
+    later step reads and that are not fetched. Without this every intermediate tensor of a
+    training step stays alive until the step ends (a VGG step's peak memory was the sum of
+    all its activations and gradients). Constants are globals and never deleted; feeds
+    are deleted like any local (the caller keeps its own reference)."""
+    keep = {s for s in plan.fetch_slots if s is not None} | set(consts)
+    last = {}
+    for index, step in enumerate(steps):
+        for slot in list(step.inputs) + list(step.outputs):
+            last[slot] = index
+    drops = [[] for _ in steps]
+    for slot, index in last.items():
+        if slot not in keep:
+            drops[index].append(slot)
+    return [sorted(d) for d in drops]
 
 
 def _pure(op) -> bool:

@@ -15,7 +15,7 @@ from flowsaver import errors
 from flowsaver.format.config_protos import ConfigProto
 from flowsaver.graph.graph import get_default_graph, session_as_default
 from flowsaver.graph.operation import Operation, Tensor
-from flowsaver.ops import registry
+from flowsaver.ops import blas_threads, registry
 from flowsaver.runtime import executor, fetches as fetch_util, planner, runners
 from flowsaver.runtime.state import RunContext
 
@@ -93,8 +93,13 @@ class Session:
         runner = self._plans.get(key)
         if runner is None:
             runner = self._plans[key] = self._runner(mapper, feed_tensors)
-        with np.errstate(all="ignore"):  # TensorFlow computes inf and nan silently
-            values = runner(feed_values)
+        controlled = blas_threads.enter()  # BLAS gets the cores other processes leave
+        try:
+            with np.errstate(all="ignore"):  # TensorFlow computes inf and nan silently
+                values = runner(feed_values)
+        finally:
+            if controlled:
+                blas_threads.leave()
         return mapper.build([_fetched(t, v) for t, v in zip(mapper.tensors, values)])
 
     def _mapper(self, fetches) -> fetch_util.FetchMapper:

@@ -13,7 +13,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops import shapes
+from flowsaver.ops import blas_threads, shapes
 from flowsaver.ops.registry import PYTHON_CONSTANT, OpTable
 
 TABLE = OpTable(__name__)
@@ -292,5 +292,5 @@ def _matmul(op, ctx):
     _dtype(op)
     ta, tb = op.get_attr("transpose_a"), op.get_attr("transpose_b")
     if not ta and not tb:
-        return np.matmul
-    return lambda a, b: np.matmul(a.T if ta else a, b.T if tb else b)
+        return blas_threads.matmul
+    return lambda a, b: blas_threads.matmul(a.T if ta else a, b.T if tb else b)

@@ -1,8 +1,10 @@
 """Gradient ops of 2-D convolution and pooling: defs, shape functions and NumPy kernels.
 
 ``Conv2DBackpropFilter`` is one matrix product of the input's patches (im2col) with the
-output gradient; ``Conv2DBackpropInput`` multiplies the output gradient by the filter and
-adds each of the KH*KW patch planes back into place (col2im). ``MaxPoolGrad`` routes each
+output gradient; ``Conv2DBackpropInput`` is, at stride 1, a correlation of the padded
+output gradient with the flipped filter (im2col and one product), and otherwise one product
+whose KH*KW patch planes are added back into place (col2im); see conv_gemm.py. Grouped
+convolutions do one product per group. ``MaxPoolGrad`` routes each
 window's gradient to its first maximum, ``AvgPoolGrad`` spreads it over the window's
 in-bounds pixels. All loops run over window offsets (KH*KW), never over pixels; NCHW is
 transposed to NHWC and back.
@@ -14,6 +16,7 @@ import numpy as np
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.shapes import partial_shape
+from flowsaver.ops.nn import conv_gemm
 from flowsaver.ops.nn.conv_kernels import pad_spatial, patches
 from flowsaver.ops.registry import NO_GRADIENT_YET, OpTable
 
@@ -174,11 +177,12 @@ def _conv_filter_grad(op, ctx):
         pads, out_hw = _setup(win, x.shape, (kh, kw))
         _check_out(win, grad, n, out_hw, out_c)
         groups = c // fc
-        cols = _im2col(pad_spatial(x, pads), (kh, kw), out_hw, win.strides, win.dilations)
-        flat = grad.reshape(-1, out_c)
         if groups == 1:
-            out = cols.T @ flat
+            out = conv_gemm.conv_filter_grad(x, grad, (kh, kw), pads, win.strides,
+                                             win.dilations)
         else:  # each group of filters sees only its slice of the input channels
+            cols = _im2col(pad_spatial(x, pads), (kh, kw), out_hw, win.strides, win.dilations)
+            flat = grad.reshape(-1, out_c)
             per, split = out_c // groups, cols.reshape(-1, kh * kw, groups, fc)
             out = np.concatenate(
                 [(split[:, :, g].reshape(-1, kh * kw * fc).T @ flat[:, g * per:(g + 1) * per])
@@ -203,7 +207,7 @@ def _conv_input_grad(op, ctx):
         _check_out(win, grad, n, out_hw, out_c)
         groups, per = c // fc, out_c // (c // fc)
         if groups == 1:
-            out = _col2im(grad, f, win, pads, out_hw, (h, w))
+            out = conv_gemm.conv_input_grad(grad, f, (h, w), pads, win.strides, win.dilations)
             return win.from_nhwc(out).astype(dtype, copy=False)
         spread = _spread(grad, win, (kh, kw), (h, w), pads)
         flipped = f[::-1, ::-1]
@@ -216,25 +220,6 @@ def _conv_input_grad(op, ctx):
         out = parts[0] if groups == 1 else np.concatenate(parts, axis=1)
         return win.from_nhwc(out.reshape(n, h, w, c)).astype(dtype, copy=False)
     return run
-
-
-def _col2im(grad, f, win: Window, pads, out_hw, in_hw) -> np.ndarray:
-    """The input gradient as one matrix product and one add per window offset.
-
-    Each output pixel's gradient times the filter is what its receptive field gets
-    (``grad @ f.T``, shaped like im2col's columns); adding every offset's slab back where
-    it was read from is the transpose of im2col.
-    """
-    n = grad.shape[0]
-    kh, kw, c, out_c = f.shape
-    oh, ow = out_hw
-    flat = grad.reshape(-1, out_c)
-    padded = np.zeros((n, in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]), c),
-                      np.result_type(grad, f))
-    for i, j, rows, columns in _offsets(win, (kh, kw), out_hw):
-        # one offset's slab at a time: a contiguous product added into a strided view
-        padded[:, rows, columns] += (flat @ f[i, j].T).reshape(n, oh, ow, c)
-    return _crop(padded, pads, in_hw[0], in_hw[1])
 
 
 # ---- pooling ------------------------------------------------------------------------------------
@@ -253,25 +238,29 @@ def _max_pool_grad(op, ctx):
         pads, out_hw = _setup(win, x.shape, win.ksize)
         _check_out(win, grad, n, out_hw, c)
         low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        xp = pad_spatial(x, pads, low)
-        # The first maximum of each window (in row-major window order) takes the gradient.
-        best, arg = None, None
-        for i, j, rows, columns in _offsets(win, win.ksize, out_hw):
-            value = xp[:, rows, columns]
-            if best is None:
-                best, arg = value.copy(), np.zeros(value.shape, np.int16)
-                continue
-            better = value > best
-            np.maximum(best, value, out=best)
-            np.copyto(arg, i * win.ksize[1] + j, where=better)
+        xp = conv_gemm.padded(x, pads, low)
+        # The first maximum of each window (in row-major window order) takes the gradient,
+        # as TensorFlow's argmax does; NaN never wins (fmax skips it, as TF's ">" does).
+        # Work per offset is a few whole-array operations on (N, OH, OW, C) views.
+        offsets = list(_offsets(win, win.ksize, out_hw))
+        views = [xp[:, rows, columns] for _, _, rows, columns in offsets]
+        best = views[0].copy() if len(views) == 1 else np.fmax(views[0], views[1])
+        for view in views[2:]:
+            np.fmax(best, view, out=best)
         out = np.zeros(xp.shape, grad.dtype)
         overlap = any(k > s for k, s in zip(win.ksize, win.strides))
-        for i, j, rows, columns in _offsets(win, win.ksize, out_hw):
-            routed = grad * (arg == i * win.ksize[1] + j)
+        taken = None
+        for (_, _, rows, columns), view in zip(offsets, views):
+            hit = view == best
+            if taken is None:
+                taken = hit
+            else:
+                hit &= ~taken
+                taken |= hit
             if overlap:
-                out[:, rows, columns] += routed
+                out[:, rows, columns] += grad * hit
             else:  # windows do not overlap: each position is written once
-                out[:, rows, columns] = routed
+                np.multiply(grad, hit, out=out[:, rows, columns])
         return win.from_nhwc(_crop(out, pads, h, w)).astype(dtype, copy=False)
     return run
 

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from flowsaver import errors
+from flowsaver.ops.nn import conv_gemm
 from flowsaver.ops.nn.kernels import rank_error
 from flowsaver.ops.registry import OpTable
 
@@ -168,23 +169,26 @@ def im2col(x: np.ndarray, k_hw, geo: Geometry):
 
 
 def conv2d_nhwc(x: np.ndarray, f: np.ndarray, geo: Geometry) -> np.ndarray:
-    """The convolution of NHWC ``x`` with HWIO ``f``: one matrix product per group."""
+    """The convolution of NHWC ``x`` with HWIO ``f``: one matrix product per group (one
+    group: ``conv_gemm.conv_forward``, with scratch buffers)."""
     n, _, _, c = x.shape
     kh, kw, fc, out_c = f.shape
     if c % fc:
         raise errors.InvalidArgumentError(
             None, geo.op, f"input depth ({c}) must be a multiple of filter depth ({fc}) "
                           f"for {geo.op.name}")
-    cols, (oh, ow) = im2col(x, (kh, kw), geo)
     groups = c // fc
     if groups == 1:
-        out = cols @ f.reshape(kh * kw * fc, out_c)
-    else:
-        per, split = out_c // groups, cols.reshape(-1, kh * kw, groups, fc)
-        out = np.concatenate(
-            [split[:, :, g].reshape(-1, kh * kw * fc)
-             @ f[..., g * per:(g + 1) * per].reshape(kh * kw * fc, per)
-             for g in range(groups)], axis=1)
+        _, h, w, _ = x.shape
+        pads = (geo.pads(0, h, kh), geo.pads(1, w, kw))
+        out_hw = (geo.out_size(0, h, kh), geo.out_size(1, w, kw))
+        return conv_gemm.conv_forward(x, f, pads, out_hw, geo.strides, geo.dilations)
+    cols, (oh, ow) = im2col(x, (kh, kw), geo)
+    per, split = out_c // groups, cols.reshape(-1, kh * kw, groups, fc)
+    out = np.concatenate(
+        [split[:, :, g].reshape(-1, kh * kw * fc)
+         @ f[..., g * per:(g + 1) * per].reshape(kh * kw * fc, per)
+         for g in range(groups)], axis=1)
     return out.reshape(n, oh, ow, out_c)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
+from flowsaver.ops.nn import norm_math
 from flowsaver.ops.nn.kernels import merge_dim, rank_error
 from flowsaver.ops.registry import NO_GRADIENT_YET, OpTable
 
@@ -103,10 +104,15 @@ def _fused_batch_norm(op, ctx):
                 None, op, f"input must be {layout.rank}-dimensional{list(x.shape)}")
         dtype, work = x.dtype, _work(x)
         c = x.shape[layout.channel]
+        last = layout.channel == layout.rank - 1
         if training:
             count = work.size // c if c else 0
-            mean = work.mean(axis=layout.axes)
-            var = np.square(work - layout.per_channel(mean)).mean(axis=layout.axes)
+            if last:
+                y, mean, var = norm_math.train_forward(work.reshape(-1, c), scale, offset, eps)
+                y = y.reshape(work.shape)
+            else:
+                mean = work.mean(axis=layout.axes)
+                var = np.square(work - layout.per_channel(mean)).mean(axis=layout.axes)
             unbiased = var * np.float32(count / max(count - 1, 1))
             if factor != 1.0:
                 batch_mean = (1 - factor) * est_mean + factor * mean
@@ -118,9 +124,13 @@ def _fused_batch_norm(op, ctx):
             mean, var = est_mean, est_var
             batch_mean = saved_mean = est_mean
             batch_var = saved_var = est_var
-        inv = (1 / np.sqrt(var + eps)).astype(np.float32) * scale
-        y = (work - layout.per_channel(mean)) * layout.per_channel(inv) + \
-            layout.per_channel(offset)
+        if not last:
+            inv = (1 / np.sqrt(var + eps)).astype(np.float32) * scale
+            y = (work - layout.per_channel(mean)) * layout.per_channel(inv) + \
+                layout.per_channel(offset)
+        elif not training:
+            y = norm_math.infer_forward(work.reshape(-1, c), scale, offset, mean, var,
+                                        eps).reshape(work.shape)
         f32 = np.float32
         return (y.astype(dtype, copy=False), batch_mean.astype(f32), batch_var.astype(f32),
                 saved_mean.astype(f32), saved_var.astype(f32), np.zeros(0, f32))
@@ -136,6 +146,14 @@ def _fused_batch_norm_grad(op, ctx):
     def run(dy, x, scale, mean, var, _reserved):
         dtype = x.dtype
         dy, x = _work(dy), _work(x)
+        if layout.channel == layout.rank - 1:
+            c = x.shape[-1]
+            dx, scale_grad, offset_grad = norm_math.backward(
+                dy.reshape(-1, c), x.reshape(-1, c), scale, mean, var, eps, training)
+            zero = np.float32(0)
+            return (dx.reshape(x.shape).astype(dtype, copy=False),
+                    scale_grad.astype(np.float32), offset_grad.astype(np.float32),
+                    np.array(zero), np.array(zero))
         inv = (1 / np.sqrt(var + eps)).astype(np.float32)
         x_hat = (x - layout.per_channel(mean)) * layout.per_channel(inv)
         offset_grad = dy.sum(axis=layout.axes)

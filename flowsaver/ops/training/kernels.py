@@ -76,10 +76,13 @@ def _sgd(slots, alpha, delta, attrs):
 
 def _momentum(slots, lr, grad, momentum, attrs):
     var, accum = slots
-    accum = accum * momentum + grad
+    accum = accum * momentum       # fresh arrays, updated in place: two allocations, not four
+    accum += grad
     if attrs["use_nesterov"]:
         return var - (grad * lr + accum * momentum * lr), accum
-    return var - lr * accum, accum
+    step = lr * accum
+    np.subtract(var, step, out=step)
+    return step, accum
 
 
 def _adam(slots, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, attrs):

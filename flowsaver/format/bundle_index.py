@@ -1,0 +1,150 @@
+"""The index of a V2 tensor bundle: reading ``P.index`` and checking what it says.
+
+Index entries (key -> serialized proto):
+    ""            BundleHeaderProto {1 num_shards, 2 endianness, 3 version}
+    name          BundleEntryProto  {1 dtype, 2 shape, 3 shard_id, 4 offset, 5 size,
+                                     6 crc32c (fixed32, masked), 7 slices}
+    \\x00name...   one stored slice of a partitioned tensor (see slices.py)
+
+Opening a checkpoint reads only this: the SSTable's entries in one tight loop
+(table.py), every BundleEntryProto parsed in one protobuf call (framed as the repeated
+field of a private BundleEntryList), the header and each entry's shard checked. File names
+and the key <-> name conversions used by the reader and writer live here too.
+"""
+from __future__ import annotations
+
+import os
+
+from flowsaver import errors
+from flowsaver.format import dtypes, storage
+from flowsaver.format.coding import CorruptionError, encode_varint
+from flowsaver.format.files import open_regular_file
+from flowsaver.format.protos import BundleEntryList, BundleEntryProto, BundleHeaderProto
+from flowsaver.format.ranged_reads import read_object
+from flowsaver.format.slices import num_elements
+from flowsaver.format.table import TableReader
+
+HEADER_KEY = b""
+ENTRY_TAG = b"\x0a"   # field 1, length-delimited: an entry in a BundleEntryList
+SHARD_ID_TAG = b"\x18"  # BundleEntryProto field 3 (shard_id), varint
+SLICES_TAG = b"\x3a"    # BundleEntryProto field 7 (slices), length-delimited
+_SHORT_LENGTHS = [bytes((n,)) for n in range(128)]   # one-byte varints
+CONSUMER_VERSION = 1   # the bundle format version this reader understands
+MAX_RANK = 254         # TensorFlow's TensorShape limit
+MAX_NUM_SHARDS = 99_999  # data file names hold five digits
+
+
+def data_filename(prefix: str, shard_id: int, num_shards: int) -> str:
+    return "%s.data-%05d-of-%05d" % (prefix, shard_id, num_shards)
+
+
+def index_filename(prefix: str) -> str:
+    return prefix + ".index"
+
+
+def key_to_name(key: bytes) -> str:
+    return key.decode("utf-8", "surrogateescape")
+
+
+def name_to_key(name) -> bytes:
+    if isinstance(name, bytes):
+        return name
+    try:
+        return name.encode("utf-8", "surrogateescape")
+    except (UnicodeEncodeError, AttributeError):
+        raise errors.InvalidArgumentError(f"tensor name {name!r} is not UTF-8 text or bytes") \
+            from None
+
+
+def shape_of(proto, where: str) -> tuple[int, ...]:
+    """A checked tuple of dims from a TensorShapeProto found in a file."""
+    if proto.unknown_rank:
+        raise errors.DataLossError(f"{where}: stored shape has unknown rank")
+    dims = tuple(d.size for d in proto.dim)
+    if len(dims) > MAX_RANK or any(d < 0 for d in dims):
+        raise errors.DataLossError(f"{where}: stored shape {list(dims)} is invalid")
+    # NumPy refuses any shape whose non-zero dims multiply past its index range, even
+    # one with a zero dim; no real tensor comes near that.
+    if num_elements(d for d in dims if d) > dtypes.MAX_ARRAY_ELEMENTS:
+        raise errors.DataLossError(f"{where}: stored shape {list(dims)} is too large for "
+                                   f"any array")
+    return dims
+
+
+def read_table_file(path: str) -> list[tuple[bytes, bytes]]:
+    """All entries of an SSTable file; DataLossError naming the file when malformed."""
+    if storage.is_url(path):
+        data = read_object(path)
+    else:
+        fd = open_regular_file(path)
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(os.fstat(fd).st_size)
+    try:
+        return TableReader(data).items()
+    except CorruptionError as exc:
+        raise errors.DataLossError(f"Unable to read table file {path}: {exc}") from None
+
+
+def read_index(prefix: str):
+    """``(header, {key: BundleEntryProto})`` of a bundle, checked; the header key excluded."""
+    header, entries, _ = _read_index_items(prefix)
+    return header, entries
+
+
+def _read_index_items(prefix: str):
+    """``read_index`` plus the keys whose entries may list slices (a superset)."""
+    path = index_filename(prefix)
+    items = read_table_file(path)
+    if not items or items[0][0] != HEADER_KEY:
+        raise errors.DataLossError(f"{path}: the table has no bundle header (key \"\")")
+    try:
+        header = BundleHeaderProto.FromString(items[0][1])
+    except Exception as exc:  # DecodeError; the message is all we keep
+        raise errors.DataLossError(f"{path}: bundle header does not parse: {exc}") from None
+    _check_header(header, path)
+    items = items[1:]
+    entries = dict(zip([key for key, _ in items], _parse_entries(items, path)))
+    # Field tags as raw bytes find the few entries worth looking at: an entry without the
+    # shard_id tag byte has shard 0 (always valid), one without the slices tag byte has no
+    # slices. Reading a field of 1000 parsed messages would cost more than the parse.
+    for key, value in items:
+        if SHARD_ID_TAG in value:
+            entry = entries[key]
+            if not 0 <= entry.shard_id < header.num_shards:
+                raise errors.DataLossError(f"{path}: tensor {key_to_name(key)!r} names "
+                                           f"shard {entry.shard_id} of {header.num_shards}")
+    return header, entries, [key for key, value in items if SLICES_TAG in value]
+
+
+def _parse_entries(items, path: str) -> list:
+    """The BundleEntryProto of each (key, value), parsed in one protobuf call; one call per
+    entry only to name the entry that does not parse."""
+    framed = []
+    for _, value in items:
+        size = len(value)
+        framed += (ENTRY_TAG, _SHORT_LENGTHS[size] if size < 128 else encode_varint(size),
+                   value)
+    try:
+        return list(BundleEntryList.FromString(b"".join(framed)).entries)
+    except Exception:  # DecodeError: find which entry, for the message
+        pass
+    for key, value in items:
+        try:
+            BundleEntryProto.FromString(value)
+        except Exception as exc:
+            raise errors.DataLossError(f"{path}: entry for tensor {key_to_name(key)!r} does "
+                                       f"not parse: {exc}") from None
+    raise errors.DataLossError(f"{path}: the index entries do not parse")
+
+
+def _check_header(header, path: str) -> None:
+    version = header.version
+    if not 1 <= header.num_shards <= MAX_NUM_SHARDS:
+        raise errors.DataLossError(f"{path}: bundle header says {header.num_shards} shards "
+                                   f"(data file names allow 1 to {MAX_NUM_SHARDS})")
+    if version.producer < 0 or version.min_consumer > CONSUMER_VERSION \
+            or CONSUMER_VERSION in version.bad_consumers:
+        raise errors.InvalidArgumentError(
+            f"{path}: checkpoint format version (producer {version.producer}, min_consumer "
+            f"{version.min_consumer}, bad_consumers {list(version.bad_consumers)}) cannot be "
+            f"read by this reader (version {CONSUMER_VERSION})")

@@ -1,0 +1,92 @@
+"""The blocked convolution kernels (ops/nn/conv_gemm.py) against TensorFlow.
+
+Real models' convolutions are split into cache-sized blocks of output rows; the small
+tensors of the other interop rows fit in one block. Here the block size is shrunk so that
+every split occurs (one row per block, bands of rows, several images per block), the
+blocks run on one thread or two, and Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter
+are compared with TensorFlow's, for strides, dilations and SAME/VALID/explicit padding.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import flowsaver
+from flowsaver.ops import blas_threads
+from flowsaver.ops.nn import conv_gemm
+from flowsaver.ops.op_builder import create_op
+from parity import assert_close, tf1_mode
+
+RNG = np.random.default_rng(5)
+X = RNG.standard_normal((3, 9, 11, 4)).astype(np.float32)
+GEOMETRIES = [  # (filter HxW, strides, padding, dilations)
+    ((3, 3), [1, 1, 1, 1], "SAME", [1, 1, 1, 1]),
+    ((5, 3), [1, 1, 1, 1], "VALID", [1, 1, 1, 1]),
+    ((3, 3), [1, 1, 1, 1], "SAME", [1, 2, 2, 1]),
+    ((3, 2), [1, 1, 1, 1], "VALID", [1, 2, 3, 1]),
+    ((3, 3), [1, 2, 2, 1], "SAME", [1, 1, 1, 1]),
+    ((2, 2), [1, 2, 2, 1], "VALID", [1, 1, 1, 1]),
+    ((3, 3), [1, 2, 1, 1], [[0, 0], [2, 1], [0, 3], [0, 0]], [1, 1, 1, 1]),
+    ((3, 3), [1, 1, 1, 1], [[0, 0], [3, 0], [1, 1], [0, 0]], [1, 1, 1, 1]),
+    ((1, 1), [1, 1, 1, 1], "VALID", [1, 1, 1, 1]),
+]
+BLOCK_BYTES = [16, 2000, 60000]   # a row per block, bands of rows, several images
+
+
+def _attrs(strides, padding, dilations):
+    attrs = {"strides": strides, "dilations": dilations}
+    if isinstance(padding, list):
+        attrs.update(padding="EXPLICIT", explicit_paddings=sum(padding, []))
+    else:
+        attrs["padding"] = padding
+    return attrs
+
+
+def _run(tf, op_type, inputs, attrs):
+    with tf1_mode(tf) as v1:
+        g = v1.Graph()
+        with g.as_default():
+            out = getattr(tf.raw_ops, op_type)(**inputs, **attrs)
+        with v1.Session(graph=g) as sess:
+            theirs = sess.run(out)
+    g = flowsaver.Graph()
+    with g.as_default():
+        out = create_op(op_type, list(inputs.values()), attrs)
+        with flowsaver.Session(graph=g) as sess:
+            ours = sess.run(out)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("block", BLOCK_BYTES)
+@pytest.mark.parametrize("k,strides,padding,dilations", GEOMETRIES)
+def test_blocked_conv_kernels_match_tensorflow(tf, monkeypatch, block, k, strides, padding,
+                                               dilations, workers):
+    monkeypatch.setattr(conv_gemm, "CHUNK_BYTES", block)
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self, w: workers)
+    f = RNG.standard_normal(k + (4, 6)).astype(np.float32)
+    attrs = _attrs(strides, padding, dilations)
+    y, theirs = _run(tf, "Conv2D", {"input": X, "filter": f}, attrs)
+    assert_close(y, theirs, rtol=1e-5, atol=1e-5, what="Conv2D")
+    dy = RNG.standard_normal(y.shape).astype(np.float32)
+    ours, theirs = _run(tf, "Conv2DBackpropInput", {
+        "input_sizes": np.array(X.shape, np.int32), "filter": f, "out_backprop": dy}, attrs)
+    assert_close(ours, theirs, rtol=1e-5, atol=1e-5, what="Conv2DBackpropInput")
+    ours, theirs = _run(tf, "Conv2DBackpropFilter", {
+        "input": X, "filter_sizes": np.array(f.shape, np.int32), "out_backprop": dy}, attrs)
+    assert_close(ours, theirs, rtol=1e-4, atol=1e-4, what="Conv2DBackpropFilter")
+
+
+def test_scratch_is_reused_and_never_returned():
+    """Two kernels in a row: the second reuses the first's scratch, and the first's output
+    is not overwritten by it (outputs never alias scratch)."""
+    conv_gemm.release_scratch()
+    f = RNG.standard_normal((3, 3, 4, 6)).astype(np.float32)
+    pads = ((1, 1), (1, 1))
+    first = conv_gemm.conv_forward(X, f, pads, (9, 11), (1, 1), (1, 1))
+    kept = first.copy()
+    buffer = conv_gemm.scratch(conv_gemm.COLS, (1,), np.float32)
+    second = conv_gemm.conv_forward(X[::-1].copy(), f, pads, (9, 11), (1, 1), (1, 1))
+    assert conv_gemm.scratch(conv_gemm.COLS, (1,), np.float32).base is buffer.base
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_allclose(second, kept[::-1], rtol=1e-6)

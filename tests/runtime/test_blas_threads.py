@@ -1,0 +1,92 @@
+"""BLAS thread control around Session.run: the count is set for the run and restored."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import threadpoolctl   # in the test extra; the package itself treats it as optional
+
+import flowsaver
+from flowsaver.ops import blas_threads
+
+
+def _blas():
+    libs = [lib for lib in threadpoolctl.ThreadpoolController().lib_controllers
+            if lib.user_api == "blas"]
+    if not libs:
+        pytest.skip("NumPy's BLAS is not visible to threadpoolctl")
+    return libs[0]
+
+
+def test_count_is_set_during_a_run_and_restored_after(monkeypatch):
+    lib = _blas()
+    control = blas_threads.BlasThreads()
+    monkeypatch.setenv(blas_threads.ENV_SWITCH, "1")
+    seen = []
+
+    def enter():
+        entered = control.enter()
+        seen.append(lib.get_num_threads())
+        return entered
+
+    monkeypatch.setattr(blas_threads, "enter", enter)
+    monkeypatch.setattr(blas_threads, "leave", control.leave)
+    before = lib.get_num_threads()
+    g = flowsaver.Graph()
+    with g.as_default():
+        x = flowsaver.placeholder(flowsaver.float32, [2, 2])
+        y = flowsaver.matmul(x, x)
+    with flowsaver.Session(graph=g) as sess:
+        np.testing.assert_array_equal(sess.run(y, {x: np.eye(2, dtype=np.float32)}),
+                                      np.eye(2))
+    assert seen == [1]
+    assert lib.get_num_threads() == before
+
+
+def test_nested_runs_restore_the_count_of_the_first(monkeypatch):
+    lib = _blas()
+    control = blas_threads.BlasThreads()
+    monkeypatch.setenv(blas_threads.ENV_SWITCH, "1")
+    before = lib.get_num_threads()
+    assert control.enter() and control.enter()
+    assert lib.get_num_threads() == 1
+    control.leave()
+    assert lib.get_num_threads() == 1     # the other run is still going
+    control.leave()
+    assert lib.get_num_threads() == before
+
+
+def test_zero_leaves_blas_alone(monkeypatch):
+    monkeypatch.setenv(blas_threads.ENV_SWITCH, "0")
+    assert blas_threads.BlasThreads().enter() is False
+
+
+@pytest.mark.parametrize("m,k,n", [(300, 200, 90), (40, 300, 700), (513, 129, 257)])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_split_matmul_equals_numpy(monkeypatch, m, k, n, transposed):
+    """Under load (BLAS given fewer threads than the usable cores) a large product is cut
+    into parts run on threads; every cut gives NumPy's product."""
+    control = blas_threads.BlasThreads()
+    control._libs, control.workers = [], 3
+    monkeypatch.setattr(control, "blas_count", lambda: 1)
+    monkeypatch.setattr(blas_threads, "_CONTROL", control)
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((k, m) if transposed else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if transposed else (k, n)).astype(np.float32)
+    a, b = (a.T, b.T) if transposed else (a, b)
+    np.testing.assert_allclose(blas_threads.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
+
+
+def test_split_returns_every_part_in_order_and_raises_a_part_error():
+    control = blas_threads.BlasThreads()
+    control._libs, control.workers = [], 3
+    parts = list(range(40))
+    assert control.split(lambda p: p * p, parts) == [p * p for p in parts]
+
+    def fail_on_7(p):
+        if p == 7:
+            raise ValueError("part 7")
+        return p
+
+    with pytest.raises(ValueError, match="part 7"):
+        control.split(fail_on_7, parts)
