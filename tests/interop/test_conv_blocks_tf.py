@@ -14,8 +14,7 @@ import pytest
 import flowsaver
 from flowsaver.ops import blas_threads
 from flowsaver.ops.nn import conv_gemm
-from flowsaver.ops.op_builder import create_op
-from parity import assert_close, tf1_mode
+from parity import assert_close, run_raw_op
 
 RNG = np.random.default_rng(5)
 X = RNG.standard_normal((3, 9, 11, 4)).astype(np.float32)
@@ -42,21 +41,6 @@ def _attrs(strides, padding, dilations):
     return attrs
 
 
-def _run(tf, op_type, inputs, attrs):
-    with tf1_mode(tf) as v1:
-        g = v1.Graph()
-        with g.as_default():
-            out = getattr(tf.raw_ops, op_type)(**inputs, **attrs)
-        with v1.Session(graph=g) as sess:
-            theirs = sess.run(out)
-    g = flowsaver.Graph()
-    with g.as_default():
-        out = create_op(op_type, list(inputs.values()), attrs)
-        with flowsaver.Session(graph=g) as sess:
-            ours = sess.run(out)
-    return ours, theirs
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("block", BLOCK_BYTES)
 @pytest.mark.parametrize("k,strides,padding,dilations", GEOMETRIES)
@@ -66,13 +50,13 @@ def test_blocked_conv_kernels_match_tensorflow(tf, monkeypatch, block, k, stride
     monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self, w: workers)
     f = RNG.standard_normal(k + (4, 6)).astype(np.float32)
     attrs = _attrs(strides, padding, dilations)
-    y, theirs = _run(tf, "Conv2D", {"input": X, "filter": f}, attrs)
+    y, theirs = run_raw_op(tf, "Conv2D", {"input": X, "filter": f}, attrs)
     assert_close(y, theirs, rtol=1e-5, atol=1e-5, what="Conv2D")
     dy = RNG.standard_normal(y.shape).astype(np.float32)
-    ours, theirs = _run(tf, "Conv2DBackpropInput", {
+    ours, theirs = run_raw_op(tf, "Conv2DBackpropInput", {
         "input_sizes": np.array(X.shape, np.int32), "filter": f, "out_backprop": dy}, attrs)
     assert_close(ours, theirs, rtol=1e-5, atol=1e-5, what="Conv2DBackpropInput")
-    ours, theirs = _run(tf, "Conv2DBackpropFilter", {
+    ours, theirs = run_raw_op(tf, "Conv2DBackpropFilter", {
         "input": X, "filter_sizes": np.array(f.shape, np.int32), "out_backprop": dy}, attrs)
     assert_close(ours, theirs, rtol=1e-4, atol=1e-4, what="Conv2DBackpropFilter")
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import flowsaver
-from flowsaver.ops.op_builder import create_op
-from parity import assert_close, assert_same_graph_def, build_both, run_both, tf1_mode
+from parity import (assert_close, assert_same_graph_def, build_both, run_both, run_raw_op,
+                    tf1_mode)
 
 RNG = np.random.default_rng(11)
 
@@ -247,23 +247,6 @@ GEOMETRIES = _geometries()
 _IDS = [f"{p}-s{s}-{'x'.join(map(str, sh))}-k{k[0]}{k[1]}" for p, s, sh, k in GEOMETRIES]
 
 
-def _run_raw(tf, op_type, inputs, attrs):
-    """``op_type`` on ``inputs`` (by argument name) in TensorFlow (raw op, graph mode) and
-    in flowsaver."""
-    with tf1_mode(tf) as v1:
-        g = v1.Graph()
-        with g.as_default():
-            out = getattr(tf.raw_ops, op_type)(**inputs, **attrs)
-        with v1.Session(graph=g) as sess:
-            theirs = sess.run(out)
-    g = flowsaver.Graph()
-    with g.as_default():
-        out = create_op(op_type, list(inputs.values()), attrs)
-        with flowsaver.Session(graph=g) as sess:
-            ours = sess.run(out)
-    return ours, theirs
-
-
 def _out_hw(shape, k, stride, padding):
     if padding == "SAME":
         return [-(-shape[1] // stride), -(-shape[2] // stride)]
@@ -275,10 +258,10 @@ def test_conv2d_backprop_kernels_match_tensorflow(tf, padding, stride, shape, k)
     x, f = arr(*shape), arr(k[0], k[1], shape[3], 5)
     dy = arr(shape[0], *_out_hw(shape, k, stride, padding), 5)
     attrs = {"strides": [1, stride, stride, 1], "padding": padding}
-    ours, theirs = _run_raw(tf, "Conv2DBackpropInput", {
+    ours, theirs = run_raw_op(tf, "Conv2DBackpropInput", {
         "input_sizes": np.array(shape, np.int32), "filter": f, "out_backprop": dy}, attrs)
     assert_close(ours, theirs)
-    ours, theirs = _run_raw(tf, "Conv2DBackpropFilter", {
+    ours, theirs = run_raw_op(tf, "Conv2DBackpropFilter", {
         "input": x, "filter_sizes": np.array(f.shape, np.int32), "out_backprop": dy}, attrs)
     assert_close(ours, theirs)
 
@@ -295,9 +278,9 @@ def test_pool_grad_kernels_match_tensorflow(tf, padding, stride, shape, k):
             y = tf.raw_ops.MaxPool(input=x, **attrs)
         with v1.Session(graph=g) as sess:
             y = sess.run(y)
-    ours, theirs = _run_raw(tf, "MaxPoolGrad",
+    ours, theirs = run_raw_op(tf, "MaxPoolGrad",
                             {"orig_input": x, "orig_output": y, "grad": dy}, attrs)
     assert_close(ours, theirs)
-    ours, theirs = _run_raw(tf, "AvgPoolGrad",
+    ours, theirs = run_raw_op(tf, "AvgPoolGrad",
                             {"orig_input_shape": np.array(shape, np.int32), "grad": dy}, attrs)
     assert_close(ours, theirs)
