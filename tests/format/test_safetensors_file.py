@@ -67,7 +67,7 @@ def test_we_read_what_the_library_writes_byte_for_byte(tmp_path):
 def test_ml_dtypes_types_through_torch(tmp_path, code):
     """bfloat16 and float8 (which safetensors.numpy cannot hold) against the library's
     PyTorch reader."""
-    pytest.importorskip("torch")   # safe_open(framework="pt") needs it
+    import torch  # noqa: F401   # safe_open(framework="pt") needs it
     dtype = dtypes.BY_NAME[CODE_TO_TF[code]]
     value = np.array([0.5, -1.0, 2.0, 0.0], np.float32).astype(dtype.numpy)
     path = tmp_path / "x.safetensors"

@@ -101,7 +101,7 @@ def test_saved_model_variables(tf, tmp_path):
 
 
 def test_library_safetensors_to_bundle_read_by_tf(tf, tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
     arrays = {"dense/kernel": np.random.default_rng(1).standard_normal((4, 3)).astype(
                   np.float32),
               "dense/bias": np.array([np.nan, -0.0, np.inf], np.float64),
@@ -143,7 +143,7 @@ def test_npz_with_exclude_drops_what_it_should(tf, tmp_path):
 
 
 def test_pytorch_state_dict_round_trip(tf, tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
     prefix = FIXTURES / MANIFEST["resource"]["prefix"]
     want = tf_values(tf, prefix)
     run("convert", prefix, tmp_path / "model.pt", "--transpose", "^model/w$", "-q")
