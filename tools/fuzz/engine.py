@@ -66,8 +66,8 @@ def _worker(args) -> TargetReport:
     # Every input's child is forked from here: objects that exist now are frozen out of
     # the cyclic collector, so that a collection in a child does not touch (and so copy)
     # every page of this process's heap -- that cost more than most reads themselves.
-    gc.freeze()
     scratch = tempfile.mkdtemp(prefix=f"fuzz-{name}-", dir=scratch_root())
+    gc.freeze()
     try:
         for index in indices:
             seed, case = case_for(target, seeds, campaign_seed, index)
@@ -88,6 +88,7 @@ def _worker(args) -> TargetReport:
                     report.examples.append((outcome.kind, index, outcome.step, saved,
                                             outcome.detail.splitlines()[:1]))
     finally:
+        gc.unfreeze()     # a worker may be the caller's own process (jobs=1, the suite)
         shutil.rmtree(scratch, ignore_errors=True)
     return report
 
