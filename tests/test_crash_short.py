@@ -25,5 +25,6 @@ def test_short_crash_campaign_on_s3(capsys):
     out = capsys.readouterr().out
     assert "2 SIGKILLs" in out and "damaged latest checkpoints: 0" in out
     assert "damaged checkpoints listed in the state file: 0" in out
+    assert re.search(r"checkpoints with an index at the end: [1-9]\d*, read back wrong: 0", out)
     assert re.search(r"^latest checkpoint: s3://crash-[0-9a-f]+/run/model-\d+$", out, re.M)
     assert re.search(r"kills by point: .*(PUT|DELETE) of ", out), out

@@ -33,7 +33,7 @@ import traceback
 
 import flowsaver as tf
 from tools.crash import child
-from tools.crash.check import check, storage_for
+from tools.crash.check import check, storage_for, sweep
 from tools.crash.s3_server import S3Server
 
 # Per save: 3 data chunk writes, 4 renames (data, index, .meta, state file); past
@@ -181,9 +181,12 @@ def campaign(args, directory: str, points: dict) -> int:
     print(f"damaged checkpoints listed in the state file: {damaged_listed}")
     print("most leftovers seen at once: " + ", ".join(f"{k} {n}" for k, n in
                                                        leftovers.items()))
+    whole, damaged = sweep(directory, storage)
+    print(f"checkpoints with an index at the end: {whole}, read back wrong: {len(damaged)}")
+    problems += damaged
     for problem in problems[:20]:
         print("  " + problem)
-    return 1 if damaged_latest or damaged_listed else 0
+    return 1 if damaged_latest or damaged_listed or damaged else 0
 
 
 if __name__ == "__main__":

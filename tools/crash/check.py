@@ -158,3 +158,13 @@ def check(directory: str, last_returned: int | None, storage=None) -> Check:
     out.unlisted_checkpoints = sum(1 for p in indexes
                                    if storage.join(directory, p) not in listed)
     return out
+
+
+def sweep(directory: str, storage=None) -> tuple[int, list[str]]:
+    """At the end of a campaign: every checkpoint in ``directory`` whose index is there,
+    listed or not, read back in full. Returns their number and the problems found (a
+    visible index over missing or wrong data would break the commit protocol)."""
+    storage = storage or storage_for(directory)
+    prefixes = [storage.join(directory, n[:-len(".index")])
+                for n in storage.names(directory) if n.endswith(".index")]
+    return len(prefixes), [p for p in map(_problem, prefixes) if p]
