@@ -52,11 +52,18 @@ fuzz: $(TEST_STAMP)
 	$(PY) -m tools.fuzz --inputs $(FUZZ_INPUTS) --jobs $(FUZZ_JOBS)
 
 # The kill campaign (tools/crash): CRASH_KILLS SIGKILLs at chosen points of Saver.save
-# loops (mid-write, around each rename, during retention) and at random moments; fails on
-# any damaged latest checkpoint. CRASH_DIR: where (default: a fresh temporary directory).
+# loops and at random moments, for each store in CRASH_STORE; fails on any damaged latest
+# checkpoint. local: mid-write, around each rename, during retention, in CRASH_DIR
+# (default: a fresh temporary directory). s3: a moto S3 server on 127.0.0.1 started by
+# the campaign; kills before, after and in the middle of each PUT of the commit protocol
+# and around retention DELETEs, in CRASH_S3_URL (default: s3://<fresh bucket>/run).
 CRASH_KILLS ?= 240
+CRASH_STORE ?= local s3
 crash: $(TEST_STAMP)
-	$(PY) -m tools.crash --kills $(CRASH_KILLS) $(if $(CRASH_DIR),--dir $(CRASH_DIR))
+	set -e; for store in $(CRASH_STORE); do \
+	  if [ $$store = s3 ]; then where="$(if $(CRASH_S3_URL),--dir $(CRASH_S3_URL))"; \
+	  else where="$(if $(CRASH_DIR),--dir $(CRASH_DIR))"; fi; \
+	  $(PY) -m tools.crash --store $$store --kills $(CRASH_KILLS) $$where; done
 
 bench: $(TEST_STAMP)
 	$(PIP) install -q -e '.[bench]'

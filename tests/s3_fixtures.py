@@ -42,6 +42,14 @@ class S3Server:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return json.loads(answer.read())
 
+    def gate(self, method: str, together: int) -> None:
+        """Until ``together`` requests of ``method`` are in flight at once, each waits
+        (s3_server.py: GATE_SECONDS at most)."""
+        request = urllib.request.Request(f"{self.endpoint}/__meter__?gate={method}:{together}",
+                                         method="POST")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+
     def make_bucket(self) -> str:
         import boto3
         name = "t-" + uuid.uuid4().hex[:20]

@@ -284,6 +284,7 @@ class BundleReader:
         """One stored entry's value. With ``pending``, a large numeric tensor's CRC check is
         left to the caller: ``(job, entry, where)`` is appended instead of awaited."""
         info, shape, count, where = self._entry_info(key, entry, label)
+        dtypes.check_array_rank(shape, where)
         if info.kind == "memcpy" and self._maps is not None and not self._big_endian:
             return self._mapped_entry(entry, info, shape, where)
         want_crc = self.verify_crc and info.kind == "memcpy"

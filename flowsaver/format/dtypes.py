@@ -20,9 +20,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flowsaver import errors
+
 REF_OFFSET = 100
 # NumPy refuses arrays of more bytes than an intp holds; for 16-byte elements, this many.
 MAX_ARRAY_ELEMENTS = 2**63 // 16 - 1
+
+
+def _numpy_max_rank() -> int:
+    try:
+        np.empty((1,) * 64)
+    except ValueError:
+        return 32            # NumPy 1.x
+    return 64                # NumPy 2.x
+
+
+# The most dimensions a NumPy array has (64 since NumPy 2, 32 before). TensorFlow allows
+# 254, so a valid file can hold a tensor flowsaver cannot return as an array.
+MAX_ARRAY_RANK = _numpy_max_rank()
+
+
+def check_array_rank(shape, where: str) -> None:
+    """Raises UnimplementedError (naming ``where``: the file and tensor) when a tensor of
+    ``shape`` has more dimensions than a NumPy array can."""
+    if len(shape) > MAX_ARRAY_RANK:
+        raise errors.UnimplementedError(
+            f"{where}: a tensor of rank {len(shape)} cannot be held as a NumPy array, "
+            f"which has at most {MAX_ARRAY_RANK} dimensions")
 
 
 @dataclass(frozen=True, eq=False)

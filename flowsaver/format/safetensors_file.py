@@ -187,6 +187,7 @@ class SafetensorsReader:
         if e.dtype is None:
             raise errors.UnimplementedError(f"tensor {name!r} in {self.path}: safetensors "
                                             f"dtype {e.code} has no TensorFlow dtype")
+        dtypes.check_array_rank(e.shape, f"tensor {name!r} in {self.path}")
         size = e.end - e.begin
         if self._map is not None and size:
             buf = np.frombuffer(self._map, np.uint8, size, self._start + e.begin)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.format import dtypes
 from flowsaver.format.box_overlap import TooIrregular, first_overlap
 from flowsaver.format.coding import CorruptionError
 from flowsaver.format.protos import TensorSliceProto
@@ -331,6 +332,7 @@ def assemble_slices(want, numpy_dtype, pieces, label: str, described) -> np.ndar
       DataLossError: a piece read has the wrong shape.
     """
     size = tuple(n for _, n in want)
+    dtypes.check_array_rank(size, label)
     needed = num_elements(size)
     common = [(box, read, overlap(box, want)) for box, read in pieces]
     covered = sum(num_elements(n for _, n in c) for _, _, c in common if c is not None)

@@ -165,6 +165,7 @@ def to_array(proto, *, dtype=None, shape=None, fill: bool = True,
     info = dtype if isinstance(dtype, dtypes.DType) else \
         _dtype_of(proto.dtype if dtype is None else int(dtype), where)
     dims = proto_shape(proto, where) if shape is None else check_shape(shape, where)
+    dtypes.check_array_rank(dims, where)
     count = _count(dims)
     out_type = info.numpy if info.numpy is not None else np.dtype(object)
     if count == 0:

@@ -12,7 +12,7 @@ import pytest
 from flowsaver import errors
 from flowsaver.format.bundle_read import BundleReader
 from flowsaver.format.slices import TensorSlice
-from bundle_builders import f32_entry, header, snappy_literals, write_bundle
+from bundle_builders import f32_entry, header, shape, snappy_literals, write_bundle
 import hostile_bundles as hb
 
 
@@ -154,3 +154,16 @@ def test_partitioned_partial_cover_still_reads_the_covered_part(tmp_path):
         assert part.tolist() == [[0.0, 1.0], [2.0, 3.0]]
         with pytest.raises(errors.InvalidArgumentError, match="sufficient slices"):
             reader.get_slice("x", TensorSlice(((1, 2), (0, -1))))
+
+
+def test_a_rank_above_numpys_limit_is_listed_and_refused_typed_when_read(tmp_path):
+    # make fuzz input v2_index #51348: an entry of rank 100 (TensorFlow allows 254; NumPy
+    # arrays have at most 64 dimensions) made get_tensor raise NumPy's ValueError.
+    prefix = str(tmp_path / "ck")
+    entry, data = f32_entry([1.5])
+    entry.shape.CopyFrom(shape(*[1] * 100))
+    write_bundle(prefix, {"deep": entry}, data)
+    with BundleReader(prefix) as reader:
+        assert reader.shape("deep") == (1,) * 100      # listing it is fine
+        with pytest.raises(errors.UnimplementedError, match=r"'deep'.*ck\.index.*rank 100"):
+            reader.get_tensor("deep")

@@ -150,9 +150,9 @@ def test_many_slices_are_checked_in_near_linear_time(tmp_path):
     with BundleWriter(prefix) as w:
         for i in range(n):
             w.add_slice("t", [n, 2], TensorSlice(((i, 1), (0, -1))), np.full((1, 2), i, "f4"))
-    start = time.perf_counter()
+    start = time.process_time()
     value = BundleReader(prefix).get_tensor("t")
-    assert time.perf_counter() - start < 3.0
+    assert time.process_time() - start < 3.0   # CPU time: the machine may be busy
     assert value[:, 0].tolist() == list(range(n))
 
 

@@ -212,3 +212,11 @@ def test_missing_tensor_and_file(tmp_path):
     with pytest.raises(errors.NotFoundError):
         SafetensorsReader(tmp_path / "nope.safetensors")
 
+
+
+def test_a_rank_above_numpys_limit_is_refused_typed_when_read(tmp_path):
+    path = _file(tmp_path, {"t": {"dtype": "F32", "shape": [1] * 100, "data_offsets": [0, 4]}},
+                 bytes(4))
+    with SafetensorsReader(path) as reader:
+        with pytest.raises(errors.UnimplementedError, match=r"'t'.*bad\.safetensors.*rank 100"):
+            reader.get_tensor("t")

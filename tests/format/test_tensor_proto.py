@@ -327,3 +327,12 @@ def test_round_trip_ml_dtypes(np_type, shape, seed):
 def test_round_trip_strings(array):
     got = to_array(TensorProto.FromString(from_array(array).SerializeToString()))
     assert got.shape == array.shape and got.tolist() == array.tolist()
+
+
+def test_a_rank_above_numpys_limit_is_refused_typed():
+    # TensorFlow allows rank 254; NumPy arrays have at most 64 dimensions.
+    proto = TensorProto(dtype=1, float_val=[2.0])
+    for _ in range(100):
+        proto.tensor_shape.dim.add(size=1)
+    with pytest.raises(errors.UnimplementedError, match="const 'c'.*rank 100"):
+        to_array(proto, where="const 'c'")

@@ -5,17 +5,26 @@ on its first line, and serves until killed. Requests pass through a meter first,
 tests can ask what a read really cost: ``GET /__meter__`` returns the requests and the
 bytes sent and received since the last ``DELETE /__meter__``, by HTTP method, and the
 most requests of each method that were in flight at once ("concurrent").
+
+``POST /__meter__?gate=PUT:2`` sets a gate, for tests of concurrency that must hold on a
+loaded machine: each PUT then waits until 2 PUTs are in flight at once (the gate then
+stays open), or until GATE_SECONDS have passed (the gate is then removed). A client that
+sends its uploads together meets at the gate at once, whatever the load; one that sends
+them one after another never has two in flight, and its "concurrent" stays 1. A reset
+(DELETE) removes the gate too.
 """
 import json
 import sys
 import threading
 import time
+import urllib.parse
 
 from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
                                            create_backend_app)
 from werkzeug.serving import make_server
 
 METER_PATH = "/__meter__"
+GATE_SECONDS = 10.0
 
 
 class Meter:
@@ -23,9 +32,10 @@ class Meter:
 
     def __init__(self, app):
         self.app = app
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.counts: dict = {}
         self.in_flight: dict = {}
+        self.gate: tuple | None = None   # (method, requests in flight that open it)
 
     def _count(self, method: str) -> dict:
         return self.counts.setdefault(method, {"requests": 0, "sent": 0, "received": 0,
@@ -36,6 +46,18 @@ class Meter:
             now = self.in_flight[method] = self.in_flight.get(method, 0) + 1
             count = self._count(method)
             count["concurrent"] = max(count["concurrent"], now)
+            self.lock.notify_all()
+            if self.gate is None or self.gate[0] != method:
+                return
+            deadline = time.monotonic() + GATE_SECONDS
+            while self.gate is not None and self.in_flight.get(method, 0) < self.gate[1]:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.gate = None        # nobody came: the count shows it
+                    return
+                self.lock.wait(left)
+            self.gate = None                # met: open for good
+            self.lock.notify_all()
 
     def _add(self, method: str, sent: int, received: int) -> None:
         with self.lock:
@@ -57,6 +79,12 @@ class Meter:
                 body = json.dumps(self.counts).encode()
                 if method == "DELETE":
                     self.counts = {}
+                    self.gate = None
+                    self.lock.notify_all()
+                elif method == "POST":
+                    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+                    gate_method, _, number = query["gate"][0].partition(":")
+                    self.gate = (gate_method.upper(), int(number))
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
             return [body]

@@ -99,6 +99,10 @@ def test_shards_upload_concurrently(s3_bucket, s3_server):
     shards = [[TensorToSave(f"s{k}", "", np.full(4 * MIB // 4, k, np.float32))]
               for k in range(4)]
     s3_server.meter(reset=True)
+    # Each PUT waits at the server until another is in flight too: uploads sent together
+    # meet there however loaded the machine is; uploads sent one by one never do (each
+    # then waits out the gate's time alone, and "concurrent" stays 1).
+    s3_server.gate("PUT", 2)
     write_checkpoint(s3_bucket + "/par/model", shards)
     meter = s3_server.meter(reset=True)
     assert meter["PUT"]["requests"] == 5, meter        # four data objects, one index

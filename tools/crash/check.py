@@ -4,14 +4,16 @@
   any save has ever returned, is not older than the last save that returned, reads in
   full with every value equal to what its step saved, and `flowsaver verify` finds
   nothing bad in it. Anything else is a *damaged latest checkpoint*.
-- Every other checkpoint the state file lists that still has its index reads right too
-  (a damaged listed checkpoint is counted apart).
+- Every other checkpoint the state file lists is there (its index: retention deletes a
+  checkpoint only after the state file stopped listing it) and reads right too (a
+  damaged listed checkpoint is counted apart; it fails the campaign as well).
 - Counted, not failed (cleaning them up is the storage layer's work): temporary files,
   data files without an index, and complete checkpoints the state file does not list.
 
-Storage is reached only through flowsaver's public functions and a Storage object
-(``names`` and ``exists``): LocalStorage here; an object store plugs in as another
-Storage (say over fsspec) once flowsaver's readers take URLs, with no other change.
+Checkpoints are read only through flowsaver's public functions, which take local paths
+and URLs alike. What is in the directory is seen through a Storage object (``names``,
+``exists``, ``join``) that does not use flowsaver: the ``os`` module for a local
+directory, boto3's own listing for an ``s3://`` URL (S3Storage).
 """
 from __future__ import annotations
 
@@ -55,11 +57,49 @@ class LocalStorage:
         return os.path.join(directory, name)
 
 
+class S3Storage:
+    """A "directory" of an S3 bucket (``s3://bucket/some/prefix``), seen through boto3
+    (the endpoint and keys come from the environment: AWS_ENDPOINT_URL, ...)."""
+
+    def __init__(self):
+        import boto3
+        self._client = boto3.client("s3")
+
+    @staticmethod
+    def _split(url: str) -> tuple[str, str]:
+        bucket, _, key = url[len("s3://"):].partition("/")
+        return bucket, key
+
+    def names(self, directory: str) -> list[str]:
+        bucket, key = self._split(directory.rstrip("/") + "/")
+        names = []
+        for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=key, Delimiter="/"):
+            names += [o["Key"][len(key):] for o in page.get("Contents", [])]
+        return sorted(names)
+
+    def exists(self, path: str) -> bool:
+        from botocore.exceptions import ClientError
+        bucket, key = self._split(path)
+        try:
+            self._client.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def join(self, directory: str, name: str) -> str:
+        return directory.rstrip("/") + "/" + name
+
+
 def storage_for(location: str):
-    """The Storage of a directory or URL."""
+    """The Storage of a directory or URL (local paths and ``s3://`` URLs)."""
+    if location.startswith("s3://"):
+        return S3Storage()
     if "://" in location and not location.startswith("file://"):
-        raise NotImplementedError(f"{location}: checkpoints on object storage need the "
-                                  f"storage layer (fsspec); plug its Storage in here")
+        raise NotImplementedError(f"{location}: the kill campaign knows local directories "
+                                  f"and s3:// URLs")
     return LocalStorage()
 
 
@@ -106,10 +146,10 @@ def check(directory: str, last_returned: int | None, storage=None) -> Check:
     state = get_checkpoint_state(directory)
     listed = set(state.all_model_checkpoint_paths) if state is not None else set()
     for prefix in sorted(listed - {latest}):
-        if storage.exists(prefix + ".index"):
-            problem = _problem(prefix)
-            if problem:
-                out.damaged_listed.append(problem)
+        problem = _problem(prefix) if storage.exists(prefix + ".index") else \
+            f"{prefix}: listed in the state file, but its index is gone"
+        if problem:
+            out.damaged_listed.append(problem)
     names = storage.names(directory)
     indexes = {n[:-len(".index")] for n in names if n.endswith(".index")}
     out.temp_files = sum(1 for n in names if _TEMP.search(n))
@@ -118,3 +158,13 @@ def check(directory: str, last_returned: int | None, storage=None) -> Check:
     out.unlisted_checkpoints = sum(1 for p in indexes
                                    if storage.join(directory, p) not in listed)
     return out
+
+
+def sweep(directory: str, storage=None) -> tuple[int, list[str]]:
+    """At the end of a campaign: every checkpoint in ``directory`` whose index is there,
+    listed or not, read back in full. Returns their number and the problems found (a
+    visible index over missing or wrong data would break the commit protocol)."""
+    storage = storage or storage_for(directory)
+    prefixes = [storage.join(directory, n[:-len(".index")])
+                for n in storage.names(directory) if n.endswith(".index")]
+    return len(prefixes), [p for p in map(_problem, prefixes) if p]

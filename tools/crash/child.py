@@ -14,6 +14,21 @@ the process kills itself with SIGKILL at a chosen point of its own saves:
     remove-after:N    just after it
     none              never (the campaign's own timer kills it, at a random moment)
 
+On an object store (DIR an ``s3://`` URL) the points are those of the commit protocol
+(format/bundle_write.py): each save PUTs the data object, the index (the commit), the
+``checkpoint`` state file, then the ``.meta``; retention DELETEs ``.meta``, ``.index``
+and the data objects of the oldest checkpoint.
+
+    put-before:N      just before the N-th PUT (so between the data and the index PUT,
+                      between the index and the state-file PUT, ...)
+    put-after:N       just after it
+    upload:N          while the N-th PUT is in flight, at a random moment within it
+    delete-before:N   just before the N-th DELETE (retention, leftovers)
+    delete-after:N    just after it
+
+Before a self-kill the child prints ``killed WHERE`` (``killed mid PUT of data``, say),
+which the campaign counts the kills by.
+
 Output lines, for the campaign: ``restored STEP`` or ``fresh``, ``ready``, then
 ``saved STEP`` after each save returns (a save that returned must survive the kill).
 """
@@ -21,8 +36,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import sys
+import threading
+import time
 
 import numpy as np
 
@@ -43,9 +61,90 @@ def values(step: int) -> dict:
     return out
 
 
-def _die() -> None:
+def _die(where: str | None = None) -> None:
+    if where:
+        print(f"killed {where}", flush=True)
     sys.stdout.flush()
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def object_kind(url: str) -> str:
+    """What an object of a checkpoint directory is: data, index, meta or state."""
+    name = url.rsplit("/", 1)[-1]
+    if name.endswith(".index"):
+        return "index"
+    if ".data-" in name:
+        return "data"
+    if name.endswith(".meta"):
+        return "meta"
+    return "state" if name == "checkpoint" else "other"
+
+
+def install_store_kill(kind: str, count: int) -> None:
+    """The self-kill at the N-th PUT or DELETE of an object store (remote.py's calls)."""
+    from flowsaver.format import remote
+    left = [count]
+    # How long the last PUT took: an in-flight kill is drawn within that much time.
+    last_put = [0.02]
+
+    def due() -> bool:
+        left[0] -= 1
+        return left[0] == 0
+
+    def put(url: str, call) -> None:
+        what = object_kind(url)
+        if not due():
+            began = time.monotonic()
+            call()
+            last_put[0] = time.monotonic() - began
+            return
+        if kind == "put-before":
+            _die(f"before PUT of {what}")
+        if kind == "upload":
+            state = {"in_flight": True}
+            lock = threading.Lock()
+
+            def kill_in_flight():
+                with lock:
+                    if state["in_flight"]:
+                        _die(f"mid PUT of {what}")
+
+            timer = threading.Timer(random.uniform(0.0, last_put[0]), kill_in_flight)
+            timer.daemon = True
+            timer.start()
+            call()
+            with lock:
+                state["in_flight"] = False
+            timer.cancel()
+            _die(f"after PUT of {what} (the upload beat the timer)")
+        call()
+        _die(f"after PUT of {what}")
+
+    commit, write_bytes, remove = (remote.RemoteOutput.commit, remote.ObjectStore.write_bytes,
+                                   remote.ObjectStore.remove)
+
+    def commit_wrapped(self):
+        if self._done:
+            return commit(self)
+        return put(self.path, lambda: commit(self))
+
+    def write_bytes_wrapped(self, url, data):
+        return put(url, lambda: write_bytes(self, url, data))
+
+    def remove_wrapped(self, url):
+        if not due():
+            return remove(self, url)
+        what = object_kind(url)
+        if kind == "delete-before":
+            _die(f"before DELETE of {what}")
+        remove(self, url)
+        _die(f"after DELETE of {what}")
+
+    if kind.startswith("delete"):
+        remote.ObjectStore.remove = remove_wrapped
+    else:
+        remote.RemoteOutput.commit = commit_wrapped
+        remote.ObjectStore.write_bytes = write_bytes_wrapped
 
 
 def install_kill(spec: str) -> None:
@@ -53,6 +152,9 @@ def install_kill(spec: str) -> None:
     if spec == "none":
         return
     kind, _, count = spec.partition(":")
+    if kind in ("put-before", "put-after", "upload", "delete-before", "delete-after"):
+        install_store_kill(kind, int(count))
+        return
     left = [int(count)]
 
     def due() -> bool:
@@ -66,8 +168,9 @@ def install_kill(spec: str) -> None:
         def write_all(self, chunk):
             if due():
                 view = memoryview(chunk).cast("B")
+                # The output (storage.LocalOutput) is unbuffered: these bytes reach the
+                # file before the kill.
                 self._file.write(view[:len(view) // 2])
-                self._file.flush()
                 _die()
             return original(self, chunk)
         BundleWriter._write_all = write_all
@@ -112,7 +215,7 @@ def _run(tf, args) -> int:
             value = step_ph
         assigns.append(tf.assign(v, value))
     saver = tf.train.Saver(max_to_keep=MAX_TO_KEEP)
-    prefix = os.path.join(args.directory, "model")
+    prefix = args.directory.rstrip("/") + "/model"
     with tf.Session() as sess:
         latest = tf.train.latest_checkpoint(args.directory)
         if latest:
