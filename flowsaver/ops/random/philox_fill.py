@@ -20,8 +20,8 @@ g * 256 * group / 4 and takes Box-Muller pairs in order, keeping each value with
 
 Box-Muller (float): u = max(uniform(w0), 1e-7); v = float(2 pi (as double) * uniform(w1));
 r = sqrtf(-2 logf(u)); (sin v * r, cos v * r) with glibc's logf and sincosf
-(``libm_float``). Half and bfloat16 round the float results to nearest even. Draws of a
-million values or more look r and (sin v, cos v) up by mantissa (``box_muller_table``).
+(``libm_float`` step by step in ``box_muller_float``; ``box_muller`` computes the same bits
+faster, and draws use it). Half and bfloat16 round the float results to nearest even.
 The last, partial group is computed in full and cut.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from flowsaver.ops.random import box_muller_table, libm_float
+from flowsaver.ops.random import box_muller, libm_float
 from flowsaver.ops.random import philox
 
 RESERVED_BLOCKS_PER_OUTPUT = 256  # a stateful op's reservation per output value and run
@@ -142,27 +142,19 @@ def _uniform_values(dtype: np.dtype):
     return lambda x, y, dest: _put4(per_word(x), per_word(y), dest)
 
 
-def _normal_values(dtype: np.dtype, size: int = 0):
+def _normal_values(dtype: np.dtype):
     if dtype == np.float64:
         def values(x, y, dest):
             dest[:, 0], dest[:, 1] = box_muller_double(x[0], y[0], x[1], y[1])
         return values
-    tables = box_muller_table.tables(size)
-    if tables is not None:  # a large draw: the factors by lookup (same bits)
-        def values(x, y, dest):
-            if dest.dtype == np.float32:
-                box_muller_table.normals(x, y, *tables, dest)
-            else:  # half, bfloat16: the float values rounded
-                wide = np.empty(dest.shape, np.float32)
-                box_muller_table.normals(x, y, *tables, wide)
-                dest[:] = wide
-        return values
 
     def values(x, y, dest):
-        # the pairs (w0, w1) and (w2, w3) of every block, as the two rows of x and y
-        f0, f1 = box_muller_float(x.reshape(-1), y.reshape(-1))
-        m = x.shape[1]
-        _put4(f0.reshape(2, m), f1.reshape(2, m), dest)
+        if dest.dtype == np.float32:
+            box_muller.normals(x, y, dest)
+        else:  # half, bfloat16: the float values rounded
+            wide = np.empty(dest.shape, np.float32)
+            box_muller.normals(x, y, wide)
+            dest[:] = wide
     return values
 
 
@@ -188,6 +180,11 @@ def _run_chunks(count: int, work) -> None:
     list(_POOL[0].map(lambda span: work(*span), spans))
 
 
+def _buffers(blocks: int):
+    """This thread's reusable Philox arrays for a full chunk, else None (fresh ones)."""
+    return philox.chunk_buffers() if blocks == philox.CHUNK else None
+
+
 def _fixed(key: int, counter: int, size: int, dtype, per_block) -> np.ndarray:
     """``size`` values made by ``per_block`` from one block per group, as TensorFlow's
     ``FillPhiloxRandom`` lays them out."""
@@ -197,7 +194,8 @@ def _fixed(key: int, counter: int, size: int, dtype, per_block) -> np.ndarray:
     out = np.empty((count, group), dtype)
 
     def work(start, stop):
-        x, y = philox.consecutive_words(key, counter + start, stop - start)
+        x, y = philox.consecutive_words(key, counter + start, stop - start,
+                                        buffers=_buffers(stop - start))
         per_block(x, y, out[start:stop])
     _run_chunks(count, work)
     return out.reshape(-1)[:size]
@@ -212,7 +210,7 @@ def uniform(key: int, counter: int, size: int, dtype) -> np.ndarray:
 def normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
     """``RandomStandardNormal`` values (half, bfloat16, float, double)."""
     dtype = np.dtype(dtype)
-    return _fixed(key, counter, size, dtype, _normal_values(dtype, size))
+    return _fixed(key, counter, size, dtype, _normal_values(dtype))
 
 
 def uniform_int(key: int, counter: int, size: int, lo: int, hi: int, dtype) -> np.ndarray:
@@ -265,12 +263,13 @@ def truncated_normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
     count = -(-size // group)
     stride = group * TRUNCATED_WORDS_PER_OUTPUT // 4  # blocks each group owns
     work_dtype = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
-    candidates = _normal_values(work_dtype, size)
+    candidates = _normal_values(work_dtype)
     out = np.empty((count, group), dtype)
     filled = np.zeros(count, np.int64)
 
     def first_blocks(start, stop):  # block 0 of every group: most groups end here
-        x, y = philox.consecutive_words(key, counter + start * stride, stop - start, stride)
+        x, y = philox.consecutive_words(key, counter + start * stride, stop - start, stride,
+                                        _buffers(stop - start))
         values = np.empty((stop - start, group), work_dtype)
         candidates(x, y, values)
         rows = np.arange(start, stop)

@@ -1,0 +1,184 @@
+"""TensorFlow's float Box-Muller, fast: glibc's ``logf``/``sincosf`` steps regrouped exactly.
+
+The float transform turns the words (w0, w1) of a pair into (sin v * r, cos v * r) with
+
+    u = max(m0 / 2**23, 1e-7)   r = sqrtf(-2 logf(u))      m0 = w0 & 0x7fffff
+    v = float(2 pi * m1 / 2**23)   (sin v, cos v) = sincosf(v)   m1 = w1 & 0x7fffff
+
+``libm_float`` replays glibc's ``logf`` and ``sincosf`` step by step; this module computes
+the same doubles with fewer NumPy passes and on pieces small enough for the CPU's caches
+(``PIECE`` blocks: the float64 temporaries stay in L1/L2; one large array per step went
+to memory and made the transform three times slower). The regroupings are exact, so the
+bits are those of the replica:
+
+- ``logf``: -2 logf(u) = round(-2 y) where y is glibc's double; -2 y is obtained from the
+  same operations with every constant scaled by a power of two (the table's 1/c by -2,
+  log c by -2, the polynomial's coefficients by 1/4, -1/2, -1/8, and the "- 1" by 2):
+  scaling by a power of two commutes with every rounding (no value here is near the
+  subnormal range), so the double is exactly -2 y, and the multiplication by -2 before
+  the square root is saved.
+- ``sincosf``: v lies in [0, 2 pi), so glibc's quadrant n = round(v * 2/pi) is one of 0..4
+  and equals (m1 + 2**20) >> 21 (the exhaustive check confirms it for all 2**23 values of
+  m1); n * pi/2 comes from a five-entry table. Quadrant swaps and signs are applied to the
+  float bits through three five-entry masks. glibc returns (v, 1) for v < 2**-12; the
+  polynomials round to the same floats there, so no special case is needed.
+
+``tools/check_box_muller.py`` compares this module with the step-by-step replica on every
+one of the 2**23 inputs of each function (``make check-box-muller``; the replica itself is
+checked against the C library by ``tools/check_libm_float.py``); tests sample it.
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from flowsaver.ops.random import libm_float as libm
+
+PIECE = 4096  # blocks per piece: 8192 pairs, float64 scratch arrays of 64 KiB
+MANTISSA = np.int64(0x7FFFFF)
+_STEP = np.float32(2.0 ** -23)  # uniform(w) = m / 2**23, exactly
+_FLOAT_EPSILON = np.float32(1e-7)
+_TWO_PI_ULP = 2 * math.pi * 2.0 ** -23
+
+# logf, scaled: index = (bits(u) + _LOG_INDEX_BIAS) >> 19 is glibc's table index shifted
+# to start at 0 (libm's tables are indexed from -4096 subintervals).
+_LOG_INDEX_BIAS = (4096 << 19) - libm._LOGF_OFF
+_NEG2_SCALE = libm._LOGF_SCALE * -2.0  # -2/c * 2**-k: u * it = -2 z/c exactly
+_NEG2_BASE = libm._LOGF_BASE * -2.0  # -2 (log c + k ln 2)
+_A0_SCALED, _A1_SCALED, _A2_SCALED = libm._LOGF_A0 / -8, libm._LOGF_A1 / 4, libm._LOGF_A2 / -2
+
+# sincosf: n * pi/2 rounded as glibc rounds it, and per quadrant n the masks that swap
+# sin and cos (odd n) and flip the sign bit of sin (n = 2, 3) and of cos (n = 1, 2).
+_QUADRANT_START = np.arange(5) * libm._HALF_PI
+_SWAP = np.array([0, 0xFFFFFFFF, 0, 0xFFFFFFFF, 0], np.uint32)
+_SIN_SIGN = np.array([0, 0, 1 << 31, 1 << 31, 0], np.uint32)
+_COS_SIGN = np.array([0, 1 << 31, 1 << 31, 0, 0], np.uint32)
+_QUADRANT_ROUNDING = np.int64(1 << 20)
+
+
+class Workspace:
+    """Scratch arrays for one thread's pieces, allocated once: fresh temporaries of this
+    size cost page faults on every piece (the allocator returns them to the system)."""
+
+    def __init__(self, values: int = 2 * PIECE):
+        self.values = values
+        self.mantissas = np.empty(values, np.int64)
+        self.index = np.empty(values, np.int64)
+        self.single = np.empty(values, np.float32)
+        self.radius = np.empty(values, np.float32)
+        self.a, self.b, self.c, self.d = (np.empty(values) for _ in range(4))
+        self.pairs = [np.empty(2 * values) for _ in range(5)]
+        self.sin_cos = np.empty(2 * values, np.float32)
+        self.trade = np.empty(values, np.uint32)
+        self.mask = np.empty(values, np.uint32)
+
+
+_LOCAL = threading.local()
+
+
+def workspace() -> Workspace:
+    """This thread's workspace."""
+    w = getattr(_LOCAL, "workspace", None)
+    if w is None:
+        w = _LOCAL.workspace = Workspace()
+    return w
+
+
+def minus_two_logf(u: np.ndarray, w: Workspace, out: np.ndarray) -> None:
+    """``out`` = -2 logf(u) (float32) for float32 u in [1e-7, 1) (glibc's bits, times -2)."""
+    c = len(u)
+    idx = w.index[:c]
+    np.add(u.view(np.int32), np.int64(_LOG_INDEX_BIAS), out=idx)
+    idx >>= 19
+    r, s, q, y = w.a[:c], w.b[:c], w.c[:c], w.d[:c]
+    np.copyto(r, u)
+    np.take(_NEG2_SCALE, idx, out=s)
+    r *= s
+    r += 2.0  # r = -2 (z/c - 1)
+    np.multiply(r, r, out=q)
+    np.multiply(r, _A1_SCALED, out=y)
+    y += _A2_SCALED
+    np.multiply(q, _A0_SCALED, out=s)
+    y += s
+    y *= q
+    np.take(_NEG2_BASE, idx, out=s)
+    s += r
+    y += s
+    np.copyto(out, y, casting="same_kind")
+
+
+def radius(m0: np.ndarray, w: Workspace | None = None) -> np.ndarray:
+    """r = sqrtf(-2 logf(max(m0 / 2**23, 1e-7))) for a 1-D int64 array of mantissas."""
+    w = w or Workspace(len(m0))
+    c = len(m0)
+    u = w.single[:c]
+    np.copyto(u, m0, casting="unsafe")  # exact: m0 < 2**23
+    u *= _STEP
+    np.maximum(u, _FLOAT_EPSILON, out=u)
+    r = w.radius[:c]
+    minus_two_logf(u, w, r)
+    np.sqrt(r, out=r)
+    return r
+
+
+def sin_cos(m1: np.ndarray, w: Workspace | None = None) -> np.ndarray:
+    """sincosf(float(2 pi m1 / 2**23)) for a 1-D int64 array of mantissas: (2, n) float32
+    [sin; cos] (in the workspace when one is given)."""
+    w = w or Workspace(len(m1))
+    c = len(m1)
+    x, start = w.a[:c], w.b[:c]
+    np.multiply(m1, _TWO_PI_ULP, out=x)
+    v = w.single[:c]
+    np.copyto(v, x, casting="same_kind")
+    np.copyto(x, v)  # v, in double
+    n = w.index[:c]
+    np.add(m1, _QUADRANT_ROUNDING, out=n)
+    n >>= 21
+    np.take(_QUADRANT_START, n, out=start)
+    x -= start  # the reduced argument
+    powers, low, high, value, top = (b[:2 * c].reshape(2, c) for b in w.pairs)
+    x2 = np.multiply(x, x, out=powers[0])
+    powers[1] = x  # [x^2; x]
+    np.multiply(powers, x2, out=low)  # [x^4; x^3]
+    np.multiply(x2, libm._POLY_HIGH, out=high)
+    high += libm._POLY_MID
+    np.multiply(x2, libm._C1, out=value[0])
+    value[0] += libm._C0
+    value[1] = x  # [C0 + x^2 C1; x]
+    np.multiply(low, x2, out=top)  # [x^6; x^5]
+    low *= libm._POLY_LOW
+    value += low
+    top *= high
+    value += top  # [cos x; sin x]
+    out = w.sin_cos[:2 * c].reshape(2, c)
+    np.copyto(out[::-1], value, casting="same_kind")
+    sin_bits, cos_bits = out.view(np.uint32)
+    trade, mask = w.trade[:c], w.mask[:c]
+    np.bitwise_xor(sin_bits, cos_bits, out=trade)
+    trade &= np.take(_SWAP, n, out=mask)
+    sin_bits ^= trade
+    sin_bits ^= np.take(_SIN_SIGN, n, out=mask)
+    cos_bits ^= trade
+    cos_bits ^= np.take(_COS_SIGN, n, out=mask)
+    return out
+
+
+def normals(x: np.ndarray, y: np.ndarray, dest: np.ndarray) -> None:
+    """Box-Muller of m blocks given as x = [w0; w2], y = [w1; w3] ((2, m) uint64 words)
+    into ``dest`` ((m, 4) float32): (w0, w1) -> columns 0, 1, (w2, w3) -> columns 2, 3."""
+    w = workspace()
+    for start in range(0, x.shape[1], PIECE):
+        stop = min(start + PIECE, x.shape[1])
+        size = stop - start
+        m = w.mantissas[:2 * size]
+        np.bitwise_and(x[:, start:stop].view(np.int64), MANTISSA, out=m.reshape(2, size))
+        r = radius(m, w).reshape(2, size)  # one radius per pair
+        np.bitwise_and(y[:, start:stop].view(np.int64), MANTISSA, out=m.reshape(2, size))
+        sc = sin_cos(m, w).reshape(2, 2, size)  # [sin; cos] x pair
+        # one multiply per output column: long strided loops (a broadcast over the pair
+        # axis would run NumPy's inner loop two elements at a time)
+        for pair in range(2):
+            for k in range(2):
+                np.multiply(sc[k, pair], r[pair], out=dest[start:stop, 2 * pair + k])
