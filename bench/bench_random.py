@@ -5,12 +5,14 @@ Each system gets a graph holding one raw op with fixed seeds, ``RandomStandardNo
 One sample is one ``sess.run`` of that op (the kernel plus fetching its output); the two
 systems alternate inside every repetition, in a rotated order, after ``gc.collect()``.
 The first run of each is a warm-up, and its values are checked to be bit-identical
-(TensorFlow's first draw); its time is reported too: for normals it is when flowsaver
-starts filling its Box-Muller lookup tables (``ops/random/box_muller_table.py``). Every
-run draws new numbers (each run advances the op's stream), so the tables keep filling over
-the timed runs, as they would in a program drawing normals again and again. Results are medians, with the median of the per-repetition
-ratios beside them, and the median CPU time of a run (all threads of the process; it
-includes TensorFlow's thread pool, whose idle threads spin for a while after a kernel).
+(TensorFlow's first draw); its time is reported too (the first draw in the process: it
+includes making the per-thread scratch arrays and TensorFlow's first-run costs). Every
+run draws new numbers (each run advances the op's stream). Results are medians, with the
+median of the per-repetition ratios beside them, and the median CPU time of a run (all
+threads of the process; it includes TensorFlow's thread pool, whose idle threads spin for
+a while after a kernel). Afterwards one more flowsaver run is traced (``tracemalloc``,
+which sees NumPy's arrays): its peak allocation beyond the output array, and the scratch
+arrays flowsaver keeps between runs (per thread, reused by every draw).
 
 ``--busy`` starts a ``while True: pass`` Python process for the duration of the timing
 (one core of load next to both systems) and stops it afterwards.
@@ -29,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -85,6 +88,17 @@ def measure(op_type: str, size: int, repeat: int) -> dict:
             wall, used = timed(*systems[name])
             times[name].append(wall)
             cpu[name].append(used)
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    value = systems["flowsaver"][0].run(systems["flowsaver"][1])
+    peak = tracemalloc.get_traced_memory()[1] - base - value.nbytes
+    del value
+    kept = sum(stat.size_diff for stat in
+               tracemalloc.take_snapshot().compare_to(before, "filename")
+               if "flowsaver" in str(stat.traceback))
+    tracemalloc.stop()
     for sess, _ in systems.values():
         sess.close()
     ratios = [a / b for a, b in zip(times["flowsaver"], times["TensorFlow"])]
@@ -93,7 +107,8 @@ def measure(op_type: str, size: int, repeat: int) -> dict:
             "ratio_of_medians": statistics.median(times["flowsaver"]) /
             statistics.median(times["TensorFlow"]),
             "median_ratio": statistics.median(ratios), "warmup": warmup,
-            "cpu": {name: statistics.median(cpu[name]) for name in names}}
+            "cpu": {name: statistics.median(cpu[name]) for name in names},
+            "memory": (peak, kept)}
 
 
 def main() -> None:
@@ -120,15 +135,17 @@ def main() -> None:
              f"NumPy {np.__version__}; 1-min load average before {load_before:.2f}, "
              f"after {os.getloadavg()[0]:.2f}.", "",
              "| op | flowsaver | TensorFlow | ratio of medians | median ratio | CPU time "
-             "flowsaver / TensorFlow | first run flowsaver / TensorFlow |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "flowsaver / TensorFlow | first run flowsaver / TensorFlow | flowsaver "
+             "memory: peak beyond output / scratch kept |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for op, r in results.items():
         ours, theirs = r["cpu"]["flowsaver"], r["cpu"]["TensorFlow"]
         lines.append(f"| {op} | {r['flowsaver'] * 1e3:.1f} ms | {r['TensorFlow'] * 1e3:.1f} ms"
                      f" | {r['ratio_of_medians']:.2f}x | {r['median_ratio']:.2f}x | "
                      f"{ours * 1e3:.0f} / {theirs * 1e3:.0f} ms | "
                      f"{r['warmup']['flowsaver'] * 1e3:.0f} / "
-                     f"{r['warmup']['TensorFlow'] * 1e3:.0f} ms |")
+                     f"{r['warmup']['TensorFlow'] * 1e3:.0f} ms | "
+                     f"{r['memory'][0] / 2**20:.1f} / {r['memory'][1] / 2**20:.1f} MiB |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

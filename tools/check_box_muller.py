@@ -37,7 +37,7 @@ def differences(start: int = 0, stop: int = MANTISSAS) -> tuple[np.ndarray, np.n
     bad_r, bad_sc = [], []
     work = box_muller.Workspace(STEP)
     for first in range(start, stop, STEP):
-        m = np.arange(first, min(first + STEP, stop), dtype=np.int64)
+        m = np.arange(first, min(first + STEP, stop), dtype=np.uint32)
         got = box_muller.radius(m, work).view(np.uint32)
         bad_r.append(m[got != replica_radius(m).view(np.uint32)])
         got = box_muller.sin_cos(m, work).view(np.uint32)

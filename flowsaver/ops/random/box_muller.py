@@ -19,8 +19,8 @@ bits are those of the replica:
   the square root is saved.
 - ``sincosf``: v lies in [0, 2 pi), so glibc's quadrant n = round(v * 2/pi) is one of 0..4
   and equals (m1 + 2**20) >> 21 (the exhaustive check confirms it for all 2**23 values of
-  m1); n * pi/2 comes from a five-entry table. Quadrant swaps and signs are applied to the
-  float bits through three five-entry masks. glibc returns (v, 1) for v < 2**-12; the
+  m1); n pi/2 is float(n) * glibc's pi/2. Quadrant swaps and signs are applied to the
+  float bits with integer operations on n. glibc returns (v, 1) for v < 2**-12; the
   polynomials round to the same floats there, so no special case is needed.
 
 ``tools/check_box_muller.py`` compares this module with the step-by-step replica on every
@@ -36,8 +36,8 @@ import numpy as np
 
 from flowsaver.ops.random import libm_float as libm
 
-PIECE = 4096  # blocks per piece: 8192 pairs, float64 scratch arrays of 64 KiB
-MANTISSA = np.int64(0x7FFFFF)
+PIECE = 8192  # blocks per piece: 16384 pairs, float64 scratch arrays of 128 KiB
+MANTISSA = np.uint64(0x7FFFFF)
 _STEP = np.float32(2.0 ** -23)  # uniform(w) = m / 2**23, exactly
 _FLOAT_EPSILON = np.float32(1e-7)
 _TWO_PI_ULP = 2 * math.pi * 2.0 ** -23
@@ -49,13 +49,7 @@ _NEG2_SCALE = libm._LOGF_SCALE * -2.0  # -2/c * 2**-k: u * it = -2 z/c exactly
 _NEG2_BASE = libm._LOGF_BASE * -2.0  # -2 (log c + k ln 2)
 _A0_SCALED, _A1_SCALED, _A2_SCALED = libm._LOGF_A0 / -8, libm._LOGF_A1 / 4, libm._LOGF_A2 / -2
 
-# sincosf: n * pi/2 rounded as glibc rounds it, and per quadrant n the masks that swap
-# sin and cos (odd n) and flip the sign bit of sin (n = 2, 3) and of cos (n = 1, 2).
-_QUADRANT_START = np.arange(5) * libm._HALF_PI
-_SWAP = np.array([0, 0xFFFFFFFF, 0, 0xFFFFFFFF, 0], np.uint32)
-_SIN_SIGN = np.array([0, 0, 1 << 31, 1 << 31, 0], np.uint32)
-_COS_SIGN = np.array([0, 1 << 31, 1 << 31, 0, 0], np.uint32)
-_QUADRANT_ROUNDING = np.int64(1 << 20)
+_QUADRANT_ROUNDING = 1 << 20  # n = (m1 + 2**20) >> 21
 
 
 class Workspace:
@@ -64,13 +58,14 @@ class Workspace:
 
     def __init__(self, values: int = 2 * PIECE):
         self.values = values
-        self.mantissas = np.empty(values, np.int64)
+        self.mantissas = np.empty(values, np.uint32)
         self.index = np.empty(values, np.int64)
         self.single = np.empty(values, np.float32)
         self.radius = np.empty(values, np.float32)
         self.a, self.b, self.c, self.d = (np.empty(values) for _ in range(4))
-        self.pairs = [np.empty(2 * values) for _ in range(5)]
+        self.pairs = [np.empty(2 * values) for _ in range(4)]
         self.sin_cos = np.empty(2 * values, np.float32)
+        self.quadrant = np.empty(values, np.uint32)
         self.trade = np.empty(values, np.uint32)
         self.mask = np.empty(values, np.uint32)
 
@@ -94,7 +89,7 @@ def minus_two_logf(u: np.ndarray, w: Workspace, out: np.ndarray) -> None:
     idx >>= 19
     r, s, q, y = w.a[:c], w.b[:c], w.c[:c], w.d[:c]
     np.copyto(r, u)
-    np.take(_NEG2_SCALE, idx, out=s)
+    np.take(_NEG2_SCALE, idx, out=s, mode="clip")
     r *= s
     r += 2.0  # r = -2 (z/c - 1)
     np.multiply(r, r, out=q)
@@ -103,14 +98,15 @@ def minus_two_logf(u: np.ndarray, w: Workspace, out: np.ndarray) -> None:
     np.multiply(q, _A0_SCALED, out=s)
     y += s
     y *= q
-    np.take(_NEG2_BASE, idx, out=s)
+    np.take(_NEG2_BASE, idx, out=s, mode="clip")
     s += r
     y += s
     np.copyto(out, y, casting="same_kind")
 
 
 def radius(m0: np.ndarray, w: Workspace | None = None) -> np.ndarray:
-    """r = sqrtf(-2 logf(max(m0 / 2**23, 1e-7))) for a 1-D int64 array of mantissas."""
+    """r = sqrtf(-2 logf(max(m0 / 2**23, 1e-7))) for a 1-D array of mantissas (uint32 is
+    fastest), in the workspace when one is given."""
     w = w or Workspace(len(m0))
     c = len(m0)
     u = w.single[:c]
@@ -124,44 +120,52 @@ def radius(m0: np.ndarray, w: Workspace | None = None) -> np.ndarray:
 
 
 def sin_cos(m1: np.ndarray, w: Workspace | None = None) -> np.ndarray:
-    """sincosf(float(2 pi m1 / 2**23)) for a 1-D int64 array of mantissas: (2, n) float32
-    [sin; cos] (in the workspace when one is given)."""
+    """sincosf(float(2 pi m1 / 2**23)) for a 1-D array of mantissas (uint32 is fastest):
+    (2, n) float32 [sin; cos], in the workspace when one is given."""
     w = w or Workspace(len(m1))
     c = len(m1)
-    x, start = w.a[:c], w.b[:c]
-    np.multiply(m1, _TWO_PI_ULP, out=x)
+    powers, low, high, top = (b[:2 * c].reshape(2, c) for b in w.pairs)
+    x, start = powers[1], w.b[:c]
+    np.copyto(x, m1)
+    x *= _TWO_PI_ULP
     v = w.single[:c]
     np.copyto(v, x, casting="same_kind")
     np.copyto(x, v)  # v, in double
-    n = w.index[:c]
-    np.add(m1, _QUADRANT_ROUNDING, out=n)
+    n = w.quadrant[:c]
+    np.add(m1, _QUADRANT_ROUNDING, out=n, casting="unsafe")
     n >>= 21
-    np.take(_QUADRANT_START, n, out=start)
+    np.copyto(start, n)
+    start *= libm._HALF_PI  # n pi/2, as glibc rounds it
     x -= start  # the reduced argument
-    powers, low, high, value, top = (b[:2 * c].reshape(2, c) for b in w.pairs)
-    x2 = np.multiply(x, x, out=powers[0])
-    powers[1] = x  # [x^2; x]
+    x2 = np.multiply(x, x, out=powers[0])  # powers = [x^2; x]
     np.multiply(powers, x2, out=low)  # [x^4; x^3]
     np.multiply(x2, libm._POLY_HIGH, out=high)
     high += libm._POLY_MID
-    np.multiply(x2, libm._C1, out=value[0])
-    value[0] += libm._C0
-    value[1] = x  # [C0 + x^2 C1; x]
     np.multiply(low, x2, out=top)  # [x^6; x^5]
+    x2 *= libm._C1
+    x2 += libm._C0  # powers = [C0 + x^2 C1; x]
     low *= libm._POLY_LOW
-    value += low
+    low += powers
     top *= high
-    value += top  # [cos x; sin x]
+    low += top  # [cos x; sin x]
+    value = low
     out = w.sin_cos[:2 * c].reshape(2, c)
     np.copyto(out[::-1], value, casting="same_kind")
     sin_bits, cos_bits = out.view(np.uint32)
     trade, mask = w.trade[:c], w.mask[:c]
+    np.left_shift(n, 31, out=mask)
+    mask.view(np.int32)[...] >>= 31  # all ones for odd n: sin and cos trade places
     np.bitwise_xor(sin_bits, cos_bits, out=trade)
-    trade &= np.take(_SWAP, n, out=mask)
+    trade &= mask
     sin_bits ^= trade
-    sin_bits ^= np.take(_SIN_SIGN, n, out=mask)
     cos_bits ^= trade
-    cos_bits ^= np.take(_COS_SIGN, n, out=mask)
+    np.bitwise_and(n, 2, out=mask)
+    mask <<= 30
+    sin_bits ^= mask  # sin < 0 for n = 2, 3
+    n += 1
+    n &= 2
+    n <<= 30
+    cos_bits ^= n  # cos < 0 for n = 1, 2
     return out
 
 
@@ -173,9 +177,9 @@ def normals(x: np.ndarray, y: np.ndarray, dest: np.ndarray) -> None:
         stop = min(start + PIECE, x.shape[1])
         size = stop - start
         m = w.mantissas[:2 * size]
-        np.bitwise_and(x[:, start:stop].view(np.int64), MANTISSA, out=m.reshape(2, size))
+        np.bitwise_and(x[:, start:stop], MANTISSA, out=m.reshape(2, size), casting="unsafe")
         r = radius(m, w).reshape(2, size)  # one radius per pair
-        np.bitwise_and(y[:, start:stop].view(np.int64), MANTISSA, out=m.reshape(2, size))
+        np.bitwise_and(y[:, start:stop], MANTISSA, out=m.reshape(2, size), casting="unsafe")
         sc = sin_cos(m, w).reshape(2, 2, size)  # [sin; cos] x pair
         # one multiply per output column: long strided loops (a broadcast over the pair
         # axis would run NumPy's inner loop two elements at a time)
