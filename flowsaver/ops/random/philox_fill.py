@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -42,9 +44,13 @@ _FLOAT_EPSILON = np.float32(1e-7)
 _TWO_PI = 2 * math.pi
 _TWO_PI_ULP = _TWO_PI * 2.0 ** -23  # 2 pi times one float32 step of [1, 2)
 _MANTISSA = np.uint32(0x7FFFFF)
+_MANTISSA_PAIR = np.uint64(0x007FFFFF_007FFFFF)
+_ONE_BITS_PAIR = np.uint64(0x3F800000_3F800000)
+_SHIFT32 = np.uint64(32)
 _ONE_BITS = np.uint32(0x3F800000)
 _WIDE = {np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.uint64)}
 _POOL: list = []
+_LOCAL = threading.local()
 
 
 def group_size(dtype) -> int:
@@ -130,11 +136,36 @@ def _put4(a: np.ndarray, b: np.ndarray, dest: np.ndarray) -> None:
     dest[:, 0], dest[:, 1], dest[:, 2], dest[:, 3] = a[0], b[0], a[1], b[1]
 
 
+def _uniform_float32_values(x, y, dest) -> None:
+    """uniform_float32 of the words x = [w0; w2], y = [w1; w3] into dest (m, 4), two words
+    at a time: (w0, w1) and (w2, w3) packed into one uint64 are, in memory, two adjacent
+    float32 values of dest (little-endian), so both get their mantissa bits and exponent
+    in one operation and land in dest with one 8-byte strided write."""
+    packed = _uniform_scratch(x.shape[1])
+    np.left_shift(y, _SHIFT32, out=packed)
+    np.bitwise_or(packed, x, out=packed)
+    np.bitwise_and(packed, _MANTISSA_PAIR, out=packed)
+    np.bitwise_or(packed, _ONE_BITS_PAIR, out=dest.view(np.uint64).T)
+    dest -= np.float32(1.0)
+
+
+def _uniform_scratch(m: int) -> np.ndarray:
+    """This thread's (2, m) uint64 scratch (kept for full chunks: made once)."""
+    packed = getattr(_LOCAL, "uniform_scratch", None)
+    if packed is None or packed.shape[1] != m:
+        packed = np.empty((2, m), np.uint64)
+        if m == philox.CHUNK:
+            _LOCAL.uniform_scratch = packed
+    return packed
+
+
 def _uniform_values(dtype: np.dtype):
     if dtype == np.float64:
         def values(x, y, dest):
             dest[:] = uniform_float64(x, y).T
         return values
+    if dtype == np.float32 and sys.byteorder == "little":
+        return _uniform_float32_values
     per_word = {"float32": uniform_float32, "float16": uniform_half,
                 "bfloat16": uniform_bfloat16}.get(np.dtype(dtype).name)
     if per_word is None:
