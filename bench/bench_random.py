@@ -10,9 +10,10 @@ includes making the per-thread scratch arrays and TensorFlow's first-run costs).
 run draws new numbers (each run advances the op's stream). Results are medians, with the
 median of the per-repetition ratios beside them, and the median CPU time of a run (all
 threads of the process; it includes TensorFlow's thread pool, whose idle threads spin for
-a while after a kernel). Afterwards one more flowsaver run is traced (``tracemalloc``,
-which sees NumPy's arrays): its peak allocation beyond the output array, and the scratch
-arrays flowsaver keeps between runs (per thread, reused by every draw).
+a while after a kernel). flowsaver's memory is measured apart, in a fresh process whose
+first run is traced (``tracemalloc`` sees NumPy's arrays): the peak allocation beyond the
+output array, and what stays allocated after the run besides the output (the scratch
+arrays each thread keeps for later draws).
 
 ``--busy`` starts a ``while True: pass`` Python process for the duration of the timing
 (one core of load next to both systems) and stops it afterwards.
@@ -31,7 +32,6 @@ import statistics
 import subprocess
 import sys
 import time
-import tracemalloc
 
 import numpy as np
 
@@ -69,6 +69,29 @@ def timed(sess, out) -> tuple[float, float]:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+_PROBE = """
+import sys, tracemalloc
+sys.path.insert(0, {root!r})
+import bench.bench_random as b
+sess, out = b.flowsaver_session({op!r}, {size})
+tracemalloc.start()
+value = sess.run(out)
+current, peak = tracemalloc.get_traced_memory()
+print(peak - value.nbytes, current - value.nbytes)
+"""
+
+
+def memory_probe(op_type: str, size: int) -> tuple[int, int]:
+    """flowsaver's first run in a fresh process, traced: (peak allocation beyond the output,
+    allocations still held after it besides the output: the per-thread scratch arrays)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = _PROBE.format(root=root, op=op_type, size=size)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    peak, kept = done.stdout.split()[-2:]
+    return int(peak), int(kept)
+
+
 def measure(op_type: str, size: int, repeat: int) -> dict:
     systems = {"flowsaver": flowsaver_session(op_type, size),
                "TensorFlow": tensorflow_session(op_type, size)}
@@ -88,17 +111,6 @@ def measure(op_type: str, size: int, repeat: int) -> dict:
             wall, used = timed(*systems[name])
             times[name].append(wall)
             cpu[name].append(used)
-    tracemalloc.start()
-    before = tracemalloc.take_snapshot()
-    tracemalloc.reset_peak()
-    base = tracemalloc.get_traced_memory()[0]
-    value = systems["flowsaver"][0].run(systems["flowsaver"][1])
-    peak = tracemalloc.get_traced_memory()[1] - base - value.nbytes
-    del value
-    kept = sum(stat.size_diff for stat in
-               tracemalloc.take_snapshot().compare_to(before, "filename")
-               if "flowsaver" in str(stat.traceback))
-    tracemalloc.stop()
     for sess, _ in systems.values():
         sess.close()
     ratios = [a / b for a, b in zip(times["flowsaver"], times["TensorFlow"])]
@@ -108,7 +120,7 @@ def measure(op_type: str, size: int, repeat: int) -> dict:
             statistics.median(times["TensorFlow"]),
             "median_ratio": statistics.median(ratios), "warmup": warmup,
             "cpu": {name: statistics.median(cpu[name]) for name in names},
-            "memory": (peak, kept)}
+            "memory": memory_probe(op_type, size)}
 
 
 def main() -> None:
@@ -136,7 +148,7 @@ def main() -> None:
              f"after {os.getloadavg()[0]:.2f}.", "",
              "| op | flowsaver | TensorFlow | ratio of medians | median ratio | CPU time "
              "flowsaver / TensorFlow | first run flowsaver / TensorFlow | flowsaver "
-             "memory: peak beyond output / scratch kept |",
+             "first run memory: peak beyond output / kept |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for op, r in results.items():
         ours, theirs = r["cpu"]["flowsaver"], r["cpu"]["TensorFlow"]
