@@ -6,22 +6,21 @@ The float transform turns the words (w0, w1) of a pair into (sin v * r, cos v * 
     v = float(2 pi * m1 / 2**23)   (sin v, cos v) = sincosf(v)   m1 = w1 & 0x7fffff
 
 ``libm_float`` replays glibc's ``logf`` and ``sincosf`` step by step; this module computes
-the same doubles with fewer NumPy passes and on pieces small enough for the CPU's caches
-(``PIECE`` blocks: the float64 temporaries stay in L1/L2; one large array per step went
-to memory and made the transform three times slower). The regroupings are exact, so the
-bits are those of the replica:
+the same doubles with fewer NumPy passes, on pieces of ``PIECE`` blocks, in scratch arrays
+each thread allocates once (``Workspace``, about 2 MiB): temporaries the size of a whole
+chunk left the CPU's caches, and fresh ones cost page faults on every chunk. No lookup
+table of results is kept. The regroupings are exact, so the bits are the replica's:
 
-- ``logf``: -2 logf(u) = round(-2 y) where y is glibc's double; -2 y is obtained from the
-  same operations with every constant scaled by a power of two (the table's 1/c by -2,
-  log c by -2, the polynomial's coefficients by 1/4, -1/2, -1/8, and the "- 1" by 2):
-  scaling by a power of two commutes with every rounding (no value here is near the
-  subnormal range), so the double is exactly -2 y, and the multiplication by -2 before
-  the square root is saved.
-- ``sincosf``: v lies in [0, 2 pi), so glibc's quadrant n = round(v * 2/pi) is one of 0..4
-  and equals (m1 + 2**20) >> 21 (the exhaustive check confirms it for all 2**23 values of
-  m1); n pi/2 is float(n) * glibc's pi/2. Quadrant swaps and signs are applied to the
-  float bits with integer operations on n. glibc returns (v, 1) for v < 2**-12; the
-  polynomials round to the same floats there, so no special case is needed.
+- ``logf``: the value wanted is -2 logf(u) = round(-2 y), y being glibc's double. The same
+  operations give -2 y exactly when their constants are scaled by powers of two (1/c and
+  log c by -2, the coefficients A0, A1, A2 by -1/8, 1/4, -1/2, the "- 1" becomes "+ 2"):
+  scaling by a power of two commutes with each rounding (nothing here comes near the
+  subnormal range). That saves the multiplication by -2 before the square root.
+- ``sincosf``: v lies in [0, 2 pi), so glibc's quadrant n = round(v * 2/pi) is one of 0..4;
+  it equals (m1 + 2**20) >> 21 (checked for all 2**23 values of m1, below); n pi/2 is
+  float(n) * glibc's pi/2. The quadrant's swap and signs are applied to the float bits
+  with integer operations on n. glibc returns (v, 1) for v < 2**-12; the polynomials
+  round to the same floats there, so that case needs no branch.
 
 ``tools/check_box_muller.py`` compares this module with the step-by-step replica on every
 one of the 2**23 inputs of each function (``make check-box-muller``; the replica itself is
@@ -53,8 +52,9 @@ _QUADRANT_ROUNDING = 1 << 20  # n = (m1 + 2**20) >> 21
 
 
 class Workspace:
-    """Scratch arrays for one thread's pieces, allocated once: fresh temporaries of this
-    size cost page faults on every piece (the allocator returns them to the system)."""
+    """Scratch arrays for one thread's pieces (``values`` mantissas at a time), allocated
+    once: fresh temporaries of this size cost page faults on every piece (the allocator
+    gives them back to the system)."""
 
     def __init__(self, values: int = 2 * PIECE):
         self.values = values
