@@ -32,8 +32,9 @@ def _pieces(size):
 
 def test_a_random_slice_of_mantissas_matches_the_replica():
     check = _check_tool()
-    bad_r, bad_sc = check.differences(*_pieces(1 << 19))
-    assert len(bad_r) == 0 and len(bad_sc) == 0
+    start, stop = _pieces(1 << 19)
+    bad_r, bad_sc = check.differences(start, stop)
+    assert (bad_r.tolist()[:5], bad_sc.tolist()[:5]) == ([], []), f"slice from {start}"
 
 
 @pytest.mark.parametrize("start", [0, 0xFFFFF, 0x2FFFF0, 0x4FFFF0, 0x6FFFF0, 0x7FFF00])
