@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
 DEMO_DIR ?= demo-out
 
-.PHONY: demo test bench bench-models clean fixtures fuzz crash stress
+.PHONY: demo test bench bench-models clean fixtures fuzz crash stress check-box-muller
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ INTERPRETED_TESTS := tests/ops tests/runtime tests/train tests/interop/test_math
 test: $(TEST_STAMP)
 	$(PY) -m pytest
 	FLOWSAVER_EXECUTOR=interpreter $(PY) -m pytest $(INTERPRETED_TESTS)
+
+# The exhaustive checks of the float Box-Muller: the fast path against the step-by-step
+# replica of glibc's logf/sincosf on all 2**23 inputs of each (a few seconds), then the
+# replica against this machine's C library on the same inputs (about a minute; glibc only).
+check-box-muller: $(STAMP)
+	PYTHONPATH=. $(PY) tools/check_box_muller.py
+	PYTHONPATH=. $(PY) tools/check_libm_float.py
 
 # The fuzzing campaign (tools/fuzz): FUZZ_INPUTS mutated files for each of the readers'
 # targets, each read in a forked child under a time and memory cap; fails on anything

@@ -5,12 +5,15 @@ Each system gets a graph holding one raw op with fixed seeds, ``RandomStandardNo
 One sample is one ``sess.run`` of that op (the kernel plus fetching its output); the two
 systems alternate inside every repetition, in a rotated order, after ``gc.collect()``.
 The first run of each is a warm-up, and its values are checked to be bit-identical
-(TensorFlow's first draw); its time is reported too: for normals it is when flowsaver
-starts filling its Box-Muller lookup tables (``ops/random/box_muller_table.py``). Every
-run draws new numbers (each run advances the op's stream), so the tables keep filling over
-the timed runs, as they would in a program drawing normals again and again. Results are medians, with the median of the per-repetition
-ratios beside them, and the median CPU time of a run (all threads of the process; it
-includes TensorFlow's thread pool, whose idle threads spin for a while after a kernel).
+(TensorFlow's first draw); its time is reported too (the first draw in the process: it
+includes making the per-thread scratch arrays and TensorFlow's first-run costs). Every
+run draws new numbers (each run advances the op's stream). Results are medians, with the
+median of the per-repetition ratios beside them, and the median CPU time of a run (all
+threads of the process; it includes TensorFlow's thread pool, whose idle threads spin for
+a while after a kernel). flowsaver's memory is measured apart, in a fresh process whose
+first run is traced (``tracemalloc`` sees NumPy's arrays): the peak allocation beyond the
+output array, and what stays allocated after the run besides the output (the scratch
+arrays each thread keeps for later draws).
 
 ``--busy`` starts a ``while True: pass`` Python process for the duration of the timing
 (one core of load next to both systems) and stops it afterwards.
@@ -66,6 +69,29 @@ def timed(sess, out) -> tuple[float, float]:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+_PROBE = """
+import sys, tracemalloc
+sys.path.insert(0, {root!r})
+import bench.bench_random as b
+sess, out = b.flowsaver_session({op!r}, {size})
+tracemalloc.start()
+value = sess.run(out)
+current, peak = tracemalloc.get_traced_memory()
+print(peak - value.nbytes, current - value.nbytes)
+"""
+
+
+def memory_probe(op_type: str, size: int) -> tuple[int, int]:
+    """flowsaver's first run in a fresh process, traced: (peak allocation beyond the output,
+    allocations still held after it besides the output: the per-thread scratch arrays)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = _PROBE.format(root=root, op=op_type, size=size)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    peak, kept = done.stdout.split()[-2:]
+    return int(peak), int(kept)
+
+
 def measure(op_type: str, size: int, repeat: int) -> dict:
     systems = {"flowsaver": flowsaver_session(op_type, size),
                "TensorFlow": tensorflow_session(op_type, size)}
@@ -93,7 +119,8 @@ def measure(op_type: str, size: int, repeat: int) -> dict:
             "ratio_of_medians": statistics.median(times["flowsaver"]) /
             statistics.median(times["TensorFlow"]),
             "median_ratio": statistics.median(ratios), "warmup": warmup,
-            "cpu": {name: statistics.median(cpu[name]) for name in names}}
+            "cpu": {name: statistics.median(cpu[name]) for name in names},
+            "memory": memory_probe(op_type, size)}
 
 
 def main() -> None:
@@ -120,15 +147,17 @@ def main() -> None:
              f"NumPy {np.__version__}; 1-min load average before {load_before:.2f}, "
              f"after {os.getloadavg()[0]:.2f}.", "",
              "| op | flowsaver | TensorFlow | ratio of medians | median ratio | CPU time "
-             "flowsaver / TensorFlow | first run flowsaver / TensorFlow |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "flowsaver / TensorFlow | first run flowsaver / TensorFlow | flowsaver "
+             "first run memory: peak beyond output / kept |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for op, r in results.items():
         ours, theirs = r["cpu"]["flowsaver"], r["cpu"]["TensorFlow"]
         lines.append(f"| {op} | {r['flowsaver'] * 1e3:.1f} ms | {r['TensorFlow'] * 1e3:.1f} ms"
                      f" | {r['ratio_of_medians']:.2f}x | {r['median_ratio']:.2f}x | "
                      f"{ours * 1e3:.0f} / {theirs * 1e3:.0f} ms | "
                      f"{r['warmup']['flowsaver'] * 1e3:.0f} / "
-                     f"{r['warmup']['TensorFlow'] * 1e3:.0f} ms |")
+                     f"{r['warmup']['TensorFlow'] * 1e3:.0f} ms | "
+                     f"{r['memory'][0] / 2**20:.1f} / {r['memory'][1] / 2**20:.1f} MiB |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

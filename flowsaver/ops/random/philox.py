@@ -67,14 +67,38 @@ def _round_keys(key: int) -> list:
     return [((k0 + r * WEYL_A) & MASK32, (k1 + r * WEYL_B) & MASK32) for r in range(ROUNDS)]
 
 
-def _rounds(x, y, p, keys) -> None:
-    """Philox rounds with ``keys`` in place on x = [c0; c2] and y = [c1; c3]."""
-    for k0, k1 in keys:
+@functools.lru_cache(maxsize=64)
+def _round_key_columns(key: int) -> tuple:
+    """The round keys as (2, 1) uint64 columns [k0; k1], made once per key."""
+    columns = []
+    for k0, k1 in _round_keys(key):
+        column = np.array([[k0], [k1]], np.uint64)
+        column.flags.writeable = False
+        columns.append(column)
+    return tuple(columns)
+
+
+def _rounds(x, y, p, key_columns) -> None:
+    """Philox rounds with ``key_columns`` in place on x = [c0; c2] and y = [c1; c3]."""
+    for column in key_columns:
         np.multiply(x, _MULTIPLIERS, out=p)
         np.right_shift(p[::-1], _SHIFT, out=x)
         np.bitwise_xor(x, y, out=x)
-        np.bitwise_xor(x, np.array([[k0], [k1]], np.uint64), out=x)
+        np.bitwise_xor(x, column, out=x)
         np.bitwise_and(p[::-1], _LOW, out=y)
+
+
+_LOCAL = threading.local()
+
+
+def chunk_buffers() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This thread's three (2, CHUNK) uint64 arrays for ``consecutive_words``, made once:
+    fresh arrays of this size cost page faults on every chunk. What a call returns in them
+    is overwritten by this thread's next call."""
+    buffers = getattr(_LOCAL, "buffers", None)
+    if buffers is None:
+        buffers = _LOCAL.buffers = tuple(np.empty((2, CHUNK), np.uint64) for _ in range(3))
+    return buffers
 
 
 def _counter_words(counter: int, offsets: np.ndarray, x, y) -> None:
@@ -96,20 +120,24 @@ def _steps_times_a(m: int, stride: int) -> np.ndarray:
     return steps
 
 
-def consecutive_words(key: int, counter: int, m: int,
-                      stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def consecutive_words(key: int, counter: int, m: int, stride: int = 1,
+                      buffers=None) -> tuple[np.ndarray, np.ndarray]:
     """The ``m`` blocks at ``counter``, ``counter + stride``, ...: (x, y) = ([w0; w2],
-    [w1; w3]), each (2, m) uint64 holding 32-bit words.
+    [w1; w3]), each (2, m) uint64 holding 32-bit words (in ``buffers``, three (2, m)
+    uint64 arrays, when given).
 
     Within one call only the lowest counter word usually changes, so the first two rounds
     work on single rows and scalars (exactly the same arithmetic, less of it).
     """
-    x, y, p = (np.empty((2, m), np.uint64) for _ in range(3))
+    if buffers is None:
+        buffers = [np.empty((2, m), np.uint64) for _ in range(3)]
+    x, y, p = buffers
     keys = _round_keys(key)
+    columns = _round_key_columns(key)
     s0, s1, s2, s3 = ((counter >> (32 * j)) & MASK32 for j in range(4))
     if s0 + (m - 1) * stride >= 1 << 32:  # the low word wraps: count every word
         _counter_words(counter, np.arange(m, dtype=np.uint64) * np.uint64(stride), x, y)
-        _rounds(x, y, p, keys)
+        _rounds(x, y, p, columns)
         return x, y
     (k0a, k1a), (k0b, k1b) = keys[:2]
     # round 1: only c0 = s0 + i * stride varies
@@ -127,7 +155,7 @@ def consecutive_words(key: int, counter: int, m: int,
     np.bitwise_and(p[1], _LOW, out=y[0])
     np.bitwise_xor(y[1], np.uint64((q0 >> 32) ^ k1b), out=x[1])
     y[1] = q0 & MASK32
-    _rounds(x, y, p, keys[2:])
+    _rounds(x, y, p, columns[2:])
     return x, y
 
 
@@ -136,12 +164,12 @@ def blocks_at(key: int, counter: int, offsets: np.ndarray) -> np.ndarray:
     offsets = np.asarray(offsets, np.uint64).reshape(-1)
     n = len(offsets)
     out = np.empty((n, 4), np.uint32)
-    keys = _round_keys(key)
+    columns = _round_key_columns(key)
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
         x, y, p = (np.empty((2, stop - start), np.uint64) for _ in range(3))
         _counter_words(counter, offsets[start:stop], x, y)
-        _rounds(x, y, p, keys)
+        _rounds(x, y, p, columns)
         _interleave(x, y, out[start:stop])
     return out
 

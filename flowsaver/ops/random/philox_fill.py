@@ -20,19 +20,21 @@ g * 256 * group / 4 and takes Box-Muller pairs in order, keeping each value with
 
 Box-Muller (float): u = max(uniform(w0), 1e-7); v = float(2 pi (as double) * uniform(w1));
 r = sqrtf(-2 logf(u)); (sin v * r, cos v * r) with glibc's logf and sincosf
-(``libm_float``). Half and bfloat16 round the float results to nearest even. Draws of a
-million values or more look r and (sin v, cos v) up by mantissa (``box_muller_table``).
+(``libm_float`` step by step in ``box_muller_float``; ``box_muller`` computes the same bits
+faster, and draws use it). Half and bfloat16 round the float results to nearest even.
 The last, partial group is computed in full and cut.
 """
 from __future__ import annotations
 
 import math
 import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from flowsaver.ops.random import box_muller_table, libm_float
+from flowsaver.ops.random import box_muller, libm_float
 from flowsaver.ops.random import philox
 
 RESERVED_BLOCKS_PER_OUTPUT = 256  # a stateful op's reservation per output value and run
@@ -42,9 +44,13 @@ _FLOAT_EPSILON = np.float32(1e-7)
 _TWO_PI = 2 * math.pi
 _TWO_PI_ULP = _TWO_PI * 2.0 ** -23  # 2 pi times one float32 step of [1, 2)
 _MANTISSA = np.uint32(0x7FFFFF)
+_MANTISSA_PAIR = np.uint64(0x007FFFFF_007FFFFF)
+_ONE_BITS_PAIR = np.uint64(0x3F800000_3F800000)
+_SHIFT32 = np.uint64(32)
 _ONE_BITS = np.uint32(0x3F800000)
 _WIDE = {np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.uint64)}
 _POOL: list = []
+_LOCAL = threading.local()
 
 
 def group_size(dtype) -> int:
@@ -130,11 +136,36 @@ def _put4(a: np.ndarray, b: np.ndarray, dest: np.ndarray) -> None:
     dest[:, 0], dest[:, 1], dest[:, 2], dest[:, 3] = a[0], b[0], a[1], b[1]
 
 
+def _uniform_float32_values(x, y, dest) -> None:
+    """uniform_float32 of the words x = [w0; w2], y = [w1; w3] into dest (m, 4), two words
+    at a time: (w0, w1) and (w2, w3) packed into one uint64 are, in memory, two adjacent
+    float32 values of dest (little-endian), so both get their mantissa bits and exponent
+    in one operation and land in dest with one 8-byte strided write."""
+    packed = _uniform_scratch(x.shape[1])
+    np.left_shift(y, _SHIFT32, out=packed)
+    np.bitwise_or(packed, x, out=packed)
+    np.bitwise_and(packed, _MANTISSA_PAIR, out=packed)
+    np.bitwise_or(packed, _ONE_BITS_PAIR, out=dest.view(np.uint64).T)
+    dest -= np.float32(1.0)
+
+
+def _uniform_scratch(m: int) -> np.ndarray:
+    """This thread's (2, m) uint64 scratch (kept for full chunks: made once)."""
+    packed = getattr(_LOCAL, "uniform_scratch", None)
+    if packed is None or packed.shape[1] != m:
+        packed = np.empty((2, m), np.uint64)
+        if m == philox.CHUNK:
+            _LOCAL.uniform_scratch = packed
+    return packed
+
+
 def _uniform_values(dtype: np.dtype):
     if dtype == np.float64:
         def values(x, y, dest):
             dest[:] = uniform_float64(x, y).T
         return values
+    if dtype == np.float32 and sys.byteorder == "little":
+        return _uniform_float32_values
     per_word = {"float32": uniform_float32, "float16": uniform_half,
                 "bfloat16": uniform_bfloat16}.get(np.dtype(dtype).name)
     if per_word is None:
@@ -142,27 +173,19 @@ def _uniform_values(dtype: np.dtype):
     return lambda x, y, dest: _put4(per_word(x), per_word(y), dest)
 
 
-def _normal_values(dtype: np.dtype, size: int = 0):
+def _normal_values(dtype: np.dtype):
     if dtype == np.float64:
         def values(x, y, dest):
             dest[:, 0], dest[:, 1] = box_muller_double(x[0], y[0], x[1], y[1])
         return values
-    tables = box_muller_table.tables(size)
-    if tables is not None:  # a large draw: the factors by lookup (same bits)
-        def values(x, y, dest):
-            if dest.dtype == np.float32:
-                box_muller_table.normals(x, y, *tables, dest)
-            else:  # half, bfloat16: the float values rounded
-                wide = np.empty(dest.shape, np.float32)
-                box_muller_table.normals(x, y, *tables, wide)
-                dest[:] = wide
-        return values
 
     def values(x, y, dest):
-        # the pairs (w0, w1) and (w2, w3) of every block, as the two rows of x and y
-        f0, f1 = box_muller_float(x.reshape(-1), y.reshape(-1))
-        m = x.shape[1]
-        _put4(f0.reshape(2, m), f1.reshape(2, m), dest)
+        if dest.dtype == np.float32:
+            box_muller.normals(x, y, dest)
+        else:  # half, bfloat16: the float values rounded
+            wide = np.empty(dest.shape, np.float32)
+            box_muller.normals(x, y, wide)
+            dest[:] = wide
     return values
 
 
@@ -188,6 +211,11 @@ def _run_chunks(count: int, work) -> None:
     list(_POOL[0].map(lambda span: work(*span), spans))
 
 
+def _buffers(blocks: int):
+    """This thread's reusable Philox arrays for a full chunk, else None (fresh ones)."""
+    return philox.chunk_buffers() if blocks == philox.CHUNK else None
+
+
 def _fixed(key: int, counter: int, size: int, dtype, per_block) -> np.ndarray:
     """``size`` values made by ``per_block`` from one block per group, as TensorFlow's
     ``FillPhiloxRandom`` lays them out."""
@@ -197,7 +225,8 @@ def _fixed(key: int, counter: int, size: int, dtype, per_block) -> np.ndarray:
     out = np.empty((count, group), dtype)
 
     def work(start, stop):
-        x, y = philox.consecutive_words(key, counter + start, stop - start)
+        x, y = philox.consecutive_words(key, counter + start, stop - start,
+                                        buffers=_buffers(stop - start))
         per_block(x, y, out[start:stop])
     _run_chunks(count, work)
     return out.reshape(-1)[:size]
@@ -212,7 +241,7 @@ def uniform(key: int, counter: int, size: int, dtype) -> np.ndarray:
 def normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
     """``RandomStandardNormal`` values (half, bfloat16, float, double)."""
     dtype = np.dtype(dtype)
-    return _fixed(key, counter, size, dtype, _normal_values(dtype, size))
+    return _fixed(key, counter, size, dtype, _normal_values(dtype))
 
 
 def uniform_int(key: int, counter: int, size: int, lo: int, hi: int, dtype) -> np.ndarray:
@@ -265,12 +294,13 @@ def truncated_normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
     count = -(-size // group)
     stride = group * TRUNCATED_WORDS_PER_OUTPUT // 4  # blocks each group owns
     work_dtype = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
-    candidates = _normal_values(work_dtype, size)
+    candidates = _normal_values(work_dtype)
     out = np.empty((count, group), dtype)
     filled = np.zeros(count, np.int64)
 
     def first_blocks(start, stop):  # block 0 of every group: most groups end here
-        x, y = philox.consecutive_words(key, counter + start * stride, stop - start, stride)
+        x, y = philox.consecutive_words(key, counter + start * stride, stop - start, stride,
+                                        _buffers(stop - start))
         values = np.empty((stop - start, group), work_dtype)
         candidates(x, y, values)
         rows = np.arange(start, stop)
