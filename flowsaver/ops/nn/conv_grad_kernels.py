@@ -247,22 +247,51 @@ def _max_pool_grad(op, ctx):
         best = views[0].copy() if len(views) == 1 else np.fmax(views[0], views[1])
         for view in views[2:]:
             np.fmax(best, view, out=best)
-        out = np.zeros(xp.shape, grad.dtype)
         overlap = any(k > s for k, s in zip(win.ksize, win.strides))
-        taken = None
-        for (_, _, rows, columns), view in zip(offsets, views):
-            hit = view == best
-            if taken is None:
-                taken = hit
-            else:
-                hit &= ~taken
-                taken |= hit
-            if overlap:
-                out[:, rows, columns] += grad * hit
-            else:  # windows do not overlap: each position is written once
-                np.multiply(grad, hit, out=out[:, rows, columns])
+        if not overlap and xp is x and all(
+                k * o == size for k, o, size in zip(win.ksize, out_hw, (h, w))):
+            out = _route_tiled(views, best, grad, win.ksize)
+        else:
+            out = np.zeros(xp.shape, grad.dtype)
+            _route(offsets, views, best, grad, out, overlap)
         return win.from_nhwc(_crop(out, pads, h, w)).astype(dtype, copy=False)
     return run
+
+
+def _first_hits(views, best):
+    """Per window offset, in order: where it is its window's first maximum."""
+    taken = None
+    for view in views:
+        hit = view == best
+        if taken is None:
+            taken = hit
+        else:
+            hit &= ~taken
+            taken |= hit
+        yield hit
+
+
+def _route_tiled(views, best, grad, k_hw) -> np.ndarray:
+    """Windows that tile the input exactly (stride = window, no padding): each offset's
+    share is a contiguous product, and one copy interleaves them into the input's layout
+    (a product written straight into a strided view of the input cost 5x more)."""
+    (kh, kw), (n, oh, ow, c) = k_hw, grad.shape
+    parts = conv_gemm.scratch(conv_gemm.COLS, (kh, kw, n, oh, ow, c), grad.dtype)
+    for k, hit in enumerate(_first_hits(views, best)):
+        np.multiply(grad, hit, out=parts[k // kw, k % kw])
+    out = np.empty((n, oh, kh, ow, kw, c), grad.dtype)
+    np.copyto(out, parts.transpose(2, 3, 0, 4, 1, 5))
+    return out.reshape(n, oh * kh, ow * kw, c)
+
+
+def _route(offsets, views, best, grad, out, overlap) -> None:
+    """Each window's gradient to the first offset equal to its maximum, added (windows
+    overlap) or written (they do not) into the strided view that offset read."""
+    for (_, _, rows, columns), hit in zip(offsets, _first_hits(views, best)):
+        if overlap:
+            out[:, rows, columns] += grad * hit
+        else:  # windows do not overlap: each position is written once
+            np.multiply(grad, hit, out=out[:, rows, columns])
 
 
 def _counts(size: int, out: int, k: int, s: int, before: int) -> np.ndarray:
