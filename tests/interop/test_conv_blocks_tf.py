@@ -57,13 +57,18 @@ def _run(tf, op_type, inputs, attrs):
     return ours, theirs
 
 
+@pytest.mark.parametrize("gather", ["blocks", "slabs"])
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("block", BLOCK_BYTES)
 @pytest.mark.parametrize("k,strides,padding,dilations", GEOMETRIES)
 def test_blocked_conv_kernels_match_tensorflow(tf, monkeypatch, block, k, strides, padding,
-                                               dilations, workers):
+                                               dilations, workers, gather):
     monkeypatch.setattr(conv_gemm, "CHUNK_BYTES", block)
-    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self, w: workers)
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: workers)
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1)   # split products too
+    if gather == "blocks":   # 4 input channels would take the slab path
+        monkeypatch.setattr(conv_gemm, "SLAB_MAX_CHANNELS", 0)
+        monkeypatch.setattr(conv_gemm, "SLAB_MAX_INPUT_GRAD_CHANNELS", 0)
     f = RNG.standard_normal(k + (4, 6)).astype(np.float32)
     attrs = _attrs(strides, padding, dilations)
     y, theirs = _run(tf, "Conv2D", {"input": X, "filter": f}, attrs)

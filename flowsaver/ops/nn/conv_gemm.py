@@ -140,7 +140,7 @@ def correlate(xp: np.ndarray, weights: np.ndarray, k_hw, out_hw, strides, dilati
     o = weights.shape[1]
     out = np.empty((n, oh, ow, o), np.result_type(xp, weights))
     if kh == kw == 1 and tuple(strides) == (1, 1) and xp.shape[1:3] == (oh, ow):
-        np.matmul(xp.reshape(-1, c), weights, out=out.reshape(-1, o))
+        blas_threads.matmul(xp.reshape(-1, c), weights, out=out.reshape(-1, o))
         return out
 
     plan = plan_blocks(xp, k_hw, out_hw)
@@ -189,7 +189,7 @@ def slab_input_grad(grad: np.ndarray, f: np.ndarray, in_hw, pads, strides, dilat
     (sh, sw), (dh, dw) = strides, dilations
     hp, wp = in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1])
     slabs = scratch(COLS, (kh * kw * c, n * oh * ow), grad.dtype)
-    np.matmul(f.reshape(kh * kw * c, o), grad.reshape(n * oh * ow, o).T, out=slabs)
+    blas_threads.matmul(f.reshape(kh * kw * c, o), grad.reshape(n * oh * ow, o).T, out=slabs)
     slabs = slabs.reshape(kh, kw, c, n, oh, ow)
     out = np.zeros((c, n, hp, wp), grad.dtype)
     for i in range(kh):
@@ -207,7 +207,7 @@ def conv_forward(x: np.ndarray, f: np.ndarray, pads, out_hw, strides, dilations)
     if c <= SLAB_MAX_CHANNELS and kh * kw > 1:
         cols = slab_columns(padded(x, pads), (kh, kw), out_hw, strides, dilations)
         out = np.empty((x.shape[0], out_hw[0], out_hw[1], o), np.result_type(x, f))
-        np.matmul(cols.T, f.reshape(kh * kw * c, o), out=out.reshape(-1, o))
+        blas_threads.matmul(cols.T, f.reshape(kh * kw * c, o), out=out.reshape(-1, o))
         return out
     return correlate(padded(x, pads), f.reshape(kh * kw * c, o), (kh, kw), out_hw, strides,
                      dilations)
@@ -221,9 +221,10 @@ def conv_filter_grad(x: np.ndarray, grad: np.ndarray, k_hw, pads, strides, dilat
     c = xp.shape[3]
     width = k_hw[0] * k_hw[1] * c
     if k_hw == (1, 1) and tuple(strides) == (1, 1) and xp.shape[1:3] == (oh, ow):
-        return xp.reshape(-1, c).T @ grad.reshape(-1, o)
+        return blas_threads.matmul(xp.reshape(-1, c).T, grad.reshape(-1, o))
     if c <= SLAB_MAX_CHANNELS:
-        return slab_columns(xp, k_hw, (oh, ow), strides, dilations) @ grad.reshape(-1, o)
+        return blas_threads.matmul(slab_columns(xp, k_hw, (oh, ow), strides, dilations),
+                                   grad.reshape(-1, o))
 
     def run(plan):
         total = np.zeros((width, o), np.result_type(x, grad))
@@ -272,7 +273,7 @@ def conv_input_grad(grad: np.ndarray, f: np.ndarray, in_hw, pads, strides, dilat
             np.copyto(flipped, f[::-1, ::-1].transpose(0, 1, 3, 2))
             return correlate(padded(grad, spread), flipped.reshape(kh * kw * o, c),
                              (kh, kw), (h, w), (1, 1), dilations)
-    patches = grad.reshape(n * oh * ow, o) @ f.reshape(kh * kw * c, o).T
+    patches = blas_threads.matmul(grad.reshape(n * oh * ow, o), f.reshape(kh * kw * c, o).T)
     patches = patches.reshape(n, oh, ow, kh, kw, c)
     hp, wp = h + sum(pads[0]), w + sum(pads[1])
     out = np.zeros((n, hp, wp, c), dtype)
