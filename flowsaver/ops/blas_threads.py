@@ -160,3 +160,21 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
 def split(fn, parts: list) -> list:
     """``[fn(part) for part in parts]`` on ``len(parts)`` threads; see ``BlasThreads.split``."""
     return _CONTROL.split(fn, parts)
+
+
+# Elementwise work of fewer elements than this (~0.1 ms) stays on this thread.
+SPLIT_MIN_ELEMENTS = 1 << 18
+
+
+def over_rows(fn, rows: int, elements: int) -> None:
+    """``fn(lo, hi)`` over ``range(rows)``: in contiguous pieces on ``split``'s threads
+    during a run when the work (``elements`` values) is large enough, else at once.
+    For elementwise kernels writing each piece of a preallocated output: NumPy's loops
+    release the GIL, and one core alone cannot saturate memory bandwidth."""
+    workers = _CONTROL.workers
+    if workers < 2 or rows < 2 or elements < SPLIT_MIN_ELEMENTS:
+        fn(0, rows)
+        return
+    pieces = min(rows, 2 * workers)
+    split(lambda c: fn(*c), [(rows * i // pieces, rows * (i + 1) // pieces)
+                             for i in range(pieces)])

@@ -95,3 +95,33 @@ def test_scratch_is_reused_and_never_returned():
     assert conv_gemm.scratch(conv_gemm.COLS, (1,), np.float32).base is buffer.base
     np.testing.assert_array_equal(first, kept)
     np.testing.assert_allclose(second, kept[::-1], rtol=1e-6)
+
+
+POOLS = [  # (input shape, window, strides, padding): tiling, padded, overlapping windows
+    ((6, 8, 10, 3), 2, 2, "VALID"),
+    ((5, 7, 9, 3), 2, 2, "SAME"),
+    ((4, 9, 9, 2), 3, 2, "SAME"),
+]
+
+
+@pytest.mark.parametrize("shape,k,s,padding", POOLS)
+def test_image_pieces_on_two_threads_match_tensorflow(tf, monkeypatch, shape, k, s, padding):
+    """Elementwise kernels cut into pieces of images run on two threads (forced for these
+    small tensors): MaxPoolGrad (with ties), Relu, ReluGrad and BiasAdd."""
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: 2)
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_ELEMENTS", 1)
+    x = RNG.standard_normal(shape).astype(np.float32)
+    x[0, :2, :2] = 1.5   # ties: the first maximum of a window takes the gradient
+    attrs = {"ksize": [1, k, k, 1], "strides": [1, s, s, 1], "padding": padding}
+    y, theirs = _run(tf, "MaxPool", {"input": x}, attrs)
+    assert_close(y, theirs, what="MaxPool")
+    dy = RNG.standard_normal(y.shape).astype(np.float32)
+    ours, theirs = _run(tf, "MaxPoolGrad", {"orig_input": x, "orig_output": y, "grad": dy},
+                        attrs)
+    assert_close(ours, theirs, what="MaxPoolGrad")
+    g = RNG.standard_normal(shape).astype(np.float32)
+    for op_type, inputs in (("Relu", {"features": x}),
+                            ("ReluGrad", {"gradients": g, "features": x}),
+                            ("BiasAdd", {"value": x, "bias": g[0, 0, 0]})):
+        ours, theirs = _run(tf, op_type, inputs, {})
+        assert_close(ours, theirs, what=op_type)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import flowsaver as tf
+from flowsaver.ops import blas_threads
 from flowsaver.ops.training import kernels
 
 OPTIMIZERS = {
@@ -46,8 +47,11 @@ def _train(make_optimizer, steps=3, read_first=False):
         return {v.op.name: sess.run(v) for v in tf.global_variables()}
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_blockwise_updates_equal_whole_array_updates(monkeypatch, name):
+def test_blockwise_updates_equal_whole_array_updates(monkeypatch, name, threads):
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: threads)
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_ELEMENTS", 1)   # blocks split on 2 threads
     blockwise = _train(OPTIMIZERS[name])
     monkeypatch.setattr(kernels, "BLOCK", 10 ** 9)   # every update as whole arrays
     whole = _train(OPTIMIZERS[name])

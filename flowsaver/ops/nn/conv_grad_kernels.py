@@ -15,6 +15,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
+from flowsaver.ops import blas_threads
 from flowsaver.ops.shapes import partial_shape
 from flowsaver.ops.nn import conv_gemm
 from flowsaver.ops.nn.conv_kernels import pad_spatial, patches
@@ -244,16 +245,24 @@ def _max_pool_grad(op, ctx):
         # Work per offset is a few whole-array operations on (N, OH, OW, C) views.
         offsets = list(_offsets(win, win.ksize, out_hw))
         views = [xp[:, rows, columns] for _, _, rows, columns in offsets]
-        best = views[0].copy() if len(views) == 1 else np.fmax(views[0], views[1])
-        for view in views[2:]:
-            np.fmax(best, view, out=best)
         overlap = any(k > s for k, s in zip(win.ksize, win.strides))
-        if not overlap and xp is x and all(
-                k * o == size for k, o, size in zip(win.ksize, out_hw, (h, w))):
-            out = _route_tiled(views, best, grad, win.ksize)
-        else:
-            out = np.zeros(xp.shape, grad.dtype)
-            _route(offsets, views, best, grad, out, overlap)
+        tiled = not overlap and xp is x and all(
+            k * o == size for k, o, size in zip(win.ksize, out_hw, (h, w)))
+        (kh, kw), (oh, ow) = win.ksize, out_hw
+        out = (np.empty if tiled else np.zeros)(xp.shape, grad.dtype)
+
+        def images(lo: int, hi: int) -> None:
+            part = [view[lo:hi] for view in views]
+            best = part[0].copy() if len(part) == 1 else np.fmax(part[0], part[1])
+            for view in part[2:]:
+                np.fmax(best, view, out=best)
+            if tiled:
+                _route_tiled(part, best, grad[lo:hi],
+                             out[lo:hi].reshape(hi - lo, oh, kh, ow, kw, c))
+            else:
+                _route(offsets, part, best, grad[lo:hi], out[lo:hi], overlap)
+
+        blas_threads.over_rows(images, n, x.size)
         return win.from_nhwc(_crop(out, pads, h, w)).astype(dtype, copy=False)
     return run
 
@@ -271,17 +280,16 @@ def _first_hits(views, best):
         yield hit
 
 
-def _route_tiled(views, best, grad, k_hw) -> np.ndarray:
+def _route_tiled(views, best, grad, out) -> None:
     """Windows that tile the input exactly (stride = window, no padding): each offset's
-    share is a contiguous product, and one copy interleaves them into the input's layout
-    (a product written straight into a strided view of the input cost 5x more)."""
-    (kh, kw), (n, oh, ow, c) = k_hw, grad.shape
-    parts = conv_gemm.scratch(conv_gemm.COLS, (kh, kw, n, oh, ow, c), grad.dtype)
+    share is a contiguous product, and one copy interleaves them into ``out``, the
+    input's layout as (N, OH, KH, OW, KW, C) (a product written straight into a strided
+    view of the input cost 5x more)."""
+    kh, kw = out.shape[2], out.shape[4]
+    parts = conv_gemm.scratch(conv_gemm.COLS, (kh, kw) + grad.shape, grad.dtype)
     for k, hit in enumerate(_first_hits(views, best)):
         np.multiply(grad, hit, out=parts[k // kw, k % kw])
-    out = np.empty((n, oh, kh, ow, kw, c), grad.dtype)
     np.copyto(out, parts.transpose(2, 3, 0, 4, 1, 5))
-    return out.reshape(n, oh * kh, ow * kw, c)
 
 
 def _route(offsets, views, best, grad, out, overlap) -> None:

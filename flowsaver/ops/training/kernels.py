@@ -15,6 +15,7 @@ import sys
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.ops import blas_threads
 from flowsaver.ops.registry import OpTable
 
 TABLE = OpTable(__name__)
@@ -172,12 +173,16 @@ def _blockwise(rule, olds: list, rest: list, attrs, dtype) -> list:
     flat_olds = [old.reshape(-1) for old in olds]
     flat_outs = [out.reshape(-1) for out in outs]
     flat_rest = [r.reshape(-1) if r.size == size and r.ndim else r for r in rest]
-    for start in range(0, size, BLOCK):
-        block = slice(start, start + BLOCK)
-        news = rule([old[block] for old in flat_olds],
-                    *[r[block] if r.ndim else r for r in flat_rest], attrs)
-        for out, new in zip(flat_outs, news):
-            out[block] = new
+
+    def blocks(first: int, stop: int) -> None:
+        for start in range(first * BLOCK, min(stop * BLOCK, size), BLOCK):
+            block = slice(start, start + BLOCK)
+            news = rule([old[block] for old in flat_olds],
+                        *[r[block] if r.ndim else r for r in flat_rest], attrs)
+            for out, new in zip(flat_outs, news):
+                out[block] = new
+
+    blas_threads.over_rows(blocks, -(-size // BLOCK), size)
     return outs
 
 
