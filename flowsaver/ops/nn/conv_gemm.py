@@ -4,7 +4,10 @@ Every 2-D convolution kernel (forward, both gradients) reduces to: copy the (pad
 into a scratch buffer, gather each output pixel's receptive field into a scratch matrix
 (im2col: ``np.copyto`` from a strided view), and multiply it by the filter in the shapes
 BLAS runs at full speed: ``cols (N*OH*OW, KH*KW*C) @ filter (KH*KW*C, O)``, block by
-block of output rows so that the gathered rows are read back from cache.
+block of output rows so that the gathered rows are read back from cache. With few input
+channels (C <= 4: a network's first layer) the gather copies runs of only C values, so
+there the column matrix is built transposed from KH*KW shifted slabs of the input
+(``slab_columns``), and the input gradient is added back slab by slab.
 
 Scratch memory: the padded input and the column matrix are taken from a per-thread arena
 and are dead when the kernel returns (no output ever aliases them), so the next kernel in
