@@ -44,6 +44,7 @@ class BlasThreads:
         self._active = 0
         self._saved = []          # (lib, count) to restore when no run is active
         self.workers = 1          # threads a kernel may split its work over in this run
+        self.spare = 1            # of those, how many other processes leave a core for
 
     def _load_libs(self) -> list:
         setting = os.environ.get(ENV_SWITCH, "").strip()
@@ -71,6 +72,10 @@ class BlasThreads:
             # may use every usable core even under load: each part gets its share of CPU
             # time, as the threads of TensorFlow's pool do.
             self.workers = self._kernel_workers()
+            # Optional splits (products, elementwise kernels) only over the cores other
+            # processes leave: under load they cost more CPU than they save time.
+            self.spare = min(self.workers, self._fixed if self._fixed is not None
+                             else cpu_load.METER.free_cores())
             for lib in self._libs:
                 have = lib.get_num_threads()
                 if self._active == 0:
@@ -89,7 +94,7 @@ class BlasThreads:
                     if lib.get_num_threads() != have:
                         lib.set_num_threads(have)
                 self._saved = []
-                self.workers = 1
+                self.workers = self.spare = 1
 
     def _kernel_workers(self) -> int:
         return cpu_load.usable_cpus() if self._fixed is None else self._fixed
@@ -138,9 +143,10 @@ SPLIT_MIN_FLOPS = 1 << 23
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` of 2-D arrays (into ``out`` if given); during a run a large product is
-    cut along its larger output dimension into pieces run by ``split``."""
-    workers = _CONTROL.workers
+    """``a @ b`` of 2-D arrays (into ``out`` if given); during a run on a machine with
+    cores to spare, a large product is cut along its larger output dimension into pieces
+    run by ``split``."""
+    workers = _CONTROL.spare
     if workers < 2 or a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype \
             or a.dtype.kind != "f" or a.shape[0] * a.shape[1] * b.shape[1] < SPLIT_MIN_FLOPS:
         return np.matmul(a, b, out=out)
@@ -168,10 +174,11 @@ SPLIT_MIN_ELEMENTS = 1 << 18
 
 def over_rows(fn, rows: int, elements: int) -> None:
     """``fn(lo, hi)`` over ``range(rows)``: in contiguous pieces on ``split``'s threads
-    during a run when the work (``elements`` values) is large enough, else at once.
+    during a run on a machine with cores to spare when the work (``elements`` values) is
+    large enough, else at once.
     For elementwise kernels writing each piece of a preallocated output: NumPy's loops
     release the GIL, and one core alone cannot saturate memory bandwidth."""
-    workers = _CONTROL.workers
+    workers = _CONTROL.spare
     if workers < 2 or rows < 2 or elements < SPLIT_MIN_ELEMENTS:
         fn(0, rows)
         return

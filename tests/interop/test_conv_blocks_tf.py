@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import flowsaver
+from flowsaver.format import cpu_load
 from flowsaver.ops import blas_threads
 from flowsaver.ops.nn import conv_gemm
 from flowsaver.ops.op_builder import create_op
@@ -65,6 +66,7 @@ def test_blocked_conv_kernels_match_tensorflow(tf, monkeypatch, block, k, stride
                                                dilations, workers, gather):
     monkeypatch.setattr(conv_gemm, "CHUNK_BYTES", block)
     monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: workers)
+    monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: workers)   # an idle machine
     monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1)   # split products too
     if gather == "blocks":   # 4 input channels would take the slab path
         monkeypatch.setattr(conv_gemm, "SLAB_MAX_CHANNELS", 0)
@@ -109,6 +111,7 @@ def test_image_pieces_on_two_threads_match_tensorflow(tf, monkeypatch, shape, k,
     """Elementwise kernels cut into pieces of images run on two threads (forced for these
     small tensors): MaxPoolGrad (with ties), Relu, ReluGrad and BiasAdd."""
     monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: 2)
+    monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: 2)   # an idle machine
     monkeypatch.setattr(blas_threads, "SPLIT_MIN_ELEMENTS", 1)
     x = RNG.standard_normal(shape).astype(np.float32)
     x[0, :2, :2] = 1.5   # ties: the first maximum of a window takes the gradient

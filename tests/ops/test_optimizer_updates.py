@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import flowsaver as tf
+from flowsaver.format import cpu_load
 from flowsaver.ops import blas_threads
 from flowsaver.ops.training import kernels
 
@@ -51,6 +52,7 @@ def _train(make_optimizer, steps=3, read_first=False):
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_blockwise_updates_equal_whole_array_updates(monkeypatch, name, threads):
     monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: threads)
+    monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: threads)   # an idle machine
     monkeypatch.setattr(blas_threads, "SPLIT_MIN_ELEMENTS", 1)   # blocks split on 2 threads
     blockwise = _train(OPTIMIZERS[name])
     monkeypatch.setattr(kernels, "BLOCK", 10 ** 9)   # every update as whole arrays

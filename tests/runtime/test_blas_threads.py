@@ -94,7 +94,7 @@ def test_split_matmul_equals_numpy(monkeypatch, m, k, n, transposed):
     """During a run a large product is cut into parts run on threads; every cut gives
     NumPy's product."""
     control = blas_threads.BlasThreads()
-    control._libs, control.workers = [], 3
+    control._libs, control.workers, control.spare = [], 3, 3
     monkeypatch.setattr(blas_threads, "_CONTROL", control)
     monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1)
     rng = np.random.default_rng(0)
@@ -105,6 +105,19 @@ def test_split_matmul_equals_numpy(monkeypatch, m, k, n, transposed):
     out = np.empty((m, n), np.float32)
     assert blas_threads.matmul(a, b, out=out) is out
     np.testing.assert_allclose(out, a @ b, rtol=1e-5, atol=1e-4)
+
+
+def test_products_are_split_only_over_cores_others_leave(monkeypatch):
+    control = blas_threads.BlasThreads()
+    monkeypatch.delenv(blas_threads.ENV_SWITCH, raising=False)
+    monkeypatch.setattr(control, "_load_libs", lambda: [_blas()])
+    monkeypatch.setattr(control, "_kernel_workers", lambda: 2)
+    for free, spare in ((2, 2), (1, 1)):
+        monkeypatch.setattr(cpu_load.METER, "free_cores", lambda free=free: free)
+        assert control.enter()
+        assert (control.workers, control.spare) == (2, spare)
+        control.leave()
+    assert (control.workers, control.spare) == (1, 1)
 
 
 def test_split_returns_every_part_in_order_and_raises_a_part_error():
