@@ -138,17 +138,32 @@ enter, leave = _CONTROL.enter, _CONTROL.leave
 
 
 # Products of fewer multiply-adds than this (about 0.15 ms on one core) run on this
-# thread: handing pieces to the pool costs tens of microseconds.
+# thread: handing pieces to the pool costs tens of microseconds. When other processes
+# hold the cores only products of BUSY_SPLIT_MIN_FLOPS (about 2.5 ms) and more are split:
+# a pool thread may then wait a time slice to run, which only long pieces amortize, and
+# they gain the CPU share of a second runnable thread (the scheduler shares the cores out
+# by thread, as TensorFlow's pool benefits from).
 SPLIT_MIN_FLOPS = 1 << 23
+BUSY_SPLIT_MIN_FLOPS = 1 << 27
+
+
+def _split_workers(work: int, idle_min: int, busy_min: int) -> int:
+    """Threads to split ``work`` over: the spare cores for work of ``idle_min`` and more,
+    every usable core for work of ``busy_min`` and more, else 1."""
+    if work >= busy_min:
+        return _CONTROL.workers
+    return _CONTROL.spare if work >= idle_min else 1
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` of 2-D arrays (into ``out`` if given); during a run on a machine with
-    cores to spare, a large product is cut along its larger output dimension into pieces
-    run by ``split``."""
-    workers = _CONTROL.spare
-    if workers < 2 or a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype \
-            or a.dtype.kind != "f" or a.shape[0] * a.shape[1] * b.shape[1] < SPLIT_MIN_FLOPS:
+    """``a @ b`` of 2-D arrays (into ``out`` if given); during a run a large product is
+    cut along its larger output dimension into pieces run by ``split`` (see
+    ``_split_workers``)."""
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype.kind != "f":
+        return np.matmul(a, b, out=out)
+    workers = _split_workers(a.shape[0] * a.shape[1] * b.shape[1], SPLIT_MIN_FLOPS,
+                             BUSY_SPLIT_MIN_FLOPS)
+    if workers < 2:
         return np.matmul(a, b, out=out)
     m, n = a.shape[0], b.shape[1]
     if out is None:
@@ -168,18 +183,20 @@ def split(fn, parts: list) -> list:
     return _CONTROL.split(fn, parts)
 
 
-# Elementwise work of fewer elements than this (~0.1 ms) stays on this thread.
+# Elementwise work of fewer elements than this (~0.1 ms) stays on this thread; when other
+# processes hold the cores, work of fewer than BUSY_SPLIT_MIN_ELEMENTS (~2 ms) does.
 SPLIT_MIN_ELEMENTS = 1 << 18
+BUSY_SPLIT_MIN_ELEMENTS = 1 << 21
 
 
 def over_rows(fn, rows: int, elements: int) -> None:
     """``fn(lo, hi)`` over ``range(rows)``: in contiguous pieces on ``split``'s threads
-    during a run on a machine with cores to spare when the work (``elements`` values) is
-    large enough, else at once.
+    during a run when the work (``elements`` values) is large enough (see
+    ``_split_workers``), else at once.
     For elementwise kernels writing each piece of a preallocated output: NumPy's loops
     release the GIL, and one core alone cannot saturate memory bandwidth."""
-    workers = _CONTROL.spare
-    if workers < 2 or rows < 2 or elements < SPLIT_MIN_ELEMENTS:
+    workers = _split_workers(elements, SPLIT_MIN_ELEMENTS, BUSY_SPLIT_MIN_ELEMENTS)
+    if workers < 2 or rows < 2:
         fn(0, rows)
         return
     pieces = min(rows, 2 * workers)

@@ -72,6 +72,7 @@ def test_a_run_leaves_no_blas_thread_spinning(monkeypatch):
     monkeypatch.setattr(blas_threads, "leave", control.leave)
     seen = []
     monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1 << 40)  # NumPy's own product
+    monkeypatch.setattr(blas_threads, "BUSY_SPLIT_MIN_FLOPS", 1 << 40)
     real = np.matmul
 
     def spy(*args, **kwargs):
@@ -118,6 +119,16 @@ def test_products_are_split_only_over_cores_others_leave(monkeypatch):
         assert (control.workers, control.spare) == (2, spare)
         control.leave()
     assert (control.workers, control.spare) == (1, 1)
+
+
+def test_split_thresholds_idle_and_busy(monkeypatch):
+    control = blas_threads.BlasThreads()
+    monkeypatch.setattr(blas_threads, "_CONTROL", control)
+    control.workers = 2
+    for spare, work, threads in ((2, 1 << 23, 2), (2, 1 << 22, 1), (1, 1 << 23, 1),
+                                 (1, 1 << 27, 2)):
+        control.spare = spare
+        assert blas_threads._split_workers(work, 1 << 23, 1 << 27) == threads
 
 
 def test_split_returns_every_part_in_order_and_raises_a_part_error():
