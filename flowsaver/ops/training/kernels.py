@@ -138,6 +138,8 @@ RULES = {"GradientDescent": (_sgd, 1), "Momentum": (_momentum, 2), "Adam": (_ada
 # element Momentum update: 6.7 ms in place by blocks, 14.2 ms as whole-array operations
 # on fresh arrays (their pages faulted in on every step).
 BLOCK = 32768
+
+
 def _reference_counts(olds: list) -> list:
     return [sys.getrefcount(old) for old in olds]
 
