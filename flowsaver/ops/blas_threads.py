@@ -1,23 +1,23 @@
-"""How many threads NumPy's BLAS may use during a ``Session.run``: the cores others leave.
+"""How flowsaver uses the cores during a ``Session.run``: BLAS on one thread, products and
+convolutions split over a small pool of Python threads sized to the usable cores.
 
-NumPy's OpenBLAS starts one thread per core and its threads spin while they wait for each
-other; when other processes hold the cores, a product waits for a thread that is not
-running, and a step takes many times longer (a CNN step measured 26x TensorFlow's beside a
-fuzzing campaign). TensorFlow's pool degrades gently. So before a run flowsaver measures
-how much of the machine other processes used since it last looked (``/proc/stat`` ticks
-minus this process's own) and gives BLAS the cores that are left, at least one; the
-previous count is restored after the run, so NumPy code outside flowsaver is unaffected.
-OpenBLAS already runs small products on one thread, so the work's size needs no rule here.
-
-Kernels whose work splits into independent parts (the convolutions' blocks) may run them
-on every usable core with ``split``: BLAS is then set to one thread per part, and the
-gathering copies, which BLAS does not parallelize, overlap too. The threads take parts
-from a shared list and wait for each other only once, at the end, without spinning, so
-they use every usable core even on a busy machine.
+NumPy's OpenBLAS starts one thread per core, and after every multithreaded product its
+threads spin, waiting for the next one, for about 0.1 s of CPU each (measured: a 2-thread
+product followed by a 0.3 s sleep costs 100 ms of CPU; lowering the thread count does not
+stop the spinning). On a busy machine a product waits for a thread that is not running
+(a CNN step measured 26x TensorFlow's beside a fuzzing campaign); on an idle 2-core
+machine the spinning thread takes a core from the kernel threads below. So during a run
+BLAS is set to one thread (the previous count is restored after the run, so NumPy code
+outside flowsaver is unaffected), and work that pays for it is split over threads here:
+``split`` hands parts to this thread and a pool whose threads wait for work without
+spinning; the convolutions' blocks and large products (``matmul``) go through it. On a
+busy machine a pool thread that is not running takes fewer parts, and one that has not
+started when the parts are gone is cancelled rather than waited for.
 
 The control goes through ``threadpoolctl`` when it is installed (an optional extra,
-``flowsaver[speed]``); without it BLAS keeps its own setting. ``FLOWSAVER_BLAS_THREADS``
-set to a number fixes the count (``0`` leaves BLAS alone).
+``flowsaver[speed]``); without it BLAS keeps its own setting and nothing is split.
+``FLOWSAVER_BLAS_THREADS`` set to a number fixes how many threads split work (``0``
+leaves BLAS alone and splits nothing).
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ class BlasThreads:
         self._active = 0
         self._saved = []          # (lib, count) to restore when no run is active
         self.workers = 1          # threads a kernel may split its work over in this run
+        self.spare = 1            # of those, how many other processes leave a core for
 
     def _load_libs(self) -> list:
         setting = os.environ.get(ENV_SWITCH, "").strip()
@@ -58,11 +59,8 @@ class BlasThreads:
         controller = threadpoolctl.ThreadpoolController()
         return [lib for lib in controller.lib_controllers if lib.user_api == "blas"]
 
-    def _want(self) -> int:
-        return self._fixed if self._fixed is not None else cpu_load.METER.free_cores()
-
     def enter(self) -> bool:
-        """Choose and set the count for a run starting now; True when ``leave`` must follow."""
+        """Set BLAS to one thread for a run starting now; True when ``leave`` must follow."""
         if self._libs is None:
             with self._lock:
                 if self._libs is None:
@@ -70,17 +68,20 @@ class BlasThreads:
         if not self._libs:
             return False
         with self._lock:
-            want = self._want()
             # Kernel parts wait for each other only at the end, never spinning, so they
             # may use every usable core even under load: each part gets its share of CPU
             # time, as the threads of TensorFlow's pool do.
-            self.workers = self._kernel_workers(want)
+            self.workers = self._kernel_workers()
+            # Optional splits (products, elementwise kernels) only over the cores other
+            # processes leave: under load they cost more CPU than they save time.
+            self.spare = min(self.workers, self._fixed if self._fixed is not None
+                             else cpu_load.METER.free_cores())
             for lib in self._libs:
                 have = lib.get_num_threads()
                 if self._active == 0:
                     self._saved.append((lib, have))
-                if have != want:
-                    lib.set_num_threads(want)
+                if have != 1:
+                    lib.set_num_threads(1)
             self._active += 1
         return True
 
@@ -93,19 +94,15 @@ class BlasThreads:
                     if lib.get_num_threads() != have:
                         lib.set_num_threads(have)
                 self._saved = []
-                self.workers = 1
+                self.workers = self.spare = 1
 
-    def _kernel_workers(self, want: int) -> int:
-        return cpu_load.usable_cpus() if self._fixed is None else want
-
-    def blas_count(self) -> int:
-        """The thread count BLAS was given for the current run."""
-        return self._fixed if self._fixed is not None else cpu_load.METER.free_cores()
+    def _kernel_workers(self) -> int:
+        return cpu_load.usable_cpus() if self._fixed is None else self._fixed
 
     def split(self, fn, parts: list) -> list:
         """``[fn(part) for part in parts]``, the parts taken one by one by this thread and
-        up to ``workers - 1`` pool threads, BLAS on one thread each so that the cores are
-        never oversubscribed. NumPy's copies and BLAS release the GIL, so parts overlap.
+        up to ``workers - 1`` pool threads. NumPy's copies and BLAS (on one thread, see
+        ``enter``) release the GIL, so parts overlap.
 
         On a busy machine a pool thread may not run for a while: this thread keeps taking
         parts meanwhile, and a helper that has not started when the parts are gone is
@@ -121,19 +118,11 @@ class BlasThreads:
                 results[i] = fn(parts[i])
 
         pool = self._pool(helpers)
-        with self._lock:
-            for lib in self._libs:
-                lib.set_num_threads(1)
-        try:
-            futures = [pool.submit(work) for _ in range(helpers)]
-            work()
-            for future in futures:
-                if not future.cancel():
-                    future.result()
-        finally:
-            with self._lock:
-                for lib in self._libs:
-                    lib.set_num_threads(self._want())
+        futures = [pool.submit(work) for _ in range(helpers)]
+        work()
+        for future in futures:
+            if not future.cancel():
+                future.result()
         return results
 
     def _pool(self, size: int):
@@ -148,22 +137,37 @@ _CONTROL = BlasThreads()
 enter, leave = _CONTROL.enter, _CONTROL.leave
 
 
-# Products smaller than this many multiply-adds (~10 ms on one core) are not worth handing
-# to other threads on a busy machine, where a thread may wait a time slice to be scheduled.
-SPLIT_MIN_FLOPS = 1 << 29
+# Products of fewer multiply-adds than this (about 0.15 ms on one core) run on this
+# thread: handing pieces to the pool costs tens of microseconds. When other processes
+# hold the cores only products of BUSY_SPLIT_MIN_FLOPS (about 2.5 ms) and more are split:
+# a pool thread may then wait a time slice to run, which only long pieces amortize, and
+# they gain the CPU share of a second runnable thread (the scheduler shares the cores out
+# by thread, as TensorFlow's pool benefits from).
+SPLIT_MIN_FLOPS = 1 << 23
+BUSY_SPLIT_MIN_FLOPS = 1 << 27
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` of 2-D arrays; when other processes hold cores (BLAS was given fewer
-    threads than there are usable cores), a large product is cut along its larger output
-    dimension into pieces run by ``split``: no thread waits by spinning."""
-    workers = _CONTROL.workers
-    if workers < 2 or a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype \
-            or a.dtype.kind != "f" or a.shape[0] * a.shape[1] * b.shape[1] < SPLIT_MIN_FLOPS \
-            or _CONTROL.blas_count() >= workers:
-        return np.matmul(a, b)
+def _split_workers(work: int, idle_min: int, busy_min: int) -> int:
+    """Threads to split ``work`` over: the spare cores for work of ``idle_min`` and more,
+    every usable core for work of ``busy_min`` and more, else 1."""
+    if work >= busy_min:
+        return _CONTROL.workers
+    return _CONTROL.spare if work >= idle_min else 1
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` of 2-D arrays (into ``out`` if given); during a run a large product is
+    cut along its larger output dimension into pieces run by ``split`` (see
+    ``_split_workers``)."""
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype.kind != "f":
+        return np.matmul(a, b, out=out)
+    workers = _split_workers(a.shape[0] * a.shape[1] * b.shape[1], SPLIT_MIN_FLOPS,
+                             BUSY_SPLIT_MIN_FLOPS)
+    if workers < 2:
+        return np.matmul(a, b, out=out)
     m, n = a.shape[0], b.shape[1]
-    out = np.empty((m, n), a.dtype)
+    if out is None:
+        out = np.empty((m, n), a.dtype)
     pieces = 2 * workers   # taken one by one: a thread that runs late takes fewer
     if m >= n:
         cuts = [(m * i // pieces, m * (i + 1) // pieces) for i in range(pieces)]
@@ -177,3 +181,24 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def split(fn, parts: list) -> list:
     """``[fn(part) for part in parts]`` on ``len(parts)`` threads; see ``BlasThreads.split``."""
     return _CONTROL.split(fn, parts)
+
+
+# Elementwise work of fewer elements than this (~0.1 ms) stays on this thread; when other
+# processes hold the cores, work of fewer than BUSY_SPLIT_MIN_ELEMENTS (~2 ms) does.
+SPLIT_MIN_ELEMENTS = 1 << 18
+BUSY_SPLIT_MIN_ELEMENTS = 1 << 21
+
+
+def over_rows(fn, rows: int, elements: int) -> None:
+    """``fn(lo, hi)`` over ``range(rows)``: in contiguous pieces on ``split``'s threads
+    during a run when the work (``elements`` values) is large enough (see
+    ``_split_workers``), else at once.
+    For elementwise kernels writing each piece of a preallocated output: NumPy's loops
+    release the GIL, and one core alone cannot saturate memory bandwidth."""
+    workers = _split_workers(elements, SPLIT_MIN_ELEMENTS, BUSY_SPLIT_MIN_ELEMENTS)
+    if workers < 2 or rows < 2:
+        fn(0, rows)
+        return
+    pieces = min(rows, 2 * workers)
+    split(lambda c: fn(*c), [(rows * i // pieces, rows * (i + 1) // pieces)
+                             for i in range(pieces)])

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import flowsaver
+from flowsaver.format import cpu_load
 from flowsaver.ops import blas_threads
 from flowsaver.ops.nn import conv_gemm
 from parity import assert_close, run_raw_op
@@ -41,13 +42,19 @@ def _attrs(strides, padding, dilations):
     return attrs
 
 
+@pytest.mark.parametrize("gather", ["blocks", "slabs"])
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("block", BLOCK_BYTES)
 @pytest.mark.parametrize("k,strides,padding,dilations", GEOMETRIES)
 def test_blocked_conv_kernels_match_tensorflow(tf, monkeypatch, block, k, strides, padding,
-                                               dilations, workers):
+                                               dilations, workers, gather):
     monkeypatch.setattr(conv_gemm, "CHUNK_BYTES", block)
-    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self, w: workers)
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: workers)
+    monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: workers)   # an idle machine
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1)   # split products too
+    if gather == "blocks":   # 4 input channels would take the slab path
+        monkeypatch.setattr(conv_gemm, "SLAB_MAX_CHANNELS", 0)
+        monkeypatch.setattr(conv_gemm, "SLAB_MAX_INPUT_GRAD_CHANNELS", 0)
     f = RNG.standard_normal(k + (4, 6)).astype(np.float32)
     attrs = _attrs(strides, padding, dilations)
     y, theirs = run_raw_op(tf, "Conv2D", {"input": X, "filter": f}, attrs)
@@ -74,3 +81,34 @@ def test_scratch_is_reused_and_never_returned():
     assert conv_gemm.scratch(conv_gemm.COLS, (1,), np.float32).base is buffer.base
     np.testing.assert_array_equal(first, kept)
     np.testing.assert_allclose(second, kept[::-1], rtol=1e-6)
+
+
+POOLS = [  # (input shape, window, strides, padding): tiling, padded, overlapping windows
+    ((6, 8, 10, 3), 2, 2, "VALID"),
+    ((5, 7, 9, 3), 2, 2, "SAME"),
+    ((4, 9, 9, 2), 3, 2, "SAME"),
+]
+
+
+@pytest.mark.parametrize("shape,k,s,padding", POOLS)
+def test_image_pieces_on_two_threads_match_tensorflow(tf, monkeypatch, shape, k, s, padding):
+    """Elementwise kernels cut into pieces of images run on two threads (forced for these
+    small tensors): MaxPoolGrad (with ties), Relu, ReluGrad and BiasAdd."""
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: 2)
+    monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: 2)   # an idle machine
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_ELEMENTS", 1)
+    x = RNG.standard_normal(shape).astype(np.float32)
+    x[0, :2, :2] = 1.5   # ties: the first maximum of a window takes the gradient
+    attrs = {"ksize": [1, k, k, 1], "strides": [1, s, s, 1], "padding": padding}
+    y, theirs = run_raw_op(tf, "MaxPool", {"input": x}, attrs)
+    assert_close(y, theirs, what="MaxPool")
+    dy = RNG.standard_normal(y.shape).astype(np.float32)
+    ours, theirs = run_raw_op(tf, "MaxPoolGrad", {"orig_input": x, "orig_output": y, "grad": dy},
+                        attrs)
+    assert_close(ours, theirs, what="MaxPoolGrad")
+    g = RNG.standard_normal(shape).astype(np.float32)
+    for op_type, inputs in (("Relu", {"features": x}),
+                            ("ReluGrad", {"gradients": g, "features": x}),
+                            ("BiasAdd", {"value": x, "bias": g[0, 0, 0]})):
+        ours, theirs = run_raw_op(tf, op_type, inputs, {})
+        assert_close(ours, theirs, what=op_type)

@@ -6,6 +6,7 @@ import pytest
 import threadpoolctl   # in the test extra; the package itself treats it as optional
 
 import flowsaver
+from flowsaver.format import cpu_load
 from flowsaver.ops import blas_threads
 
 
@@ -60,14 +61,41 @@ def test_zero_leaves_blas_alone(monkeypatch):
     assert blas_threads.BlasThreads().enter() is False
 
 
+def test_a_run_leaves_no_blas_thread_spinning(monkeypatch):
+    """BLAS runs on one thread during a run, so no OpenBLAS worker is left spinning after
+    it (a spinning worker burns ~0.1 s of CPU and takes a core from the kernel threads)."""
+    lib = _blas()
+    control = blas_threads.BlasThreads()
+    monkeypatch.delenv(blas_threads.ENV_SWITCH, raising=False)
+    monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: 2)   # an idle machine
+    monkeypatch.setattr(blas_threads, "enter", control.enter)
+    monkeypatch.setattr(blas_threads, "leave", control.leave)
+    seen = []
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1 << 40)  # NumPy's own product
+    monkeypatch.setattr(blas_threads, "BUSY_SPLIT_MIN_FLOPS", 1 << 40)
+    real = np.matmul
+
+    def spy(*args, **kwargs):
+        seen.append(lib.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(np, "matmul", spy)
+    g = flowsaver.Graph()
+    with g.as_default():
+        x = flowsaver.placeholder(flowsaver.float32, [256, 256])
+        y = flowsaver.matmul(x, x)
+    with flowsaver.Session(graph=g) as sess:
+        sess.run(y, {x: np.ones((256, 256), np.float32)})
+    assert seen == [1]
+
+
 @pytest.mark.parametrize("m,k,n", [(300, 200, 90), (40, 300, 700), (513, 129, 257)])
 @pytest.mark.parametrize("transposed", [False, True])
 def test_split_matmul_equals_numpy(monkeypatch, m, k, n, transposed):
-    """Under load (BLAS given fewer threads than the usable cores) a large product is cut
-    into parts run on threads; every cut gives NumPy's product."""
+    """During a run a large product is cut into parts run on threads; every cut gives
+    NumPy's product."""
     control = blas_threads.BlasThreads()
-    control._libs, control.workers = [], 3
-    monkeypatch.setattr(control, "blas_count", lambda: 1)
+    control._libs, control.workers, control.spare = [], 3, 3
     monkeypatch.setattr(blas_threads, "_CONTROL", control)
     monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1)
     rng = np.random.default_rng(0)
@@ -75,6 +103,32 @@ def test_split_matmul_equals_numpy(monkeypatch, m, k, n, transposed):
     b = rng.standard_normal((n, k) if transposed else (k, n)).astype(np.float32)
     a, b = (a.T, b.T) if transposed else (a, b)
     np.testing.assert_allclose(blas_threads.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
+    out = np.empty((m, n), np.float32)
+    assert blas_threads.matmul(a, b, out=out) is out
+    np.testing.assert_allclose(out, a @ b, rtol=1e-5, atol=1e-4)
+
+
+def test_products_are_split_only_over_cores_others_leave(monkeypatch):
+    control = blas_threads.BlasThreads()
+    monkeypatch.delenv(blas_threads.ENV_SWITCH, raising=False)
+    monkeypatch.setattr(control, "_load_libs", lambda: [_blas()])
+    monkeypatch.setattr(control, "_kernel_workers", lambda: 2)
+    for free, spare in ((2, 2), (1, 1)):
+        monkeypatch.setattr(cpu_load.METER, "free_cores", lambda free=free: free)
+        assert control.enter()
+        assert (control.workers, control.spare) == (2, spare)
+        control.leave()
+    assert (control.workers, control.spare) == (1, 1)
+
+
+def test_split_thresholds_idle_and_busy(monkeypatch):
+    control = blas_threads.BlasThreads()
+    monkeypatch.setattr(blas_threads, "_CONTROL", control)
+    control.workers = 2
+    for spare, work, threads in ((2, 1 << 23, 2), (2, 1 << 22, 1), (1, 1 << 23, 1),
+                                 (1, 1 << 27, 2)):
+        control.spare = spare
+        assert blas_threads._split_workers(work, 1 << 23, 1 << 27) == threads
 
 
 def test_split_returns_every_part_in_order_and_raises_a_part_error():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flowsaver.ops import blas_threads
 from flowsaver.ops.registry import NO_GRADIENT_YET, OpTable
 
 TABLE = OpTable(__name__)
@@ -40,10 +41,20 @@ def _cast_like(fn):
     return run
 
 
+def _relu_grad(g, x):
+    """``g * (x > 0)``, in pieces over the threads when large (see over_rows)."""
+    if g.shape != x.shape or g.ndim == 0 or g.dtype != x.dtype:
+        return g * (x > 0)
+    out = np.empty_like(g)
+    blas_threads.over_rows(lambda lo, hi: np.multiply(g[lo:hi], x[lo:hi] > 0, out=out[lo:hi]),
+                           g.shape[0], g.size)
+    return out
+
+
 ELEMENTWISE = {
     # (gradients, features) -> backprops
     # TensorFlow multiplies by the mask (so a NaN gradient stays NaN); also 5x faster
-    "ReluGrad": lambda g, x: g * (x > 0),
+    "ReluGrad": lambda g, x: _relu_grad(g, x),
     "Relu6Grad": lambda g, x: g * ((x > 0) & (x < 6)),
     "EluGrad": lambda g, y: np.where(y < 0, g * (y + 1), g),
     "SeluGrad": lambda g, y: np.where(y < 0, g * (y + _SELU_ALPHA * _SELU_SCALE),

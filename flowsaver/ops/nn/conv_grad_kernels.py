@@ -15,6 +15,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
+from flowsaver.ops import blas_threads
 from flowsaver.ops.shapes import partial_shape
 from flowsaver.ops.nn import conv_gemm
 from flowsaver.ops.nn.conv_kernels import pad_spatial, patches
@@ -244,25 +245,61 @@ def _max_pool_grad(op, ctx):
         # Work per offset is a few whole-array operations on (N, OH, OW, C) views.
         offsets = list(_offsets(win, win.ksize, out_hw))
         views = [xp[:, rows, columns] for _, _, rows, columns in offsets]
-        best = views[0].copy() if len(views) == 1 else np.fmax(views[0], views[1])
-        for view in views[2:]:
-            np.fmax(best, view, out=best)
-        out = np.zeros(xp.shape, grad.dtype)
         overlap = any(k > s for k, s in zip(win.ksize, win.strides))
-        taken = None
-        for (_, _, rows, columns), view in zip(offsets, views):
-            hit = view == best
-            if taken is None:
-                taken = hit
+        tiled = not overlap and xp is x and all(
+            k * o == size for k, o, size in zip(win.ksize, out_hw, (h, w)))
+        (kh, kw), (oh, ow) = win.ksize, out_hw
+        out = (np.empty if tiled else np.zeros)(xp.shape, grad.dtype)
+
+        def images(lo: int, hi: int) -> None:
+            part = [view[lo:hi] for view in views]
+            best = part[0].copy() if len(part) == 1 else np.fmax(part[0], part[1])
+            for view in part[2:]:
+                np.fmax(best, view, out=best)
+            if tiled:
+                _route_tiled(part, best, grad[lo:hi],
+                             out[lo:hi].reshape(hi - lo, oh, kh, ow, kw, c))
             else:
-                hit &= ~taken
-                taken |= hit
-            if overlap:
-                out[:, rows, columns] += grad * hit
-            else:  # windows do not overlap: each position is written once
-                np.multiply(grad, hit, out=out[:, rows, columns])
+                _route(offsets, part, best, grad[lo:hi], out[lo:hi], overlap)
+
+        blas_threads.over_rows(images, n, x.size)
         return win.from_nhwc(_crop(out, pads, h, w)).astype(dtype, copy=False)
     return run
+
+
+def _first_hits(views, best):
+    """Per window offset, in order: where it is its window's first maximum."""
+    taken = None
+    for view in views:
+        hit = view == best
+        if taken is None:
+            taken = hit
+        else:
+            hit &= ~taken
+            taken |= hit
+        yield hit
+
+
+def _route_tiled(views, best, grad, out) -> None:
+    """Windows that tile the input exactly (stride = window, no padding): each offset's
+    share is a contiguous product, and one copy interleaves them into ``out``, the
+    input's layout as (N, OH, KH, OW, KW, C) (a product written straight into a strided
+    view of the input cost 5x more)."""
+    kh, kw = out.shape[2], out.shape[4]
+    parts = conv_gemm.scratch(conv_gemm.COLS, (kh, kw) + grad.shape, grad.dtype)
+    for k, hit in enumerate(_first_hits(views, best)):
+        np.multiply(grad, hit, out=parts[k // kw, k % kw])
+    np.copyto(out, parts.transpose(2, 3, 0, 4, 1, 5))
+
+
+def _route(offsets, views, best, grad, out, overlap) -> None:
+    """Each window's gradient to the first offset equal to its maximum, added (windows
+    overlap) or written (they do not) into the strided view that offset read."""
+    for (_, _, rows, columns), hit in zip(offsets, _first_hits(views, best)):
+        if overlap:
+            out[:, rows, columns] += grad * hit
+        else:  # windows do not overlap: each position is written once
+            np.multiply(grad, hit, out=out[:, rows, columns])
 
 
 def _counts(size: int, out: int, k: int, s: int, before: int) -> np.ndarray:

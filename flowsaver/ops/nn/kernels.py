@@ -9,6 +9,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
+from flowsaver.ops import blas_threads
 from flowsaver.ops.registry import OpTable
 
 TABLE = OpTable(__name__)
@@ -75,7 +76,13 @@ def _same_shape(op):
 
 
 def _relu(x):
-    return np.maximum(x, x.dtype.type(0))
+    if x.ndim == 0:
+        return np.maximum(x, x.dtype.type(0))
+    out = np.empty_like(x)
+    zero = x.dtype.type(0)
+    blas_threads.over_rows(lambda lo, hi: np.maximum(x[lo:hi], zero, out=out[lo:hi]),
+                           x.shape[0], x.size)
+    return out
 
 
 def _relu6(x):
@@ -166,7 +173,12 @@ def _bias_add(op, ctx):
     def run(value, bias):
         if channels_first and value.ndim > 2:
             bias = bias.reshape((-1,) + (1,) * (value.ndim - 2))
-        return np.add(value, bias, dtype=value.dtype)
+        if value.ndim == 0 or np.result_type(value, bias) != value.dtype:
+            return np.add(value, bias, dtype=value.dtype)
+        out = np.empty_like(value)
+        blas_threads.over_rows(lambda lo, hi: np.add(value[lo:hi], bias, out=out[lo:hi]),
+                               value.shape[0], value.size)
+        return out
     return run
 
 

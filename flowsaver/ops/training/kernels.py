@@ -3,13 +3,19 @@ indices of broadcasting (``BroadcastGradientArgs``) and the optimizer updates
 (``ApplyAdam``, ``ResourceApplyMomentum``, ...), each computing TensorFlow's formula.
 
 Ref versions take ``Ref(T)`` variables and return the updated var; resource versions take
-handles and return nothing. Both replace the stored arrays (never write in place).
+handles and return nothing. Both replace the stored arrays, except that a large stored
+array that nothing but the store references (``_unshared``) is updated in place: then no
+value fetched or read earlier can see the write. Large updates run block by block
+(``_blockwise``), so that every temporary of the formula stays in cache.
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.ops import blas_threads
 from flowsaver.ops.registry import OpTable
 
 TABLE = OpTable(__name__)
@@ -127,6 +133,72 @@ RULES = {"GradientDescent": (_sgd, 1), "Momentum": (_momentum, 2), "Adam": (_ada
          "Adagrad": (_adagrad, 2), "RMSProp": (_rmsprop, 3)}
 
 
+# Elements per block of a blockwise update: the block's slices and the formula's
+# temporaries (a few arrays of 128 KiB) stay in a core's L2 cache. Measured on a 3.2M
+# element Momentum update: 6.7 ms in place by blocks, 14.2 ms as whole-array operations
+# on fresh arrays (their pages faulted in on every step).
+BLOCK = 32768
+
+
+def _reference_counts(olds: list) -> list:
+    return [sys.getrefcount(old) for old in olds]
+
+
+def _own_references() -> int:
+    """The count ``_reference_counts`` shows for an array that only a store and the
+    kernel's list of old values hold (measured, not assumed: interpreters differ in the
+    references their frames hold)."""
+    store = {"v": np.empty(1)}
+    olds = [store["v"]]
+    return _reference_counts(olds)[0]
+
+
+_OWN_REFERENCES = _own_references()
+
+
+def _unshared(olds: list, dtype) -> list:
+    """Which old values may be overwritten: arrays owning their memory, of the variable's
+    dtype, that no fetched value, view or pending input references."""
+    counts = _reference_counts(olds)
+    return [type(old) is np.ndarray and old.base is None and old.dtype == dtype
+            and old.flags.c_contiguous and old.flags.writeable and count <= _OWN_REFERENCES
+            for old, count in zip(olds, counts)]
+
+
+def _blockwise(rule, olds: list, rest: list, attrs, dtype) -> list:
+    """``rule`` applied block by block of the flattened arrays; results written into the
+    old arrays where ``_unshared`` allows, else into fresh ones. Elementwise rules only:
+    every output element depends on the same element of each full-size input."""
+    size = olds[0].size
+    outs = [old if free else np.empty(old.shape, dtype)
+            for old, free in zip(olds, _unshared(olds, dtype))]
+    flat_olds = [old.reshape(-1) for old in olds]
+    flat_outs = [out.reshape(-1) for out in outs]
+    flat_rest = [r.reshape(-1) if r.size == size and r.ndim else r for r in rest]
+
+    def blocks(first: int, stop: int) -> None:
+        for start in range(first * BLOCK, min(stop * BLOCK, size), BLOCK):
+            block = slice(start, start + BLOCK)
+            news = rule([old[block] for old in flat_olds],
+                        *[r[block] if r.ndim else r for r in flat_rest], attrs)
+            for out, new in zip(flat_outs, news):
+                out[block] = new
+
+    blas_threads.over_rows(blocks, -(-size // BLOCK), size)
+    return outs
+
+
+def _check_slots(op, refs, olds) -> None:
+    """Every slot has the variable's shape. (A function of its own: a loop variable left
+    in the kernel's frame would count as one more reference for ``_unshared``.)"""
+    shape = olds[0].shape
+    for ref, old in zip(refs[1:], olds[1:]):
+        if old.shape != shape:
+            raise errors.InvalidArgumentError(
+                None, op, f"{op.type}: {ref.name} has shape {list(old.shape)}, the "
+                          f"variable {refs[0].name} {list(shape)}")
+
+
 def update_kernel(rule, num_slots, resource):
     def build(op, ctx):
         attrs = {k: op.get_attr(k) for k in ("use_nesterov", "update_slots",
@@ -148,18 +220,20 @@ def update_kernel(rule, num_slots, resource):
                     None, op, f"Attempting to use uninitialized value {missing} "
                               f"(in {op.type} {op.name})") from None
             shape = olds[0].shape
-            for ref, old in zip(refs[1:], olds[1:]):
-                if old.shape != shape:
-                    raise errors.InvalidArgumentError(
-                        None, op, f"{op.type}: {ref.name} has shape {list(old.shape)}, the "
-                                  f"variable {refs[0].name} {list(shape)}")
+            _check_slots(op, refs, olds)
             rest = [r if type(r) is np.ndarray and r.dtype == dtype else
                     np.asarray(r, dtype=dtype) for r in rest]
             if rest[grad_index].shape != shape:
                 raise errors.InvalidArgumentError(
                     None, op, f"{op.type}: var {refs[0].name} and grad do not have the same "
                               f"shape: {list(shape)} vs {list(rest[grad_index].shape)}")
-            for ref, new in zip(refs, rule(olds, *rest, attrs)):
+            if shape and olds[0].size >= 2 * BLOCK and all(r.ndim == 0 or r.shape == shape
+                                                             for r in rest):
+                news = _blockwise(rule, olds, rest, attrs, dtype)
+            else:
+                news = rule(olds, *rest, attrs)
+            del olds
+            for ref, new in zip(refs, news):
                 ref.store[ref.name] = new if new.dtype == dtype else new.astype(dtype)
             return None if resource else refs[0]
         return run
