@@ -15,6 +15,8 @@ import math
 import platform
 
 import numpy as np
+import os
+
 import pytest
 
 from flowsaver.ops.random import libm_float
@@ -128,7 +130,7 @@ def test_uniform_transforms_use_the_low_mantissa_bits():
 
 def _glibc():
     if platform.libc_ver()[0] != "glibc":
-        pytest.skip("the replayed functions are glibc's; this C library is "
+        (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)("the replayed functions are glibc's; this C library is "
                     f"{platform.libc_ver()[0] or 'unknown'}")
     return ctypes.CDLL(ctypes.util.find_library("m"))
 
