@@ -19,6 +19,7 @@ from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.layers import initializers
 from flowsaver.ops.op_builder import convert_to_tensor
+from flowsaver.ops.layers.weights import WeightLists
 from flowsaver.ops.state import variable_scope as vs
 from flowsaver.ops.state.variables import global_variables
 
@@ -65,7 +66,7 @@ class InputSpec:
                                  f"{tuple(dims)}")
 
 
-class Layer:
+class Layer(WeightLists):
     """Base of the ``tf.layers`` classes: scope, weights, losses and updates."""
 
     def __init__(self, trainable=True, name=None, dtype=None, _scope=None, _reuse=None,
@@ -95,39 +96,9 @@ class Layer:
 
     # ---- what TensorFlow's layers expose ------------------------------------------------
     @property
-    def name(self) -> str:
-        return self._name
-
-    @property
     def dtype(self):
         return None if self._dtype is None else self._dtype.name
 
-    @property
-    def scope_name(self) -> str:
-        if not self._scope:
-            raise ValueError(f'No name available for layer scope because the layer '
-                             f'"{self._name}" has not been used yet. The scope name  is '
-                             f'determined the first time the layer instance is called. You '
-                             f'must therefore call the layer before querying `scope_name`.')
-        return self._scope.name
-
-    @property
-    def trainable_weights(self) -> list:
-        return list(self._trainable_weights) if self.trainable else []
-
-    @property
-    def non_trainable_weights(self) -> list:
-        if self.trainable:
-            return list(self._non_trainable_weights)
-        return list(self._trainable_weights) + list(self._non_trainable_weights)
-
-    @property
-    def weights(self) -> list:
-        return self.trainable_weights + self.non_trainable_weights
-
-    trainable_variables = trainable_weights
-    non_trainable_variables = non_trainable_weights
-    variables = weights
 
     @property
     def losses(self) -> list:

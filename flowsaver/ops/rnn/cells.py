@@ -138,10 +138,33 @@ class RNNCell(Layer):
 
 
 class LayerRNNCell(RNNCell):
-    """An RNN cell that builds its weights once, like any layer."""
+    """An RNN cell that builds its weights once, like any layer. The cells below keep
+    ``num_units`` and emit outputs of that size unless they say otherwise."""
 
     def __call__(self, inputs, state, scope=None, *args, **kwargs):
         return Layer.__call__(self, inputs, state, *args, scope=scope, **kwargs)
+
+    def _init_units(self, num_units, activation) -> None:
+        _check_supported_dtypes(self.dtype)
+        self._num_units = num_units
+        self._activation = _activation(activation)
+
+    @property
+    def output_size(self):
+        if not hasattr(self, "_num_units"):  # a user's cell that did not say
+            raise NotImplementedError("Abstract method")
+        return self._num_units
+
+    def _zero_bias(self, size):
+        """The bias variable (TensorFlow's name), zeros unless the cell says otherwise."""
+        return self.add_variable(BIAS_NAME, shape=[size],
+                                 initializer=init_ops.zeros_initializer(
+                                     dtype=self.dtype or "float32"))
+
+
+def _check_depth(inputs_shape) -> None:
+    if inputs_shape[-1] is None:
+        raise ValueError(f"Expected inputs.shape[-1] to be known, saw shape: {inputs_shape}")
 
 
 def _activation(activation):
@@ -163,27 +186,18 @@ class BasicRNNCell(LayerRNNCell):
     def __init__(self, num_units, activation=None, reuse=None, name=None, dtype=None,
                  **kwargs):
         super().__init__(_reuse=reuse, name=name, dtype=dtype, **kwargs)
-        _check_supported_dtypes(self.dtype)
-        self._num_units = num_units
-        self._activation = _activation(activation)
+        self._init_units(num_units, activation)
 
     @property
     def state_size(self):
         return self._num_units
 
-    @property
-    def output_size(self):
-        return self._num_units
-
     def build(self, inputs_shape):
-        if inputs_shape[-1] is None:
-            raise ValueError(f"Expected inputs.shape[-1] to be known, saw shape: "
-                             f"{inputs_shape}")
+        _check_depth(inputs_shape)
         depth = inputs_shape[-1]
         self._kernel = self.add_variable(WEIGHTS_NAME, shape=[depth + self._num_units,
                                                               self._num_units])
-        self._bias = self.add_variable(BIAS_NAME, shape=[self._num_units],
-                                       initializer=init_ops.zeros_initializer(dtype=self.dtype or "float32"))
+        self._bias = self._zero_bias(self._num_units)
         self.built = True
 
     def call(self, inputs, state):
@@ -199,9 +213,7 @@ class GRUCell(LayerRNNCell):
     def __init__(self, num_units, activation=None, reuse=None, kernel_initializer=None,
                  bias_initializer=None, name=None, dtype=None, **kwargs):
         super().__init__(_reuse=reuse, name=name, dtype=dtype, **kwargs)
-        _check_supported_dtypes(self.dtype)
-        self._num_units = num_units
-        self._activation = _activation(activation)
+        self._init_units(num_units, activation)
         self._kernel_initializer = kernel_initializer
         self._bias_initializer = bias_initializer
 
@@ -209,14 +221,8 @@ class GRUCell(LayerRNNCell):
     def state_size(self):
         return self._num_units
 
-    @property
-    def output_size(self):
-        return self._num_units
-
     def build(self, inputs_shape):
-        if inputs_shape[-1] is None:
-            raise ValueError(f"Expected inputs.shape[-1] to be known, saw shape: "
-                             f"{inputs_shape}")
+        _check_depth(inputs_shape)
         depth, n = inputs_shape[-1], self._num_units
         bias = self._bias_initializer
         self._gate_kernel = self.add_variable(f"gates/{WEIGHTS_NAME}", shape=[depth + n, 2 * n],
@@ -268,29 +274,20 @@ class BasicLSTMCell(LayerRNNCell):
     def __init__(self, num_units, forget_bias=1.0, state_is_tuple=True, activation=None,
                  reuse=None, name=None, dtype=None, **kwargs):
         super().__init__(_reuse=reuse, name=name, dtype=dtype, **kwargs)
-        _check_supported_dtypes(self.dtype)
-        self._num_units = num_units
+        self._init_units(num_units, activation)
         self._forget_bias = forget_bias
         self._state_is_tuple = state_is_tuple
-        self._activation = _activation(activation)
 
     @property
     def state_size(self):
         n = self._num_units
         return LSTMStateTuple(n, n) if self._state_is_tuple else 2 * n
 
-    @property
-    def output_size(self):
-        return self._num_units
-
     def build(self, inputs_shape):
-        if inputs_shape[-1] is None:
-            raise ValueError(f"Expected inputs.shape[-1] to be known, saw shape: "
-                             f"{inputs_shape}")
+        _check_depth(inputs_shape)
         depth, n = inputs_shape[-1], self._num_units
         self._kernel = self.add_variable(WEIGHTS_NAME, shape=[depth + n, 4 * n])
-        self._bias = self.add_variable(BIAS_NAME, shape=[4 * n],
-                                       initializer=init_ops.zeros_initializer(dtype=self.dtype or "float32"))
+        self._bias = self._zero_bias(4 * n)
         self.built = True
 
     def call(self, inputs, state):
@@ -323,8 +320,7 @@ class LSTMCell(LayerRNNCell):
                  forget_bias=1.0, state_is_tuple=True, activation=None, reuse=None, name=None,
                  dtype=None, **kwargs):
         super().__init__(_reuse=reuse, name=name, dtype=dtype, **kwargs)
-        _check_supported_dtypes(self.dtype)
-        self._num_units = num_units
+        self._init_units(num_units, activation)
         self._use_peepholes = use_peepholes
         self._cell_clip = cell_clip
         self._initializer = initializer
@@ -334,7 +330,6 @@ class LSTMCell(LayerRNNCell):
         self._num_proj_shards = num_proj_shards
         self._forget_bias = forget_bias
         self._state_is_tuple = state_is_tuple
-        self._activation = _activation(activation)
         second = num_proj if num_proj else num_units
         self._state_size = LSTMStateTuple(num_units, second) if state_is_tuple else \
             num_units + second
@@ -349,17 +344,14 @@ class LSTMCell(LayerRNNCell):
         return self._output_size
 
     def build(self, inputs_shape):
-        if inputs_shape[-1] is None:
-            raise ValueError(f"Expected inputs.shape[-1] to be known, saw shape: "
-                             f"{inputs_shape}")
+        _check_depth(inputs_shape)
         depth, n = inputs_shape[-1], self._num_units
         h_depth = n if self._num_proj is None else self._num_proj
         shards = self._num_unit_shards
         self._kernel = self.add_variable(
             WEIGHTS_NAME, shape=[depth + h_depth, 4 * n], initializer=self._initializer,
             partitioner=partitioned.fixed_size_partitioner(shards) if shards else None)
-        self._bias = self.add_variable(BIAS_NAME, shape=[4 * n],
-                                       initializer=init_ops.zeros_initializer(dtype=self.dtype or "float32"))
+        self._bias = self._zero_bias(4 * n)
         if self._use_peepholes:
             self._w_f_diag = self.add_variable("w_f_diag", shape=[n],
                                                initializer=self._initializer)

@@ -19,6 +19,7 @@ from flowsaver.graph.graph import get_default_graph
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops import nest
 from flowsaver.ops.op_builder import convert_to_tensor
+from flowsaver.ops.layers.weights import WeightLists
 from flowsaver.ops.state import variable_scope as vs
 
 __all__ = ["Layer", "snake_case"]
@@ -31,7 +32,7 @@ def snake_case(name: str) -> str:
     return insecure if insecure[0] != "_" else "private" + insecure
 
 
-class Layer:
+class Layer(WeightLists):
     """A layer with TensorFlow 1.x's variable scoping (``tf.compat.v1.layers.Layer``)."""
 
     def __init__(self, trainable=True, name=None, dtype=None, _reuse=None, _scope=None):
@@ -53,38 +54,9 @@ class Layer:
 
     # ---- properties --------------------------------------------------------------------------
     @property
-    def name(self) -> str:
-        return self._name
-
-    @property
     def dtype(self):
         return self._dtype
 
-    @property
-    def scope_name(self) -> str:
-        if not self._scope:
-            raise ValueError(f'No name available for layer scope because the layer '
-                             f'"{self._name}" has not been used yet. The scope name  is '
-                             f'determined the first time the layer instance is called. You '
-                             f'must therefore call the layer before querying `scope_name`.')
-        return self._scope.name
-
-    @property
-    def trainable_weights(self) -> list:
-        return list(self._trainable_weights) if self.trainable else []
-
-    @property
-    def non_trainable_weights(self) -> list:
-        if self.trainable:
-            return list(self._non_trainable_weights)
-        return list(self._trainable_weights) + list(self._non_trainable_weights)
-
-    @property
-    def weights(self) -> list:
-        return self.trainable_weights + self.non_trainable_weights
-
-    trainable_variables = trainable_weights
-    variables = weights
 
     # ---- scopes ------------------------------------------------------------------------------
     def _set_scope(self, scope=None) -> None:
