@@ -16,6 +16,20 @@ from flowsaver import errors
 _CHUNK = 1 << 20
 
 
+class CommitOnExit:
+    """A writer used as ``with writer:`` calls its ``finish()`` when the block ends
+    normally and its ``abort()`` when it raises (nothing is left at the path then)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()
+
+
 def open_regular_file(path: str) -> int:
     """A read-only fd of a regular file. A FIFO, device or directory is refused, not read.
 

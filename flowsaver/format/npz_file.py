@@ -29,6 +29,7 @@ from numpy.lib import format as npy
 from flowsaver import errors
 from flowsaver.format import dtypes
 from flowsaver.format.atomic import discard, uuid_temp_suffix
+from flowsaver.format.files import CommitOnExit
 from flowsaver.format.slices import num_elements
 
 MEMBER_SUFFIX = ".npy"
@@ -152,7 +153,7 @@ def strings_array(value) -> np.ndarray:
     return np.array(flat, dtype=f"S{width}").reshape(np.shape(value))
 
 
-class NpzWriter:
+class NpzWriter(CommitOnExit):
     """Writes an ``.npz`` member by member; the file appears under its name at finish().
 
     Example:
@@ -206,12 +207,3 @@ class NpzWriter:
             self._zip.close()
         finally:
             discard(self._tmp)
-
-    def __enter__(self) -> "NpzWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.finish()
-        else:
-            self.abort()

@@ -33,7 +33,7 @@ import numpy as np
 from flowsaver import errors
 from flowsaver.format import dtypes
 from flowsaver.format.atomic import discard, uuid_temp_suffix
-from flowsaver.format.files import open_regular_file, read_exactly
+from flowsaver.format.files import CommitOnExit, open_regular_file, read_exactly
 from flowsaver.format.slices import num_elements
 
 HEADER_LENGTH_BYTES = 8          # the leading u64
@@ -247,7 +247,7 @@ def header_bytes(specs, metadata: dict | None) -> tuple[bytes, list[tuple[str, i
     return _U64.pack(len(text)) + text, plan
 
 
-class SafetensorsWriter:
+class SafetensorsWriter(CommitOnExit):
     """Writes one ``.safetensors`` file tensor by tensor, in bounded memory.
 
     The header needs every tensor's dtype and shape, so they are given first; the tensors
@@ -323,15 +323,6 @@ class SafetensorsWriter:
         if not self._file.closed:
             self._file.close()
         discard(self._tmp)
-
-    def __enter__(self) -> "SafetensorsWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.finish()
-        else:
-            self.abort()
 
 
 def save_file(path, tensors: dict, metadata: dict | None = None) -> str:
