@@ -52,12 +52,18 @@ def _read_grad(op, grad):
     return [None, None, g.write(op.inputs[1], grad).flow]
 
 
-@gradient("TensorArrayWriteV3")
-def _write_grad(op, flow):
+def _stored_values_grad(op, flow, take):
+    """A write's or scatter's gradient: ``take(grad array, indices)`` of what was stored,
+    read once this op's own write is done."""
     source = grad_source(flow)
     flow = _write_barrier(op, flow)
     g = _grad_array(op, "T", flow, source)
-    return [None, None, g.read(op.inputs[1]), flow]
+    return [None, None, take(g, op.inputs[1]), flow]
+
+
+@gradient("TensorArrayWriteV3")
+def _write_grad(op, flow):
+    return _stored_values_grad(op, flow, lambda g, index: g.read(index))
 
 
 @gradient("TensorArrayGatherV3")
@@ -68,10 +74,7 @@ def _gather_grad(op, grad):
 
 @gradient("TensorArrayScatterV3")
 def _scatter_grad(op, flow):
-    source = grad_source(flow)
-    flow = _write_barrier(op, flow)
-    g = _grad_array(op, "T", flow, source)
-    return [None, None, g.gather(op.inputs[1]), flow]
+    return _stored_values_grad(op, flow, lambda g, indices: g.gather(indices))
 
 
 @gradient("TensorArrayConcatV3")
