@@ -36,7 +36,7 @@ def _most_specific(a: TensorShape, b: TensorShape) -> TensorShape:
     return TensorShape([x if x == y else None for x, y in zip(a.as_list(), b.as_list())])
 
 
-class Dataset:
+class Dataset(nest.ElementStructure):
     """A graph-mode dataset: a ``variant`` tensor plus its element structure."""
 
     def __init__(self, variant: Tensor, types, shapes):
@@ -45,17 +45,6 @@ class Dataset:
         self._shapes = shapes    # nest of TensorShapes, same nest
 
     # ---- structure -------------------------------------------------------------------------
-    @property
-    def output_types(self):
-        return self._types
-
-    @property
-    def output_shapes(self):
-        return self._shapes
-
-    @property
-    def output_classes(self):
-        return nest.map_structure(lambda _: Tensor, self._types)
 
     def _flat_types(self) -> list:
         return nest.flatten(self._types)

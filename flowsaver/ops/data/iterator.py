@@ -24,7 +24,7 @@ class _DatasetFactory:
         self.graph, self.dataset = graph, dataset
 
 
-class Iterator:
+class Iterator(nest.ElementStructure):
     """``tf.data.Iterator``: ``get_next()`` gives the next element of its dataset."""
 
     def __init__(self, resource, initializer, types, shapes):
@@ -40,18 +40,6 @@ class Iterator:
             raise ValueError("Iterator does not have an initializer.")
         return self._initializer
 
-    @property
-    def output_types(self):
-        return self._types
-
-    @property
-    def output_shapes(self):
-        return self._shapes
-
-    @property
-    def output_classes(self):
-        from flowsaver.graph.operation import Tensor
-        return nest.map_structure(lambda _: Tensor, self._types)
 
     def get_next(self, name=None):
         """The next element (a nest of tensors); OutOfRangeError at the end when run."""

@@ -42,17 +42,20 @@ def _one_file(op_type, inputs_for):
     return open_one
 
 
+def _compression_and_buffer(compression_type, buffer_size) -> list:
+    """The inputs after the file name of the record and line readers."""
+    return [convert_to_tensor(compression_type or "", dtype="string", name="compression_type"),
+            convert_to_tensor(DEFAULT_READ_BUFFER_BYTES if buffer_size is None
+                              else buffer_size, dtype="int64", name="buffer_size")]
+
+
 class TFRecordDataset(_FileDataset):
     """Records of TFRecord files (``compression_type`` "", "ZLIB" or "GZIP")."""
 
     def __init__(self, filenames, compression_type=None, buffer_size=None,
                  num_parallel_reads=None, name=None):
-        def extra():
-            return [convert_to_tensor(compression_type or "", dtype="string",
-                                      name="compression_type"),
-                    convert_to_tensor(DEFAULT_READ_BUFFER_BYTES if buffer_size is None
-                                      else buffer_size, dtype="int64", name="buffer_size")]
-        super().__init__(filenames, _one_file("TFRecordDataset", extra))
+        super().__init__(filenames, _one_file(
+            "TFRecordDataset", lambda: _compression_and_buffer(compression_type, buffer_size)))
 
 
 class TextLineDataset(_FileDataset):
@@ -60,12 +63,8 @@ class TextLineDataset(_FileDataset):
 
     def __init__(self, filenames, compression_type=None, buffer_size=None,
                  num_parallel_reads=None, name=None):
-        def extra():
-            return [convert_to_tensor(compression_type or "", dtype="string",
-                                      name="compression_type"),
-                    convert_to_tensor(DEFAULT_READ_BUFFER_BYTES if buffer_size is None
-                                      else buffer_size, dtype="int64", name="buffer_size")]
-        super().__init__(filenames, _one_file("TextLineDataset", extra))
+        super().__init__(filenames, _one_file(
+            "TextLineDataset", lambda: _compression_and_buffer(compression_type, buffer_size)))
 
 
 class FixedLengthRecordDataset(_FileDataset):

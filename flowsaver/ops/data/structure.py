@@ -83,3 +83,21 @@ def _shape_leaves(shapes) -> list:
                                                  for s in shapes):
         return [shapes]
     return [leaf for item in shapes for leaf in _shape_leaves(item)]
+
+
+class ElementStructure:
+    """``output_types``, ``output_shapes`` and ``output_classes`` of a dataset or iterator
+    whose elements are described by ``_types`` and ``_shapes`` (the same nest)."""
+
+    @property
+    def output_types(self):
+        return self._types
+
+    @property
+    def output_shapes(self):
+        return self._shapes
+
+    @property
+    def output_classes(self):
+        from flowsaver.graph.operation import Tensor
+        return map_structure(lambda _: Tensor, self._types)
