@@ -13,6 +13,7 @@ from flowsaver.cli.common import dump_json
 from flowsaver.cli.function_signatures import concrete_functions_text, function_list
 from flowsaver.format import dtypes
 from flowsaver.format.bundle_read import BundleReader
+from flowsaver.format.graph_file import used_op_types
 from flowsaver.format.object_graph import OBJECT_GRAPH_KEY, parse_object_graph
 from flowsaver.format.protos import DATA_TYPES
 from flowsaver.format.saved_model import variables_prefix
@@ -26,25 +27,7 @@ _ENUM_NAMES = {enum: name for name, enum in DATA_TYPES.items()}
 def ops_used(graph_def) -> list[str]:
     """The op types a graph uses, the bodies of the functions it calls included
     (TensorFlow's ``ops_used_by_graph_def``), sorted."""
-    functions = {f.signature.name: f for f in graph_def.library.function}
-    used: set[str] = set()
-    pending = []
-
-    def mark(name: str) -> None:
-        if name not in used and name in functions:
-            pending.append(functions[name])
-        used.add(name)
-
-    def visit(node) -> None:
-        mark(node.op)
-        if node.op in ("PartitionedCall", "StatefulPartitionedCall"):
-            mark(node.attr["f"].func.name)
-    for node in graph_def.node:
-        visit(node)
-    while pending:
-        for node in pending.pop().node_def:
-            visit(node)
-    return sorted(used - set(functions))
+    return sorted(used_op_types(graph_def))
 
 
 def _shape_text(info) -> str:

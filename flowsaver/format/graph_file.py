@@ -97,3 +97,29 @@ def read_graph_file(path, tags: tuple[str, ...] = ()) -> LoadedGraph:
     if not meta.HasField("graph_def"):
         raise errors.DataLossError(f"{path} is a MetaGraphDef without a graph")
     return LoadedGraph(meta.graph_def, meta, "MetaGraph")
+
+
+def used_op_types(graph_def) -> set:
+    """TensorFlow's rule for the op types a graph uses (``ops_used_by_graph_def``): its
+    nodes' types, and those of the library functions reached by calling them as op types
+    or through a (Stateful)PartitionedCall's ``f``, recursively; not a While's or If's
+    functions. The functions' own names are not op types."""
+    functions = {f.signature.name: f for f in graph_def.library.function}
+    used: set = set()
+    pending = []
+
+    def use(op_type):
+        if op_type not in used and op_type in functions:
+            pending.append(functions[op_type])
+        used.add(op_type)
+
+    def visit(node):
+        use(node.op)
+        if node.op in ("PartitionedCall", "StatefulPartitionedCall"):
+            use(node.attr["f"].func.name)
+    for node in graph_def.node:
+        visit(node)
+    while pending:
+        for node in pending.pop().node_def:
+            visit(node)
+    return used - set(functions)

@@ -12,6 +12,7 @@ import logging
 from google.protobuf import text_format
 
 from flowsaver.format import storage
+from flowsaver.format.graph_file import used_op_types
 from flowsaver.format.graph_protos import Any, MetaGraphDef
 from flowsaver.graph.graph import GraphKeys, get_default_graph
 from flowsaver.graph.operation import Operation, Tensor
@@ -37,37 +38,12 @@ def _all_nodes(graph_def):
         yield from function.node_def
 
 
-def _used_op_types(graph_def) -> set:
-    """TensorFlow's rule for the op types a graph uses: its nodes' types, and those of the
-    library functions reached by calling them as op types or through a
-    (Stateful)PartitionedCall's ``f``, recursively; not a While's or If's functions."""
-    functions = {f.signature.name: f for f in graph_def.library.function}
-    used: set = set()
-    pending = []
-
-    def use(op_type):
-        if op_type not in used and op_type in functions:
-            pending.append(functions[op_type])
-        used.add(op_type)
-
-    def visit(node):
-        use(node.op)
-        if node.op in ("PartitionedCall", "StatefulPartitionedCall"):
-            use(node.attr["f"].func.name)
-    for node in graph_def.node:
-        visit(node)
-    while pending:
-        for node in pending.pop().node_def:
-            visit(node)
-    return used - set(functions)
-
-
 def stripped_op_list(graph_def):
     """OpDefs (without descriptions) of the op types ``graph_def`` uses
-    (``_used_op_types``), sorted by name."""
+    (``used_op_types``), sorted by name."""
     from flowsaver.format.graph_protos import OpList
     return OpList(op=[registry.OP_DEFS[name].to_proto()
-                      for name in sorted(_used_op_types(graph_def))
+                      for name in sorted(used_op_types(graph_def))
                       if name in registry.OP_DEFS])
 
 

@@ -21,20 +21,6 @@ from flowsaver.ops.state import init_ops
 _SEED_LOW, _SEED_HIGH = 1, int(1e9)
 
 
-def _fans(shape) -> tuple:
-    shape = list(shape)
-    if len(shape) < 1:
-        return 1, 1
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    if len(shape) == 2:
-        return shape[0], shape[1]
-    receptive = 1
-    for d in shape[:-2]:
-        receptive *= d
-    return shape[-2] * receptive, shape[-1] * receptive
-
-
 class VarianceScalingUniform:
     """Keras' variance-scaling initializer with the uniform distribution (stateless draws)."""
 
@@ -53,7 +39,7 @@ class VarianceScalingUniform:
         if not dtype.is_floating:
             raise ValueError(f"Expected floating point type, got {dtype!r}.")
         shape = list(shape.as_list() if hasattr(shape, "as_list") else shape)
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = init_ops.fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
         limit = math.sqrt(3.0 * self.scale / max(1.0, n[self.mode]))
         return stateless_random_uniform(shape, self._stateless_seed(), -limit, limit, dtype)

@@ -75,7 +75,9 @@ class RandomUniform(Initializer):
                                          seed=self.seed)
 
 
-def _fans(shape):
+def fans(shape) -> tuple:
+    """(fan_in, fan_out) of a weight shape, as TensorFlow's and Keras' initializers count
+    them: the receptive field times the last two dimensions."""
     shape = list(shape)
     if not shape:
         return 1, 1
@@ -103,7 +105,7 @@ class VarianceScaling(Initializer):
         dtype = self._dtype(dtype)
         shape = list(shape.as_list() if hasattr(shape, "as_list") else shape)
         # A slice of a partitioned variable is scaled by the full variable's fans.
-        fan_in, fan_out = _fans(partition_info.full_shape if partition_info else shape)
+        fan_in, fan_out = fans(partition_info.full_shape if partition_info else shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
         if self.distribution == "truncated_normal":
