@@ -72,7 +72,7 @@ def _replica(size, dtype):
 def test_draws_give_the_replicas_bits(dtype):
     import ml_dtypes
     dtype = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
-    size = 4 * (philox_fill.PARALLEL_MIN_BLOCKS + box_muller.PIECE) + 4099  # threads, pieces
+    size = 4 * (3 * philox.CHUNK + box_muller.PIECE) + 4099  # chunks, pieces
     got = philox_fill.normal(KEY, COUNTER, size, dtype)
     assert got.tobytes() == _replica(size, dtype).tobytes()
 
