@@ -93,17 +93,23 @@ class BlockReader:
             raise CorruptionError("block restart offsets point outside the block")
 
     def entries(self) -> list[tuple[bytes, bytes]]:
-        """Every ``(key, value)`` as bytes, in stored order (also what iterating gives).
+        """Every ``(key, value)`` as bytes, in stored order (also what iterating gives)."""
+        return list(zip(*self.columns(check_order=False)))
+
+    def columns(self, after: bytes | None = None, check_order: bool = True):
+        """``(keys, values)``: two lists of bytes, in stored order.
 
         Each entry's lengths are checked against the block and its previous key, in a
         tight loop over a ``bytes`` copy of the block (indexing bytes gives ints and
-        slicing gives bytes, with no conversions):
-        opening a 1000-tensor checkpoint decodes 1000 entries here."""
+        slicing gives bytes, with no conversions): opening a 1000-tensor checkpoint
+        decodes 1000 entries here. With ``check_order`` every key must be greater than the
+        one before it (the first greater than ``after``, the last key of the block before)."""
         data, limit = bytes(self._data[:self._limit]), self._limit
-        out = []
-        append = out.append
+        keys, values = [], []
+        add_key, add_value = keys.append, values.append
         pos = 0
         key = b""
+        last = after
         while pos < limit:
             if pos + 3 <= limit:
                 shared, non_shared, value_len = data[pos], data[pos + 1], data[pos + 2]
@@ -118,9 +124,14 @@ class BlockReader:
             if shared > len(key) or end_value > limit:
                 raise CorruptionError("block entry overruns the block or its previous key")
             key = key[:shared] + data[pos:end_key] if shared else data[pos:end_key]
-            append((key, data[end_key:end_value]))
+            if check_order:
+                if last is not None and key <= last:
+                    raise CorruptionError(f"keys out of order: {key!r} after {last!r}")
+                last = key
+            add_key(key)
+            add_value(data[end_key:end_value])
             pos = end_value
-        return out
+        return keys, values
 
     def __iter__(self):
         """Yield ``(key, value)`` as bytes, in stored order."""

@@ -73,6 +73,12 @@ def shape_of(proto, where: str) -> tuple[int, ...]:
 
 def read_table_file(path: str) -> list[tuple[bytes, bytes]]:
     """All entries of an SSTable file; DataLossError naming the file when malformed."""
+    return list(zip(*read_table_columns(path)))
+
+
+def read_table_columns(path: str) -> tuple[list, list]:
+    """``(keys, values)`` of an SSTable file (``TableReader.columns``); DataLossError
+    naming the file when malformed."""
     if storage.is_url(path):
         data = read_object(path)
     else:
@@ -80,7 +86,7 @@ def read_table_file(path: str) -> list[tuple[bytes, bytes]]:
         with os.fdopen(fd, "rb") as f:
             data = f.read(os.fstat(fd).st_size)
     try:
-        return TableReader(data).items()
+        return TableReader(data).columns()
     except CorruptionError as exc:
         raise errors.DataLossError(f"Unable to read table file {path}: {exc}") from None
 
@@ -94,41 +100,45 @@ def read_index(prefix: str):
 def _read_index_items(prefix: str):
     """``read_index`` plus the keys whose entries may list slices (a superset)."""
     path = index_filename(prefix)
-    items = read_table_file(path)
-    if not items or items[0][0] != HEADER_KEY:
+    keys, values = read_table_columns(path)
+    if not keys or keys[0] != HEADER_KEY:
         raise errors.DataLossError(f"{path}: the table has no bundle header (key \"\")")
     try:
-        header = BundleHeaderProto.FromString(items[0][1])
+        header = BundleHeaderProto.FromString(values[0])
     except Exception as exc:  # DecodeError; the message is all we keep
         raise errors.DataLossError(f"{path}: bundle header does not parse: {exc}") from None
     _check_header(header, path)
-    items = items[1:]
-    entries = dict(zip([key for key, _ in items], _parse_entries(items, path)))
-    # Field tags as raw bytes find the few entries worth looking at: an entry without the
-    # shard_id tag byte has shard 0 (always valid), one without the slices tag byte has no
-    # slices. Reading a field of 1000 parsed messages would cost more than the parse.
-    for key, value in items:
-        if SHARD_ID_TAG in value:
-            entry = entries[key]
-            if not 0 <= entry.shard_id < header.num_shards:
-                raise errors.DataLossError(f"{path}: tensor {key_to_name(key)!r} names "
-                                           f"shard {entry.shard_id} of {header.num_shards}")
-    return header, entries, [key for key, value in items if SLICES_TAG in value]
-
-
-def _parse_entries(items, path: str) -> list:
-    """The BundleEntryProto of each (key, value), parsed in one protobuf call; one call per
-    entry only to name the entry that does not parse."""
-    framed = []
-    for _, value in items:
+    del keys[0], values[0]
+    # One pass over the values frames them for the single protobuf call and notes, by
+    # their field tags as raw bytes, the few entries worth a second look: an entry
+    # without the shard_id tag byte has shard 0 (always valid), one without the slices
+    # tag byte has no slices. Reading a field of 1000 parsed messages would cost more.
+    framed, sharded, sliced = [], [], []
+    add = framed.extend
+    for i, value in enumerate(values):
         size = len(value)
-        framed += (ENTRY_TAG, _SHORT_LENGTHS[size] if size < 128 else encode_varint(size),
-                   value)
+        add((ENTRY_TAG, _SHORT_LENGTHS[size] if size < 128 else encode_varint(size), value))
+        if SHARD_ID_TAG in value:
+            sharded.append(i)
+        if SLICES_TAG in value:
+            sliced.append(keys[i])
+    parsed = _parse_entries(framed, keys, values, path)
+    for i in sharded:
+        if not 0 <= parsed[i].shard_id < header.num_shards:
+            raise errors.DataLossError(f"{path}: tensor {key_to_name(keys[i])!r} names "
+                                       f"shard {parsed[i].shard_id} of {header.num_shards}")
+    return header, dict(zip(keys, parsed)), sliced
+
+
+def _parse_entries(framed: list, keys: list, values: list, path: str) -> list:
+    """The BundleEntryProto of each value, parsed in one protobuf call from ``framed``
+    (the values as a BundleEntryList); one call per entry only to name the entry that
+    does not parse."""
     try:
         return list(BundleEntryList.FromString(b"".join(framed)).entries)
     except Exception:  # DecodeError: find which entry, for the message
         pass
-    for key, value in items:
+    for key, value in zip(keys, values):
         try:
             BundleEntryProto.FromString(value)
         except Exception as exc:
