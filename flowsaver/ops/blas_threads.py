@@ -164,6 +164,11 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     workers = _split_workers(a.shape[0] * a.shape[1] * b.shape[1], SPLIT_MIN_FLOPS,
                              BUSY_SPLIT_MIN_FLOPS)
     if workers < 2:
+        if out is None and _wide_transposed(a, b):
+            # (b.T @ a.T).T: OpenBLAS runs this shape 1.3x-2.2x faster (see below)
+            product = np.empty((b.shape[1], a.shape[0]), a.dtype)
+            np.matmul(a, b, out=product.T)
+            return np.ascontiguousarray(product.T)
         return np.matmul(a, b, out=out)
     m, n = a.shape[0], b.shape[1]
     if out is None:
@@ -176,6 +181,21 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         cuts = [(n * i // pieces, n * (i + 1) // pieces) for i in range(pieces)]
         split(lambda c: np.matmul(a, b[:, c[0]:c[1]], out=out[:, c[0]:c[1]]), cuts)
     return out
+
+
+# A product of few rows by a transposed matrix (``a @ w.T``: the input gradient of a dense
+# layer or recurrent cell, ``transpose_b``) runs faster with a Fortran-ordered output,
+# i.e. as ``w @ a.T`` transposed (then copied to C order: a few microseconds). Measured
+# with OpenBLAS 0.3.31 (SkylakeX kernel) on one thread, inner sizes 128 and 512: rows
+# <= 64 with 128-1024 columns gained 1.1x-2.2x (the LSTM's 32 x 512 @ 512 x 160: 116 ->
+# 80 us); 64 columns or fewer about even; 128 rows 0.9x-1.2x and 512 rows 0.8x-1.1x.
+WIDE_T_MAX_ROWS = 64
+WIDE_T_MIN_COLUMNS = 128
+
+
+def _wide_transposed(a: np.ndarray, b: np.ndarray) -> bool:
+    return (a.shape[0] <= WIDE_T_MAX_ROWS and b.shape[1] >= WIDE_T_MIN_COLUMNS
+            and a.flags.c_contiguous and b.flags.f_contiguous and not b.flags.c_contiguous)
 
 
 def split(fn, parts: list) -> list:

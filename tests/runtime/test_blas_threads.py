@@ -111,6 +111,23 @@ def test_split_matmul_equals_numpy(monkeypatch, m, k, n, transposed):
     np.testing.assert_allclose(out, a @ b, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("m,k,n,taken", [(32, 512, 160, True), (64, 128, 128, True),
+                                         (1, 7, 300, True), (65, 128, 300, False),
+                                         (32, 128, 127, False)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_few_rows_times_a_transposed_matrix(m, k, n, taken, dtype):
+    """``a @ w.T`` with few rows of ``a`` is computed with a Fortran-ordered output (faster
+    in OpenBLAS); the result is NumPy's product, C-contiguous, of the same dtype."""
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    w = rng.standard_normal((n, k)).astype(dtype)
+    assert blas_threads._wide_transposed(a, w.T) is taken
+    got = blas_threads.matmul(a, w.T)
+    assert got.flags.c_contiguous and got.dtype == dtype and got.shape == (m, n)
+    np.testing.assert_allclose(got, a @ w.T, rtol=1e-5, atol=1e-4)
+    assert not blas_threads._wide_transposed(a, np.ascontiguousarray(w.T))  # not a view
+
+
 def test_products_are_split_only_over_cores_others_leave(monkeypatch):
     control = blas_threads.BlasThreads()
     monkeypatch.delenv(blas_threads.ENV_SWITCH, raising=False)
