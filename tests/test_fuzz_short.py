@@ -31,3 +31,36 @@ def test_short_fuzz_run(name, tmp_path):
         [report.line()] + [f"{kind} #{index} ({step}): {first} -> {saved}"
                            for kind, index, step, saved, first in report.examples])
     assert report.counts["typed"] > 0 or report.counts["ok"] > 0
+
+
+def test_blind_edits_that_leave_a_valid_record_stream_are_judged_by_what_it_holds(tmp_path):
+    """Campaign input tfrecords #53166: a record deleted, then blind byte edits that left a
+    valid stream of 7 records (a whole frame copied). The harness once expected the 6
+    records framed before the edits and called the correct read wrong data; TensorFlow
+    reads the same 7. What the file holds is now parsed from its bytes."""
+    from tools.fuzz import framing, runner
+    name = "tfrecords"
+    engine.prepare([name])
+    target = engine.ALL_TARGETS[name]()
+    seed, case = engine.case_for(target, engine._SEEDS[name], 0, 53166)
+    data = case.files[seed.main]
+    assert case.note == "record deleted, file bytes"
+    assert case.records == framing.parse_records(data) and len(case.records) == 7
+    directory = str(tmp_path / "input")
+    runner.write_case(directory, case)
+    outcome = runner.run_steps(target.steps(directory, seed, case),
+                               target.paths(directory, seed))
+    assert (outcome.kind, outcome.detail) == ("ok", "")
+
+
+def test_parse_records_refuses_any_broken_frame():
+    from tools.fuzz import framing
+    stream = framing.record(b"abc") + framing.record(b"")
+    assert framing.parse_records(stream) == [b"abc", b""]
+    assert framing.parse_records(stream[:-1]) is None             # cut short
+    flipped = bytearray(stream)
+    flipped[13] ^= 1                                              # payload byte
+    assert framing.parse_records(bytes(flipped)) is None
+    flipped = bytearray(stream)
+    flipped[0] ^= 1                                               # length byte
+    assert framing.parse_records(bytes(flipped)) is None

@@ -102,6 +102,30 @@ def record(data: bytes) -> bytes:
             + struct.pack("<I", mask(crc32c(data))))
 
 
+def parse_records(data: bytes) -> list[bytes] | None:
+    """The payloads of ``data`` when it is a valid TFRecord stream to its last byte
+    (every length and payload with its checksum), else None. Blind byte edits can leave a
+    valid stream of other records (a record frame copied, say): this is what such a file
+    holds."""
+    out, pos = [], 0
+    while pos < len(data):
+        if pos + 12 > len(data):
+            return None
+        length_bytes = data[pos:pos + 8]
+        if struct.unpack_from("<I", data, pos + 8)[0] != mask(crc32c(length_bytes)):
+            return None
+        (length,) = struct.unpack("<Q", length_bytes)
+        end = pos + 12 + length
+        if end + 4 > len(data):
+            return None
+        payload = data[pos + 12:end]
+        if struct.unpack_from("<I", data, end)[0] != mask(crc32c(payload)):
+            return None
+        out.append(payload)
+        pos = end + 4
+    return out
+
+
 def split_records(data: bytes) -> list[bytes]:
     """The payloads of a valid TFRecord stream (the fuzzer's seeds only)."""
     out, pos = [], 0

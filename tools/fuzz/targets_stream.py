@@ -198,7 +198,8 @@ class EventsTarget:
         payloads = seed.extra["records"]
         if rng.random() < 0.3:
             data = mutators.mutate_bytes(seed.files[seed.main], rng)
-            return Case({seed.main: data}, frozenset(), "file bytes", records=payloads)
+            return Case({seed.main: data}, frozenset(), "file bytes",
+                        records=_held(data, "", payloads))
         touched = {}
         data, records, note = _reframe(payloads, rng, touched, "event fields")
         return Case({seed.main: data}, frozenset(touched), note, records=records)
@@ -266,6 +267,7 @@ class RecordsTarget:
         if rng.random() < 0.3:      # then blind edits of the (compressed) bytes
             data = mutators.mutate_bytes(data, rng)
             note += ", file bytes"
+            records = _held(data, compression, records)
         return Case({seed.main: data}, frozenset(touched), note, records=records)
 
     def paths(self, directory: str, seed: Seed) -> list[str]:
@@ -281,6 +283,19 @@ class RecordsTarget:
                 ("iter_record_file", lambda: _check_records(
                     list(iter_record_file(path, compression)), want, want, data, False),
                  True)]
+
+
+def _held(data: bytes, compression: str, framed: list[bytes]) -> list[bytes]:
+    """The records a blindly edited file holds: those it parses to when it is still a
+    valid (decompressible) record stream, else the records framed before the edit (a
+    reader must then fail, or stop where the edit cut the file)."""
+    try:
+        raw = zlib.decompress(data) if compression == "ZLIB" else \
+            gzip.decompress(data) if compression == "GZIP" else data
+    except (zlib.error, OSError, EOFError):
+        return framed
+    parsed = framing.parse_records(raw)
+    return framed if parsed is None else parsed
 
 
 def _compress(data: bytes, compression: str) -> bytes:
