@@ -128,9 +128,7 @@ def parse_records(data: bytes) -> list[bytes] | None:
 
 def split_records(data: bytes) -> list[bytes]:
     """The payloads of a valid TFRecord stream (the fuzzer's seeds only)."""
-    out, pos = [], 0
-    while pos < len(data):
-        (length,) = struct.unpack_from("<Q", data, pos)
-        out.append(data[pos + 12:pos + 12 + length])
-        pos += 16 + length
-    return out
+    records = parse_records(data)
+    if records is None:
+        raise ValueError("not a valid TFRecord stream")
+    return records
