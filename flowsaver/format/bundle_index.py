@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from flowsaver import errors
 from flowsaver.format import dtypes, storage
 from flowsaver.format.coding import CorruptionError, encode_varint
@@ -28,7 +30,6 @@ HEADER_KEY = b""
 ENTRY_TAG = b"\x0a"   # field 1, length-delimited: an entry in a BundleEntryList
 SHARD_ID_TAG = b"\x18"  # BundleEntryProto field 3 (shard_id), varint
 SLICES_TAG = b"\x3a"    # BundleEntryProto field 7 (slices), length-delimited
-_SHORT_LENGTHS = [bytes((n,)) for n in range(128)]   # one-byte varints
 CONSUMER_VERSION = 1   # the bundle format version this reader understands
 MAX_RANK = 254         # TensorFlow's TensorShape limit
 MAX_NUM_SHARDS = 99_999  # data file names hold five digits
@@ -109,33 +110,58 @@ def _read_index_items(prefix: str):
         raise errors.DataLossError(f"{path}: bundle header does not parse: {exc}") from None
     _check_header(header, path)
     del keys[0], values[0]
-    # One pass over the values frames them for the single protobuf call and notes, by
-    # their field tags as raw bytes, the few entries worth a second look: an entry
-    # without the shard_id tag byte has shard 0 (always valid), one without the slices
-    # tag byte has no slices. Reading a field of 1000 parsed messages would cost more.
-    framed, sharded, sliced = [], [], []
-    add = framed.extend
-    for i, value in enumerate(values):
-        size = len(value)
-        add((ENTRY_TAG, _SHORT_LENGTHS[size] if size < 128 else encode_varint(size), value))
-        if SHARD_ID_TAG in value:
-            sharded.append(i)
-        if SLICES_TAG in value:
-            sliced.append(keys[i])
+    framed, sharded, sliced = _frame_entries(values)
     parsed = _parse_entries(framed, keys, values, path)
     for i in sharded:
         if not 0 <= parsed[i].shard_id < header.num_shards:
             raise errors.DataLossError(f"{path}: tensor {key_to_name(keys[i])!r} names "
                                        f"shard {parsed[i].shard_id} of {header.num_shards}")
-    return header, dict(zip(keys, parsed)), sliced
+    return header, dict(zip(keys, parsed)), [keys[i] for i in sliced]
 
 
-def _parse_entries(framed: list, keys: list, values: list, path: str) -> list:
+def _frame_entries(values: list) -> tuple[bytes, list, list]:
+    """``(framed, sharded, sliced)``: the values as one serialized BundleEntryList (each
+    behind its field tag and length), and the positions of the values holding the
+    shard_id or the slices tag byte.
+
+    An entry without the shard_id tag byte has shard 0 (always valid), one without the
+    slices tag byte lists no slices: those two lists are supersets of the entries worth
+    a second look (a tag byte may also occur inside another field), and reading a field
+    of 1000 parsed messages would cost more than this. When every value is shorter than
+    128 bytes (one-byte lengths: any checkpoint's entries but a few with long shapes or
+    many slices) all of it is a few whole-array operations; else a loop per value."""
+    sizes = np.fromiter(map(len, values), np.int64, len(values))
+    if len(values) and sizes.max() >= 128:
+        framed, sharded, sliced = [], [], []
+        for i, value in enumerate(values):
+            framed.extend((ENTRY_TAG, encode_varint(len(value)), value))
+            if SHARD_ID_TAG in value:
+                sharded.append(i)
+            if SLICES_TAG in value:
+                sliced.append(i)
+        return b"".join(framed), sharded, sliced
+    body = np.frombuffer(b"".join(values), np.uint8)
+    ends = np.cumsum(sizes)
+    heads = ends - sizes + 2 * np.arange(len(values))    # where each value's tag goes
+    out = np.empty(len(body) + 2 * len(values), np.uint8)
+    is_value = np.ones(len(out), bool)
+    is_value[heads] = is_value[heads + 1] = False
+    out[is_value] = body
+    out[heads] = ENTRY_TAG[0]
+    out[heads + 1] = sizes
+
+    def holding(tag: bytes) -> list:
+        found = np.flatnonzero(body == tag[0])
+        return np.unique(np.searchsorted(ends, found, side="right")).tolist()
+    return out.tobytes(), holding(SHARD_ID_TAG), holding(SLICES_TAG)
+
+
+def _parse_entries(framed: bytes, keys: list, values: list, path: str) -> list:
     """The BundleEntryProto of each value, parsed in one protobuf call from ``framed``
     (the values as a BundleEntryList); one call per entry only to name the entry that
     does not parse."""
     try:
-        return list(BundleEntryList.FromString(b"".join(framed)).entries)
+        return list(BundleEntryList.FromString(framed).entries)
     except Exception:  # DecodeError: find which entry, for the message
         pass
     for key, value in zip(keys, values):

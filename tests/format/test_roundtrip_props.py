@@ -461,3 +461,22 @@ def test_python_bytes_keep_their_trailing_nul_bytes(scalar, items):
         with BundleReader(prefix) as reader:
             assert reader.get_tensor("scalar")[()] == scalar
             assert list(reader.get_tensor("items")) == items
+
+
+@FAST
+@given(st.lists(st.binary(max_size=200), max_size=40))
+def test_index_values_framed_as_one_entry_list(values):
+    """Opening a bundle frames its index values as one BundleEntryList: whole-array
+    operations when every value is shorter than 128 bytes, a loop otherwise. Both give
+    the values back in order, and positions holding the shard_id / slices tag bytes."""
+    from flowsaver.format import bundle_index
+    framed, sharded, sliced = bundle_index._frame_entries(values)
+    got, pos = [], 0
+    while pos < len(framed):
+        assert framed[pos] == 0x0A
+        size, pos = coding.decode_varint32(framed, pos + 1, len(framed))
+        got.append(framed[pos:pos + size])
+        pos += size
+    assert got == values
+    assert sharded == [i for i, v in enumerate(values) if 0x18 in v]
+    assert sliced == [i for i, v in enumerate(values) if 0x3A in v]
