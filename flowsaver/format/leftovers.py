@@ -13,8 +13,17 @@ no checkpoint owns, and that nothing would ever delete (on object stores as on d
                                                     merged by a save killed before it
                                                     deleted them
 
-A complete checkpoint (its ``.index`` present) is never a leftover, recorded in the state
-file or not: ``Saver.save(write_state=False)`` makes such checkpoints on purpose.
+A complete checkpoint (its ``.index`` present) is never a leftover by itself, recorded in
+the state file or not: ``Saver.save(write_state=False)`` makes such checkpoints on purpose,
+and ``keep_checkpoint_every_n_hours`` keeps some for good. The one exception is a
+checkpoint that retention had decided to delete. A Saver writes the state file without
+it, then deletes it; a kill between the two would leave a complete checkpoint that no
+state file lists and nothing deletes (TensorFlow's Saver leaks it so). So before writing
+that state file the Saver notes the doomed checkpoints' names in a sidecar,
+``D/B.retiring`` (one atomic write, one PUT on a store), and removes it once they are
+deleted; the next save of the family that finds a sidecar deletes the checkpoints named
+in it that the state file does not list (a kill before the state file was written left
+them listed: they stay), then the sidecar.
 
 Only names of the family are considered: ``B`` followed by nothing or ``-<digits>``, then
 one of the suffixes above, matched as literal text (never as a glob). The state file's own
@@ -26,12 +35,15 @@ from __future__ import annotations
 import os
 import re
 
-from flowsaver.format import storage
+from flowsaver import errors
+from flowsaver.format import state, storage
 from flowsaver.format.atomic import discard
 
 _TEMP_TAIL = r"(\.tmp[0-9a-f]{32}|\.tempstate\d+)"
 _DATA = r"\.data-\d{5}-of-\d{5}"
 _PART = r"-\d{5}-of-\d{5}(\.index|" + _DATA + r")" + _TEMP_TAIL + "?"
+RETIRING_SUFFIX = ".retiring"
+RETIRING_MAX_BYTES = 1 << 20   # a sidecar names a few checkpoints; never read more
 
 
 def _family(base: str) -> str:
@@ -52,7 +64,7 @@ def find_leftovers(save_path: str, meta_graph_suffix: str = "meta") -> list[str]
         return []
     family = _family(base)
     temp = re.compile(family + r"(\.index|" + _DATA + r"|\." + re.escape(meta_graph_suffix)
-                      + r")?" + _TEMP_TAIL)
+                      + r"|" + re.escape(RETIRING_SUFFIX) + r")?" + _TEMP_TAIL)
     data = re.compile("(" + family + ")" + _DATA)
     s3_part = re.compile("(" + family + r")\.part" + _PART)
     temp_dir = re.compile("(" + family + ")_temp")
@@ -107,3 +119,67 @@ def remove_leftovers(save_path: str, meta_graph_suffix: str = "meta") -> list[st
             except OSError:   # not empty: something else lives there; leave it
                 pass
     return found
+
+
+# ---- checkpoints retention was deleting when a save was killed -----------------------------
+def retiring_path(save_path: str) -> str:
+    """The sidecar of ``save_path``'s family: ``D/B.retiring``."""
+    return save_path + RETIRING_SUFFIX
+
+
+def note_retiring(save_path: str, prefixes) -> list[str]:
+    """Records, in the family's sidecar, the checkpoints among ``prefixes`` that lie in
+    ``save_path``'s directory and belong to its family (by name); returns their names.
+    Call before the state file stops listing them; nothing is written for none."""
+    directory, base = os.path.split(save_path)
+    family = re.compile(_family(base))
+    names = [os.path.basename(p) for p in prefixes
+             if storage.same_directory(os.path.dirname(p), directory)
+             and family.fullmatch(os.path.basename(p))]
+    if names:
+        storage.write_atomic(retiring_path(save_path), "".join(n + "\n" for n in names).encode())
+    return names
+
+
+def clear_retiring(save_path: str) -> None:
+    """Removes the family's sidecar: the checkpoints it names are deleted."""
+    path = retiring_path(save_path)
+    if storage.is_url(path):
+        try:
+            storage.remove(path)
+        except FileNotFoundError:
+            pass
+    else:
+        discard(path)
+
+
+def finish_retiring(save_path: str, listed, meta_graph_suffix: str = "meta") -> list[str]:
+    """Deletes what a killed save's retention left: the checkpoints the family's sidecar
+    names that ``listed()`` (the state file's checkpoint paths, read only when there is a
+    sidecar; None when the state file cannot be read, and then nothing is done) does not,
+    then the sidecar. Returns the prefixes deleted.
+
+    Only plain names of the family count, in ``save_path``'s directory: a line holding a
+    path, glob characters or any other name is skipped, never followed, and a checkpoint
+    whose name any listed path ends with is kept."""
+    path = retiring_path(save_path)
+    try:
+        text = storage.read_bytes(path, RETIRING_MAX_BYTES)
+    except (FileNotFoundError, errors.NotFoundError):
+        return []
+    except (OSError, errors.OpError):   # not a regular file, unreadable: not ours to judge
+        return []
+    listing = listed()
+    if listing is None:
+        return []
+    directory, base = os.path.split(save_path)
+    family = re.compile(_family(base))
+    kept = {os.path.basename(os.fspath(p)) for p in listing}
+    doomed = []
+    for line in text[:RETIRING_MAX_BYTES].decode("utf-8", "replace").splitlines():
+        if family.fullmatch(line) and line not in kept:
+            doomed.append(os.path.join(directory, line))
+    for prefix in doomed:
+        state.delete_checkpoint_files(prefix, meta_graph_suffix)
+    clear_retiring(save_path)
+    return doomed

@@ -25,7 +25,8 @@ import numpy as np
 from flowsaver import errors
 from flowsaver.format import atomic, state as ckpt_state, storage
 from flowsaver.format.checkpoint_write import write_checkpoint
-from flowsaver.format.leftovers import remove_leftovers
+from flowsaver.format.leftovers import (clear_retiring, finish_retiring, note_retiring,
+                                        remove_leftovers)
 from flowsaver.format.graph_protos import SaverDef
 from flowsaver.graph.graph import get_default_graph
 from flowsaver.train import meta_graph, restore_check, saveables as saveable_util, saver_graph
@@ -138,6 +139,8 @@ class Saver:
         parent = os.path.dirname(save_path)
         path = None
         if not self._is_empty:
+            finish_retiring(save_path, lambda: _listed(parent, latest_filename),
+                            meta_graph_suffix)
             remove_leftovers(save_path, meta_graph_suffix)
             if storage.is_url(save_path):
                 shards = self.take_snapshot(sess, checkpoint_file)
@@ -145,7 +148,7 @@ class Saver:
             else:
                 path = self._run_save_ops(sess, save_path, checkpoint_file)
             if write_state:
-                self._record(path, parent, latest_filename, meta_graph_suffix)
+                self._record(path, save_path, latest_filename, meta_graph_suffix)
         if write_meta_graph:
             meta_file = ckpt_state.meta_graph_filename(checkpoint_file, meta_graph_suffix)
             with sess.graph.as_default():
@@ -176,17 +179,25 @@ class Saver:
         self._check_built()
         return take_snapshot(sess, self.saver_def, checkpoint_file, copy)
 
-    def _record(self, path, save_dir, latest_filename, meta_graph_suffix) -> None:
+    def _record(self, path, save_path, latest_filename, meta_graph_suffix) -> None:
+        save_dir = os.path.dirname(save_path)
         self._written.add(path)
         self._retention = self._policy.record(self._retention, path, time.time())
+        settled, decision = self._policy.settle(self._retention)
+        # The state file written next no longer lists what retention deletes: until it is
+        # deleted, the family's sidecar names it (format/leftovers.py), so that a save
+        # killed in between leaves it to the next save to delete.
+        retiring = note_retiring(save_path, decision.delete)
         ckpt_state.update_checkpoint_state(
             save_dir, path, all_model_checkpoint_paths=self._retention.paths,
             latest_filename=latest_filename, save_relative_paths=self._save_relative_paths)
-        self._retention, decision = self._policy.settle(self._retention)
+        self._retention = settled
         for old in decision.delete:
             delete_owned_checkpoint(old, save_dir, meta_graph_suffix,
                                     wrote_it=old in self._written)
             self._written.discard(old)
+        if retiring:
+            clear_retiring(save_path)
 
     # ---- restoring ---------------------------------------------------------------------------
     def restore(self, sess, save_path) -> None:
@@ -319,6 +330,16 @@ def clean_temp_files(prefix: str) -> None:
     """Remove what a killed save of ``prefix`` left behind (``*.tempstate*`` files)."""
     for path in atomic.find_temp_files(prefix):
         atomic.discard(path)
+
+
+def _listed(save_dir: str, latest_filename: str) -> list[str] | None:
+    """The checkpoint paths the state file in ``save_dir`` lists; None when it cannot be
+    read (then nothing counts as unlisted)."""
+    try:
+        found = ckpt_state.get_checkpoint_state(save_dir, latest_filename)
+    except (OSError, errors.OpError, ValueError):
+        return None
+    return [] if found is None else list(found.all_model_checkpoint_paths)
 
 
 def delete_owned_checkpoint(prefix: str, save_dir: str, meta_graph_suffix: str = "meta",

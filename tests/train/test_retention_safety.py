@@ -120,6 +120,96 @@ def test_the_next_save_removes_leftovers_of_killed_saves_of_its_family(tmp_path)
         assert name in remaining
 
 
+
+class Killed(BaseException):
+    """Stands for a SIGKILL at a chosen point of a save: nothing after it runs."""
+
+
+def _kill_at(monkeypatch, module, name):
+    def die(*args, **kwargs):
+        raise Killed(name)
+    monkeypatch.setattr(module, name, die)
+
+
+def _listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def test_a_save_killed_before_retention_deletes_leaves_it_to_the_next_save(
+        tmp_path, monkeypatch):
+    """The state file stops listing model-1, then the process dies before deleting it:
+    without the sidecar model-1 would be a complete checkpoint no one lists or deletes."""
+    from flowsaver.train import saver as saver_module
+    saver, sess = saver_session(max_to_keep=1)
+    saver.save(sess, str(tmp_path / "model"), global_step=1)
+    with monkeypatch.context() as m:
+        _kill_at(m, saver_module, "delete_owned_checkpoint")
+        with pytest.raises(Killed):
+            saver.save(sess, str(tmp_path / "model"), global_step=2)
+    state = tf.train.get_checkpoint_state(str(tmp_path))
+    assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == ["model-2"]
+    assert "model-1.index" in _listing(tmp_path)
+    assert (tmp_path / "model.retiring").read_text() == "model-1\n"
+    # The restarted program: a new Saver, which knows nothing of model-1.
+    saver, sess = saver_session(max_to_keep=1)
+    saver.save(sess, str(tmp_path / "model"), global_step=3)
+    names = _listing(tmp_path)
+    assert not [n for n in names if n.startswith("model-1.")]
+    assert "model.retiring" not in names
+    assert "model-2.index" in names and "model-3.index" in names   # the new Saver's to judge
+    assert tf.train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "model-3")
+
+
+def test_a_save_killed_before_its_state_file_keeps_what_the_state_file_lists(
+        tmp_path, monkeypatch):
+    """Killed after noting model-1 as retiring but before the state file stopped listing
+    it: model-1 is still a listed checkpoint, and the next save keeps it."""
+    from flowsaver.train import saver as saver_module
+    saver, sess = saver_session(max_to_keep=1)
+    saver.save(sess, str(tmp_path / "model"), global_step=1)
+    with monkeypatch.context() as m:
+        _kill_at(m, saver_module.ckpt_state, "update_checkpoint_state")
+        with pytest.raises(Killed):
+            saver.save(sess, str(tmp_path / "model"), global_step=2)
+    assert (tmp_path / "model.retiring").read_text() == "model-1\n"
+    assert tf.train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "model-1")
+    saver, sess = saver_session(max_to_keep=5)
+    saver.save(sess, str(tmp_path / "model"), global_step=3)
+    names = _listing(tmp_path)
+    assert "model-1.index" in names and "model.retiring" not in names
+
+
+def test_a_retiring_sidecar_names_only_checkpoints_of_the_family_by_plain_name(tmp_path):
+    """Whatever else a sidecar holds (paths, globs, another family, the state file) is
+    skipped: the next save deletes only unlisted checkpoints of its own family."""
+    for prefix in ("model-1", "model-2", "other-1", "sub/model-1", "modelx-1"):
+        make_checkpoint_files(tmp_path / prefix)
+    outside = make_checkpoint_files(tmp_path.parent / (tmp_path.name + "-outside") / "model-1")
+    (tmp_path / "checkpoint").write_text('model_checkpoint_path: "model-2"\n'
+                                         'all_model_checkpoint_paths: "model-2"\n')
+    (tmp_path / "model.retiring").write_text(
+        "model-1\nmodel-2\nother-1\nsub/model-1\nmodel-*\n../" + tmp_path.name +
+        "-outside/model-1\n" + str(outside[0])[:-len(".index")] + "\ncheckpoint\nmodelx-1\n")
+    saver, sess = saver_session(max_to_keep=5)
+    saver.save(sess, str(tmp_path / "model"), global_step=3)
+    names = _listing(tmp_path)
+    assert not [n for n in names if n.startswith("model-1.")]       # named, unlisted: gone
+    assert "model-2.index" in names                                 # listed: kept
+    for kept in ("other-1.index", "modelx-1.index", "checkpoint", "model-3.index"):
+        assert kept in names
+    assert (tmp_path / "sub" / "model-1.index").exists()
+    assert all(f.read_bytes() == b"precious" for f in outside)
+    assert "model.retiring" not in names
+
+
+def test_retention_without_a_kill_leaves_no_sidecar(tmp_path):
+    saver, sess = saver_session(max_to_keep=1)
+    for step in range(1, 5):
+        saver.save(sess, str(tmp_path / "model"), global_step=step)
+    assert [n for n in _listing(tmp_path) if n.startswith("model")] == \
+        ["model-4.data-00000-of-00001", "model-4.index", "model-4.meta"]
+
+
 TWO_SAVERS = """
 import sys
 import numpy as np
@@ -158,3 +248,23 @@ def test_two_savers_with_different_prefixes_share_a_directory(tmp_path):
         assert sorted(n for n in names if n.startswith(prefix) and n.endswith(".index")) == \
             [f"{prefix}-199.index", f"{prefix}-200.index"]
     assert not [n for n in names if ".tmp" in n or ".tempstate" in n]
+
+
+def test_a_killed_retention_is_finished_on_an_object_store_too(monkeypatch):
+    """The same on a store without rename (memory://, as S3): the sidecar is one PUT."""
+    import uuid
+    from flowsaver.format import storage
+    from flowsaver.train import saver as saver_module
+    directory = f"memory://retiring-{uuid.uuid4().hex}/run"
+    saver, sess = saver_session(max_to_keep=1)
+    saver.save(sess, directory + "/model", global_step=1)
+    with monkeypatch.context() as m:
+        _kill_at(m, saver_module, "delete_owned_checkpoint")
+        with pytest.raises(Killed):
+            saver.save(sess, directory + "/model", global_step=2)
+    assert storage.read_bytes(directory + "/model.retiring") == b"model-1\n"
+    saver, sess = saver_session(max_to_keep=1)
+    saver.save(sess, directory + "/model", global_step=3)
+    names = storage.listdir(directory)
+    assert not [n for n in names if n.startswith("model-1.")]
+    assert "model.retiring" not in names and "model-3.index" in names
