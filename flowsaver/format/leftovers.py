@@ -102,13 +102,7 @@ def remove_leftovers(save_path: str, meta_graph_suffix: str = "meta") -> list[st
     """Deletes what ``find_leftovers`` finds (and emptied part directories); returns it."""
     found = find_leftovers(save_path, meta_graph_suffix)
     for path in found:
-        if storage.is_url(path):
-            try:
-                storage.remove(path)
-            except FileNotFoundError:
-                pass
-        else:
-            discard(path)
+        _remove(path)
     directory, base = os.path.split(save_path)
     temp_dir = re.compile(_family(base) + "_temp")
     for part_dir in sorted({os.path.dirname(p) for p in found if not storage.is_url(p)}):
@@ -143,7 +137,11 @@ def note_retiring(save_path: str, prefixes) -> list[str]:
 
 def clear_retiring(save_path: str) -> None:
     """Removes the family's sidecar: the checkpoints it names are deleted."""
-    path = retiring_path(save_path)
+    _remove(retiring_path(save_path))
+
+
+def _remove(path: str) -> None:
+    """Deletes one file or object; a missing one is fine."""
     if storage.is_url(path):
         try:
             storage.remove(path)
