@@ -50,18 +50,30 @@ def _family(base: str) -> str:
     return re.escape(base) + r"(-\d+)?"
 
 
-def find_leftovers(save_path: str, meta_graph_suffix: str = "meta") -> list[str]:
+def _names(directory: str) -> list[str] | None:
+    """The names in ``directory`` (one listing: one request on a store); None if unlistable."""
+    try:
+        return storage.listdir(directory or ".")
+    except OSError:
+        return None
+
+
+def find_leftovers(save_path: str, meta_graph_suffix: str = "meta",
+                   names: list[str] | None = None) -> list[str]:
     """Paths of leftovers of killed saves of ``save_path``'s family, sorted.
+
+    Args:
+      names: the directory's listing when the caller has it (else it is listed here).
 
     Returns:
       Full paths of files (part directories are listed by their files); [] when the
       directory cannot be listed.
     """
     directory, base = os.path.split(save_path)
-    try:
-        names = storage.listdir(directory or ".")
-    except OSError:
-        return []
+    if names is None:
+        names = _names(directory)
+        if names is None:
+            return []
     family = _family(base)
     temp = re.compile(family + r"(\.index|" + _DATA + r"|\." + re.escape(meta_graph_suffix)
                       + r"|" + re.escape(RETIRING_SUFFIX) + r")?" + _TEMP_TAIL)
@@ -98,12 +110,22 @@ def _part_files(part_dir: str) -> list[str]:
         return []
 
 
-def remove_leftovers(save_path: str, meta_graph_suffix: str = "meta") -> list[str]:
-    """Deletes what ``find_leftovers`` finds (and emptied part directories); returns it."""
-    found = find_leftovers(save_path, meta_graph_suffix)
+def remove_leftovers(save_path: str, meta_graph_suffix: str = "meta",
+                     listed=None) -> list[str]:
+    """Deletes what ``find_leftovers`` finds (and emptied part directories); returns it.
+
+    With ``listed`` (see ``finish_retiring``) a retiring sidecar of the family in the
+    listing is finished first: the one listing serves both, so a save on an object store
+    makes no extra request for a sidecar that is not there."""
+    directory, base = os.path.split(save_path)
+    names = _names(directory)
+    if names is None:
+        return []
+    if listed is not None and base + RETIRING_SUFFIX in names:
+        finish_retiring(save_path, listed, meta_graph_suffix)
+    found = find_leftovers(save_path, meta_graph_suffix, names)
     for path in found:
         _remove(path)
-    directory, base = os.path.split(save_path)
     temp_dir = re.compile(_family(base) + "_temp")
     for part_dir in sorted({os.path.dirname(p) for p in found if not storage.is_url(p)}):
         if temp_dir.fullmatch(os.path.basename(part_dir)) and \

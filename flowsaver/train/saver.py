@@ -25,8 +25,7 @@ import numpy as np
 from flowsaver import errors
 from flowsaver.format import atomic, state as ckpt_state, storage
 from flowsaver.format.checkpoint_write import write_checkpoint
-from flowsaver.format.leftovers import (clear_retiring, finish_retiring, note_retiring,
-                                        remove_leftovers)
+from flowsaver.format.leftovers import clear_retiring, note_retiring, remove_leftovers
 from flowsaver.format.graph_protos import SaverDef
 from flowsaver.graph.graph import get_default_graph
 from flowsaver.train import meta_graph, restore_check, saveables as saveable_util, saver_graph
@@ -139,9 +138,8 @@ class Saver:
         parent = os.path.dirname(save_path)
         path = None
         if not self._is_empty:
-            finish_retiring(save_path, lambda: _listed(parent, latest_filename),
-                            meta_graph_suffix)
-            remove_leftovers(save_path, meta_graph_suffix)
+            remove_leftovers(save_path, meta_graph_suffix,
+                             listed=lambda: _listed(parent, latest_filename))
             if storage.is_url(save_path):
                 shards = self.take_snapshot(sess, checkpoint_file)
                 path = write_checkpoint(checkpoint_file, shards)
