@@ -268,3 +268,18 @@ def test_a_killed_retention_is_finished_on_an_object_store_too(monkeypatch):
     names = storage.listdir(directory)
     assert not [n for n in names if n.startswith("model-1.")]
     assert "model.retiring" not in names and "model-3.index" in names
+
+
+def test_a_save_reads_no_sidecar_that_its_directory_listing_does_not_show(
+        tmp_path, monkeypatch):
+    """On an object store every read is a request: the sidecar is looked for in the
+    listing the save makes anyway, and read only when it is there."""
+    from flowsaver.format import storage
+    reads = []
+    real = storage.read_bytes
+    monkeypatch.setattr(storage, "read_bytes",
+                        lambda path, *a, **k: reads.append(path) or real(path, *a, **k))
+    saver, sess = saver_session(max_to_keep=1)
+    for step in range(1, 4):
+        saver.save(sess, str(tmp_path / "model"), global_step=step)
+    assert not [p for p in reads if str(p).endswith(".retiring")]
