@@ -98,6 +98,10 @@ class CheckpointInfo:
     state_file: str | None                           # set when PATH was a directory
     state: tuple[StateEntry, ...]
     tensors: tuple[TensorInfo, ...]
+    # complete checkpoints (index present) in the directory that its state file does not
+    # list: kept on purpose (write_state=False, keep_checkpoint_every_n_hours) or left by
+    # a save killed during retention, which the family's next save deletes
+    unlisted: tuple[str, ...] = ()
 
     @property
     def format(self) -> str:
@@ -174,19 +178,32 @@ def _state_entries(directory: str) -> tuple[str | None, tuple[StateEntry, ...]]:
     return checkpoint_state_filename(directory), entries
 
 
+def _unlisted(directory: str, state: tuple) -> tuple[str, ...]:
+    """Names of the complete checkpoints in ``directory`` that ``state`` does not list
+    (by name: a state file may hold paths from another machine)."""
+    try:
+        names = storage.listdir(directory)
+    except OSError:
+        return ()
+    listed = {os.path.basename(e.path) for e in state}
+    found = (n[:-len(".index")] for n in names if n.endswith(".index"))
+    return tuple(sorted(n for n in found if n and n not in listed))
+
+
 def describe(opened: OpenedCheckpoint) -> CheckpointInfo:
     """Everything `inspect` shows, from the index (and the state file for a directory)."""
     names = sorted(opened.reader.names())
     raw = opened.bundle.raw_entries() if opened.bundle is not None else {}
     state_file, state = (_state_entries(opened.path) if storage.isdir(opened.path)
                          else (None, ()))
+    unlisted = _unlisted(opened.path, state) if state_file else ()
     return CheckpointInfo(
         path=opened.path, prefix=opened.prefix, version=opened.version,
         object_based=OBJECT_GRAPH_KEY in names,
         num_shards=len(opened.data_files),
         data_files=tuple((f, _file_size(f)) for f in opened.data_files),
         state_file=state_file, state=state,
-        tensors=tuple(_tensor_info(opened, n, raw) for n in names))
+        tensors=tuple(_tensor_info(opened, n, raw) for n in names), unlisted=unlisted)
 
 
 # --- text and JSON output --------------------------------------------------------------------
@@ -242,6 +259,8 @@ def _header_lines(info: CheckpointInfo) -> list[str]:
             in_dir = os.path.dirname(e.path) == os.path.dirname(info.state_file)
             shown = os.path.basename(e.path) if in_dir else e.path
             lines.append(f"  {shown}" + (f"  ({', '.join(marks)})" if marks else ""))
+        for name in info.unlisted:
+            lines.append(f"  {name}  (complete, not in the state file)")
     return lines
 
 
@@ -349,6 +368,7 @@ def info_json(info: CheckpointInfo, view: View = View()) -> dict:
         "state_file": info.state_file,
         "state": [dict(dataclasses.asdict(e), timestamp=None if e.timestamp is None
                        else json_float(e.timestamp)) for e in info.state],
+        "unlisted_checkpoints": list(info.unlisted),
         "tensors": tensors,
         "totals": {"tensors": total.tensors, "parameters": total.parameters,
                    "bytes": total.nbytes, "human": human_bytes(total.nbytes),
