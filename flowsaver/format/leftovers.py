@@ -163,12 +163,10 @@ def clear_retiring(save_path: str) -> None:
 
 
 def _remove(path: str) -> None:
-    """Deletes one file or object; a missing one is fine."""
+    """Deletes one file or object; a missing one is fine (a local one that cannot be
+    deleted is logged, not raised: a leftover must not fail the save)."""
     if storage.is_url(path):
-        try:
-            storage.remove(path)
-        except FileNotFoundError:
-            pass
+        storage.remove_if_present(path)
     else:
         discard(path)
 
@@ -185,9 +183,7 @@ def finish_retiring(save_path: str, listed, meta_graph_suffix: str = "meta") -> 
     path = retiring_path(save_path)
     try:
         text = storage.read_bytes(path, RETIRING_MAX_BYTES)
-    except (FileNotFoundError, errors.NotFoundError):
-        return []
-    except (OSError, errors.OpError):   # not a regular file, unreadable: not ours to judge
+    except (OSError, errors.OpError):   # gone, not a regular file, unreadable: leave it
         return []
     listing = listed()
     if listing is None:

@@ -117,10 +117,10 @@ def merge_bundles(part_prefixes, prefix: str, delete_old_dirs: bool = True,
         raise
     for src, _ in moves:
         if storage.is_url(src):
-            _remove_if_present(src)
+            storage.remove_if_present(src)
     part_dirs = []
     for part, _, _ in parts:
-        _remove_if_present(index_filename(part))
+        storage.remove_if_present(index_filename(part))
         part_dir = os.path.dirname(part)
         if part_dir and part_dir not in part_dirs:
             part_dirs.append(part_dir)
@@ -134,13 +134,6 @@ def merge_bundles(part_prefixes, prefix: str, delete_old_dirs: bool = True,
             log.warning("kept temporary directory %s after merging into %s: %s",
                         part_dir, prefix, exc)
     return prefix
-
-
-def _remove_if_present(path: str) -> None:
-    try:
-        storage.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 class ShardedBundleWriter:

@@ -88,6 +88,14 @@ def remove(path: str) -> None:
         os.remove(path)
 
 
+def remove_if_present(path: str) -> None:
+    """Deletes one file; one that is not there is fine."""
+    try:
+        remove(path)
+    except FileNotFoundError:
+        pass
+
+
 def mkdir(path: str) -> None:
     """Creates one directory level (a no-op on object stores, which have none)."""
     if not is_url(path):

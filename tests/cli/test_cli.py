@@ -118,7 +118,6 @@ def test_inspect_text(capsys, path, expected):
         assert text in out
 
 
-
 @pytest.mark.parametrize("name", list(MANIFEST))
 def test_inspect_json_matches_tensorflow_and_reader(capsys, name):
     info = MANIFEST[name]
