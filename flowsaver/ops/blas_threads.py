@@ -209,13 +209,19 @@ SPLIT_MIN_ELEMENTS = 1 << 18
 BUSY_SPLIT_MIN_ELEMENTS = 1 << 21
 
 
+def elementwise_workers(elements: int) -> int:
+    """Threads an elementwise kernel of ``elements`` values may split over in this run
+    (1 outside a run; see ``_split_workers``)."""
+    return _split_workers(elements, SPLIT_MIN_ELEMENTS, BUSY_SPLIT_MIN_ELEMENTS)
+
+
 def over_rows(fn, rows: int, elements: int) -> None:
     """``fn(lo, hi)`` over ``range(rows)``: in contiguous pieces on ``split``'s threads
     during a run when the work (``elements`` values) is large enough (see
     ``_split_workers``), else at once.
     For elementwise kernels writing each piece of a preallocated output: NumPy's loops
     release the GIL, and one core alone cannot saturate memory bandwidth."""
-    workers = _split_workers(elements, SPLIT_MIN_ELEMENTS, BUSY_SPLIT_MIN_ELEMENTS)
+    workers = elementwise_workers(elements)
     if workers < 2 or rows < 2:
         fn(0, rows)
         return

@@ -19,6 +19,7 @@ import os
 
 import pytest
 
+from flowsaver.ops import blas_threads
 from flowsaver.ops.random import libm_float
 from flowsaver.ops.random import philox
 from flowsaver.ops.random import philox_fill
@@ -273,3 +274,26 @@ def test_multinomial_rows_follow_their_shard_starts():
     want = [np.searchsorted(cdf[r], u[r] * cdf[r, -1], side="right") for r in range(2)]
     np.testing.assert_array_equal(got, want)
     assert philox_sampling.multinomial_reserved_blocks(3, 5) == 3 * 16 * 256
+
+
+def test_draws_split_over_threads_give_the_same_values(monkeypatch):
+    """With the run's threads sharing a draw (larger chunks taken one by one by two
+    threads, each with its own scratch arrays) every distribution gives the values drawn
+    on one thread, which the test above ties to the blocks."""
+    key, counter = 7, 11 << 64
+    size = 4 * (3 * philox.SPLIT_CHUNK + 5) + 3  # full split chunks and a partial one
+    draws = [lambda: philox_fill.normal(key, counter, size, np.float32),
+             lambda: philox_fill.uniform(key, counter, size, np.float32),
+             lambda: philox_fill.normal(key, counter, size // 2, np.float64),
+             lambda: philox_fill.truncated_normal(key, counter, size, np.float32),
+             lambda: philox_fill.uniform_int(key, counter, size, -5, 1000, np.int32)]
+    alone = [draw() for draw in draws]
+    calls = []
+    real_split = blas_threads.split
+    monkeypatch.setattr(blas_threads, "elementwise_workers", lambda values: 2)
+    monkeypatch.setattr(blas_threads._CONTROL, "workers", 2)
+    monkeypatch.setattr(blas_threads, "split",
+                        lambda fn, parts: calls.append(len(parts)) or real_split(fn, parts))
+    for draw, want in zip(draws, alone):
+        np.testing.assert_array_equal(draw(), want)
+    assert len(calls) == len(draws) and min(calls) >= 2

@@ -6,9 +6,10 @@ The float transform turns the words (w0, w1) of a pair into (sin v * r, cos v * 
     v = float(2 pi * m1 / 2**23)   (sin v, cos v) = sincosf(v)   m1 = w1 & 0x7fffff
 
 ``libm_float`` replays glibc's ``logf`` and ``sincosf`` step by step; this module computes
-the same doubles with fewer NumPy passes, on pieces of ``PIECE`` blocks, in scratch arrays
-each thread allocates once (``Workspace``, about 2 MiB): temporaries the size of a whole
-chunk left the CPU's caches, and fresh ones cost page faults on every chunk. No lookup
+the same doubles with fewer NumPy passes, on pieces of ``PIECE`` (or, for threads sharing a
+draw, ``MAX_PIECE``) blocks, in scratch arrays each thread allocates once (``Workspace``,
+about 2 or 4 MiB): temporaries the size of a whole chunk left the CPU's caches, and fresh
+ones cost page faults on every chunk. No lookup
 table of results is kept. The regroupings are exact, so the bits are the replica's:
 
 - ``logf``: the value wanted is -2 logf(u) = round(-2 y), y being glibc's double. The same
@@ -36,6 +37,7 @@ import numpy as np
 from flowsaver.ops.random import libm_float as libm
 
 PIECE = 8192  # blocks per piece: 16384 pairs, float64 scratch arrays of 128 KiB
+MAX_PIECE = 2 * PIECE  # the pieces of the larger chunks threads take (see ``normals``)
 MANTISSA = np.uint64(0x7FFFFF)
 _STEP = np.float32(2.0 ** -23)  # uniform(w) = m / 2**23, exactly
 _FLOAT_EPSILON = np.float32(1e-7)
@@ -73,11 +75,12 @@ class Workspace:
 _LOCAL = threading.local()
 
 
-def workspace() -> Workspace:
-    """This thread's workspace."""
+def workspace(values: int = 2 * PIECE) -> Workspace:
+    """This thread's workspace, for at least ``values`` mantissas (made again larger when a
+    larger piece comes)."""
     w = getattr(_LOCAL, "workspace", None)
-    if w is None:
-        w = _LOCAL.workspace = Workspace()
+    if w is None or w.values < values:
+        w = _LOCAL.workspace = Workspace(max(values, 2 * PIECE))
     return w
 
 
@@ -171,10 +174,17 @@ def sin_cos(m1: np.ndarray, w: Workspace | None = None) -> np.ndarray:
 
 def normals(x: np.ndarray, y: np.ndarray, dest: np.ndarray) -> None:
     """Box-Muller of m blocks given as x = [w0; w2], y = [w1; w3] ((2, m) uint64 words)
-    into ``dest`` ((m, 4) float32): (w0, w1) -> columns 0, 1, (w2, w3) -> columns 2, 3."""
-    w = workspace()
-    for start in range(0, x.shape[1], PIECE):
-        stop = min(start + PIECE, x.shape[1])
+    into ``dest`` ((m, 4) float32): (w0, w1) -> columns 0, 1, (w2, w3) -> columns 2, 3.
+
+    A chunk goes in two pieces (at least ``PIECE``, at most ``MAX_PIECE`` blocks each):
+    one thread drawing alone is fastest with the smaller pieces, which stay in its L2
+    cache; threads sharing a draw take chunks twice as large, and the larger pieces halve
+    the NumPy calls, each of which may wait for the GIL (``philox_fill._run_chunks``)."""
+    blocks = x.shape[1]
+    piece = min(MAX_PIECE, max(PIECE, -(-blocks // 2)))
+    w = workspace(2 * min(piece, blocks))
+    for start in range(0, blocks, piece):
+        stop = min(start + piece, blocks)
         size = stop - start
         m = w.mantissas[:2 * size]
         np.bitwise_and(x[:, start:stop], MANTISSA, out=m.reshape(2, size), casting="unsafe")

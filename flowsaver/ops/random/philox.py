@@ -51,6 +51,7 @@ MUL_A, MUL_B = 0xD2511F53, 0xCD9E8D57  # round multipliers
 WEYL_A, WEYL_B = 0x9E3779B9, 0xBB67AE85  # key increments between rounds
 STATELESS_KEY = 0x02461E29_3EC8F720  # the fixed key that scrambles a stateless seed
 CHUNK = 16384  # blocks per pass: the working arrays (3 x 256 KiB) stay in the L2 cache
+SPLIT_CHUNK = 2 * CHUNK  # blocks per pass when threads share a draw (see philox_fill)
 
 _MULTIPLIERS = np.array([[MUL_A], [MUL_B]], np.uint64)
 _LOW = np.uint64(MASK32)
@@ -91,14 +92,15 @@ def _rounds(x, y, p, key_columns) -> None:
 _LOCAL = threading.local()
 
 
-def chunk_buffers() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """This thread's three (2, CHUNK) uint64 arrays for ``consecutive_words``, made once:
-    fresh arrays of this size cost page faults on every chunk. What a call returns in them
-    is overwritten by this thread's next call."""
+def chunk_buffers(m: int = CHUNK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three (2, m) uint64 arrays for ``consecutive_words`` (m <= ``SPLIT_CHUNK``): views
+    of this thread's own arrays, made once (fresh arrays of this size cost page faults on
+    every chunk). What a call returns in them is overwritten by this thread's next call."""
     buffers = getattr(_LOCAL, "buffers", None)
     if buffers is None:
-        buffers = _LOCAL.buffers = tuple(np.empty((2, CHUNK), np.uint64) for _ in range(3))
-    return buffers
+        buffers = _LOCAL.buffers = tuple(np.empty((2, SPLIT_CHUNK), np.uint64)
+                                         for _ in range(3))
+    return tuple(b[:, :m] for b in buffers)
 
 
 def _counter_words(counter: int, offsets: np.ndarray, x, y) -> None:

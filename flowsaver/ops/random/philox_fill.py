@@ -33,6 +33,7 @@ import threading
 
 import numpy as np
 
+from flowsaver.ops import blas_threads
 from flowsaver.ops.random import box_muller, libm_float
 from flowsaver.ops.random import philox
 
@@ -147,13 +148,14 @@ def _uniform_float32_values(x, y, dest) -> None:
 
 
 def _uniform_scratch(m: int) -> np.ndarray:
-    """This thread's (2, m) uint64 scratch (kept for full chunks: made once)."""
+    """A (2, m) uint64 scratch array: for a full chunk a view of this thread's own (made
+    once), else a fresh one."""
+    if m not in (philox.CHUNK, philox.SPLIT_CHUNK):
+        return np.empty((2, m), np.uint64)
     packed = getattr(_LOCAL, "uniform_scratch", None)
-    if packed is None or packed.shape[1] != m:
-        packed = np.empty((2, m), np.uint64)
-        if m == philox.CHUNK:
-            _LOCAL.uniform_scratch = packed
-    return packed
+    if packed is None:
+        packed = _LOCAL.uniform_scratch = np.empty((2, philox.SPLIT_CHUNK), np.uint64)
+    return packed[:, :m]
 
 
 def _uniform_values(dtype: np.dtype):
@@ -194,21 +196,33 @@ def intra_op_threads() -> int:
         return os.cpu_count() or 1
 
 
-def _run_chunks(count: int, work) -> None:
-    """``work(start, stop)`` over chunks of ``range(count)``, in order, on this thread.
+def _run_chunks(count: int, work, values: int) -> None:
+    """``work(start, stop)`` over chunks of ``range(count)`` (blocks making ``values``
+    values); each chunk writes its own part of the output, so any order gives the same.
 
-    Not over a thread pool: the chunks' NumPy calls are short (10-30 us: their arrays are
-    sized for the L2 cache), and two threads hand the GIL to each other at every call.
-    Measured on an idle 2-core machine, 10 million float32 normals took 218 ms on one
-    thread and 318 ms (467 ms of CPU) on two; longer calls on larger arrays scale over two
-    threads but leave the cache, which costs as much as the second core gives."""
-    for start in range(0, count, philox.CHUNK):
-        work(start, min(start + philox.CHUNK, count))
+    One thread alone takes chunks of ``philox.CHUNK`` blocks in order: its arrays stay in
+    its L2 cache. When the run may split elementwise work (``blas_threads``: large draws,
+    cores to spare) chunks of ``philox.SPLIT_CHUNK`` blocks are handed out one by one to
+    this thread and the pool's. NumPy releases the GIL inside each call, but a thread that
+    finds the GIL taken when a call ends sleeps until it is handed over, and the wake-up
+    costs more than a short call: on an idle 2-core machine 10 million float32 normals
+    took 205-211 ms on one thread, 213-262 ms on two with the one-thread chunks (calls of
+    5-15 us), and 150-166 ms on two with chunks and Box-Muller pieces twice as large."""
+    workers = blas_threads.elementwise_workers(values)
+    chunk = philox.SPLIT_CHUNK if workers > 1 else philox.CHUNK
+    parts = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
+    if workers > 1 and len(parts) > 1:
+        blas_threads.split(lambda part: work(*part), parts)
+        return
+    for start, stop in parts:
+        work(start, stop)
 
 
 def _buffers(blocks: int):
     """This thread's reusable Philox arrays for a full chunk, else None (fresh ones)."""
-    return philox.chunk_buffers() if blocks == philox.CHUNK else None
+    if blocks in (philox.CHUNK, philox.SPLIT_CHUNK):
+        return philox.chunk_buffers(blocks)
+    return None
 
 
 def _fixed(key: int, counter: int, size: int, dtype, per_block) -> np.ndarray:
@@ -223,7 +237,7 @@ def _fixed(key: int, counter: int, size: int, dtype, per_block) -> np.ndarray:
         x, y = philox.consecutive_words(key, counter + start, stop - start,
                                         buffers=_buffers(stop - start))
         per_block(x, y, out[start:stop])
-    _run_chunks(count, work)
+    _run_chunks(count, work, size)
     return out.reshape(-1)[:size]
 
 
@@ -300,7 +314,7 @@ def truncated_normal(key: int, counter: int, size: int, dtype) -> np.ndarray:
         candidates(x, y, values)
         rows = np.arange(start, stop)
         filled[start:stop] = _keep_first(values, rows, filled[start:stop], out)
-    _run_chunks(count, first_blocks)
+    _run_chunks(count, first_blocks, size)
     active = np.flatnonzero(filled < group)
     block = 1
     while active.size:
