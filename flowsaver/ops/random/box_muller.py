@@ -64,8 +64,12 @@ class Workspace:
         self.index = np.empty(values, np.int64)
         self.single = np.empty(values, np.float32)
         self.radius = np.empty(values, np.float32)
-        self.a, self.b, self.c, self.d = (np.empty(values) for _ in range(4))
         self.pairs = [np.empty(2 * values) for _ in range(4)]
+        # radius's temporaries share memory with sin_cos's (the two never overlap): the
+        # smaller the footprint, the more of a piece stays in the L2 cache
+        self.a, self.b = self.pairs[0][:values], self.pairs[0][values:]
+        self.c, self.d = self.pairs[1][:values], self.pairs[1][values:]
+        self.start = np.empty(values)
         self.sin_cos = np.empty(2 * values, np.float32)
         self.quadrant = np.empty(values, np.uint32)
         self.trade = np.empty(values, np.uint32)
@@ -128,7 +132,7 @@ def sin_cos(m1: np.ndarray, w: Workspace | None = None) -> np.ndarray:
     w = w or Workspace(len(m1))
     c = len(m1)
     powers, low, high, top = (b[:2 * c].reshape(2, c) for b in w.pairs)
-    x, start = powers[1], w.b[:c]
+    x, start = powers[1], w.start[:c]
     np.copyto(x, m1)
     x *= _TWO_PI_ULP
     v = w.single[:c]
