@@ -137,13 +137,16 @@ _CONTROL = BlasThreads()
 enter, leave = _CONTROL.enter, _CONTROL.leave
 
 
-# Products of fewer multiply-adds than this (about 0.15 ms on one core) run on this
-# thread: handing pieces to the pool costs tens of microseconds. When other processes
+# Products of fewer multiply-adds than this (about 0.25 ms on one core) run on this
+# thread: handing pieces to the pool costs tens of microseconds. Measured on the idle
+# 2-core machine (OpenBLAS 0.3.31, one thread per piece): products of 2**23 took 0.13 ms
+# on one thread and 0.15-0.18 ms split; 2**24 0.25 and 0.22 ms; 2**25 0.50 and 0.36 ms
+# (the transformer layer's twelve 512x128x128 products per step). When other processes
 # hold the cores only products of BUSY_SPLIT_MIN_FLOPS (about 2.5 ms) and more are split:
 # a pool thread may then wait a time slice to run, which only long pieces amortize, and
 # they gain the CPU share of a second runnable thread (the scheduler shares the cores out
 # by thread, as TensorFlow's pool benefits from).
-SPLIT_MIN_FLOPS = 1 << 23
+SPLIT_MIN_FLOPS = 1 << 24
 BUSY_SPLIT_MIN_FLOPS = 1 << 27
 
 
