@@ -164,3 +164,24 @@ def test_split_returns_every_part_in_order_and_raises_a_part_error():
 
     with pytest.raises(ValueError, match="part 7"):
         control.split(fail_on_7, parts)
+
+
+def test_short_call_splits_shorten_the_switch_interval_while_they_run():
+    import sys
+    control = blas_threads.BlasThreads()
+    control._libs, control.workers = [], 2
+    before = sys.getswitchinterval()
+    seen = control.split(lambda p: sys.getswitchinterval(), list(range(6)), short_calls=True)
+    assert seen == [pytest.approx(blas_threads.SHORT_SWITCH_INTERVAL)] * 6
+    assert sys.getswitchinterval() == before
+    assert control.split(lambda p: sys.getswitchinterval(), [0, 1]) == [before, before]
+    # an interval set by someone else while the split ran is left as they set it
+    try:
+        control.split(lambda p: sys.setswitchinterval(0.003), [0, 1], short_calls=True)
+        assert sys.getswitchinterval() == 0.003
+    finally:
+        sys.setswitchinterval(before)
+    # a part's error still puts the interval back
+    with pytest.raises(ValueError):
+        control.split(lambda p: (_ for _ in ()).throw(ValueError(p)), [0, 1], short_calls=True)
+    assert sys.getswitchinterval() == before

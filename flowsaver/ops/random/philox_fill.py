@@ -207,12 +207,14 @@ def _run_chunks(count: int, work, values: int) -> None:
     finds the GIL taken when a call ends sleeps until it is handed over, and the wake-up
     costs more than a short call: on an idle 2-core machine 10 million float32 normals
     took 205-211 ms on one thread, 213-262 ms on two with the one-thread chunks (calls of
-    5-15 us), and 150-166 ms on two with chunks and Box-Muller pieces twice as large."""
+    5-15 us), and 150-166 ms on two with chunks and Box-Muller pieces twice as large;
+    with the interpreter's switch interval shortened while they run (``short_calls``),
+    134-137 ms against 148-150 ms with the default."""
     workers = blas_threads.elementwise_workers(values)
     chunk = philox.SPLIT_CHUNK if workers > 1 else philox.CHUNK
     parts = [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
     if workers > 1 and len(parts) > 1:
-        blas_threads.split(lambda part: work(*part), parts)
+        blas_threads.split(lambda part: work(*part), parts, short_calls=True)
         return
     for start, stop in parts:
         work(start, stop)
