@@ -64,6 +64,13 @@ CASES += [
     ("softmax_last_as_index", lambda api, x: api.nn.softmax(x, axis=2), [X245]),
     ("log_softmax_axis0", lambda api, x: api.nn.log_softmax(x, axis=0), [X23_64]),
     ("softmax_1d", lambda api, x: api.nn.softmax(x), [arr(5)]),
+    # rows of every length class the kernel treats apart: up to 8 values, attention-like
+    # rows (one reduceat, a product for the sum), rows past the product's limit
+    ("softmax_rows_of_7", lambda api, x: api.nn.softmax(x * 9.0), [arr(6, 5, 7)]),
+    ("softmax_attention_rows", lambda api, x: api.nn.softmax(x * 9.0), [arr(2, 4, 16, 64)]),
+    ("log_softmax_rows_of_300", lambda api, x: api.nn.log_softmax(x * 9.0),
+     [arr(12, 300, dtype=np.float64)]),
+    ("softmax_rows_of_5000", lambda api, x: api.nn.softmax(x * 9.0), [arr(3, 5000)]),
     ("bias_add", lambda api, x, b: api.nn.bias_add(x, b), [IMG, arr(3)]),
     ("bias_add_2d_named", lambda api, x, b: api.nn.bias_add(x, b, name="bb"), [X23, arr(3)]),
     ("bias_add_nchw", lambda api, x, b: api.nn.bias_add(x, b, data_format="NCHW"),

@@ -10,6 +10,7 @@ import pytest
 
 import flowsaver as tf
 from flowsaver import errors
+from flowsaver.ops.nn import kernels as nn_kernels
 
 RNG = np.random.default_rng(3)
 
@@ -285,3 +286,28 @@ def test_dropout_keep_prob_one_is_the_identity():
         assert tf.nn.dropout(x, keep_prob=1.0) is x
         with pytest.raises(ValueError, match="keep_prob"):
             tf.nn.dropout(x, keep_prob=0.0)
+
+
+@pytest.mark.parametrize("shape", [(3, 1), (5, 2), (4, 8), (2, 3, 9), (6, 64), (2, 4096),
+                                   (2, 4097)])
+def test_softmax_row_reductions_agree_with_numpy(shape):
+    """The row max (columns, reduceat) and row sum (a product) paths give NumPy's max
+    exactly and its sum to rounding, NaN included, for contiguous and strided input."""
+    rng = np.random.default_rng(sum(shape))
+    x = rng.normal(0, 4, shape).astype(np.float32)
+    x.flat[len(x.flat) // 2] = np.nan
+    for value in (x, np.swapaxes(np.swapaxes(x, -1, 0).copy(), -1, 0)):  # strided view too
+        np.testing.assert_array_equal(nn_kernels.row_max(value),
+                                      np.max(value, axis=-1, keepdims=True))
+        finite = np.nan_to_num(value)
+        np.testing.assert_allclose(nn_kernels.row_sum(np.ascontiguousarray(finite)),
+                                   np.sum(finite, axis=-1, keepdims=True), rtol=1e-5, atol=1e-4)
+    probs = nn_kernels.softmax(np.nan_to_num(x))
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_softmax_of_empty_rows_is_empty():
+    for shape in [(3, 0), (0, 4), (2, 0, 5)]:
+        x = np.zeros(shape, np.float32)
+        assert nn_kernels.softmax(x).shape == shape
+        assert nn_kernels.log_softmax(x).shape == shape
