@@ -43,14 +43,13 @@ def compile_plan(plan: Plan, targets=()):
     drops = _last_uses(live, plan, consts)
     for step in live:
         op = step.op
-        args = [f"v{i}.read()" if d else f"v{i}" for i, d in zip(step.inputs, step.derefs)]
         index = len(steps)
         steps.append(step)
-        if registry.has_trait(op.type, registry.IDENTITY) and len(args) == 1:
-            call = args[0]   # an identity: the value itself, no call
+        if registry.has_trait(op.type, registry.IDENTITY) and len(step.inputs) == 1:
+            call = _arguments(step, ())[0]   # an identity: the value itself, no call
         else:
             namespace[f"k{index}"] = step.kernel
-            call = f"k{index}({', '.join(args)})"
+            call = f"k{index}({', '.join(_arguments(step, drops[index]))})"
         if step.single:
             target = f"v{step.outputs[0]}"
         elif not step.outputs:
@@ -80,6 +79,22 @@ def compile_plan(plan: Plan, targets=()):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102
     return namespace["run"]
+
+
+def _arguments(step, dropped) -> list:
+    """The source of each argument of ``step``'s call. A value read here for the last
+    time (in ``dropped``) and passed once is handed over: its variable is cleared inside
+    the call expression, so the kernel holds the only reference and may write its result
+    over the array (``ops/donation.py``)."""
+    args = []
+    for slot, deref in zip(step.inputs, step.derefs):
+        if deref:
+            args.append(f"v{slot}.read()")
+        elif slot in dropped and step.inputs.count(slot) == 1:
+            args.append(f"(v{slot}, v{slot} := None)[0]")
+        else:
+            args.append(f"v{slot}")
+    return args
 
 
 def _last_uses(steps: list, plan: Plan, consts: dict) -> list:

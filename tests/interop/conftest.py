@@ -18,6 +18,10 @@ def tf():
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     # tf.compat.v1.layers live in tf_keras (Keras 2); TensorFlow routes to it when asked
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    # The same oracle on every x86 machine: TensorFlow turns its oneDNN kernels on by itself
+    # only on CPUs with AVX-512 VNNI/BF16 or AMX, and without them its CPU kernels refuse
+    # dilated Conv2DBackpropInput and DepthwiseConv2dNative, which the rows compare
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     try:
         return importlib.import_module("tensorflow")
     except ImportError as exc:

@@ -13,7 +13,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops import blas_threads, shapes
+from flowsaver.ops import blas_threads, donation, shapes
 from flowsaver.ops.registry import PYTHON_CONSTANT, OpTable
 
 TABLE = OpTable(__name__)
@@ -144,21 +144,67 @@ def _matmul_shape(op):
 
 
 # ---- kernels that are one NumPy ufunc ---------------------------------------------------------
-for _name, _fn in {"AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply,
-                   "Maximum": np.maximum, "Minimum": np.minimum, "Pow": np.power,
+for _name, _fn in {"Pow": np.power,
                    "Less": np.less, "LessEqual": np.less_equal, "Greater": np.greater,
                    "GreaterEqual": np.greater_equal, "LogicalAnd": np.logical_and,
                    "LogicalOr": np.logical_or, "LogicalNot": np.logical_not,
-                   "Neg": np.negative, "Square": np.square, "Sqrt": np.sqrt, "Exp": np.exp,
-                   "Log": np.log, "Tanh": np.tanh, "Sign": np.sign, "Abs": np.abs,
-                   "Floor": np.floor, "Ceil": np.ceil}.items():
+                   "Sign": np.sign, "Abs": np.abs, "Floor": np.floor, "Ceil": np.ceil}.items():
     simple_kernel(_name, _fn)
+
+
+def _binary_over_inputs(ufunc):
+    """``ufunc(x, y)``, written over a float input the plan hands over when it has the
+    result's shape and dtype (``donation``)."""
+    def run(x, y):
+        out = None
+        if (type(x) is np.ndarray and type(y) is np.ndarray and x.dtype == y.dtype
+                and x.dtype.kind == "f" and max(x.size, y.size) >= donation.MIN_ELEMENTS):
+            try:
+                shape = x.shape if x.shape == y.shape else np.broadcast_shapes(x.shape, y.shape)
+            except ValueError:   # the ufunc below reports it in its own words
+                shape = None
+            if shape is not None:
+                out = donation.output_over(x, shape, x.dtype)
+                if out is None:
+                    out = donation.output_over(y, shape, y.dtype)
+        return ufunc(x, y) if out is None else ufunc(x, y, out=out)
+    return run
+
+
+def _unary_over_input(ufunc):
+    """``ufunc(x)``, written over a float ``x`` the plan hands over (``donation``)."""
+    def run(x):
+        out = None
+        if type(x) is np.ndarray and x.dtype.kind == "f":
+            out = donation.output_over(x, x.shape, x.dtype)
+        return ufunc(x) if out is None else ufunc(x, out=out)
+    return run
+
+
+def _elementwise(ufunc, over_inputs):
+    """A kernel builder: the bare ufunc where the output is known to be small (no check
+    per call: an LSTM step runs thousands), else ``over_inputs(ufunc)``."""
+    fast, reusing = ufunc, over_inputs(ufunc)
+
+    def build(op, ctx):
+        elements = op.outputs[0].shape.num_elements()
+        return fast if elements is not None and elements < donation.MIN_ELEMENTS else reusing
+    return build
+
+
+for _name, _fn in {"AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply,
+                   "Maximum": np.maximum, "Minimum": np.minimum}.items():
+    kernel(_name)(_elementwise(_fn, _binary_over_inputs))
+for _name, _fn in {"Neg": np.negative, "Square": np.square, "Sqrt": np.sqrt, "Exp": np.exp,
+                   "Log": np.log, "Tanh": np.tanh}.items():
+    kernel(_name)(_elementwise(_fn, _unary_over_input))
+_true_divide = _elementwise(np.true_divide, _binary_over_inputs)
 
 
 @kernel("RealDiv")
 def _real_div(op, ctx):
     _dtype(op)
-    return np.true_divide
+    return _true_divide(op, ctx)
 
 
 def _check_int_divisor(fn):
@@ -246,8 +292,10 @@ def _sigmoid(op, ctx):
     clip = np_type(_SIGMOID_CLIP[dtype.name])
 
     def sigmoid(x):
-        # 1 / (1 + exp(min(-x, clip))), the same steps in one buffer (an LSTM step's gates)
-        t = np.negative(x, out=np.empty(np.shape(x), np_type))
+        # 1 / (1 + exp(min(-x, clip))), the same steps in one buffer (an LSTM step's gates):
+        # x's own when the plan hands it over (``donation``)
+        t = donation.output_over(x, np.shape(x), np_type)
+        t = np.negative(x, out=np.empty(np.shape(x), np_type) if t is None else t)
         np.minimum(t, clip, out=t)
         np.exp(t, out=t)
         t += one
