@@ -34,6 +34,7 @@ import numpy as np
 
 from flowsaver.format.bundle_read import BundleReader
 from flowsaver.format.bundle_write import save_tensors
+from machine import cpu_text  # bench/ (this script's directory)
 
 MIB = 1 << 20
 NUM_TENSORS = 200
@@ -344,15 +345,10 @@ def environment(args, size: int, workdir: str, identical: bool, load: tuple) -> 
     import crc32c
     import safetensors
     import tensorflow as tf
-    cpu = platform.processor()
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name")), cpu)
     return (f"{size / MIB:.1f} MiB of float32 in {NUM_TENSORS} tensors (log-uniform sizes, "
             f"{len(TINY_SHAPES)} of them tiny), {args.repeat} repetitions, medians; warm page "
             f"cache; files in `{os.path.dirname(workdir)}`.  \n"
-            f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy "
+            f"{cpu_text()}; Python {platform.python_version()}, NumPy "
             f"{np.__version__}, TensorFlow {tf.__version__}, safetensors "
             f"{safetensors.__version__}, crc32c {crc32c.__version__} (hardware: "
             f"{crc32c.hardware_based}). Load average before / after: {load[0]:.2f} / "

@@ -26,7 +26,6 @@ import gc
 import json
 import os
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ import numpy as np
 import flowsaver
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from machine import cpu_text  # noqa: E402
 from model_graphs import MODELS, feeds as make_feeds  # noqa: E402
 
 SAMPLE_SECONDS = 0.3
@@ -230,7 +230,7 @@ def main() -> None:
         print(text)
     if args.write:
         header = (f"## Run of {time.strftime('%Y-%m-%d %H:%M')}\n\nMedians of {args.repeat}, "
-                  f"{platform.machine()}, {os.cpu_count()} cores, NumPy {np.__version__}.\n\n")
+                  f"{cpu_text()}, NumPy {np.__version__}.\n\n")
         with open(HERE / "results_models.md", "a") as f:
             f.write(header + "\n\n".join(tables) + "\n\n")
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,9 @@ import numpy as np
 
 import flowsaver
 from flowsaver.ops.op_builder import create_op
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_text  # noqa: E402  (bench/)
 
 OPS = ["RandomStandardNormal", "RandomUniform"]
 SEED, SEED2 = 87654321, 42
@@ -143,7 +145,7 @@ def main() -> None:
             busy.wait()
     load = "with one busy-looping process" if args.busy else "no extra load started"
     lines = [f"### {args.size:,} float32 values, {load}", "",
-             f"Medians of {args.repeat} runs, {platform.machine()}, {os.cpu_count()} cores, "
+             f"Medians of {args.repeat} runs, {cpu_text()}, "
              f"NumPy {np.__version__}; 1-min load average before {load_before:.2f}, "
              f"after {os.getloadavg()[0]:.2f}.", "",
              "| op | flowsaver | TensorFlow | ratio of medians | median ratio | CPU time "
