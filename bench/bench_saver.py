@@ -39,6 +39,7 @@ from flowsaver.format.bundle_read import BundleReader
 from flowsaver.format.bundle_write import save_tensors
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from machine import cpu_text  # noqa: E402
 from bench_bundle import TFSaver, make_tensors, raw_reader, raw_writer, rotations, timed  # noqa
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -167,7 +168,7 @@ def main() -> None:
     if args.write:
         header = (f"## Run of {time.strftime('%Y-%m-%d %H:%M')}\n\n{size / (1 << 20):.0f} MiB "
                   f"in {len(tensors)} tensors, medians of {args.repeat}, "
-                  f"{os.cpu_count()} cores, NumPy {np.__version__}.\n\n")
+                  f"{cpu_text()}, NumPy {np.__version__}.\n\n")
         with open(HERE / "results_saver.md", "a") as f:
             f.write(header + "\n\n".join(tables) + "\n\n")
 
