@@ -41,14 +41,27 @@ def _stand_in_kernel(x) -> int:
 ALONE = _stand_in_kernel(np.empty(1))
 
 
+def _writable_as(x, shape, dtype) -> bool:
+    """Everything ``output_over`` asks of ``x`` but its reference count."""
+    return (type(x) is np.ndarray and x.shape == tuple(shape) and x.dtype == dtype
+            and x.size >= MIN_ELEMENTS and x.base is None and x.flags.writeable
+            and x.flags.c_contiguous)
+
+
 def output_over(x, shape, dtype):
     """``x`` when the calling kernel may write its result, of ``shape`` and ``dtype``, into
     it and return it, else None: ``x`` has that shape and dtype, at least ``MIN_ELEMENTS``
     values, owns its memory (no view), is writeable and C-contiguous, and only the
     kernel's own argument references it. Call it from the kernel itself, with the
     argument as received: the reference count assumes that call depth."""
-    if (type(x) is np.ndarray and x.shape == tuple(shape) and x.dtype == dtype
-            and x.size >= MIN_ELEMENTS and x.base is None and x.flags.writeable
-            and x.flags.c_contiguous and _references(x) <= ALONE):
+    if _writable_as(x, shape, dtype) and _references(x) <= ALONE:
         return x
     return None
+
+
+def output_like(x):
+    """``output_over(x, x.shape, x.dtype)``, or a fresh ``np.empty_like(x)`` when that is
+    None. The same call depth as ``output_over``: call it from the kernel itself."""
+    if _writable_as(x, x.shape, x.dtype) and _references(x) <= ALONE:
+        return x
+    return np.empty_like(x)

@@ -80,9 +80,7 @@ def _same_shape(op):
 def _relu(x):
     if x.ndim == 0:
         return np.maximum(x, x.dtype.type(0))
-    out = donation.output_over(x, x.shape, x.dtype)
-    if out is None:
-        out = np.empty_like(x)
+    out = donation.output_like(x)
     zero = x.dtype.type(0)
     blas_threads.over_rows(lambda lo, hi: np.maximum(x[lo:hi], zero, out=out[lo:hi]),
                            x.shape[0], x.size)
@@ -223,9 +221,7 @@ def _bias_add(op, ctx):
             bias = bias.reshape((-1,) + (1,) * (value.ndim - 2))
         if value.ndim == 0 or np.result_type(value, bias) != value.dtype:
             return np.add(value, bias, dtype=value.dtype)
-        out = donation.output_over(value, value.shape, value.dtype)
-        if out is None:
-            out = np.empty_like(value)
+        out = donation.output_like(value)
         blas_threads.over_rows(lambda lo, hi: np.add(value[lo:hi], bias, out=out[lo:hi]),
                                value.shape[0], value.size)
         return out
