@@ -34,8 +34,9 @@ from flowsaver.format import bundle_partitioned as partitioned
 from flowsaver.format import background_crc, dtypes, storage, tensor_codec
 from flowsaver.format.background_crc import BackgroundCrc32c
 from flowsaver.format.bundle_index import (  # noqa: F401 - re-exported, as before
-    CONSUMER_VERSION, HEADER_KEY, MAX_NUM_SHARDS, MAX_RANK, _read_index_items, data_filename,
-    index_filename, key_to_name, name_to_key, read_index, read_table_file, shape_of)
+    CONSUMER_VERSION, HEADER_KEY, MAX_NUM_SHARDS, MAX_RANK, SLICES_TAG, _read_index_items,
+    data_filename, index_filename, key_to_name, name_to_key, read_index, read_table_file,
+    shape_of)
 from flowsaver.format.coding import CorruptionError, crc32c, mask
 from flowsaver.format.crc_stream import crc32c_of_range
 # also imported from here by other readers:
@@ -44,7 +45,8 @@ from flowsaver.format.files import (open_regular_file, physical_memory_bytes,  #
 from flowsaver.format.mapped import FileMaps
 from flowsaver.format.protos import BundleEntryProto
 from flowsaver.format.ranged_reads import RemoteBlob, prefetch
-from flowsaver.format.slices import TensorSlice, encode_tensor_name_slice, num_elements
+from flowsaver.format.slices import (SLICE_KEY_START, TensorSlice, encode_tensor_name_slice,
+                                     num_elements)
 
 # A tensor is read in pieces of this size. A tensor of two or more pieces has its CRC taken
 # on a helper thread, each piece while the next is read; a smaller one has it taken here,
@@ -73,15 +75,9 @@ class BundleReader:
         self._remote = storage.is_url(prefix)
         self._maps = FileMaps() if mmap and not self._remote else None
         self._prefetched: dict = {}
-        self.header, self._entries, maybe_sliced = _read_index_items(prefix)
+        self.header, self._entries = _read_index_items(prefix)
         self._big_endian = self.header.endianness == 1
-        hidden = set()
-        for key in maybe_sliced:
-            for s in self._entries[key].slices:
-                hidden.add(encode_tensor_name_slice(key, self._slice(s, key)))
-        self._visible = {k for k in self._entries if k not in hidden} if hidden \
-            else self._entries.keys()
-        self._names = None    # decoded on first use
+        self._visible: dict | None = None    # {key: name}, found on first use
         self._files: dict[int, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._slice_cache: dict = {}
@@ -89,12 +85,27 @@ class BundleReader:
     # --- metadata ------------------------------------------------------------------------
     def names(self) -> list[str]:
         """Tensor names in key order, slice keys hidden."""
-        if self._names is None:
-            self._names = [key_to_name(k) for k in self._entries if k in self._visible]
-        return list(self._names)
+        return list(self._visible_keys().values())
 
     def has_tensor(self, name) -> bool:
-        return name_to_key(name) in self._visible
+        key = name_to_key(name)
+        if not key.startswith(SLICE_KEY_START):   # never hidden: no need to list them all
+            return key in self._entries
+        return key in self._visible_keys()
+
+    def _visible_keys(self) -> dict:
+        """``{key: name}`` of every tensor in key order: every key but the stored slices
+        that partitioned tensors list (decoding the whole index once)."""
+        if self._visible is None:
+            keys = self._entries.key_list()
+            tag = SLICES_TAG[0]  # an int: ``int in bytes`` is a memchr, ``bytes in`` is not
+            hidden = set()
+            for key, value in zip(keys, self._entries.value_list()):
+                if tag in value:    # may list slices (the byte may also be in other fields)
+                    for s in self._entries[key].slices:
+                        hidden.add(encode_tensor_name_slice(key, self._slice(s, key)))
+            self._visible = {key: key_to_name(key) for key in keys if key not in hidden}
+        return self._visible
 
     def entry(self, name) -> BundleEntryProto:
         try:
@@ -105,7 +116,7 @@ class BundleReader:
 
     def raw_entries(self) -> dict:
         """Every index entry, slice keys included: ``{key bytes: BundleEntryProto}``."""
-        return dict(self._entries)
+        return self._entries.parse_all()
 
     def dtype(self, name) -> dtypes.DType:
         entry = self.entry(name)
@@ -116,7 +127,23 @@ class BundleReader:
                                        f"{entry.dtype}") from None
 
     def shape(self, name) -> tuple[int, ...]:
-        return shape_of(self.entry(name).shape, self._where(name))
+        return shape_of(self.entry(name).shape, lambda: self._where(name))
+
+    def shape_map(self) -> dict[str, tuple[int, ...]]:
+        """``{name: shape}`` of every tensor, checked: one pass over the index."""
+        entries = self._entries.parse_all()
+        return {name: shape_of(entries[key].shape, lambda key=key: self._where(key))
+                for key, name in self._visible_keys().items()}
+
+    def dtype_map(self) -> dict[str, dtypes.DType]:
+        """``{name: DType}`` of every tensor (DataLossError for an unknown dtype)."""
+        entries = self._entries.parse_all()
+        by_enum = dtypes.BY_ENUM
+        out = {}
+        for key, name in self._visible_keys().items():
+            enum = entries[key].dtype
+            out[name] = by_enum[enum] if enum in by_enum else self.dtype(key)
+        return out
 
     def _where(self, name) -> str:
         return f"tensor {key_to_name(name_to_key(name))!r} in {index_filename(self.prefix)}"

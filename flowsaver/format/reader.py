@@ -60,18 +60,17 @@ class CheckpointReader:
         else:
             from flowsaver.format.v1 import V1Reader
             self._impl = V1Reader(resolved.prefix)
-        self._names = self._impl.names()
 
     def names(self) -> list[str]:
         """Tensor names in sorted key order (slice keys hidden)."""
-        return list(self._names)
+        return list(self._impl.names())
 
     def has_tensor(self, name: str) -> bool:
         return self._impl.has_tensor(name)
 
     def _check(self, name: str) -> None:
         if not self._impl.has_tensor(name):
-            raise missing_tensor_error(name, self._names, self.prefix)
+            raise missing_tensor_error(name, self._impl.names(), self.prefix)
 
     def get_tensor(self, name: str):
         """The tensor's value: an ndarray; a NumPy scalar (or bytes) for 0-d tensors."""
@@ -105,10 +104,10 @@ class CheckpointReader:
         return self._impl.dtype(name)
 
     def get_variable_to_shape_map(self) -> dict[str, list[int]]:
-        return {n: list(self._impl.shape(n)) for n in self._names}
+        return {name: list(shape) for name, shape in self._impl.shape_map().items()}
 
     def get_variable_to_dtype_map(self) -> dict[str, dtypes.DType]:
-        return {n: self._impl.dtype(n) for n in self._names}
+        return self._impl.dtype_map()
 
     def debug_string(self) -> bytes:
         """``key (DT_X) [d0,d1]`` lines, as TensorFlow's reader prints them.
@@ -118,7 +117,7 @@ class CheckpointReader:
         """
         if not isinstance(self._impl, BundleReader):
             lines = [(n.encode("utf-8", "surrogateescape"), self._impl.dtype(n).proto_name,
-                      self._impl.shape(n)) for n in self._names]
+                      self._impl.shape(n)) for n in self._impl.names()]
         else:
             lines = [(key, _enum_name(entry.dtype), [d.size for d in entry.shape.dim])
                      for key, entry in sorted(self._impl.raw_entries().items())

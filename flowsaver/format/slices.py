@@ -183,9 +183,14 @@ def _signed_increasing(value: int) -> bytes:
     return bytes(raw)
 
 
+# Every stored slice's key starts with the increasing encoding of 0, a NUL byte, which
+# no tensor name can start with.
+SLICE_KEY_START = b"\x00"
+
+
 def encode_tensor_name_slice(name: bytes, tslice: TensorSlice) -> bytes:
-    """The index key of one stored slice of tensor ``name``."""
-    out = bytearray(_num_increasing(0))
+    """The index key of one stored slice of tensor ``name`` (starts with SLICE_KEY_START)."""
+    out = bytearray(SLICE_KEY_START)
     out += _escape_both(name) + b"\x00\x01"
     out += _num_increasing(tslice.rank)
     for start, length in tslice.extents:

@@ -184,11 +184,15 @@ class TableReader:
         """Every ``(key, value)`` in key order, as a list (``list(self)``, faster)."""
         return list(zip(*self.columns()))
 
+    def block_handles(self) -> list[tuple[int, int]]:
+        """The ``(offset, size)`` of every data block, in key order."""
+        return [self._handle_from(handle_bytes)[0] for _, handle_bytes
+                in BlockReader(self.read_block(self.index_handle)).entries()]
+
     def columns(self) -> tuple[list, list]:
         """``(keys, values)`` of every entry in key order: two lists, the fastest form."""
         keys, values = [], []
-        for _, handle_bytes in BlockReader(self.read_block(self.index_handle)).entries():
-            handle, _ = self._handle_from(handle_bytes)
+        for handle in self.block_handles():
             block_keys, block_values = BlockReader(self.read_block(handle)).columns(
                 keys[-1] if keys else None)
             keys += block_keys

@@ -195,6 +195,14 @@ class V1Reader:
     def shape(self, name) -> tuple[int, ...]:
         return self._tensor(name).shape
 
+    def shape_map(self) -> dict[str, tuple[int, ...]]:
+        """``{name: shape}`` of every tensor."""
+        return {name: self.shape(name) for name in self.names()}
+
+    def dtype_map(self) -> dict[str, dtypes.DType]:
+        """``{name: DType}`` of every tensor."""
+        return {name: self.dtype(name) for name in self.names()}
+
     # --- data ----------------------------------------------------------------------------
     def get_tensor(self, name) -> np.ndarray:
         """The whole tensor, assembled from its stored slices."""

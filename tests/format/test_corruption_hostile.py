@@ -167,3 +167,31 @@ def test_a_rank_above_numpys_limit_is_listed_and_refused_typed_when_read(tmp_pat
         assert reader.shape("deep") == (1,) * 100      # listing it is fine
         with pytest.raises(errors.UnimplementedError, match=r"'deep'.*ck\.index.*rank 100"):
             reader.get_tensor("deep")
+
+
+@pytest.mark.parametrize("bad", [b"\x0a\xff\xff\xff\xff",          # does not parse
+                                 f32_entry([1.0], shard_id=3)[0]])  # names a missing shard
+def test_one_bad_entry_loses_no_other_tensor(tmp_path, bad):
+    """Entries are parsed when first used: a bad one raises DataLossError naming it,
+    whether it is read alone, after enough lookups to parse the rest in one call, or
+    with all of them, and every other tensor still reads back."""
+    prefix = str(tmp_path / "ck")
+    entries, data = {}, b""
+    for i in range(100):
+        entry, raw = f32_entry([float(i), -float(i)], offset=len(data))
+        entries[f"w{i:03d}"] = entry
+        data += raw
+    entries["w050"] = bad
+    write_bundle(prefix, entries, data)
+    with BundleReader(prefix) as reader:
+        assert len(reader.names()) == 100
+        for i in range(100):
+            name = f"w{i:03d}"
+            if name == "w050":
+                with pytest.raises(errors.DataLossError, match="'w050'") as info:
+                    reader.get_tensor(name)
+                assert prefix in str(info.value)
+            else:
+                assert reader.get_tensor(name).tolist() == [float(i), -float(i)]
+        with pytest.raises(errors.DataLossError, match="'w050'"):
+            reader.raw_entries()

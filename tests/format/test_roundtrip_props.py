@@ -468,9 +468,9 @@ def test_python_bytes_keep_their_trailing_nul_bytes(scalar, items):
 def test_index_values_framed_as_one_entry_list(values):
     """Opening a bundle frames its index values as one BundleEntryList: whole-array
     operations when every value is shorter than 128 bytes, a loop otherwise. Both give
-    the values back in order, and positions holding the shard_id / slices tag bytes."""
+    the values back in order, and the positions holding the shard_id tag byte."""
     from flowsaver.format import bundle_index
-    framed, sharded, sliced = bundle_index._frame_entries(values)
+    framed, sharded = bundle_index._frame_entries(values)
     got, pos = [], 0
     while pos < len(framed):
         assert framed[pos] == 0x0A
@@ -479,4 +479,3 @@ def test_index_values_framed_as_one_entry_list(values):
         pos += size
     assert got == values
     assert sharded == [i for i, v in enumerate(values) if 0x18 in v]
-    assert sliced == [i for i, v in enumerate(values) if 0x3A in v]
