@@ -1,5 +1,8 @@
 """CRC32C computed on a helper thread while the caller moves bytes to or from a file.
 
+(``BackgroundCall`` runs any function there: a reader hands it the second part of a
+large tensor to read and check while it reads and checks the first.)
+
 The crc32c package releases the GIL for buffers of 32 KiB and more, and so do file reads
 and writes; on two or more cores a tensor's CRC then costs its reader or writer only the
 hand-over, a few microseconds a buffer, instead of ~0.1 s a GiB.
@@ -54,6 +57,48 @@ class BackgroundCrc32c:
             raise self._error
         return self.value
 
+    def _serve(self, data) -> None:
+        if data is None:
+            self._done.release()
+        elif self._error is None:
+            try:
+                self.value = crc32c(data, self.value)
+            except BaseException as exc:  # handed to the caller by result()
+                self._error = exc
+
+
+class BackgroundCall:
+    """``fn(*args)`` run on the helper thread, after every job given before it.
+
+    Example:
+      >>> call = BackgroundCall(read_and_crc, fd, view, offset)   # starts at once
+      >>> crc = call.result()     # waits; raises what ``fn`` raised
+    """
+
+    __slots__ = ("value", "_error", "_done")
+
+    def __init__(self, fn, *args) -> None:
+        self.value = None
+        self._error: BaseException | None = None
+        self._done = threading.Lock()
+        self._done.acquire()
+        _helper_queue().put((self, (fn, args)))
+
+    def result(self):
+        self._done.acquire()
+        self._done.release()    # a second result() returns at once
+        if self._error is not None:
+            raise self._error
+        return self.value
+
+    def _serve(self, call) -> None:
+        fn, args = call
+        try:
+            self.value = fn(*args)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+        self._done.release()
+
 
 def worth_it() -> bool:
     """Whether a core is free for the helper beside the calling thread."""
@@ -63,13 +108,8 @@ def worth_it() -> bool:
 def _serve(jobs: queue.SimpleQueue) -> None:
     while True:
         job, data = jobs.get()
-        if data is None:
-            job._done.release()
-        elif job._error is None:
-            try:
-                job.value = crc32c(data, job.value)
-            except BaseException as exc:  # handed to the caller by result()
-                job._error = exc
+        job._serve(data)
+        del job, data   # holding the last buffer until the next job would hold a tensor
 
 
 def _helper_queue() -> queue.SimpleQueue:

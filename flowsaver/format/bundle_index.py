@@ -62,16 +62,31 @@ def name_to_key(name) -> bytes:
             from None
 
 
+class LazyText:
+    """Text for an error message, made only if a message is: ``str(LazyText(fn, *args))``
+    is ``fn(*args)``. Reading a tensor names the tensor and its files in every check it
+    makes; formatting those names for each of a checkpoint's small tensors took as long
+    as reading them."""
+
+    __slots__ = ("_fn", "_args")
+
+    def __init__(self, fn, *args):
+        self._fn, self._args = fn, args
+
+    def __str__(self) -> str:
+        return self._fn(*self._args)
+
+
 def shape_of(proto, where) -> tuple[int, ...]:
     """A checked tuple of dims from a TensorShapeProto found in a file. ``where`` names
-    the tensor in a message: a string, or a function giving it (only called on error)."""
+    the tensor in a message: a string or a LazyText."""
     dims = tuple([d.size for d in proto.dim])
     # The usual shape passes in a few comparisons; every other goes through the checks
     # below, which name what is wrong.
     if not proto.unknown_rank and len(dims) <= MAX_RANK and (
             not dims or min(dims) > 0 and math.prod(dims) <= dtypes.MAX_ARRAY_ELEMENTS):
         return dims
-    where = where if isinstance(where, str) else where()
+    where = str(where)
     if proto.unknown_rank:
         raise errors.DataLossError(f"{where}: stored shape has unknown rank")
     if len(dims) > MAX_RANK or any(d < 0 for d in dims):
