@@ -210,6 +210,11 @@ class IndexEntries(Mapping):
         """Every key, in order (the header excluded)."""
         return self._table_call(self._table.keys)[1:]
 
+    def holding(self, byte: int) -> list:
+        """The keys of the entries whose serialized values hold ``byte``."""
+        keys = self.key_list()
+        return [keys[i - 1] for i in self._table_call(self._table.holding, byte) if i]
+
     def value_list(self) -> list:
         """Every serialized entry, in key order (the header excluded)."""
         return self._table_call(self._table.values)[1:]

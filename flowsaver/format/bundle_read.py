@@ -102,12 +102,12 @@ class BundleReader:
         that partitioned tensors list (decoding the whole index once)."""
         if self._visible is None:
             keys = self._entries.key_list()
-            tag = SLICES_TAG[0]  # an int: ``int in bytes`` is a memchr, ``bytes in`` is not
             hidden = set()
-            for key, value in zip(keys, self._entries.value_list()):
-                if tag in value:    # may list slices (the byte may also be in other fields)
-                    for s in self._entries[key].slices:
-                        hidden.add(encode_tensor_name_slice(key, self._slice(s, key)))
+            # Entries holding the slices tag byte may list slices (the byte may also be
+            # inside another field); the others do not.
+            for key in self._entries.holding(SLICES_TAG[0]):
+                for s in self._entries[key].slices:
+                    hidden.add(encode_tensor_name_slice(key, self._slice(s, key)))
             self._visible = {key: key_to_name(key) for key in keys if key not in hidden}
         return self._visible
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import bisect
 import operator
 
+import numpy as np
+
 from flowsaver.format.block import BlockReader, Unusual
 from flowsaver.format.coding import CorruptionError
 from flowsaver.format.table import TableReader
@@ -37,6 +39,7 @@ class TableLookup:
     def __init__(self, data):
         reader = TableReader(data)
         self._layouts: list = []
+        self._layout_starts: list = []   # the position of each block's first entry
         self._firsts: list = []     # the first key of each group, increasing
         self._groups: list = []     # (layout, first entry, stop entry) of each group
         self._group_keys: dict = {}
@@ -58,6 +61,8 @@ class TableLookup:
                                   f"{firsts[bad - 1]!r}")
 
     def _add_groups(self, layout) -> None:
+        self._layout_starts.append(self._layout_starts[-1] + len(self._layouts[-1])
+                                   if self._layouts else 0)
         heads = layout.heads()
         data = layout.data
         starts, ends = layout.key_starts[heads].tolist(), layout.key_ends[heads].tolist()
@@ -74,6 +79,12 @@ class TableLookup:
         """The value stored under ``key``, or None."""
         if self._eager is not None:
             return self._eager.get(key)
+        if self._all_keys is not None:   # every key decoded: no group to decode
+            i = bisect.bisect_left(self._all_keys, key)
+            if i == len(self._all_keys) or self._all_keys[i] != key:
+                return None
+            b = bisect.bisect_right(self._layout_starts, i) - 1
+            return self._layouts[b].value(i - self._layout_starts[b])
         g = bisect.bisect_right(self._firsts, key) - 1
         if g < 0:
             return None
@@ -88,8 +99,11 @@ class TableLookup:
         """Every key, in order (decoded once)."""
         if self._all_keys is None:
             keys = []
-            for g in range(len(self._groups)):
-                keys += self._keys_of(g)
+            for layout in self._layouts:    # one loop a block: the groups' checks at once
+                keys += layout.keys()
+            if not all(map(operator.lt, keys, keys[1:])):
+                for g in range(len(self._groups)):
+                    self._keys_of(g)        # raises, naming the keys out of order
             self._all_keys = keys
         return self._all_keys
 
@@ -102,6 +116,22 @@ class TableLookup:
         for layout in self._layouts:
             values += layout.values()
         return values
+
+    def holding(self, byte: int) -> list:
+        """The positions, in key order, of the entries whose values hold ``byte``: one
+        search of each block's bytes, without slicing out the values."""
+        if self._eager is not None:
+            return [i for i, value in enumerate(self._eager.values()) if byte in value]
+        found, base = [], 0
+        for layout in self._layouts:
+            hits = np.flatnonzero(np.frombuffer(layout.data, np.uint8) == byte)
+            entries = np.searchsorted(layout.value_ends, hits, side="right")
+            inside = entries < len(layout)   # past the last value: never, but stay in range
+            entries, hits = entries[inside], hits[inside]
+            entries = entries[hits >= layout.key_ends[entries]]   # in the value, not the key
+            found += (np.unique(entries) + base).tolist()
+            base += len(layout)
+        return found
 
     def _keys_of(self, g: int) -> list:
         keys = self._group_keys.get(g)

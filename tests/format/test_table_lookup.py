@@ -45,6 +45,12 @@ def test_lookup_agrees_with_decoding_every_entry(entries, block_size, probes):
     for probe in probes:
         assert table.get(probe) == entries.get(probe)
     assert table.keys() == keys and table.values() == values
+    for key, value in pairs:                  # now by position among all the keys
+        assert table.get(key) == value
+    for probe in probes:
+        assert table.get(probe) == entries.get(probe)
+    fresh = TableLookup(data)                 # every key decoded before any lookup
+    assert fresh.keys() == keys and [fresh.get(k) for k in keys] == values
 
 
 def numbered(count: int) -> list:
@@ -124,3 +130,12 @@ def test_block_fast_walk_agrees_with_checked_walk_on_damaged_blocks(items, flips
     except block.Unusual:
         return  # the checked walk's answer is what columns gives
     assert got == want
+
+
+@FAST
+@given(entries=st.one_of(items, long_items), block_size=st.sampled_from([64, 262144]),
+       byte=st.integers(0, 255))
+def test_entries_holding_a_byte_are_found_in_the_values_only(entries, block_size, byte):
+    pairs = sorted(entries.items())
+    table = TableLookup(table_bytes(pairs, block_size))
+    assert table.holding(byte) == [i for i, (_, value) in enumerate(pairs) if byte in value]
