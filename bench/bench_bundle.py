@@ -199,8 +199,41 @@ def _own_ticks() -> float:
     return (t.user + t.system) * os.sysconf("SC_CLK_TCK")
 
 
-def timed(fn: Callable[[], object]) -> tuple[Sample, object]:
+def _release_freed_memory() -> None:
+    """Give the C allocator's free pages back to the system (glibc only).
+
+    Without it, whether a reader's fresh arrays fault in new pages or reuse the heap
+    depends on which system ran before it in the rotation: a 2x swing in read times that
+    is the allocator's state, not the reader's speed. Every sample starts from the same
+    state instead.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _load_malloc_trim():
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def timed(fn: Callable[[], object], release: bool = True) -> tuple[Sample, object]:
+    """One sample of fn(); ``release`` first returns freed memory to the system (for the
+    reads and writes of hundreds of MiB, not for millisecond opens, which it would only
+    slow with page faults)."""
     gc.collect()
+    if release:
+        _release_freed_memory()
     busy, own = _busy_ticks(), _own_ticks()
     start = time.perf_counter()
     result = fn()
@@ -268,7 +301,7 @@ def bench_open(prefix: str, repeat: int) -> dict[str, list[Sample]]:
     for order in rotations(list(openers), repeat):
         for name in order:
             for _ in range(OPENS_PER_REPEAT):
-                samples[name].append(timed(openers[name])[0])
+                samples[name].append(timed(openers[name], release=False)[0])
     return samples
 
 

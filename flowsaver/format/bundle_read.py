@@ -322,16 +322,15 @@ class BundleReader:
         if info.kind == "memcpy" and self._maps is not None and not self._big_endian:
             return self._mapped_entry(entry, info, shape, where)
         want_crc = self.verify_crc and info.kind == "memcpy"
-        buf, crc = self._read_bytes(entry, where, want_crc, defer=pending is not None)
+        like = (shape, info.numpy) if info.kind == "memcpy" else None
+        buf, crc = self._read_bytes(entry, where, want_crc, defer=pending is not None,
+                                    like=like)
         if isinstance(crc, _SplitCrc):
             pending.append((crc, entry, where))
         elif want_crc and mask(crc) != entry.crc32c:
             self._crc_error(entry, mask(crc), where)
         if info.kind == "memcpy":
-            array = buf.view(info.numpy)
-            if self._big_endian:
-                array = array.byteswap()
-            return array.reshape(shape)
+            return buf.byteswap() if self._big_endian else buf
         try:
             if info.kind == "string":
                 array, crc = tensor_codec.decode_strings(memoryview(buf), count)
@@ -364,11 +363,15 @@ class BundleReader:
             f"{entry.offset} of {self._data_path(entry)}: stored {entry.crc32c:#010x} vs. "
             f"calculated on the restored bytes {actual:#010x}")
 
-    def _read_bytes(self, entry, where: str, want_crc: bool, defer: bool = False):
+    def _read_bytes(self, entry, where: str, want_crc: bool, defer: bool = False,
+                    like: tuple | None = None):
         """The entry's bytes in a fresh buffer, and their CRC32C when ``want_crc`` (else 0).
 
-        With ``defer``, a CRC still being computed on the helper thread is returned as a
-        ``_SplitCrc`` rather than waited for.
+        With ``like`` = ``(shape, numpy dtype)`` (matching the entry's size), the buffer is
+        a fresh array of that shape and dtype that owns its memory, not a view of bytes:
+        a kernel given it as the only reference may keep it (a restore's ``Assign`` makes
+        it the variable's array without a copy). With ``defer``, a CRC still being computed
+        on the helper thread is returned as a ``_SplitCrc`` rather than waited for.
         """
         fd, file_size = self._data_file(entry.shard_id, where)
         offset, size = entry.offset, entry.size
@@ -379,31 +382,32 @@ class BundleReader:
             if data is None:
                 data = fd.read(offset, size, where)
             buf = np.frombuffer(bytearray(data), dtype=np.uint8)
-            return buf, (crc32c(buf) if want_crc else 0)
+            crc = crc32c(buf) if want_crc else 0
+            return (buf if like is None else buf.view(like[1]).reshape(like[0])), crc
         if size > MAX_READ_BYTES:
             raise errors.ResourceExhaustedError(
                 f"{where}: {size} bytes at offset {offset} of {path} are more than this "
                 f"machine's memory ({MAX_READ_BYTES} bytes); `flowsaver verify` can still "
                 f"check them")
         try:
-            buf = np.empty(size, dtype=np.uint8)
+            out = np.empty(size, dtype=np.uint8) if like is None else np.empty(*like)
         except MemoryError:
             raise errors.ResourceExhaustedError(
                 f"{where}: no memory for the {size} bytes at offset {offset} of {path}") \
                 from None
-        view = memoryview(buf)
+        view = memoryview(out.reshape(-1).view(np.uint8))
         if not want_crc:
             read_exactly(fd, view, offset, where, path)
-            return buf, 0
+            return out, 0
         if size <= READ_PIECE or not background_crc.worth_it():
-            return buf, _read_and_crc(fd, view, offset, where, path)
+            return out, _read_and_crc(fd, view, offset, where, path)
         # Two threads: the helper reads and checks the second half while this one reads
         # and checks the first; each piece's CRC is taken just after it is read.
         tail = (size // 2) & ~(PAGE - 1)
         head = size - tail
         call = BackgroundCall(_read_and_crc, fd, view[head:], offset + head, where, path)
         split = _SplitCrc(_read_and_crc(fd, view[:head], offset, where, path), call, tail)
-        return buf, (split if defer else split.result())
+        return out, (split if defer else split.result())
 
     @staticmethod
     def _check_range(entry, file_size: int, where: str, path: str) -> None:

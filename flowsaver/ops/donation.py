@@ -65,3 +65,13 @@ def output_like(x):
     if _writable_as(x, x.shape, x.dtype) and _references(x) <= ALONE:
         return x
     return np.empty_like(x)
+
+
+def kept_or_copied(x, dtype):
+    """``x`` itself when nothing but the calling kernel holds it (as ``output_over``
+    asks, in ``dtype``), else a copy of it in ``dtype``: a variable's new value that no
+    fed, fetched or still-needed array can alias (a restore's freshly read tensors are
+    kept as they are). The same call depth as ``output_over``: call it from the kernel."""
+    if _writable_as(x, np.shape(x), dtype) and _references(x) <= ALONE:
+        return x
+    return np.array(x, dtype=dtype, copy=True)

@@ -98,3 +98,65 @@ def test_a_chain_of_elementwise_ops_reuses_one_array(monkeypatch):
         fresh = _peak_of_chain(sess, out, x, x_value)
     size = x_value.nbytes
     assert reusing < 1.5 * size <= fresh, (reusing, fresh, size)
+
+
+def test_assign_keeps_a_computed_value_apart_from_a_fetched_or_fed_one():
+    x_value = _x()
+    kept = x_value.copy()
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, x_value.shape)
+        v = tf.Variable(tf.zeros(x_value.shape))
+        w = tf.Variable(tf.zeros(x_value.shape))
+        doubled = x * 2.0
+        to_v = v.assign(doubled)           # doubled is also fetched: v must take a copy
+        to_w = w.assign(x)                 # a fed array: w must take a copy
+        tripled = tf.assign(w, x * 3.0)    # nothing else holds x * 3: w may keep it
+    with tf.Session(graph=g) as sess:
+        sess.run(tf.global_variables_initializer())
+        got_doubled, _, _ = sess.run([doubled, to_v, to_w], {x: x_value})
+        got_doubled += 1.0
+        x_value += 1.0
+        np.testing.assert_array_equal(sess.run(v), kept * 2)
+        np.testing.assert_array_equal(sess.run(w), kept)
+        sess.run(tripled, {x: kept})
+        after = sess.run(w)
+        np.testing.assert_array_equal(after, kept * 3)
+        after += 1.0                       # a fetched value is the caller's own
+        np.testing.assert_array_equal(sess.run(w), kept * 3)
+
+
+def _restore_peak(saver, sess, prefix) -> int:
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        saver.restore(sess, prefix)
+        return tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("use_resource", [False, True])
+def test_restore_makes_the_read_tensors_the_variables_arrays(tmp_path, monkeypatch,
+                                                              use_resource):
+    """Saver.restore holds each variable's new value once: the array read from the
+    checkpoint, not a copy of it (TensorFlow's Assign forwards its input the same way)."""
+    start = np.stack([_x()] * 16)          # 16 MiB
+    g = tf.Graph()
+    with g.as_default():
+        v = tf.Variable(start, name="big", use_resource=use_resource)
+        saver = tf.train.Saver()
+    with tf.Session(graph=g) as sess:
+        sess.run(tf.global_variables_initializer())
+        prefix = saver.save(sess, str(tmp_path / "model.ckpt"))
+        sess.run(v.assign(v * 0.0))
+        keeping = _restore_peak(saver, sess, prefix)
+        np.testing.assert_array_equal(sess.run(v), start)
+        restored = sess.run(v)
+        restored[:] = 7.0
+        np.testing.assert_array_equal(sess.run(v), start)
+        monkeypatch.setattr(donation, "MIN_ELEMENTS", 1 << 40)
+        copying = _restore_peak(saver, sess, prefix)
+        np.testing.assert_array_equal(sess.run(v), start)
+    size = start.nbytes
+    assert keeping < 1.5 * size <= copying, (keeping, copying, size)

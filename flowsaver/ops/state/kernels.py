@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.ops import donation
 from flowsaver.ops.registry import NOT_FOLDABLE, SESSION_CONSTANT, OpTable
 
 TABLE = OpTable(__name__)
@@ -63,7 +64,7 @@ def _assign(op, ctx):
     dtype = op.get_attr("T").as_numpy_dtype
 
     def assign(ref, value):
-        value = np.array(value, dtype=dtype, copy=True)
+        value = donation.kept_or_copied(value, dtype)
         if validate:
             old = ref.store.get(ref.name)
             expected = old.shape if old is not None else None

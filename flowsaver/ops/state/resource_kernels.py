@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowsaver import errors
+from flowsaver.ops import donation
 from flowsaver.ops.registry import ALIASING, SESSION_CONSTANT, OpTable
 
 TABLE = OpTable(__name__)
@@ -75,7 +76,7 @@ def _assign(op, ctx):
     validate = op.get_attr("validate_shape")
 
     def assign(ref, value):
-        value = np.array(value, dtype=dtype, copy=True)
+        value = donation.kept_or_copied(value, dtype)
         old = ref.store.get(ref.name)
         if validate and old is not None and old.shape != value.shape:
             raise errors.InvalidArgumentError(
