@@ -2,6 +2,7 @@
 nothing else holds are ever written, and every result stays what NumPy computes."""
 from __future__ import annotations
 
+import gc
 import tracemalloc
 
 import numpy as np
@@ -78,12 +79,15 @@ def test_variables_and_their_reads_are_never_written():
 
 def _peak_of_chain(sess, out, x, x_value) -> int:
     sess.run(out, {x: x_value})
+    gc.collect()
+    gc.disable()      # no other test's garbage finalized (and allocating) in the window
     tracemalloc.start()
     try:
         sess.run(out, {x: x_value})
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+        gc.enable()
 
 
 def test_a_chain_of_elementwise_ops_reuses_one_array(monkeypatch):
@@ -127,6 +131,8 @@ def test_assign_keeps_a_computed_value_apart_from_a_fetched_or_fed_one():
 
 
 def _restore_peak(saver, sess, prefix) -> int:
+    gc.collect()
+    gc.disable()      # no other test's garbage finalized (and allocating) in the window
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
@@ -134,6 +140,7 @@ def _restore_peak(saver, sess, prefix) -> int:
         return tracemalloc.get_traced_memory()[1] - start
     finally:
         tracemalloc.stop()
+        gc.enable()
 
 
 @pytest.mark.parametrize("use_resource", [False, True])
