@@ -199,19 +199,15 @@ def _own_ticks() -> float:
     return (t.user + t.system) * os.sysconf("SC_CLK_TCK")
 
 
-def _release_freed_memory() -> None:
-    """Give the C allocator's free pages back to the system (glibc only).
+def _load_malloc_trim():
+    """glibc's ``malloc_trim``, which gives the C allocator's free pages back to the
+    system, or None elsewhere.
 
     Without it, whether a reader's fresh arrays fault in new pages or reuse the heap
     depends on which system ran before it in the rotation: a 2x swing in read times that
     is the allocator's state, not the reader's speed. Every sample starts from the same
     state instead.
     """
-    if _malloc_trim is not None:
-        _malloc_trim(0)
-
-
-def _load_malloc_trim():
     try:
         import ctypes
 
@@ -232,8 +228,8 @@ def timed(fn: Callable[[], object], release: bool = True) -> tuple[Sample, objec
     reads and writes of hundreds of MiB, not for millisecond opens, which it would only
     slow with page faults)."""
     gc.collect()
-    if release:
-        _release_freed_memory()
+    if release and _malloc_trim is not None:
+        _malloc_trim(0)
     busy, own = _busy_ticks(), _own_ticks()
     start = time.perf_counter()
     result = fn()

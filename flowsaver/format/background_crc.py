@@ -30,7 +30,25 @@ _queue: queue.SimpleQueue | None = None
 _start_lock = threading.Lock()
 
 
-class BackgroundCrc32c:
+class _Job:
+    """What the helper thread works on: a value, the error that stopped it, and a lock
+    held until the caller may read them (``_done``, released by the helper)."""
+
+    __slots__ = ("value", "_error", "_done")
+
+    def __init__(self, value) -> None:
+        self.value = value
+        self._error: BaseException | None = None
+        self._done = threading.Lock()
+        self._done.acquire()
+
+    def _outcome(self):
+        if self._error is not None:
+            raise self._error
+        return self.value
+
+
+class BackgroundCrc32c(_Job):
     """The CRC32C of buffers given one by one, computed on the helper thread.
 
     Example:
@@ -39,13 +57,10 @@ class BackgroundCrc32c:
       >>> value = crc.result()     # waits for every buffer given so far
     """
 
-    __slots__ = ("value", "_error", "_done")
+    __slots__ = ()
 
     def __init__(self) -> None:
-        self.value = 0
-        self._error: BaseException | None = None
-        self._done = threading.Lock()
-        self._done.acquire()
+        super().__init__(0)
 
     def update(self, data) -> None:
         _helper_queue().put((self, data))
@@ -53,9 +68,7 @@ class BackgroundCrc32c:
     def result(self) -> int:
         _helper_queue().put((self, None))
         self._done.acquire()
-        if self._error is not None:
-            raise self._error
-        return self.value
+        return self._outcome()
 
     def _serve(self, data) -> None:
         if data is None:
@@ -67,7 +80,7 @@ class BackgroundCrc32c:
                 self._error = exc
 
 
-class BackgroundCall:
+class BackgroundCall(_Job):
     """``fn(*args)`` run on the helper thread, after every job given before it.
 
     Example:
@@ -75,21 +88,16 @@ class BackgroundCall:
       >>> crc = call.result()     # waits; raises what ``fn`` raised
     """
 
-    __slots__ = ("value", "_error", "_done")
+    __slots__ = ()
 
     def __init__(self, fn, *args) -> None:
-        self.value = None
-        self._error: BaseException | None = None
-        self._done = threading.Lock()
-        self._done.acquire()
+        super().__init__(None)
         _helper_queue().put((self, (fn, args)))
 
     def result(self):
         self._done.acquire()
         self._done.release()    # a second result() returns at once
-        if self._error is not None:
-            raise self._error
-        return self.value
+        return self._outcome()
 
     def _serve(self, call) -> None:
         fn, args = call

@@ -146,7 +146,7 @@ class BundleReader:
         out = {}
         for key, name in self._visible_keys().items():
             enum = entries[key].dtype
-            out[name] = by_enum[enum] if enum in by_enum else self.dtype(key)
+            out[name] = by_enum[enum] if enum in by_enum else self.dtype(name)
         return out
 
     def _where(self, name) -> str:
