@@ -156,18 +156,27 @@ class BlasThreads:
 
     def _run_parts(self, fn, parts: list, helpers: int) -> list:
         results = [None] * len(parts)
-        todo = iter(range(len(parts)))   # shared; next() on it holds the GIL
+        # What the helpers' jobs reach, emptied once the parts are done: a cancelled job
+        # stays in the pool's queue until a pool thread gets to it, and must not keep the
+        # kernel's arrays alive until then (their extra references would also stop the
+        # next kernel from writing over them, see ops/donation.py).
+        job = [fn, parts, results, iter(range(len(parts)))]  # next() on the iterator holds the GIL
 
         def work():
-            for i in todo:
-                results[i] = fn(parts[i])
+            if job:
+                fn, parts, results, todo = job
+                for i in todo:
+                    results[i] = fn(parts[i])
 
         pool = self._pool(helpers)
         futures = [pool.submit(work) for _ in range(helpers)]
-        work()
-        for future in futures:
-            if not future.cancel():
-                future.result()
+        try:
+            work()
+            for future in futures:
+                if not future.cancel():
+                    future.result()
+        finally:
+            job.clear()
         return results
 
     def _pool(self, size: int):

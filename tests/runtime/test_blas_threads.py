@@ -185,3 +185,29 @@ def test_short_call_splits_shorten_the_switch_interval_while_they_run():
     with pytest.raises(ValueError):
         control.split(lambda p: (_ for _ in ()).throw(ValueError(p)), [0, 1], short_calls=True)
     assert sys.getswitchinterval() == before
+
+
+def test_a_helper_that_never_started_keeps_no_part_alive():
+    """A helper cancelled because the pool thread was still busy stays queued until that
+    thread gets to it: the parts, their function and results must not live on in it (a
+    CI run on a loaded machine saw the next kernel find its input still referenced, so it
+    could not write over it)."""
+    import sys
+    import threading
+    control = blas_threads.BlasThreads()
+    control._libs, control.workers = [], 2
+    gate = threading.Event()
+    control._pool(1).submit(gate.wait)        # the only pool thread is taken
+    try:
+        out = np.zeros(64, np.float32)
+        parts = [(0, 32), (32, 64)]
+        def piece(part):
+            return np.add(out[part[0]:part[1]], 1.0, out=out[part[0]:part[1]])
+
+        views = control.split(piece, parts)
+        np.testing.assert_array_equal(out, np.ones(64))
+        del views, piece
+        assert sys.getrefcount(out) == 2      # this frame's name and the call's argument
+    finally:
+        gate.set()
+        control._executor.shutdown()
