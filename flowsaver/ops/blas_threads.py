@@ -215,11 +215,14 @@ def _split_workers(work: int, idle_min: int, busy_min: int) -> int:
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``a @ b`` of 2-D arrays (into ``out`` if given); during a run a large product is
     cut along its larger output dimension into pieces run by ``split`` (see
-    ``_split_workers``)."""
+    ``_split_workers``). A deep product (``_deep``) is always cut along its inner
+    dimension, its pieces run by ``split`` when the product is large enough."""
     if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype.kind != "f":
         return np.matmul(a, b, out=out)
-    workers = _split_workers(a.shape[0] * a.shape[1] * b.shape[1], SPLIT_MIN_FLOPS,
-                             BUSY_SPLIT_MIN_FLOPS)
+    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+    workers = _split_workers(m * k * n, SPLIT_MIN_FLOPS, BUSY_SPLIT_MIN_FLOPS)
+    if _deep(m, k, n):
+        return _depth_split(a, b, out, workers)
     if workers < 2:
         if out is None and _wide_transposed(a, b):
             # (b.T @ a.T).T: OpenBLAS runs this shape 1.3x-2.2x faster (see below)
@@ -227,7 +230,6 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
             np.matmul(a, b, out=product.T)
             return np.ascontiguousarray(product.T)
         return np.matmul(a, b, out=out)
-    m, n = a.shape[0], b.shape[1]
     if out is None:
         out = np.empty((m, n), a.dtype)
     pieces = 2 * workers   # taken one by one: a thread that runs late takes fewer
@@ -237,6 +239,38 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     else:
         cuts = [(n * i // pieces, n * (i + 1) // pieces) for i in range(pieces)]
         split(lambda c: np.matmul(a, b[:, c[0]:c[1]], out=out[:, c[0]:c[1]]), cuts)
+    return out
+
+
+# A product whose inner dimension dwarfs its output (a filter gradient over a first layer's
+# few channels, ``x.T @ grad`` of a large batch) is cut along that dimension into DEPTH_PARTS
+# partial products, summed in order. Cutting the output instead hands BLAS slivers of a few
+# columns: the first 5x5 layer's filter gradient of the MNIST CNN, (25 x 50176) @ (50176 x
+# 32), took 2.65 ms cut by columns over 2 threads, 1.11 ms uncut on one, 0.68 ms cut by depth
+# over 2. The cut depends on the shapes alone, never on the threads free, so a product's
+# rounding is the same on an idle and on a busy machine.
+DEPTH_PARTS = 4
+DEPTH_RATIO = 16
+
+
+def _deep(m: int, k: int, n: int) -> bool:
+    return m * k * n >= SPLIT_MIN_FLOPS and k >= DEPTH_RATIO * max(m, n)
+
+
+def _depth_split(a: np.ndarray, b: np.ndarray, out, workers: int) -> np.ndarray:
+    k = a.shape[1]
+    cuts = [(k * i // DEPTH_PARTS, k * (i + 1) // DEPTH_PARTS) for i in range(DEPTH_PARTS)]
+
+    def piece(cut):
+        return np.matmul(a[:, cut[0]:cut[1]], b[cut[0]:cut[1]])
+
+    partial = split(piece, cuts) if workers >= 2 else [piece(cut) for cut in cuts]
+    total = partial[0]
+    for part in partial[1:]:
+        total += part
+    if out is None:
+        return total
+    np.copyto(out, total)
     return out
 
 

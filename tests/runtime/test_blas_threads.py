@@ -211,3 +211,38 @@ def test_a_helper_that_never_started_keeps_no_part_alive():
     finally:
         gate.set()
         control._executor.shutdown()
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_a_deep_product_is_cut_by_depth_the_same_way_idle_or_busy(monkeypatch, transposed):
+    """A product whose inner dimension dwarfs its output (a first layer's filter gradient)
+    is summed from DEPTH_PARTS partial products; the cut does not depend on the threads
+    free, so idle and busy runs give the same bits."""
+    m, k, n = 25, 50176, 32
+    assert blas_threads._deep(m, k, n) and not blas_threads._deep(512, 4096, 512)
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((k, m) if transposed else (m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    a = a.T if transposed else a
+    cuts = []
+    real = np.matmul
+
+    def spy(x, y, **kw):
+        cuts.append(x.shape[1])
+        return real(x, y, **kw)
+
+    results = []
+    for workers in (1, 3):
+        control = blas_threads.BlasThreads()
+        control._libs, control.workers, control.spare = [], workers, workers
+        monkeypatch.setattr(blas_threads, "_CONTROL", control)
+        monkeypatch.setattr(np, "matmul", spy)
+        results.append(blas_threads.matmul(a, b))
+        out = np.empty((m, n), np.float32)
+        assert blas_threads.matmul(a, b, out=out) is out
+        monkeypatch.setattr(np, "matmul", real)
+        np.testing.assert_array_equal(out, results[-1])
+    assert cuts == [k // blas_threads.DEPTH_PARTS] * (4 * blas_threads.DEPTH_PARTS)
+    np.testing.assert_array_equal(results[0], results[1])
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    np.testing.assert_allclose(results[0], want, rtol=1e-4, atol=1e-2)
