@@ -68,6 +68,46 @@ def test_blocked_conv_kernels_match_tensorflow(tf, monkeypatch, block, k, stride
     assert_close(ours, theirs, rtol=1e-4, atol=1e-4, what="Conv2DBackpropFilter")
 
 
+PAIRED = [  # (filter HxW, strides, padding, dilations): each takes the paired product
+    ((3, 3), [1, 1, 1, 1], "SAME", [1, 1, 1, 1]),
+    ((5, 5), [1, 1, 1, 1], "SAME", [1, 1, 1, 1]),
+    ((3, 3), [1, 2, 1, 1], "VALID", [1, 1, 1, 1]),
+    ((3, 3), [1, 1, 1, 1], "SAME", [1, 2, 1, 1]),
+    ((2, 3), [1, 1, 1, 1], [[0, 0], [1, 0], [1, 1], [0, 0]], [1, 1, 1, 1]),
+]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("k,strides,padding,dilations", PAIRED)
+def test_paired_products_match_tensorflow(tf, monkeypatch, k, strides, padding, dilations,
+                                          workers):
+    """Correlations into few channels over an even output width multiply two neighbouring
+    pixels per gathered row (``conv_gemm._paired``): Conv2D into 6 channels, and the
+    input gradient into 5, against TensorFlow's, in blocks of a few rows."""
+    monkeypatch.setattr(conv_gemm, "CHUNK_BYTES", 3000)
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: workers)
+    monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: workers)
+    monkeypatch.setattr(conv_gemm, "SLAB_MAX_CHANNELS", 0)
+    monkeypatch.setattr(conv_gemm, "SLAB_MAX_INPUT_GRAD_CHANNELS", 0)
+    taken = []
+    pair_weights = conv_gemm._pair_weights
+    monkeypatch.setattr(conv_gemm, "_pair_weights",
+                        lambda *args: taken.append(args[1:]) or pair_weights(*args))
+    x = RNG.standard_normal((2, 9, 12, 5)).astype(np.float32)
+    f = RNG.standard_normal(k + (5, 6)).astype(np.float32)
+    attrs = _attrs(strides, padding, dilations)
+    y, theirs = run_raw_op(tf, "Conv2D", {"input": x, "filter": f}, attrs)
+    assert_close(y, theirs, rtol=1e-5, atol=1e-5, what="Conv2D")
+    assert taken and y.shape[2] % 2 == 0
+    dy = RNG.standard_normal(y.shape).astype(np.float32)
+    taken.clear()
+    ours, theirs = run_raw_op(tf, "Conv2DBackpropInput", {
+        "input_sizes": np.array(x.shape, np.int32), "filter": f, "out_backprop": dy}, attrs)
+    assert_close(ours, theirs, rtol=1e-5, atol=1e-5, what="Conv2DBackpropInput")
+    if strides == [1, 1, 1, 1]:   # strided input gradients take the col2im path
+        assert taken
+
+
 def test_scratch_is_reused_and_never_returned():
     """Two kernels in a row: the second reuses the first's scratch, and the first's output
     is not overwritten by it (outputs never alias scratch)."""
@@ -106,6 +146,8 @@ def test_image_pieces_on_two_threads_match_tensorflow(tf, monkeypatch, shape, k,
     ours, theirs = run_raw_op(tf, "MaxPoolGrad", {"orig_input": x, "orig_output": y, "grad": dy},
                         attrs)
     assert_close(ours, theirs, what="MaxPoolGrad")
+    ours, theirs = run_raw_op(tf, "AvgPool", {"value": x}, attrs)
+    assert_close(ours, theirs, rtol=1e-6, atol=1e-6, what="AvgPool")
     g = RNG.standard_normal(shape).astype(np.float32)
     for op_type, inputs in (("Relu", {"features": x}),
                             ("ReluGrad", {"gradients": g, "features": x}),
