@@ -154,3 +154,45 @@ def test_image_pieces_on_two_threads_match_tensorflow(tf, monkeypatch, shape, k,
                             ("BiasAdd", {"value": x, "bias": g[0, 0, 0]})):
         ours, theirs = run_raw_op(tf, op_type, inputs, {})
         assert_close(ours, theirs, what=op_type)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_in_parts_on_two_threads_matches_tensorflow(tf, monkeypatch, training):
+    """Batch norm's passes cut into parts of rows run on two threads (forced for this small
+    tensor), the per-channel sums added part by part: FusedBatchNormV3 and its gradient."""
+    from flowsaver.ops.nn import norm_math
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: 2)
+    monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: 2)
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(norm_math, "PART_ELEMENTS", 500)
+    cuts = []
+    each = norm_math._each
+    monkeypatch.setattr(norm_math, "_each",
+                        lambda fn, parts, size: cuts.append(len(parts)) or each(fn, parts, size))
+    x = (RNG.standard_normal((4, 9, 11, 6)) * 3 + 1).astype(np.float32)
+    scale = RNG.random(6).astype(np.float32) + 0.5
+    offset = RNG.standard_normal(6).astype(np.float32)
+    mean = RNG.standard_normal(6).astype(np.float32)
+    var = RNG.random(6).astype(np.float32) + 0.5
+    attrs = {"epsilon": 0.001, "is_training": training}
+    inputs = {"x": x, "scale": scale, "offset": offset, "mean": mean, "variance": var}
+    if training:
+        ours, theirs = run_raw_op(tf, "FusedBatchNormV3", inputs, attrs)
+        for name, a, b in zip(("y", "batch_mean", "batch_variance"), ours, theirs):
+            assert_close(a, b, rtol=1e-5, atol=1e-5, what=f"FusedBatchNormV3 {name}")
+    else:   # TensorFlow's grappler folds this all-constant op away; the formula instead
+        from flowsaver.ops.op_builder import create_op
+        with flowsaver.Graph().as_default():
+            op = create_op("FusedBatchNormV3", list(inputs.values()), attrs)
+            with flowsaver.Session() as sess:
+                ours = sess.run(op)
+        want = (x - mean) / np.sqrt(var.astype(np.float64) + 0.001) * scale + offset
+        np.testing.assert_allclose(ours[0], want, rtol=1e-5, atol=1e-5)
+    dy = RNG.standard_normal(x.shape).astype(np.float32)
+    saved_mean, saved_var = (ours[3], ours[4]) if training else (mean, var)
+    ours, theirs = run_raw_op(tf, "FusedBatchNormGradV3", {
+        "y_backprop": dy, "x": x, "scale": scale, "reserve_space_1": saved_mean,
+        "reserve_space_2": saved_var, "reserve_space_3": np.zeros(0, np.float32)}, attrs)
+    for name, a, b in zip(("x_backprop", "scale_backprop", "offset_backprop"), ours, theirs):
+        assert_close(a, b, rtol=1e-4, atol=1e-4, what=f"FusedBatchNormGradV3 {name}")
+    assert cuts and min(cuts) > 1
