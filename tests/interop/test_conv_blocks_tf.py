@@ -8,6 +8,7 @@ are compared with TensorFlow's, for strides, dilations and SAME/VALID/explicit p
 """
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -133,12 +134,15 @@ POOLS = [  # (input shape, window, strides, padding): tiling, padded, overlappin
 @pytest.mark.parametrize("shape,k,s,padding", POOLS)
 def test_image_pieces_on_two_threads_match_tensorflow(tf, monkeypatch, shape, k, s, padding):
     """Elementwise kernels cut into pieces of images run on two threads (forced for these
-    small tensors): MaxPoolGrad (with ties), Relu, ReluGrad and BiasAdd."""
+    small tensors): MaxPool, AvgPool, MaxPoolGrad (with ties and NaNs: pieces with them and
+    pieces without), Relu, ReluGrad and BiasAdd."""
     monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: 2)
     monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: 2)   # an idle machine
     monkeypatch.setattr(blas_threads, "SPLIT_MIN_ELEMENTS", 1)
     x = RNG.standard_normal(shape).astype(np.float32)
     x[0, :2, :2] = 1.5   # ties: the first maximum of a window takes the gradient
+    x[-1, 2:4, 2:4, 0] = np.nan   # a window of NaNs gives no gradient; NaN never wins
+    x[-1, 4, 5, 1] = np.nan
     attrs = {"ksize": [1, k, k, 1], "strides": [1, s, s, 1], "padding": padding}
     y, theirs = run_raw_op(tf, "MaxPool", {"input": x}, attrs)
     assert_close(y, theirs, what="MaxPool")
@@ -196,3 +200,31 @@ def test_batch_norm_in_parts_on_two_threads_matches_tensorflow(tf, monkeypatch, 
     for name, a, b in zip(("x_backprop", "scale_backprop", "offset_backprop"), ours, theirs):
         assert_close(a, b, rtol=1e-4, atol=1e-4, what=f"FusedBatchNormGradV3 {name}")
     assert cuts and min(cuts) > 1
+
+
+@pytest.mark.parametrize("k,s,padding", [(2, 2, "VALID"), (3, 2, "SAME"), (2, 1, "SAME"),
+                                         (3, 3, "VALID")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, "bfloat16"])
+def test_max_pool_nan_and_infinity_windows_match_tensorflow(tf, k, s, padding, dtype):
+    """TensorFlow's max pool starts at the lowest value and takes only greater elements
+    (NaN never wins; NaN or -inf windows give the lowest finite value); its gradient runs a
+    maximum from each window's first element inside the input, so a NaN there keeps the
+    gradient, and ties go to the first. Windows of every such kind, at borders too."""
+    x = np.arange(2 * 7 * 9 * 2, dtype=np.float32).reshape(2, 7, 9, 2) % 11
+    x[0, 0:2, 0:2, 0] = np.nan                  # all NaN (a border window's first element)
+    x[0, 0:3, 2:4, 1] = -np.inf
+    dtype = np.dtype(dtype) if dtype != "bfloat16" else np.dtype(ml_dtypes.bfloat16)
+    x[0, 2:4, 4:6, 0] = ml_dtypes.finfo(dtype).min
+    x[0, 3, 0, 1] = np.nan                       # NaN first inside a border window
+    x[1, 1, 1, :] = np.nan                       # NaN after the first element
+    x[1, 4:6, 4:6, 1] = [[np.nan, 3], [5, np.nan]]
+    x[1, 5, 7, 0] = -0.0                         # a tie of 0.0 and -0.0
+    x[1, 5, 8, 0] = 0.0
+    x = x.astype(dtype)
+    attrs = {"ksize": [1, k, k, 1], "strides": [1, s, s, 1], "padding": padding}
+    y, theirs = run_raw_op(tf, "MaxPool", {"input": x}, attrs)
+    assert_close(y, theirs, rtol=0, atol=0, what="MaxPool")
+    dy = (np.arange(y.size).reshape(y.shape) % 7 + 1).astype(dtype)
+    ours, theirs = run_raw_op(tf, "MaxPoolGrad", {"orig_input": x, "orig_output": y,
+                                                  "grad": dy}, attrs)
+    assert_close(ours, theirs, rtol=0, atol=0, what="MaxPoolGrad")

@@ -231,6 +231,8 @@ shape_fn("AvgPoolGrad")(lambda op: [partial_shape(op.inputs[0])])
 @kernel("MaxPoolGrad")
 def _max_pool_grad(op, ctx):
     win = Window(op, op.get_attr("ksize"))
+    may_be_nan = op.get_attr("T").is_floating
+    pad_value = -np.inf if may_be_nan else op.get_attr("T").min
 
     def run(x, y, grad):
         dtype = x.dtype
@@ -238,13 +240,14 @@ def _max_pool_grad(op, ctx):
         n, h, w, c = x.shape
         pads, out_hw = _setup(win, x.shape, win.ksize)
         _check_out(win, grad, n, out_hw, c)
-        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        xp = conv_gemm.padded(x, pads, low)
-        # The first maximum of each window (in row-major window order) takes the gradient,
-        # as TensorFlow's argmax does; NaN never wins (fmax skips it, as TF's ">" does).
-        # Work per offset is a few whole-array operations on (N, OH, OW, C) views.
+        xp = conv_gemm.padded(x, pads, pad_value)
+        # TensorFlow's rule: a running maximum that starts at each window's first element
+        # inside the input (row-major window order) and moves to every later element
+        # greater than it; that element takes the window's gradient. So ties go to the
+        # first, a NaN never takes over, but a NaN first element keeps the gradient.
         offsets = list(_offsets(win, win.ksize, out_hw))
         views = [xp[:, rows, columns] for _, _, rows, columns in offsets]
+        inside = _inside(win, offsets, pads, (h, w), out_hw)
         overlap = any(k > s for k, s in zip(win.ksize, win.strides))
         tiled = not overlap and xp is x and all(
             k * o == size for k, o, size in zip(win.ksize, out_hw, (h, w)))
@@ -253,49 +256,110 @@ def _max_pool_grad(op, ctx):
 
         def images(lo: int, hi: int) -> None:
             part = [view[lo:hi] for view in views]
-            best = part[0].copy() if len(part) == 1 else np.fmax(part[0], part[1])
-            for view in part[2:]:
-                np.fmax(best, view, out=best)
-            if tiled:
-                _route_tiled(part, best, grad[lo:hi],
-                             out[lo:hi].reshape(hi - lo, oh, kh, ow, kw, c))
-            else:
-                _route(offsets, part, best, grad[lo:hi], out[lo:hi], overlap)
+            if tiled and not (may_be_nan and np.isnan(part[0]).any()) and _route_tiled(
+                    x[lo:hi].reshape(hi - lo, oh, kh, ow, kw, c), grad[lo:hi],
+                    out[lo:hi].reshape(hi - lo, oh, kh, ow, kw, c)):
+                return
+            _route(offsets, _winners(part, inside, may_be_nan), grad[lo:hi], out[lo:hi],
+                   overlap)
 
         blas_threads.over_rows(images, n, x.size)
         return win.from_nhwc(_crop(out, pads, h, w)).astype(dtype, copy=False)
     return run
 
 
-def _first_hits(views, best):
-    """Per window offset, in order: where it is its window's first maximum."""
+def _inside(win: Window, offsets, pads, in_hw, out_hw) -> list:
+    """Per window offset: None when every window's element there lies inside the input,
+    else a (1, OH, OW, 1) mask of the windows whose element does (the rest is padding)."""
+    (sh, sw), (dh, dw) = win.strides, win.dilations
+    starts = np.arange(out_hw[0]) * sh - pads[0][0], np.arange(out_hw[1]) * sw - pads[1][0]
+    masks = []
+    for i, j, _, _ in offsets:
+        rows = (starts[0] + i * dh >= 0) & (starts[0] + i * dh < in_hw[0])
+        cols = (starts[1] + j * dw >= 0) & (starts[1] + j * dw < in_hw[1])
+        masks.append(None if rows.all() and cols.all() else
+                     (rows[:, None] & cols[None, :])[None, :, :, None])
+    return masks
+
+
+def _winners(views, inside, may_be_nan: bool):
+    """Per window offset, in order: where that offset takes its window's gradient under
+    TensorFlow's rule (see MaxPoolGrad). That is the first element inside the input equal
+    to the window's largest number (``fmax`` over the offsets: padding cannot beat an
+    element inside, and where it ties one the inside element is taken), except in windows
+    whose first element inside is NaN: that element keeps the gradient."""
+    best = views[0].copy() if len(views) == 1 else np.fmax(views[0], views[1])
+    for view in views[2:]:
+        np.fmax(best, view, out=best)
+    firsts = _first_inside(inside, views[0].shape[1:3])
+    nan_first = None
+    if may_be_nan:
+        for view, first in zip(views, firsts):
+            if first is not None:
+                nan = np.isnan(view)
+                nan &= first
+                nan_first = nan if nan_first is None else np.logical_or(nan_first, nan,
+                                                                        out=nan_first)
+        if not nan_first.any():
+            nan_first = None
     taken = None
-    for view in views:
+    for view, ins, first in zip(views, inside, firsts):
         hit = view == best
+        if nan_first is not None and first is not None:
+            hit |= nan_first & first
+        if ins is not None:
+            hit &= ins
         if taken is None:
-            taken = hit
+            taken = hit.copy()
         else:
             hit &= ~taken
             taken |= hit
         yield hit
 
 
-def _route_tiled(views, best, grad, out) -> None:
-    """Windows that tile the input exactly (stride = window, no padding): each offset's
-    share is a contiguous product, and one copy interleaves them into ``out``, the
-    input's layout as (N, OH, KH, OW, KW, C) (a product written straight into a strided
-    view of the input cost 5x more)."""
-    kh, kw = out.shape[2], out.shape[4]
-    parts = conv_gemm.scratch(conv_gemm.COLS, (kh, kw) + grad.shape, grad.dtype)
-    for k, hit in enumerate(_first_hits(views, best)):
-        np.multiply(grad, hit, out=parts[k // kw, k % kw])
-    np.copyto(out, parts.transpose(2, 3, 0, 4, 1, 5))
+def _first_inside(inside, out_hw) -> list:
+    """Per window offset: a (1, OH, OW, 1) mask of the windows whose first element inside
+    the input is at that offset, or None for no window."""
+    seen = np.zeros((1,) + tuple(out_hw) + (1,), bool)
+    firsts = []
+    for ins in inside:
+        first = ~seen if ins is None else ins & ~seen
+        seen |= first
+        firsts.append(first if first.any() else None)
+    return firsts
 
 
-def _route(offsets, views, best, grad, out, overlap) -> None:
-    """Each window's gradient to the first offset equal to its maximum, added (windows
-    overlap) or written (they do not) into the strided view that offset read."""
-    for (_, _, rows, columns), hit in zip(offsets, _first_hits(views, best)):
+def _route_tiled(windows, grad, out) -> bool:
+    """Windows that tile the input exactly (stride = window, no padding), ``windows`` the
+    input as (N, OH, KH, OW, KW, C) and ``out`` the gradient in that layout; for windows
+    whose first element is not NaN (the caller checks).
+
+    Each window's maximum is taken a window row at a time (a row's KW*C values are
+    contiguous), compared with the whole input at once, and the gradient multiplied by
+    that mask straight into ``out``: a handful of whole-array operations. When a window
+    holds its maximum twice (ties, or 0.0 beside -0.0) only the first may take the
+    gradient: then nothing is written and False returned, for ``_winners``. Measured on
+    the MNIST CNN's first pool gradient (64 x 28 x 28 x 32, one core): 2.98 -> 2.2 ms."""
+    rows = windows[:, :, 0].copy() if windows.shape[2] == 1 else \
+        np.fmax(windows[:, :, 0], windows[:, :, 1])
+    for i in range(2, windows.shape[2]):
+        np.fmax(rows, windows[:, :, i], out=rows)
+    best = rows[:, :, :, 0].copy() if rows.shape[3] == 1 else \
+        np.fmax(rows[:, :, :, 0], rows[:, :, :, 1])
+    for j in range(2, rows.shape[3]):
+        np.fmax(best, rows[:, :, :, j], out=best)
+    hits = windows == best[:, :, None, :, None]
+    # with a number first, every window's maximum is a number, hit at least once
+    if np.count_nonzero(hits) != best.size:
+        return False
+    np.multiply(grad[:, :, None, :, None], hits, out=out)
+    return True
+
+
+def _route(offsets, hits, grad, out, overlap) -> None:
+    """Each window's gradient to the offset that takes it (``hits``, per offset), added
+    (windows overlap) or written (they do not) into the strided view that offset read."""
+    for (_, _, rows, columns), hit in zip(offsets, hits):
         if overlap:
             out[:, rows, columns] += grad * hit
         else:  # windows do not overlap: each position is written once

@@ -268,12 +268,24 @@ def _pool_setup(geo: Geometry, x: np.ndarray):
 
 @kernel("MaxPool")
 def _max_pool(op, ctx):
+    """TensorFlow's maximum starts at the type's lowest value and is replaced only by
+    greater elements: NaN never wins, and a window of NaNs (or of -inf) gives the lowest
+    value, finite for float32 and float64 but -inf for the 16-bit floats (measured).
+    ``np.fmax`` skips NaNs the same way; one more ``fmax`` with the lowest value floors
+    the result."""
     geo = Geometry(op, op.get_attr("ksize"))
+    dtype = op.get_attr("T")
+    low, floating = dtype.min, dtype.is_floating
+    if floating and dtype.size == 2:
+        low = dtype.as_numpy_dtype(-np.inf)
 
     def run(x):
         x, pads, out_hw = _pool_setup(geo, x)
-        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        return _from_nhwc(geo, pool_reduce(pad_spatial(x, pads, low), out_hw, geo, np.maximum))
+        if not floating:
+            return _from_nhwc(geo, pool_reduce(pad_spatial(x, pads, low), out_hw, geo,
+                                               np.maximum))
+        out = pool_reduce(pad_spatial(x, pads, low), out_hw, geo, np.fmax)
+        return _from_nhwc(geo, np.fmax(out, low, out=out))
     return run
 
 
