@@ -16,7 +16,7 @@ from flowsaver.format.config_protos import ConfigProto
 from flowsaver.graph.graph import get_default_graph, session_as_default
 from flowsaver.graph.operation import Operation, Tensor
 from flowsaver.ops import blas_threads, registry
-from flowsaver.runtime import executor, fetches as fetch_util, planner, runners
+from flowsaver.runtime import allocator, executor, fetches as fetch_util, planner, runners
 from flowsaver.runtime.state import RunContext
 
 
@@ -93,6 +93,7 @@ class Session:
         runner = self._plans.get(key)
         if runner is None:
             runner = self._plans[key] = self._runner(mapper, feed_tensors)
+        allocator.tune()   # freed tensors' pages kept for the next run (once a process)
         controlled = blas_threads.enter()  # BLAS gets the cores other processes leave
         try:
             with np.errstate(all="ignore"):  # TensorFlow computes inf and nan silently

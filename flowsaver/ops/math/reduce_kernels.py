@@ -12,7 +12,7 @@ import numpy as np
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.const_eval import value_of
-from flowsaver.ops.registry import PYTHON_CONSTANT, OpTable
+from flowsaver.ops.registry import ALIASING, PYTHON_CONSTANT, OpTable
 
 TABLE = OpTable(__name__)
 define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
@@ -35,6 +35,7 @@ define(
 )
 TABLE.not_differentiable("All", "Any")
 TABLE.mark(PYTHON_CONSTANT, "Range")
+TABLE.mark(ALIASING, "Sum", "Prod")   # no axes: the input itself
 _REDUCTIONS = ("Sum", "Mean", "Prod", "Max", "Min", "Any", "All")
 # Range kernels TensorFlow's CPU build lacks (the op definition allows them).
 _RANGE_NO_KERNEL = {"int8", "int16", "uint16", "uint32", "uint64"}
@@ -151,15 +152,24 @@ def _accumulator(np_type):
 
 @kernel("Sum", "Prod")
 def _sum_prod(op, ctx):
+    """With no axes to reduce the input is the output, not a copy (TensorFlow's kernel
+    shares the buffer too): the gradient of ``a + b`` whose batch size is unknown sums
+    over no axes, which copied a ResNet block's 4 MB twice a step. Such outputs may alias
+    their input, so fetches of them are copied (``ALIASING``)."""
     keep = op.get_attr("keep_dims")
     np_type = op.get_attr("T").as_numpy_dtype
     acc = _accumulator(np_type)
     reduce = np.add.reduce if op.type == "Sum" else np.multiply.reduce
     axes_of = _axes_reader()
-    if acc is np_type:
-        return lambda x, axes: reduce(x, axis=axes_of(axes, x.ndim), dtype=acc, keepdims=keep)
-    return lambda x, axes: reduce(x, axis=axes_of(axes, x.ndim), dtype=acc,
-                                  keepdims=keep).astype(np_type)
+
+    def run(x, axes):
+        axis = axes_of(axes, x.ndim)
+        if not axis:
+            return x
+        if acc is np_type:
+            return reduce(x, axis=axis, dtype=acc, keepdims=keep)
+        return reduce(x, axis=axis, dtype=acc, keepdims=keep).astype(np_type)
+    return run
 
 
 @kernel("Max", "Min")
