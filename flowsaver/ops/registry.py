@@ -150,9 +150,11 @@ LOOP_COND = "loop_cond"
 NEVER_DEAD = "never_dead"
 # TensorFlow has no gradient for it either: differentiating through it is a LookupError
 NO_GRADIENT = "no_gradient"
+# no outputs and no effect, only control edges (a NoOp): compiled plans call nothing for it
+NOTHING_TO_RUN = "nothing_to_run"
 TRAIT_NAMES = (NO_GRADIENT_YET, NO_GRADIENT, ALIASING, IDENTITY, SESSION_CONSTANT, NOT_FOLDABLE,
                MAKES_DEAD, FORWARDS_LIVE, PLACEHOLDER, SHAPE_OF, PYTHON_CONSTANT, ENTERS_FRAME,
-               EXITS_FRAME, NEXT_ITERATION, LOOP_COND, NEVER_DEAD)
+               EXITS_FRAME, NEXT_ITERATION, LOOP_COND, NEVER_DEAD, NOTHING_TO_RUN)
 TRAITS: dict[str, set] = {name: set() for name in TRAIT_NAMES}
 
 

@@ -45,6 +45,8 @@ def compile_plan(plan: Plan, targets=()):
         op = step.op
         index = len(steps)
         steps.append(step)
+        if registry.has_trait(op.type, registry.NOTHING_TO_RUN) and not step.outputs:
+            continue   # its control edges are the plan's order already
         if registry.has_trait(op.type, registry.IDENTITY) and len(step.inputs) == 1:
             call = _arguments(step, ())[0]   # an identity: the value itself, no call
         else:
@@ -130,8 +132,8 @@ def fold_constants(plan: Plan) -> dict:
     consts: dict = {}
     for step in plan.steps:
         op = step.op
-        if registry.has_trait(op.type, registry.SESSION_CONSTANT) and \
-                len(step.outputs) == 1 and not op.control_inputs:
+        # (its control inputs, if any, still run: ``live_steps`` keeps them)
+        if registry.has_trait(op.type, registry.SESSION_CONSTANT) and len(step.outputs) == 1:
             consts[step.outputs[0]] = step.run()
             continue
         value = static_shape_value(op.outputs[0]) if step.single else None

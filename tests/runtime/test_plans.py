@@ -64,3 +64,39 @@ def test_compiled_plan_tracebacks_show_generated_lines(monkeypatch):
     text = "".join(traceback.format_exception(info.value.__cause__ or info.value))
     text += "".join(traceback.format_tb(info.value.__traceback__))
     assert "# into_two_by_two (Reshape)" in text
+
+
+def _source(run) -> str:
+    import linecache
+    return "".join(linecache.getlines(run.__code__.co_filename))
+
+
+def test_no_ops_are_not_called_and_constants_behind_control_edges_are_folded():
+    """A NoOp (``tf.group``) or ControlTrigger gets no line of a compiled plan, and a
+    constant with control inputs is bound once like any constant; what their control
+    edges wait for still runs, in order."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [2])
+        v = tf.Variable(tf.zeros([2]))
+        count = tf.Variable(0.0)
+        bump = tf.assign_add(count, 1.0)
+        store = tf.assign(v, x * 2.0)
+        with tf.control_dependencies([store, bump]):
+            step = tf.constant(5.0, name="after_store")
+        both = tf.group(store, bump, name="both")
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            mapper = fetch_util.FetchMapper(sess.graph, [step, both])
+            plan = sess._plan(mapper, [x])
+            run = compiled.compile_plan(plan, mapper.targets)
+            assert run([np.ones(2, np.float32)])[0] == 5.0
+            source = _source(run)
+            assert "(NoOp)" not in source and "(Const)" not in source, source
+            assert "(Assign)" in source and "(AssignAdd)" in source
+            np.testing.assert_array_equal(sess.run(v), [2.0, 2.0])
+            assert sess.run(count) == 1.0
+            assert sess.run(step, {x: np.zeros(2, np.float32)}) == 5.0
+            assert sess.run(count) == 2.0          # the constant's control input ran again
+            sess.run(both, {x: np.full(2, 3.0, np.float32)})
+            assert sess.run(count) == 3.0
+            np.testing.assert_array_equal(sess.run(v), [6.0, 6.0])

@@ -5,7 +5,8 @@ import numpy as np
 
 from flowsaver.format import tensor_proto
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops.registry import ALIASING, IDENTITY, NOT_FOLDABLE, PLACEHOLDER, PYTHON_CONSTANT, SESSION_CONSTANT, OpTable
+from flowsaver.ops.registry import (ALIASING, IDENTITY, NOT_FOLDABLE, NOTHING_TO_RUN, PLACEHOLDER,
+                                     PYTHON_CONSTANT, SESSION_CONSTANT, OpTable)
 
 TABLE = OpTable(__name__)
 define, kernel, shape_fn, simple_kernel = (
@@ -25,6 +26,7 @@ TABLE.mark(IDENTITY, "Identity", "StopGradient")
 TABLE.mark(SESSION_CONSTANT, "Const")
 TABLE.mark(NOT_FOLDABLE, "Placeholder", "PlaceholderWithDefault")
 TABLE.mark(PLACEHOLDER, "Placeholder")
+TABLE.mark(NOTHING_TO_RUN, "NoOp")
 TABLE.mark(PYTHON_CONSTANT, "Const", "StopGradient")
 
 

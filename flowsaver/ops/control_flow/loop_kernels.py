@@ -14,7 +14,7 @@ from __future__ import annotations
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.registry import (ALIASING, ENTERS_FRAME, EXITS_FRAME, IDENTITY, LOOP_COND,
                                     NEVER_DEAD, NEXT_ITERATION, NOT_FOLDABLE,
-                                    OpTable)
+                                    NOTHING_TO_RUN, OpTable)
 
 TABLE = OpTable(__name__)
 define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
@@ -40,6 +40,7 @@ TABLE.mark(EXITS_FRAME, "Exit", "RefExit")
 TABLE.mark(NEXT_ITERATION, "NextIteration", "RefNextIteration")
 TABLE.mark(LOOP_COND, "LoopCond")
 TABLE.mark(NEVER_DEAD, "ControlTrigger")
+TABLE.mark(NOTHING_TO_RUN, "ControlTrigger")
 TABLE.mark(ALIASING, *_FORWARDING, "LoopCond")
 TABLE.mark(NOT_FOLDABLE, *_FORWARDING, "LoopCond", "ControlTrigger")
 TABLE.not_differentiable("ControlTrigger")

@@ -300,7 +300,7 @@ def _winners(views, inside, may_be_nan: bool):
                 nan &= first
                 nan_first = nan if nan_first is None else np.logical_or(nan_first, nan,
                                                                         out=nan_first)
-        if not nan_first.any():
+        if nan_first is not None and not nan_first.any():
             nan_first = None
     taken = None
     for view, ins, first in zip(views, inside, firsts):

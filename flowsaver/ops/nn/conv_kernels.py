@@ -220,8 +220,9 @@ def _pool_shape(op):
 
 
 def pool_reduce(xp: np.ndarray, out_hw, geo: Geometry, combine) -> np.ndarray:
-    """Reduce each pooling window of padded NHWC ``xp`` with ``combine`` (np.maximum or
-    np.add): first along H over KH strided row views, then along W, into a fresh array.
+    """Reduce each pooling window of padded NHWC ``xp`` with ``combine`` (np.fmax,
+    np.maximum or np.add): first along H over KH strided row views, then along W, into a
+    fresh array.
 
     The first two views of each axis are combined into a new array, the rest into it, so a
     2x2 window takes two array operations and no copy (a max pool over the MNIST CNN's
