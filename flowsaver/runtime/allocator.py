@@ -36,7 +36,7 @@ def _mallopt():
         import ctypes
 
         fn = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):   # no such symbol; Windows has no CDLL(None)
         return None
     fn.argtypes = [ctypes.c_int, ctypes.c_int]
     fn.restype = ctypes.c_int
