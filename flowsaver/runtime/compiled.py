@@ -132,6 +132,8 @@ def fold_constants(plan: Plan) -> dict:
     consts: dict = {}
     for step in plan.steps:
         op = step.op
+        if step.unread:
+            continue
         # (its control inputs, if any, still run: ``live_steps`` keeps them)
         if registry.has_trait(op.type, registry.SESSION_CONSTANT) and len(step.outputs) == 1:
             consts[step.outputs[0]] = step.run()
@@ -157,14 +159,17 @@ def fold_constants(plan: Plan) -> dict:
 def live_steps(plan: Plan, consts: dict, targets) -> list:
     """The steps still to run once ``consts`` are known, in order.
 
-    A pure step whose outputs nothing needs is dropped; stateful ones always run, and the
-    control inputs of folded ops are kept (what they wait for must still happen).
+    A pure step whose outputs nothing needs is dropped (unread steps first of all);
+    stateful ones always run, and the control inputs of folded ops are kept (what they
+    wait for must still happen).
     """
     needed_slots = {s for s in plan.fetch_slots if s is not None}
     needed_ops = set(targets)
     keep = []
     for step in reversed(plan.steps):
         op = step.op
+        if step.unread:   # what it waits for runs anyway when stateful, or is unread too
+            continue
         folded = step.outputs and all(o in consts for o in step.outputs)
         if folded:
             needed_ops.update(op.control_inputs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from flowsaver import errors
 from flowsaver.graph.operation import Operation
 from flowsaver.ops import registry
+from flowsaver.ops.const_eval import foldable
 from flowsaver.ops.control_flow import context
 from flowsaver.ops.control_flow.kernels import DEAD
 
@@ -24,7 +25,7 @@ class Step:
     """One node of a plan: its kernel, where its inputs come from and its outputs go."""
 
     __slots__ = ("op", "kernel", "derefs", "run", "inputs", "outputs", "single", "controls",
-                 "forwards_live", "never_dead")
+                 "forwards_live", "never_dead", "unread")
 
     def __init__(self, op, kernel, derefs, run, inputs, outputs):
         self.op = op
@@ -37,6 +38,7 @@ class Step:
         self.controls = ()     # step indices of the control inputs (dead-aware plans only)
         self.forwards_live = False  # a Merge (dead-aware plans only)
         self.never_dead = False     # a ControlTrigger (dead-aware plans only)
+        self.unread = False         # a pure op nothing reads: its kernel is never called
 
 
 class Plan:
@@ -91,7 +93,25 @@ def build_plan(fetch_tensors, target_ops, feed_tensors, ctx, ops=None, build_uni
     check_fetchable(fetch_tensors, target_ops)
     if ops is None:
         ops = needed_ops(fetch_tensors, target_ops, set(feed_tensors))
-    return plan_units(ops, fetch_tensors, feed_tensors, ctx, build_unit)
+    return plan_units(ops, fetch_tensors, feed_tensors, ctx, build_unit,
+                      unread_ops(ops, fetch_tensors, target_ops))
+
+
+def unread_ops(units, fetches, targets) -> set:
+    """The pure ops among ``units`` whose outputs nothing kept reads and nobody fetches:
+    only control edges wait for them. TensorFlow's dependency optimizer turns those into
+    NoOps: a training step's gradient ``tuple`` gates a first convolution's input
+    gradient, nobody reads it, and TensorFlow never computes it (nor fails on it). Such
+    an op still waits for its inputs, and passes their deadness on in a conditional; its
+    kernel is never called. Stateful ops, and ops a stateful or fetched op reads, run."""
+    read = {t.op for t in fetches if t is not None} | set(targets)
+    unread = set()
+    for unit in reversed(units):
+        if unit not in read and isinstance(unit, Operation) and foldable(unit):
+            unread.add(unit)
+        else:
+            read.update(t.op for t in unit.inputs)
+    return unread
 
 
 def check_fetchable(fetch_tensors, target_ops) -> None:
@@ -101,8 +121,10 @@ def check_fetchable(fetch_tensors, target_ops) -> None:
         context.check_fetchable(op)
 
 
-def plan_units(units, fetch_tensors, feed_tensors, ctx, build_unit=None) -> Plan:
-    """The plan running ``units`` (ops, or loop frames, each after its inputs) on the feeds."""
+def plan_units(units, fetch_tensors, feed_tensors, ctx, build_unit=None,
+               unread=frozenset()) -> Plan:
+    """The plan running ``units`` (ops, or loop frames, each after its inputs) on the feeds;
+    the ops in ``unread`` (see ``unread_ops``) are steps that compute nothing."""
     fed = set(feed_tensors)
     slots: dict = {}
 
@@ -116,7 +138,9 @@ def plan_units(units, fetch_tensors, feed_tensors, ctx, build_unit=None) -> Plan
     dead_aware = any(registry.has_trait(u.type, registry.MAKES_DEAD) or
                      registry.has_trait(u.type, registry.FORWARDS_LIVE) for u in units)
     for unit in units:
-        if isinstance(unit, Operation):
+        if unit in unread:
+            kernel, derefs = _nothing(unit), ()
+        elif isinstance(unit, Operation):
             builder = registry.KERNELS.get(unit.type)
             if builder is None:
                 raise errors.UnimplementedError(
@@ -134,6 +158,7 @@ def plan_units(units, fetch_tensors, feed_tensors, ctx, build_unit=None) -> Plan
         outputs = [slot(t) if t not in fed else slot((t, "scratch")) for t in unit.outputs]
         steps.append(Step(unit, kernel, tuple(derefs) or (False,) * len(unit.inputs), run,
                           [slot(t) for t in unit.inputs], outputs))
+        steps[-1].unread = unit in unread
     if dead_aware:
         index = {step.op: i for i, step in enumerate(steps)}
         for step in steps:
@@ -142,6 +167,16 @@ def plan_units(units, fetch_tensors, feed_tensors, ctx, build_unit=None) -> Plan
             step.never_dead = registry.has_trait(step.op.type, registry.NEVER_DEAD)
     fetch_slots = [None if t is None else slot(t) for t in fetch_tensors]
     return Plan(steps, feed_slots, fetch_slots, len(slots), dead_aware)
+
+
+def _nothing(op: Operation):
+    """The kernel of an op nothing reads: no values (the interpreter still passes deadness
+    on through its step; compiled plans leave the step out)."""
+    outputs = None if registry.returns_single(op) else (None,) * len(op.outputs)
+
+    def nothing(*_):
+        return outputs
+    return nothing
 
 
 def _derefs(op: Operation) -> list[bool]:

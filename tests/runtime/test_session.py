@@ -322,3 +322,65 @@ def test_fetching_indexed_slices_gives_an_indexed_slices_value():
     np.testing.assert_array_equal(value.indices, [2, 0])
     np.testing.assert_array_equal(value.values, np.ones((2, 2), np.float32))
     np.testing.assert_array_equal(value.dense_shape, [3, 2])
+
+
+# ---- ops nothing reads ------------------------------------------------------------------------
+# TensorFlow's dependency optimizer never runs a pure op whose outputs nobody reads and that
+# only control edges wait for (tests/interop/test_unread_ops_tf.py holds the same cases
+# against TensorFlow). A gradient ``tuple`` makes such ops in every training step.
+def _gated(g, condition=False):
+    x = tf.placeholder(tf.float32, [None], name="x")
+    bad = tf.reshape(tf.square(x) + 1.0, [3], name="bad")   # fails on 4 values
+    with tf.control_dependencies([bad]):
+        if condition:
+            flag = tf.placeholder(tf.bool, [], name="flag")
+            out = tf.cond(flag, lambda: tf.identity(x), lambda: x * 2.0)
+        else:
+            out = tf.identity(x, name="out")
+    return x, bad, out
+
+
+@pytest.mark.parametrize("condition", [False, True], ids=["plain", "with_a_cond"])
+def test_a_pure_op_only_control_edges_wait_for_never_runs(g, condition):
+    x, bad, out = _gated(g, condition)
+    feeds = {x: [1.0, 2.0, 3.0, 4.0]}
+    if condition:
+        feeds[g.get_tensor_by_name("flag:0")] = True
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(out, feeds), [1.0, 2.0, 3.0, 4.0])
+        # fetched, or run as a target, it runs (and fails)
+        for fetch in (bad, bad.op):
+            with pytest.raises(errors.InvalidArgumentError, match="bad"):
+                sess.run([out, fetch], feeds)
+
+
+def test_stateful_ops_and_checks_behind_control_edges_still_run(g):
+    x = tf.placeholder(tf.float32, [None], name="x")
+    counter = tf.Variable(0.0, name="counter")
+    doubled = tf.assign_add(counter, 1.0) * 2.0       # pure, but it reads a stateful op
+    check = tf.check_numerics(x, "x has a NaN")       # checks run for their error
+    with tf.control_dependencies([doubled, check]):
+        out = tf.identity(x)
+    with tf.Session() as sess:
+        sess.run(counter.initializer)
+        sess.run(out, {x: [1.0]})
+        assert sess.run(counter) == 1.0
+        with pytest.raises(errors.InvalidArgumentError, match="x has a NaN"):
+            sess.run(out, {x: [np.nan]})
+
+
+def test_a_training_step_never_computes_the_input_images_gradient(g):
+    from flowsaver.runtime import planner
+    images = tf.placeholder(tf.float32, [2, 8, 8, 1], name="images")
+    filters = tf.Variable(np.ones([3, 3, 1, 4], np.float32) * 0.1, name="filters")
+    features = tf.nn.relu(tf.nn.conv2d(images, filters, [1, 1, 1, 1], "SAME"))
+    loss = tf.reduce_sum(tf.square(features))
+    train = tf.train.GradientDescentOptimizer(0.01).minimize(loss)
+    with tf.Session() as sess:
+        sess.run(filters.initializer)
+        plan = planner.make_plan([], [train], [images], sess._ctx)
+        unread = {step.op.type for step in plan.steps if step.unread}
+        assert "Conv2DBackpropInput" in unread and "Conv2DBackpropFilter" not in unread
+        before = sess.run(filters)
+        sess.run(train, {images: np.ones([2, 8, 8, 1], np.float32)})
+        assert not np.array_equal(before, sess.run(filters))
