@@ -269,6 +269,23 @@ def test_conv2d_backprop_kernels_match_tensorflow(tf, padding, stride, shape, k)
     assert_close(ours, theirs)
 
 
+@pytest.mark.parametrize("k", [(2, 2), (3, 3), (2, 3), (1, 2)], ids=lambda k: f"{k[0]}x{k[1]}")
+def test_max_pool_grad_after_a_relu_routes_ties_as_tensorflow(tf, k):
+    """Windows tiling the input (stride = window) over a ReLU's output rounded to a few
+    values: most windows hold their maximum more than once (zeros, 0.0 beside -0.0, equal
+    numbers at every offset), and only the first of them takes the gradient."""
+    rng = np.random.default_rng(7)
+    x = np.maximum(np.round(rng.standard_normal((3, 6 * k[0], 6 * k[1], 5)) * 1.5) - 1.0, 0.0)
+    x = x.astype(np.float32)
+    x[rng.random(x.shape) < 0.2] = -0.0
+    attrs = {"ksize": [1, k[0], k[1], 1], "strides": [1, k[0], k[1], 1], "padding": "VALID"}
+    y = x.reshape(3, 6, k[0], 6, k[1], 5).max(axis=(2, 4))
+    dy = arr(3, 6, 6, 5)
+    ours, theirs = run_raw_op(tf, "MaxPoolGrad", {"orig_input": x, "orig_output": y, "grad": dy},
+                              attrs)
+    np.testing.assert_array_equal(ours, theirs)
+
+
 @pytest.mark.parametrize("padding,stride,shape,k", GEOMETRIES, ids=_IDS)
 def test_pool_grad_kernels_match_tensorflow(tf, padding, stride, shape, k):
     x = arr(*shape)
