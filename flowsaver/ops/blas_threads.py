@@ -319,3 +319,26 @@ def over_rows(fn, rows: int, elements: int) -> None:
     pieces = min(rows, 2 * workers)
     split(lambda c: fn(*c), [(rows * i // pieces, rows * (i + 1) // pieces)
                              for i in range(pieces)])
+
+
+DEFAULT_L2_BYTES = 512 << 10
+_CACHE_DIR = "/sys/devices/system/cpu/cpu0/cache"
+
+
+def l2_cache_bytes() -> int:
+    """A core's L2 cache in bytes (Linux's sysfs), else DEFAULT_L2_BYTES."""
+    try:
+        for index in sorted(os.listdir(_CACHE_DIR)):
+            if not index.startswith("index"):
+                continue
+            with open(os.path.join(_CACHE_DIR, index, "level")) as f:
+                if f.read().strip() != "2":
+                    continue
+            with open(os.path.join(_CACHE_DIR, index, "size")) as f:
+                text = f.read().strip().upper()
+            scale = {"K": 1 << 10, "M": 1 << 20}.get(text[-1:], 1)
+            size = int(text.rstrip("KM")) * scale
+            return size if size > 0 else DEFAULT_L2_BYTES
+    except (OSError, ValueError):
+        pass
+    return DEFAULT_L2_BYTES

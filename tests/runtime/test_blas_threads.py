@@ -246,3 +246,20 @@ def test_a_deep_product_is_cut_by_depth_the_same_way_idle_or_busy(monkeypatch, t
     np.testing.assert_array_equal(results[0], results[1])
     want = a.astype(np.float64) @ b.astype(np.float64)
     np.testing.assert_allclose(results[0], want, rtol=1e-4, atol=1e-2)
+
+
+def test_l2_cache_size_comes_from_sysfs_or_the_default(monkeypatch, tmp_path):
+    for index, level, size in (("index0", "1", "48K"), ("index2", "2", "1024K"),
+                               ("index3", "3", "32M")):
+        (tmp_path / index).mkdir()
+        (tmp_path / index / "level").write_text(level + "\n")
+        (tmp_path / index / "size").write_text(size + "\n")
+    (tmp_path / "uevent").write_text("")
+    monkeypatch.setattr(blas_threads, "_CACHE_DIR", str(tmp_path))
+    assert blas_threads.l2_cache_bytes() == 1 << 20
+    (tmp_path / "index2" / "size").write_text("2M\n")
+    assert blas_threads.l2_cache_bytes() == 2 << 20
+    (tmp_path / "index2" / "size").write_text("garbage\n")
+    assert blas_threads.l2_cache_bytes() == blas_threads.DEFAULT_L2_BYTES
+    monkeypatch.setattr(blas_threads, "_CACHE_DIR", str(tmp_path / "missing"))
+    assert blas_threads.l2_cache_bytes() == blas_threads.DEFAULT_L2_BYTES
