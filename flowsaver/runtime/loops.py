@@ -57,12 +57,14 @@ class LoopRunner:
         cross = list(dict.fromkeys(t for t in used if t in head_made))
         switched = [s.inputs[0] for s in frame.switches]
         self.num_switches = len(switched)
-        head = executor.plan_units(frame.head, [frame.loop_cond.outputs[0]] + switched + cross,
-                                   merged + invariants, ctx, build_loop)
+        head_fetches = [frame.loop_cond.outputs[0]] + switched + cross
+        head = executor.plan_units(frame.head, head_fetches, merged + invariants, ctx,
+                                   build_loop, executor.unread_ops(frame.head, head_fetches, ()))
         body_feeds = [s.outputs[1] for s in frame.switches] + cross + merged + invariants
         targets = [c for n in frame.nexts for c in n.control_inputs if c in body_units]
-        body = executor.plan_units(frame.body, [n.inputs[0] for n in frame.nexts], body_feeds,
-                                   ctx, build_loop)
+        body_fetches = [n.inputs[0] for n in frame.nexts]
+        body = executor.plan_units(frame.body, body_fetches, body_feeds, ctx, build_loop,
+                                   executor.unread_ops(frame.body, body_fetches, targets))
         self.head = runners.runner_for(head)
         self.body = runners.runner_for(body, targets)
         switch_of = {s: j for j, s in enumerate(frame.switches)}

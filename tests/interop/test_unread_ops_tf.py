@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from parity import tf1_mode
 
 import flowsaver
 
 FOUR = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
-
-
-def _v1(tf):
-    return tf.compat.v1
 
 
 def _gate(api, deps, x):
@@ -69,6 +66,16 @@ def inside_a_cond_graph(api):
     return [out], {x: FOUR, flag: False}
 
 
+def inside_a_loop_body(api):
+    x = api.placeholder(api.float32, [None], name="x")
+
+    def body(i, acc):
+        bad = api.reshape(acc, [3], name="bad")
+        with api.control_dependencies([bad]):
+            return i + 1, acc * 2.0
+    return list(api.while_loop(lambda i, acc: i < 3, body, [api.constant(0), x])), {x: FOUR}
+
+
 def a_check_numerics(api):
     x = api.placeholder(api.float32, [None], name="x")
     check = api.check_numerics(x, "x holds a NaN")
@@ -84,7 +91,7 @@ def a_stateful_op_behind_a_pure_one(api):
 
 CASES = [control_only, fetched_too, a_target, a_pure_chain, read_by_a_fetched_op,
          only_its_static_shape_read,
-         inside_a_cond_graph, a_check_numerics, a_stateful_op_behind_a_pure_one]
+         inside_a_cond_graph, inside_a_loop_body, a_check_numerics, a_stateful_op_behind_a_pure_one]
 
 
 def _outcome(api, case):
@@ -105,7 +112,8 @@ def _outcome(api, case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__ for c in CASES])
 def test_unread_ops_run_as_in_tensorflow(tf, case):
-    theirs = _outcome(_v1(tf), case)
+    with tf1_mode(tf) as v1:   # TF1's while_loop: Enter, Merge, Switch, NextIteration, Exit
+        theirs = _outcome(v1, case)
     ours = _outcome(flowsaver, case)
     if isinstance(theirs, str):
         assert ours == theirs
