@@ -17,6 +17,7 @@ processes used meanwhile, so that a noisy run shows as one.
 Usage (from the repository root):
   PYTHONPATH=. .venv/bin/python bench/bench_bundle.py [--size-mib 512] [--repeat 7]
                                                       [--dir /tmp] [--quick] [--verbose]
+                                                      [--busy] [--out bench/results.md]
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -443,19 +446,26 @@ def main(argv=None) -> None:
     parser.add_argument("--dir", default=None, help="parent of the scratch directory")
     parser.add_argument("--quick", action="store_true", help="64 MiB, 3 repetitions")
     parser.add_argument("--verbose", action="store_true", help="print every sample")
+    parser.add_argument("--busy", action="store_true",
+                        help="run beside two `while True: pass` processes")
+    parser.add_argument("--out", default=RESULTS, help="where the report goes")
     args = parser.parse_args(argv)
     if args.quick:
         args.size_mib, args.repeat = 64, 3
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     log = print if args.verbose else (lambda *a: None)
 
-    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     tensors = make_tensors(args.size_mib * MIB)
     size = nbytes(tensors)
     workdir = tempfile.mkdtemp(prefix="flowsaver-bench-", dir=args.dir)
     print(f"{len(tensors)} tensors, {size / MIB:.1f} MiB, largest "
           f"{max(a.nbytes for a in tensors.values()) / MIB:.1f} MiB, in {workdir}")
+    spinners = []
     try:
+        for _ in range(2 if args.busy else 0):
+            spinners.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+        time.sleep(1.0 if spinners else 0)
+        load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         tf_saver = TFSaver(tensors)
         writers = {"flowsaver": flowsaver_writer(tensors), "TF Saver.save": tf_saver,
                    "safetensors": safetensors_writer(tensors), RAW: raw_writer(tensors)}
@@ -469,17 +479,21 @@ def main(argv=None) -> None:
         o_times = bench_open(small_prefix, args.repeat)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        for p in spinners:
+            p.terminate()
+            p.wait()
 
-    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     report = "\n".join([
-        "## Checkpoint benchmark (`bench/bench_bundle.py`)", "",
+        "## Checkpoint benchmark (`bench/bench_bundle.py`)" +
+        (", beside two busy processes" if args.busy else ""), "",
         environment(args, size, workdir, identical, (load_before, load_after)),
         table("Write every tensor (fresh files each time)", w_times, size),
         table("Read every tensor into NumPy", r_times, size),
         open_table(o_times),
         targets(w_times, r_times, o_times)])
     print(report)
-    with open(RESULTS, "w") as f:
+    with open(args.out, "w") as f:
         f.write(report)
 
 
