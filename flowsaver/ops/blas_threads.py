@@ -264,14 +264,20 @@ def _depth_split(a: np.ndarray, b: np.ndarray, out, workers: int) -> np.ndarray:
     def piece(cut):
         return np.matmul(a[:, cut[0]:cut[1]], b[cut[0]:cut[1]])
 
-    partial = split(piece, cuts) if workers >= 2 else [piece(cut) for cut in cuts]
-    total = partial[0]
-    for part in partial[1:]:
-        total += part
+    total = sum_in_order(split(piece, cuts) if workers >= 2 else [piece(cut) for cut in cuts])
     if out is None:
         return total
     np.copyto(out, total)
     return out
+
+
+def sum_in_order(partials: list) -> np.ndarray:
+    """The sum of fresh partial results, added first to last into the first: the same
+    rounding however many threads made them."""
+    total = partials[0]
+    for part in partials[1:]:
+        total += part
+    return total
 
 
 # A product of few rows by a transposed matrix (``a @ w.T``: the input gradient of a dense

@@ -236,15 +236,15 @@ def pool_reduce(xp: np.ndarray, out_hw, geo: Geometry, combine) -> np.ndarray:
         part = xp[lo:hi]
         rows = [part[:, i:i + (oh - 1) * sh + 1:sh] for i in range(kh)]
         if kh > 1:
-            rows = [_combined(rows, combine, None)]
+            rows = [combined(rows, combine, None)]
         cols = [rows[0][:, :, j:j + (ow - 1) * sw + 1:sw] for j in range(kw)]
-        _combined(cols, combine, out[lo:hi])
+        combined(cols, combine, out[lo:hi])
 
     blas_threads.over_rows(images, n, xp.size)
     return out
 
 
-def _combined(views: list, combine, out):
+def combined(views: list, combine, out):
     """``combine`` over ``views``, in order, into ``out`` (a fresh array when None)."""
     if len(views) == 1:
         if out is None:

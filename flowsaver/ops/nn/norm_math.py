@@ -38,13 +38,6 @@ def _each(fn, parts: list, elements: int) -> list:
     return [fn(part) for part in parts]
 
 
-def _in_order(partials: list) -> np.ndarray:
-    total = partials[0]
-    for part in partials[1:]:
-        total = total + part
-    return total
-
-
 def column_sums(x2: np.ndarray) -> np.ndarray:
     """Sum of each column of a (rows, C) matrix."""
     return np.ones(x2.shape[0], x2.dtype) @ x2
@@ -63,7 +56,7 @@ def train_forward(x2: np.ndarray, scale, offset, eps):
         centred = np.subtract(x2[lo:hi], mean, out=y[lo:hi])
         return np.einsum("ij,ij->j", centred, centred)
 
-    var = _in_order(_each(centre, parts, x2.size)) / count
+    var = blas_threads.sum_in_order(_each(centre, parts, x2.size)) / count
     a = (np.float32(1) / np.sqrt(var + eps)).astype(np.float32) * scale
 
     def scale_shift(part):
@@ -107,8 +100,8 @@ def backward(dy2: np.ndarray, x2: np.ndarray, scale, mean, var, eps, training: b
         return column_sums(dy2[lo:hi]), np.einsum("ij,ij->j", dy2[lo:hi], piece)
 
     partials = _each(sums, parts, x2.size)
-    offset_grad = _in_order([p[0] for p in partials])
-    scale_grad = _in_order([p[1] for p in partials]) * inv
+    offset_grad = blas_threads.sum_in_order([p[0] for p in partials])
+    scale_grad = blas_threads.sum_in_order([p[1] for p in partials]) * inv
     k = (scale * inv).astype(np.float32)
     n = np.float32(max(rows, 1))
     slope = (-k * inv * scale_grad / n).astype(np.float32)
