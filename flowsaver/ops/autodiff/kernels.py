@@ -124,7 +124,7 @@ def _broadcast_to_shape(op):
 def _broadcast_to(op, ctx):
     def run(x, shape):
         try:
-            return np.array(np.broadcast_to(x, _ints(shape)))
+            return np.array(np.broadcast_to(x, _ints(shape)), order="C")
         except ValueError:
             raise _invalid(op, f"Unable to broadcast tensor of shape {list(np.shape(x))} to "
                                f"tensor of shape {_ints(shape)}") from None
