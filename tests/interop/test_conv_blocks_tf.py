@@ -228,3 +228,54 @@ def test_max_pool_nan_and_infinity_windows_match_tensorflow(tf, k, s, padding, d
     ours, theirs = run_raw_op(tf, "MaxPoolGrad", {"orig_input": x, "orig_output": y,
                                                   "grad": dy}, attrs)
     assert_close(ours, theirs, rtol=0, atol=0, what="MaxPoolGrad")
+
+
+DEPTHWISE = [  # (filter HxW, strides, padding, dilations)
+    ((3, 3), [1, 1, 1, 1], "SAME", [1, 1, 1, 1]),
+    ((3, 2), [1, 1, 1, 1], "VALID", [1, 1, 1, 1]),
+    ((3, 3), [1, 2, 2, 1], "SAME", [1, 1, 1, 1]),
+    ((2, 3), [1, 2, 1, 1], "VALID", [1, 1, 1, 1]),
+    ((3, 3), [1, 1, 1, 1], "SAME", [1, 2, 2, 1]),
+    ((5, 5), [1, 1, 1, 1], "SAME", [1, 1, 1, 1]),
+]
+DEPTHWISE_BLOCKS = [8, 150, 5000]   # a row per block, bands of rows, several images
+
+
+@pytest.mark.parametrize("multiplier", [1, 3])
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("block", DEPTHWISE_BLOCKS)
+@pytest.mark.parametrize("k,strides,padding,dilations", DEPTHWISE)
+def test_blocked_depthwise_kernels_match_tensorflow(tf, monkeypatch, block, k, strides,
+                                                    padding, dilations, workers, multiplier):
+    """DepthwiseConv2dNative and both gradients in blocks of output rows (ops/nn/
+    depthwise_math.py), shrunk here so that every split occurs, on one thread or two.
+
+    TensorFlow's raw gradient ops are wrong with dilations (measured with 2.21: their
+    values fail the adjoint identity below, while the gradient TensorFlow's own
+    ``tf.nn.depthwise_conv2d`` takes, through space-to-batch, agrees with ours), so
+    dilated gradients are checked by that identity: for the linear map y = conv(x, f),
+    <y, dy> = <x, dx> = <f, df>."""
+    from flowsaver.ops.nn import depthwise_math
+    monkeypatch.setattr(depthwise_math, "BLOCK_ELEMENTS", block)
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: workers)
+    monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: workers)
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_ELEMENTS", 1)
+    f = RNG.standard_normal(k + (4, multiplier)).astype(np.float32)
+    attrs = _attrs(strides, padding, dilations)
+    y, theirs = run_raw_op(tf, "DepthwiseConv2dNative", {"input": X, "filter": f}, attrs)
+    assert_close(y, theirs, rtol=1e-5, atol=1e-5, what="DepthwiseConv2dNative")
+    dy = RNG.standard_normal(y.shape).astype(np.float32)
+    dx, theirs_dx = run_raw_op(tf, "DepthwiseConv2dNativeBackpropInput", {
+        "input_sizes": np.array(X.shape, np.int32), "filter": f, "out_backprop": dy}, attrs)
+    df, theirs_df = run_raw_op(tf, "DepthwiseConv2dNativeBackpropFilter", {
+        "input": X, "filter_sizes": np.array(f.shape, np.int32), "out_backprop": dy}, attrs)
+    if dilations == [1, 1, 1, 1]:
+        assert_close(dx, theirs_dx, rtol=1e-5, atol=1e-5,
+                     what="DepthwiseConv2dNativeBackpropInput")
+        assert_close(df, theirs_df, rtol=1e-4, atol=1e-4,
+                     what="DepthwiseConv2dNativeBackpropFilter")
+    else:
+        assert dx.shape == X.shape and df.shape == f.shape
+        inner = np.vdot(y.astype(np.float64), dy)
+        np.testing.assert_allclose(np.vdot(X.astype(np.float64), dx), inner, rtol=1e-5)
+        np.testing.assert_allclose(np.vdot(f.astype(np.float64), df), inner, rtol=1e-5)

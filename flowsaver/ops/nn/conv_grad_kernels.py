@@ -141,12 +141,14 @@ def _im2col(xp: np.ndarray, k_hw, out_hw, strides, dilations) -> np.ndarray:
     return cols.reshape(n * out_hw[0] * out_hw[1], k_hw[0] * k_hw[1] * c)
 
 
-def _spread(grad: np.ndarray, win: Window, k_hw, in_hw, pads) -> np.ndarray:
+def spread_gradient(grad: np.ndarray, win: Window, k_hw, in_hw, pads,
+                    slot: str | None = None) -> np.ndarray:
     """The output gradient placed where a flipped-filter correlation reads it back.
 
     Input pixel q receives dy[o] * f[k] for every o*s + k*d == q + pad_before; with
     dy's pixel o written at o*s + (K-1)*d - pad_before, that is a plain stride-1 dilated
     correlation with the flipped filter, so the input gradient is one im2col + matmul.
+    With ``slot`` the result is scratch memory of that arena slot (``conv_gemm.scratch``).
     """
     n, oh, ow, o = grad.shape
     size, index = [], []
@@ -159,8 +161,12 @@ def _spread(grad: np.ndarray, win: Window, k_hw, in_hw, pads) -> np.ndarray:
         size.append(length)
         index.append((slice(first, max(first, last)),
                       slice(offset + first * s, offset + max(first, last - 1) * s + 1, s)))
-    spread = np.zeros((n, size[0], size[1], o), grad.dtype)
     (src_h, dst_h), (src_w, dst_w) = index
+    if slot is None:
+        spread = np.zeros((n, size[0], size[1], o), grad.dtype)
+    else:
+        spread = conv_gemm.scratch(slot, (n, size[0], size[1], o), grad.dtype)
+        spread.fill(0)
     if src_h.stop > src_h.start and src_w.stop > src_w.start:
         spread[:, dst_h, dst_w] = grad[:, src_h, src_w]
     return spread
@@ -210,7 +216,7 @@ def _conv_input_grad(op, ctx):
         if groups == 1:
             out = conv_gemm.conv_input_grad(grad, f, (h, w), pads, win.strides, win.dilations)
             return win.from_nhwc(out).astype(dtype, copy=False)
-        spread = _spread(grad, win, (kh, kw), (h, w), pads)
+        spread = spread_gradient(grad, win, (kh, kw), (h, w), pads)
         flipped = f[::-1, ::-1]
         parts = []
         for g in range(groups):

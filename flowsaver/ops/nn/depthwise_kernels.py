@@ -2,8 +2,10 @@
 
 ``DepthwiseConv2dNative`` convolves each input channel ``c`` with its own ``M`` filters
 (filter shape ``[KH, KW, C, M]``); output channel ``c * M + m`` is channel ``c`` under
-filter ``m``. Every kernel loops over the KH * KW window offsets and does one strided
-multiply-add per offset, never a loop over pixels; NCHW is transposed to NHWC and back.
+filter ``m``. The arithmetic is in ``depthwise_math`` (blocks of output rows, one einsum
+each, over the kernel threads); the input gradient is the forward correlation of the
+output gradient, spread back to input positions, with the flipped filter. NCHW is
+transposed to NHWC and back.
 """
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops.nn.conv_grad_kernels import Window
-from flowsaver.ops.nn.conv_kernels import pad_spatial
+from flowsaver.ops.nn import conv_gemm, depthwise_math
+from flowsaver.ops.nn.conv_grad_kernels import Window, spread_gradient
 from flowsaver.ops.nn.kernels import merge_dim, rank_error
 from flowsaver.ops.registry import OpTable
 from flowsaver.ops.shapes import partial_shape
@@ -68,15 +70,6 @@ def _float(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) if x.dtype == np.float16 else x
 
 
-def _offsets(win: Window, k_hw, out_hw):
-    """For each window offset (i, j): the strided (rows, cols) of the padded input it reads."""
-    (sh, sw), (dh, dw) = win.strides, win.dilations
-    for i in range(k_hw[0]):
-        rows = slice(i * dh, i * dh + (out_hw[0] - 1) * sh + 1, sh)
-        for j in range(k_hw[1]):
-            yield i, j, rows, slice(j * dw, j * dw + (out_hw[1] - 1) * sw + 1, sw)
-
-
 def _plan(win: Window, hw, k_hw):
     top, bottom, oh = win.plan(0, hw[0], k_hw[0])
     left, right, ow = win.plan(1, hw[1], k_hw[1])
@@ -104,10 +97,7 @@ def _depthwise(op, ctx):
             raise errors.InvalidArgumentError(
                 None, op, f"input and filter must have the same depth: {c} vs {fc}")
         pads, (oh, ow) = _plan(win, (h, w), (kh, kw))
-        xp = pad_spatial(x, pads)
-        out = np.zeros((n, oh, ow, c, m), np.result_type(x, f))
-        for i, j, rows, cols in _offsets(win, (kh, kw), (oh, ow)):
-            out += xp[:, rows, cols, :, None] * f[i, j]
+        out = depthwise_math.correlate(x, f, pads, (oh, ow), win.strides, win.dilations)
         return win.from_nhwc(out.reshape(n, oh, ow, c * m)).astype(dtype, copy=False)
     return run
 
@@ -123,12 +113,23 @@ def _depthwise_input_grad(op, ctx):
         kh, kw, _, m = f.shape
         pads, (oh, ow) = _plan(win, (h, w), (kh, kw))
         _check_grad(win, grad, (n, oh, ow, c * m))
-        g = grad.reshape(n, oh, ow, c, m)
-        out = np.zeros((n, h + sum(pads[0]), w + sum(pads[1]), c), grad.dtype)
-        for i, j, rows, cols in _offsets(win, (kh, kw), (oh, ow)):
-            out[:, rows, cols] += np.einsum("nhwcm,cm->nhwc", g, f[i, j])
-        out = out[:, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + w]
-        return win.from_nhwc(np.ascontiguousarray(out)).astype(dtype, copy=False)
+        # input pixel q receives grad[o] * f[k] wherever o * s + k * d == q + pad: a
+        # stride-1 correlation with the flipped filter of the gradient, padded (stride 1)
+        # or spread out with zeros between its pixels (larger strides)
+        flipped = f[::-1, ::-1].reshape(kh, kw, c * m, 1)
+        reach = [(k - 1) * d for k, d in zip((kh, kw), win.dilations)]
+        around = [(r - p[0], size + r - (r - p[0]) - o)
+                  for r, p, size, o in zip(reach, pads, (h, w), (oh, ow))]
+        if tuple(win.strides) == (1, 1) and min(around[0] + around[1]) >= 0:
+            out = depthwise_math.correlate(grad, flipped, around, (h, w), (1, 1),
+                                           win.dilations)
+        else:
+            spread = spread_gradient(grad, win, (kh, kw), (h, w), pads, slot=conv_gemm.PAD)
+            out = depthwise_math.correlate(spread, flipped, ((0, 0), (0, 0)), (h, w), (1, 1),
+                                           win.dilations)
+        out = out.reshape(n, h, w, c, m)
+        out = out[..., 0] if m == 1 else out.sum(axis=-1)
+        return win.from_nhwc(out).astype(dtype, copy=False)
     return run
 
 
@@ -143,10 +144,7 @@ def _depthwise_filter_grad(op, ctx):
         n, h, w, _ = x.shape
         pads, (oh, ow) = _plan(win, (h, w), (kh, kw))
         _check_grad(win, grad, (n, oh, ow, c * m))
-        g = grad.reshape(n, oh, ow, c, m)
-        xp = pad_spatial(x, pads)
-        out = np.zeros((kh, kw, c, m), grad.dtype)
-        for i, j, rows, cols in _offsets(win, (kh, kw), (oh, ow)):
-            out[i, j] = np.einsum("nhwc,nhwcm->cm", xp[:, rows, cols], g)
+        out = depthwise_math.filter_sums(x, grad.reshape(n, oh, ow, c, m), pads, (kh, kw),
+                                         win.strides, win.dilations)
         return out.astype(dtype, copy=False)
     return run

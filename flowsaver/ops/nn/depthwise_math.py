@@ -1,0 +1,130 @@
+"""Depthwise convolution's arithmetic: block by block of output rows, spread over threads.
+
+A depthwise convolution is KH*KW elementwise products per output value, one per window
+offset, with no sum over channels: nothing a matrix product could take. Done as whole
+arrays, every offset costs a pass through memory for its product and one for the running
+sum (a MobileNet-size layer, 16 x 56 x 56 x 128 with a 3x3 filter, took 43 ms: twelve
+times TensorFlow's). Here each block of output rows is one ``einsum`` over a strided view
+of the receptive fields (no copy, no temporary: the sum over the window runs in NumPy's
+inner loop), and the blocks, sized for a core's cache, are dealt over the kernel threads
+(``blas_threads.split``; NumPy releases the GIL in einsum). Sums over the batch (the
+filter gradient) are taken per fixed run of blocks and added in run order, so their
+rounding does not depend on the threads.
+
+Measured on that layer, 2-core AVX-512 VM: forward 43 -> 7.4 ms, filter gradient 16 ->
+5.1 ms (TensorFlow 3.5 ms forward).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from flowsaver.ops import blas_threads
+from flowsaver.ops.nn import conv_gemm
+
+# Output values per block (and gradient values read, for the filter gradient): the layer
+# above ran equally fast with 2**16 to 2**19, slower with 2**15 and less.
+BLOCK_ELEMENTS = 1 << 17
+# Runs of blocks the threads take one by one (and the filter gradient sums in order).
+PARTS = 8
+# The arena slot (per thread) of a block's padded input rows.
+BLOCK = "depthwise_block"
+
+
+def _blocks(n: int, oh: int, row_elements: int) -> list:
+    """(n0, n1, h0, h1) blocks of output rows of about BLOCK_ELEMENTS values: whole images
+    when one fits, else bands of rows of one image."""
+    per_image = oh * row_elements
+    if per_image <= BLOCK_ELEMENTS:
+        step = max(1, BLOCK_ELEMENTS // max(1, per_image))
+        return [(n0, min(n, n0 + step), 0, oh) for n0 in range(0, n, step)]
+    rows = max(1, BLOCK_ELEMENTS // max(1, row_elements))
+    return [(n0, n0 + 1, h0, min(oh, h0 + rows)) for n0 in range(n) for h0 in range(0, oh, rows)]
+
+
+def _windows(x: np.ndarray, block, pads, out_w: int, k_hw, strides, dilations):
+    """Read-only (n1-n0, h1-h0, OW, KH, KW, C) view of the receptive fields of output rows
+    h0:h1 of images n0:n1 of NHWC ``x`` padded by ``pads`` with zeros. The padding is
+    made for the block alone, in this thread's scratch memory (a cache-sized copy of the
+    rows it reads), rather than as a padded copy of the whole input."""
+    n0, n1, h0, h1 = block
+    (sh, sw), (dh, dw) = strides, dilations
+    (top, bottom), (left, right) = pads
+    if top or bottom or left or right:
+        h, w, c = x.shape[1:]
+        first = h0 * sh - top
+        rows = (h1 - h0 - 1) * sh + (k_hw[0] - 1) * dh + 1
+        source = conv_gemm.scratch(BLOCK, (n1 - n0, rows, w + left + right, c), x.dtype)
+        lo, hi = min(max(first, 0), h), max(min(first + rows, h), 0)
+        if lo < hi:
+            source[:, :lo - first] = 0
+            source[:, hi - first:] = 0
+            inner = source[:, lo - first:hi - first]
+            inner[:, :, :left] = 0
+            inner[:, :, left + w:] = 0
+            inner[:, :, left:left + w] = x[n0:n1, lo:hi]
+        else:
+            source.fill(0)
+        n0, n1, h0, h1 = 0, n1 - n0, 0, h1 - h0
+    else:
+        source = x
+    s0, s1, s2, s3 = source.strides
+    shape = (n1 - n0, h1 - h0, out_w, k_hw[0], k_hw[1], source.shape[3])
+    steps = (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
+    return as_strided(source[n0:n1, h0 * sh:], shape, steps, writeable=False)
+
+
+def _run(fn, blocks: list, elements: int) -> list:
+    """``fn`` over fixed runs of ``blocks`` (one result per run, in order), on the kernel
+    threads when the work is large enough to pay for them."""
+    runs = conv_gemm.deal(blocks, min(len(blocks), PARTS))
+    if blas_threads.elementwise_workers(elements) > 1:
+        return blas_threads.split(fn, runs, short_calls=True)
+    return [fn(run) for run in runs]
+
+
+def correlate(x: np.ndarray, taps: np.ndarray, pads, out_hw, strides,
+              dilations) -> np.ndarray:
+    """NHWC ``x`` (N, H, W, C), zero-padded by ``pads``, correlated channel by channel with
+    ``taps`` (KH, KW, C, M): a fresh (N, OH, OW, C, M) array, each value the sum over
+    window offsets in row-major order."""
+    n, c = x.shape[0], x.shape[3]
+    kh, kw, _, m = taps.shape
+    oh, ow = out_hw
+    dtype = np.result_type(x, taps)
+    out = np.empty((n, oh, ow, c, m), dtype)
+    blocks = _blocks(n, oh, ow * c * m)
+    if not blocks or not out.size:
+        return out
+
+    def run(part):
+        for block in part:
+            np.einsum("nhwijc,ijcm->nhwcm",
+                      _windows(x, block, pads, ow, (kh, kw), strides, dilations), taps,
+                      out=out[block[0]:block[1], block[2]:block[3]])
+
+    _run(run, blocks, out.size * kh * kw)
+    return out
+
+
+def filter_sums(x: np.ndarray, grad: np.ndarray, pads, k_hw, strides,
+                dilations) -> np.ndarray:
+    """d(loss)/d(filter) (KH, KW, C, M) of a depthwise convolution of ``x`` zero-padded by
+    ``pads`` whose output gradient is ``grad`` (N, OH, OW, C, M): per window offset and
+    channel, the sum over all output pixels of the input it read times the gradient."""
+    n, oh, ow, c, m = grad.shape
+    kh, kw = k_hw
+    dtype = np.result_type(x, grad)
+    blocks = _blocks(n, oh, ow * c * m)
+    if not blocks or not grad.size:
+        return np.zeros((kh, kw, c, m), dtype)
+
+    def run(part):
+        total = np.zeros((kh, kw, c, m), dtype)
+        for block in part:
+            total += np.einsum("nhwijc,nhwcm->ijcm",
+                               _windows(x, block, pads, ow, k_hw, strides, dilations),
+                               grad[block[0]:block[1], block[2]:block[3]])
+        return total
+
+    return blas_threads.sum_in_order(_run(run, blocks, grad.size * kh * kw))
