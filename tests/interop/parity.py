@@ -65,16 +65,19 @@ def run_built(tf, built, feeds=None, init=False):
     return our_out, their_out
 
 
-def run_raw_op(tf, op_type, inputs, attrs):
+def run_raw_op(tf, op_type, inputs, attrs, ours_only=False):
     """``op_type`` on ``inputs`` (a dict by argument name) and ``attrs``: TensorFlow's raw op
-    in graph mode, and flowsaver's op built with create_op; ``(ours, theirs)``."""
+    in graph mode, and flowsaver's op built with create_op; ``(ours, theirs)``, theirs None
+    with ``ours_only`` (an op TensorFlow has no kernel for here)."""
     from flowsaver.ops.op_builder import create_op
-    with tf1_mode(tf) as v1:
-        g = v1.Graph()
-        with g.as_default():
-            out = getattr(tf.raw_ops, op_type)(**inputs, **attrs)
-        with v1.Session(graph=g) as sess:
-            theirs = sess.run(out)
+    theirs = None
+    if not ours_only:
+        with tf1_mode(tf) as v1:
+            g = v1.Graph()
+            with g.as_default():
+                out = getattr(tf.raw_ops, op_type)(**inputs, **attrs)
+            with v1.Session(graph=g) as sess:
+                theirs = sess.run(out)
     g = flowsaver.Graph()
     with g.as_default():
         out = create_op(op_type, list(inputs.values()), attrs)

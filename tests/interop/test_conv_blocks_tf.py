@@ -279,3 +279,52 @@ def test_blocked_depthwise_kernels_match_tensorflow(tf, monkeypatch, block, k, s
         inner = np.vdot(y.astype(np.float64), dy)
         np.testing.assert_allclose(np.vdot(X.astype(np.float64), dx), inner, rtol=1e-5)
         np.testing.assert_allclose(np.vdot(f.astype(np.float64), df), inner, rtol=1e-5)
+
+
+GROUPED_FILTERS = [(2, 6), (1, 8), (1, 4)]   # (filter depth, outputs): 2 groups; 4 of one
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("depth,outputs", GROUPED_FILTERS)
+@pytest.mark.parametrize("k,strides,padding,dilations", GEOMETRIES[:7])
+def test_grouped_conv_kernels_match_tensorflow(tf, monkeypatch, k, strides, padding,
+                                               dilations, depth, outputs, workers):
+    """Conv2D whose filter sees a part of the input channels (grouped_conv.py): groups of
+    two channels go through the blocked products, groups of one through the depthwise
+    kernels; in small blocks, on one thread or two. TensorFlow has no grouped gradient
+    kernels on the CPU ("not supported on CPU"), so the gradients are compared with its
+    ungrouped gradients of each group's slices, side by side."""
+    from flowsaver.ops.nn import depthwise_math
+    monkeypatch.setattr(conv_gemm, "CHUNK_BYTES", 2000)
+    monkeypatch.setattr(depthwise_math, "BLOCK_ELEMENTS", 150)
+    monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: workers)
+    monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: workers)
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1)
+    monkeypatch.setattr(blas_threads, "SPLIT_MIN_ELEMENTS", 1)
+    f = RNG.standard_normal(k + (depth, outputs)).astype(np.float32)
+    attrs = _attrs(strides, padding, dilations)
+    y, theirs = run_raw_op(tf, "Conv2D", {"input": X, "filter": f}, attrs)
+    assert_close(y, theirs, rtol=1e-5, atol=1e-5, what="Conv2D")
+    dy = RNG.standard_normal(y.shape).astype(np.float32)
+    dx, _ = run_raw_op(tf, "Conv2DBackpropInput", {
+        "input_sizes": np.array(X.shape, np.int32), "filter": f, "out_backprop": dy}, attrs,
+        ours_only=True)
+    df, _ = run_raw_op(tf, "Conv2DBackpropFilter", {
+        "input": X, "filter_sizes": np.array(f.shape, np.int32), "out_backprop": dy}, attrs,
+        ours_only=True)
+    groups = X.shape[3] // depth
+    per = outputs // groups
+    for g in range(groups):
+        xg = np.ascontiguousarray(X[..., g * depth:(g + 1) * depth])
+        fg = np.ascontiguousarray(f[..., g * per:(g + 1) * per])
+        dyg = np.ascontiguousarray(dy[..., g * per:(g + 1) * per])
+        _, theirs = run_raw_op(tf, "Conv2DBackpropInput", {
+            "input_sizes": np.array(xg.shape, np.int32), "filter": fg, "out_backprop": dyg},
+            attrs)
+        assert_close(dx[..., g * depth:(g + 1) * depth], theirs, rtol=1e-5, atol=1e-5,
+                     what=f"Conv2DBackpropInput, group {g}")
+        _, theirs = run_raw_op(tf, "Conv2DBackpropFilter", {
+            "input": xg, "filter_sizes": np.array(fg.shape, np.int32), "out_backprop": dyg},
+            attrs)
+        assert_close(df[..., g * per:(g + 1) * per], theirs, rtol=1e-4, atol=1e-4,
+                     what=f"Conv2DBackpropFilter, group {g}")

@@ -242,6 +242,37 @@ def slab_input_grad(grad: np.ndarray, f: np.ndarray, in_hw, pads, strides, dilat
         out[:, :, top:top + in_hw[0], left:left + in_hw[1]].transpose(1, 2, 3, 0))
 
 
+def spread(grad: np.ndarray, k_hw, in_hw, pads, strides, dilations,
+           slot: str | None = None) -> np.ndarray:
+    """The output gradient placed where a flipped-filter correlation reads it back.
+
+    Input pixel q receives dy[o] * f[k] for every o*s + k*d == q + pad_before; with
+    dy's pixel o written at o*s + (K-1)*d - pad_before, that is a plain stride-1 dilated
+    correlation with the flipped filter, so the input gradient is one im2col + matmul.
+    With ``slot`` the result is scratch memory of that arena slot (``scratch``).
+    """
+    n, oh, ow, o = grad.shape
+    size, index = [], []
+    for axis, (out, k) in enumerate(((oh, k_hw[0]), (ow, k_hw[1]))):
+        s, d = strides[axis], dilations[axis]
+        length = in_hw[axis] + (k - 1) * d
+        offset = (k - 1) * d - pads[axis][0]
+        first = max(0, -(offset // s) if offset < 0 else 0)  # outputs landing before 0
+        last = min(out, (length - 1 - offset) // s + 1) if length - 1 >= offset else 0
+        size.append(length)
+        index.append((slice(first, max(first, last)),
+                      slice(offset + first * s, offset + max(first, last - 1) * s + 1, s)))
+    (src_h, dst_h), (src_w, dst_w) = index
+    if slot is None:
+        out = np.zeros((n, size[0], size[1], o), grad.dtype)
+    else:
+        out = scratch(slot, (n, size[0], size[1], o), grad.dtype)
+        out.fill(0)
+    if src_h.stop > src_h.start and src_w.stop > src_w.start:
+        out[:, dst_h, dst_w] = grad[:, src_h, src_w]
+    return out
+
+
 def conv_forward(x: np.ndarray, f: np.ndarray, pads, out_hw, strides, dilations):
     """NHWC ``x`` convolved with HWIO ``f`` (one group): a fresh (N, OH, OW, O) array."""
     kh, kw, c, o = f.shape

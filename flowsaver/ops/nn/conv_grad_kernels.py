@@ -4,7 +4,7 @@
 output gradient; ``Conv2DBackpropInput`` is, at stride 1, a correlation of the padded
 output gradient with the flipped filter (im2col and one product), and otherwise one product
 whose KH*KW patch planes are added back into place (col2im); see conv_gemm.py. Grouped
-convolutions do one product per group. ``MaxPoolGrad`` routes each
+convolutions go group by group through the same kernels (grouped_conv.py). ``MaxPoolGrad`` routes each
 window's gradient to its first maximum, ``AvgPoolGrad`` spreads it over the window's
 in-bounds pixels. All loops run over window offsets (KH*KW), never over pixels; NCHW is
 transposed to NHWC and back.
@@ -17,8 +17,8 @@ from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops import blas_threads
 from flowsaver.ops.shapes import partial_shape
-from flowsaver.ops.nn import conv_gemm
-from flowsaver.ops.nn.conv_kernels import combined, pad_spatial, patches
+from flowsaver.ops.nn import conv_gemm, grouped_conv
+from flowsaver.ops.nn.conv_kernels import combined
 from flowsaver.ops.registry import NO_GRADIENT_YET, OpTable
 
 TABLE = OpTable(__name__)
@@ -130,48 +130,6 @@ def _filter_grad_shape(op):
     return [partial_shape(op.inputs[1])]
 
 
-def _im2col(xp: np.ndarray, k_hw, out_hw, strides, dilations) -> np.ndarray:
-    """(N*OH*OW, KH*KW*C): each output pixel's receptive field in padded NHWC ``xp``."""
-    n, _, _, c = xp.shape
-    if k_hw == (1, 1) and strides == (1, 1) and xp.shape[1:3] == tuple(out_hw):
-        return xp.reshape(-1, c)  # a 1x1 window reads the pixels as they are
-    view = patches(xp, out_hw, k_hw, strides, dilations)
-    cols = np.empty(view.shape, xp.dtype)
-    np.copyto(cols, view)  # one gather; faster than letting reshape() copy the view
-    return cols.reshape(n * out_hw[0] * out_hw[1], k_hw[0] * k_hw[1] * c)
-
-
-def spread_gradient(grad: np.ndarray, win: Window, k_hw, in_hw, pads,
-                    slot: str | None = None) -> np.ndarray:
-    """The output gradient placed where a flipped-filter correlation reads it back.
-
-    Input pixel q receives dy[o] * f[k] for every o*s + k*d == q + pad_before; with
-    dy's pixel o written at o*s + (K-1)*d - pad_before, that is a plain stride-1 dilated
-    correlation with the flipped filter, so the input gradient is one im2col + matmul.
-    With ``slot`` the result is scratch memory of that arena slot (``conv_gemm.scratch``).
-    """
-    n, oh, ow, o = grad.shape
-    size, index = [], []
-    for axis, (out, k) in enumerate(((oh, k_hw[0]), (ow, k_hw[1]))):
-        s, d = win.strides[axis], win.dilations[axis]
-        length = in_hw[axis] + (k - 1) * d
-        offset = (k - 1) * d - pads[axis][0]
-        first = max(0, -(offset // s) if offset < 0 else 0)  # outputs landing before 0
-        last = min(out, (length - 1 - offset) // s + 1) if length - 1 >= offset else 0
-        size.append(length)
-        index.append((slice(first, max(first, last)),
-                      slice(offset + first * s, offset + max(first, last - 1) * s + 1, s)))
-    (src_h, dst_h), (src_w, dst_w) = index
-    if slot is None:
-        spread = np.zeros((n, size[0], size[1], o), grad.dtype)
-    else:
-        spread = conv_gemm.scratch(slot, (n, size[0], size[1], o), grad.dtype)
-        spread.fill(0)
-    if src_h.stop > src_h.start and src_w.stop > src_w.start:
-        spread[:, dst_h, dst_w] = grad[:, src_h, src_w]
-    return spread
-
-
 @kernel("Conv2DBackpropFilter")
 def _conv_filter_grad(op, ctx):
     win = Window(op)
@@ -183,17 +141,12 @@ def _conv_filter_grad(op, ctx):
         n, _, _, c = x.shape
         pads, out_hw = _setup(win, x.shape, (kh, kw))
         _check_out(win, grad, n, out_hw, out_c)
-        groups = c // fc
-        if groups == 1:
+        if c == fc:
             out = conv_gemm.conv_filter_grad(x, grad, (kh, kw), pads, win.strides,
                                              win.dilations)
         else:  # each group of filters sees only its slice of the input channels
-            cols = _im2col(pad_spatial(x, pads), (kh, kw), out_hw, win.strides, win.dilations)
-            flat = grad.reshape(-1, out_c)
-            per, split = out_c // groups, cols.reshape(-1, kh * kw, groups, fc)
-            out = np.concatenate(
-                [(split[:, :, g].reshape(-1, kh * kw * fc).T @ flat[:, g * per:(g + 1) * per])
-                 .reshape(kh * kw * fc, per) for g in range(groups)], axis=1)
+            out = grouped_conv.filter_grad(x, grad, (kh, kw), fc, pads, win.strides,
+                                           win.dilations)
         return out.reshape(kh, kw, fc, out_c).astype(dtype, copy=False)
     return run
 
@@ -212,20 +165,12 @@ def _conv_input_grad(op, ctx):
         n, h, w, c = win.dims(sizes)
         pads, out_hw = _setup(win, (n, h, w, c), (kh, kw))
         _check_out(win, grad, n, out_hw, out_c)
-        groups, per = c // fc, out_c // (c // fc)
-        if groups == 1:
+        if c == fc:
             out = conv_gemm.conv_input_grad(grad, f, (h, w), pads, win.strides, win.dilations)
-            return win.from_nhwc(out).astype(dtype, copy=False)
-        spread = spread_gradient(grad, win, (kh, kw), (h, w), pads)
-        flipped = f[::-1, ::-1]
-        parts = []
-        for g in range(groups):
-            cols = _im2col(np.ascontiguousarray(spread[..., g * per:(g + 1) * per]),
-                           (kh, kw), (h, w), (1, 1), win.dilations)
-            weights = flipped[..., g * per:(g + 1) * per].transpose(0, 1, 3, 2)
-            parts.append(cols @ weights.reshape(kh * kw * per, fc))
-        out = parts[0] if groups == 1 else np.concatenate(parts, axis=1)
-        return win.from_nhwc(out.reshape(n, h, w, c)).astype(dtype, copy=False)
+        else:  # each group of filters sees only its slice of the input channels
+            out = grouped_conv.input_grad(grad, f, (h, w), c, pads, win.strides,
+                                          win.dilations)
+        return win.from_nhwc(out).astype(dtype, copy=False)
     return run
 
 

@@ -1,8 +1,8 @@
 """2-D convolution and pooling: defs, shape functions and NumPy kernels.
 
-Kernels work in NHWC (NCHW inputs are transposed in and out). Conv2D gathers every
-output position's receptive field through a strided view (im2col) and does one matrix
-product; pooling reduces strided row views, then column views (KH + KW array operations),
+Kernels work in NHWC (NCHW inputs are transposed in and out). Conv2D gathers the output
+positions' receptive fields block by block (im2col) and multiplies each block while it is
+in cache (conv_gemm.py; groups through grouped_conv.py); pooling reduces strided row views, then column views (KH + KW array operations),
 so no Python loop ever runs over pixels.
 """
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from flowsaver import errors
 from flowsaver.ops import blas_threads
-from flowsaver.ops.nn import conv_gemm
+from flowsaver.ops.nn import conv_gemm, grouped_conv
 from flowsaver.ops.nn.kernels import rank_error
 from flowsaver.ops.registry import OpTable
 
@@ -121,15 +120,6 @@ def pad_spatial(x: np.ndarray, pads, value=0) -> np.ndarray:
     return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
 
 
-def patches(xp: np.ndarray, out_hw, k_hw, strides, dilations) -> np.ndarray:
-    """Read-only view (N, OH, OW, KH, KW, C): the receptive field of each output pixel."""
-    n, _, _, c = xp.shape
-    s0, s1, s2, s3 = xp.strides
-    shape = (n, out_hw[0], out_hw[1], k_hw[0], k_hw[1], c)
-    steps = (s0, s1 * strides[0], s2 * strides[1], s1 * dilations[0], s2 * dilations[1], s3)
-    return as_strided(xp, shape, steps, writeable=False)
-
-
 # ---- Conv2D ----------------------------------------------------------------------------------
 @shape_fn("Conv2D")
 def _conv_shape(op):
@@ -153,44 +143,21 @@ def _conv_shape(op):
     return [geo.layout(n, geo.out_size(0, h, kh), geo.out_size(1, w, kw), out_c)]
 
 
-def im2col(x: np.ndarray, k_hw, geo: Geometry):
-    """(cols, (OH, OW)): row r of ``cols`` is output pixel r's receptive field of NHWC ``x``,
-    flattened in (KH, KW, C) order, so that a convolution is ``cols @ filter.reshape(-1, O)``.
-    """
-    n, h, w, c = x.shape
-    (kh, kw), (sh, sw) = k_hw, geo.strides
-    pads = (geo.pads(0, h, kh), geo.pads(1, w, kw))
-    oh, ow = geo.out_size(0, h, kh), geo.out_size(1, w, kw)
-    if kh == kw == sh == sw == 1 and not any(pads[0] + pads[1]):
-        return x.reshape(n * h * w, c), (oh, ow)  # a 1x1 convolution reads pixels as they are
-    view = patches(pad_spatial(x, pads), (oh, ow), (kh, kw), geo.strides, geo.dilations)
-    cols = np.empty(view.shape, x.dtype)
-    np.copyto(cols, view)  # one gather; faster than letting reshape() copy the view
-    return cols.reshape(n * oh * ow, kh * kw * c), (oh, ow)
-
-
 def conv2d_nhwc(x: np.ndarray, f: np.ndarray, geo: Geometry) -> np.ndarray:
-    """The convolution of NHWC ``x`` with HWIO ``f``: one matrix product per group (one
-    group: ``conv_gemm.conv_forward``, with scratch buffers)."""
-    n, _, _, c = x.shape
+    """The convolution of NHWC ``x`` with HWIO ``f``: blocked im2col products
+    (``conv_gemm.conv_forward``), group by group when the filter sees a part of the input
+    channels (``grouped_conv``)."""
+    n, h, w, c = x.shape
     kh, kw, fc, out_c = f.shape
     if c % fc:
         raise errors.InvalidArgumentError(
             None, geo.op, f"input depth ({c}) must be a multiple of filter depth ({fc}) "
                           f"for {geo.op.name}")
-    groups = c // fc
-    if groups == 1:
-        _, h, w, _ = x.shape
-        pads = (geo.pads(0, h, kh), geo.pads(1, w, kw))
-        out_hw = (geo.out_size(0, h, kh), geo.out_size(1, w, kw))
+    pads = (geo.pads(0, h, kh), geo.pads(1, w, kw))
+    out_hw = (geo.out_size(0, h, kh), geo.out_size(1, w, kw))
+    if c == fc:
         return conv_gemm.conv_forward(x, f, pads, out_hw, geo.strides, geo.dilations)
-    cols, (oh, ow) = im2col(x, (kh, kw), geo)
-    per, split = out_c // groups, cols.reshape(-1, kh * kw, groups, fc)
-    out = np.concatenate(
-        [split[:, :, g].reshape(-1, kh * kw * fc)
-         @ f[..., g * per:(g + 1) * per].reshape(kh * kw * fc, per)
-         for g in range(groups)], axis=1)
-    return out.reshape(n, oh, ow, out_c)
+    return grouped_conv.forward(x, f, pads, out_hw, geo.strides, geo.dilations)
 
 
 @kernel("Conv2D")

@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from flowsaver import errors
-from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops.nn import conv_gemm, depthwise_math
-from flowsaver.ops.nn.conv_grad_kernels import Window, spread_gradient
+from flowsaver.ops.nn import depthwise_math
+from flowsaver.ops.nn.conv_grad_kernels import Window
 from flowsaver.ops.nn.kernels import merge_dim, rank_error
 from flowsaver.ops.registry import OpTable
 from flowsaver.ops.shapes import partial_shape
@@ -113,22 +112,8 @@ def _depthwise_input_grad(op, ctx):
         kh, kw, _, m = f.shape
         pads, (oh, ow) = _plan(win, (h, w), (kh, kw))
         _check_grad(win, grad, (n, oh, ow, c * m))
-        # input pixel q receives grad[o] * f[k] wherever o * s + k * d == q + pad: a
-        # stride-1 correlation with the flipped filter of the gradient, padded (stride 1)
-        # or spread out with zeros between its pixels (larger strides)
-        flipped = f[::-1, ::-1].reshape(kh, kw, c * m, 1)
-        reach = [(k - 1) * d for k, d in zip((kh, kw), win.dilations)]
-        around = [(r - p[0], size + r - (r - p[0]) - o)
-                  for r, p, size, o in zip(reach, pads, (h, w), (oh, ow))]
-        if tuple(win.strides) == (1, 1) and min(around[0] + around[1]) >= 0:
-            out = depthwise_math.correlate(grad, flipped, around, (h, w), (1, 1),
-                                           win.dilations)
-        else:
-            spread = spread_gradient(grad, win, (kh, kw), (h, w), pads, slot=conv_gemm.PAD)
-            out = depthwise_math.correlate(spread, flipped, ((0, 0), (0, 0)), (h, w), (1, 1),
-                                           win.dilations)
-        out = out.reshape(n, h, w, c, m)
-        out = out[..., 0] if m == 1 else out.sum(axis=-1)
+        out = depthwise_math.input_grad(grad.reshape(n, oh, ow, c, m), f, (h, w), pads,
+                                        win.strides, win.dilations)
         return win.from_nhwc(out).astype(dtype, copy=False)
     return run
 

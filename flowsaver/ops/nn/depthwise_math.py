@@ -128,3 +128,28 @@ def filter_sums(x: np.ndarray, grad: np.ndarray, pads, k_hw, strides,
         return total
 
     return blas_threads.sum_in_order(_run(run, blocks, grad.size * kh * kw))
+
+
+def input_grad(grad: np.ndarray, taps: np.ndarray, in_hw, pads, strides,
+               dilations) -> np.ndarray:
+    """d(loss)/d(input) (N, H, W, C) of a depthwise convolution with ``taps`` (KH, KW, C,
+    M) whose output gradient is ``grad`` (N, OH, OW, C, M).
+
+    Input pixel q receives grad[o] * taps[k] wherever o * s + k * d == q + pad: a
+    stride-1 correlation with the flipped taps of the gradient, padded (stride 1) or
+    spread out with zeros between its pixels (``conv_gemm.spread``, larger strides)."""
+    n, oh, ow, c, m = grad.shape
+    kh, kw = taps.shape[:2]
+    h, w = in_hw
+    flat = grad.reshape(n, oh, ow, c * m)
+    flipped = taps[::-1, ::-1].reshape(kh, kw, c * m, 1)
+    reach = [(k - 1) * d for k, d in zip((kh, kw), dilations)]
+    around = [(r - p[0], size + p[0] - o) for r, p, size, o in zip(reach, pads, in_hw, (oh, ow))]
+    if tuple(strides) == (1, 1) and min(around[0] + around[1]) >= 0:
+        out = correlate(flat, flipped, around, in_hw, (1, 1), dilations)
+    else:
+        spread = conv_gemm.spread(flat, (kh, kw), in_hw, pads, strides, dilations,
+                                  slot=conv_gemm.PAD)
+        out = correlate(spread, flipped, ((0, 0), (0, 0)), in_hw, (1, 1), dilations)
+    out = out.reshape(n, h, w, c, m)
+    return out[..., 0] if m == 1 else out.sum(axis=-1)
