@@ -4,10 +4,10 @@
 output gradient; ``Conv2DBackpropInput`` is, at stride 1, a correlation of the padded
 output gradient with the flipped filter (im2col and one product), and otherwise one product
 whose KH*KW patch planes are added back into place (col2im); see conv_gemm.py. Grouped
-convolutions go group by group through the same kernels (grouped_conv.py). ``MaxPoolGrad`` routes each
-window's gradient to its first maximum, ``AvgPoolGrad`` spreads it over the window's
-in-bounds pixels. All loops run over window offsets (KH*KW), never over pixels; NCHW is
-transposed to NHWC and back.
+convolutions go group by group through the same kernels (grouped_conv.py).
+``MaxPoolGrad`` routes each window's gradient to its first maximum, ``AvgPoolGrad``
+spreads it over the window's in-bounds pixels. All loops run over window offsets (KH*KW),
+never over pixels; NCHW is transposed to NHWC and back.
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Kernels work in NHWC (NCHW inputs are transposed in and out). Conv2D gathers the output
 positions' receptive fields block by block (im2col) and multiplies each block while it is
-in cache (conv_gemm.py; groups through grouped_conv.py); pooling reduces strided row views, then column views (KH + KW array operations),
-so no Python loop ever runs over pixels.
+in cache (conv_gemm.py; groups through grouped_conv.py); pooling reduces strided row
+views, then column views (KH + KW array operations), so no Python loop runs over pixels.
 """
 from __future__ import annotations
 
