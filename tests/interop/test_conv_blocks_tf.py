@@ -53,9 +53,11 @@ def test_blocked_conv_kernels_match_tensorflow(tf, monkeypatch, block, k, stride
     monkeypatch.setattr(blas_threads.BlasThreads, "_kernel_workers", lambda self: workers)
     monkeypatch.setattr(cpu_load.METER, "free_cores", lambda: workers)   # an idle machine
     monkeypatch.setattr(blas_threads, "SPLIT_MIN_FLOPS", 1)   # split products too
-    if gather == "blocks":   # 4 input channels would take the slab path
+    if gather == "blocks":   # 4 input channels would take the input gradient's slab path
         monkeypatch.setattr(conv_gemm, "SLAB_MAX_CHANNELS", 0)
         monkeypatch.setattr(conv_gemm, "SLAB_MAX_INPUT_GRAD_CHANNELS", 0)
+    else:   # and the forward and filter gradient's with up to 4
+        monkeypatch.setattr(conv_gemm, "SLAB_MAX_CHANNELS", 4)
     f = RNG.standard_normal(k + (4, 6)).astype(np.float32)
     attrs = _attrs(strides, padding, dilations)
     y, theirs = run_raw_op(tf, "Conv2D", {"input": X, "filter": f}, attrs)

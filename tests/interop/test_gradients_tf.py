@@ -237,7 +237,7 @@ def _geometries():
     rows = []
     for padding in ("SAME", "VALID"):
         for stride in (1, 2):
-            # few channels (slab im2col), 9 channels (blocked im2col), windows that tile
+            # few channels (slab input gradient), 9 (blocked im2col), windows that tile
             # the input exactly at stride 2 (MaxPoolGrad's interleaving path)
             for shape, k in (((2, 7, 7, 3), (3, 3)), ((3, 8, 5, 2), (2, 3)),
                              ((1, 5, 6, 4), (1, 1)), ((2, 7, 6, 9), (3, 2)),

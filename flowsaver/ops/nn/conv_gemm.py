@@ -195,10 +195,14 @@ def _pair_weights(weights: np.ndarray, kh: int, kw: int, c: int) -> np.ndarray:
 
 
 # Up to this many input channels the receptive fields are gathered transposed, by slabs
-# (``slab_columns``): a row-major gather would copy runs of C values at a time. Measured
-# (process CPU time, 3x3 and 5x5 windows, O = 32..64): slabs 1.1-2.6x faster for C <= 4,
-# 1.8x slower at C = 8. The input gradient's slab adds win up to C = 8 and tie at 16.
-SLAB_MAX_CHANNELS = 4
+# (``slab_columns``): a row-major gather would copy runs of C values at a time. The slab
+# copies run on one thread, the blocked gather on all kernel threads; measured in a run on
+# 2 cores (forward / filter gradient, ms): C = 1 slabs win (MNIST's 64 x 28 x 28 5x5 1.10
+# / 1.15 against 1.15 / 1.49, 64 x 56 x 56 3x3 1.90 / 3.34 against 3.11 / 4.44); from
+# C = 2 the blocks do (C = 2 5x5 2.06 / 2.13 against 1.23 / 1.85; the ResNet stem, 16 x
+# 112 x 112 x 3 7x7 stride 2 into 64: 8.63 / 8.66 against 4.53 / 4.94). The input
+# gradient's slab adds win up to C = 8 and tie at 16.
+SLAB_MAX_CHANNELS = 1
 SLAB_MAX_INPUT_GRAD_CHANNELS = 8
 
 
