@@ -123,7 +123,8 @@ def test_scratch_is_reused_and_never_returned():
     second = conv_gemm.conv_forward(X[::-1].copy(), f, pads, (9, 11), (1, 1), (1, 1))
     assert conv_gemm.scratch(conv_gemm.COLS, (1,), np.float32).base is buffer.base
     np.testing.assert_array_equal(first, kept)
-    np.testing.assert_allclose(second, kept[::-1], rtol=1e-6)
+    # float32 rounding only: BLAS may round a row by its place in the block's product
+    np.testing.assert_allclose(second, kept[::-1], rtol=1e-5, atol=1e-6)
 
 
 POOLS = [  # (input shape, window, strides, padding): tiling, padded, overlapping windows
