@@ -240,6 +240,9 @@ DEPTHWISE = [  # (filter HxW, strides, padding, dilations)
     ((2, 3), [1, 2, 1, 1], "VALID", [1, 1, 1, 1]),
     ((3, 3), [1, 1, 1, 1], "SAME", [1, 2, 2, 1]),
     ((5, 5), [1, 1, 1, 1], "SAME", [1, 1, 1, 1]),
+    ((2, 2), [1, 3, 3, 1], "SAME", [1, 1, 1, 1]),    # phases no tap reaches: zero gradient
+    ((1, 1), [1, 2, 2, 1], "VALID", [1, 1, 1, 1]),
+    ((3, 3), [1, 2, 2, 1], [[0, 0], [2, 1], [0, 3], [0, 0]], [1, 1, 1, 1]),
 ]
 DEPTHWISE_BLOCKS = [8, 150, 5000]   # a row per block, bands of rows, several images
 

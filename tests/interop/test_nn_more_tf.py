@@ -66,6 +66,18 @@ CASES = [
         x, w, [1, 2, 2, 1], "VALID", rate=[1, 1], name="dw"), [IMG, DW]),
     ("depthwise_native", lambda api, x, w: api.nn.depthwise_conv2d_native(
         x, w, [1, 1, 1, 1], "VALID"), [IMG, arr(2, 2, 3, 1)]),
+    ("conv2d_backprop_input", lambda api, w, dy: api.nn.conv2d_backprop_input(
+        [2, 5, 5, 3], w, dy, [1, 2, 2, 1], "SAME"), [arr(3, 3, 3, 4), arr(2, 3, 3, 4)]),
+    ("conv2d_backprop_filter_named", lambda api, x, dy: api.nn.conv2d_backprop_filter(
+        x, [2, 2, 3, 4], dy, [1, 1, 1, 1], "VALID", name="dw"), [IMG, arr(2, 4, 4, 4)]),
+    ("conv2d_backprop_input_explicit", lambda api, w, dy: api.nn.conv2d_backprop_input(
+        [2, 5, 5, 3], filters=w, out_backprop=dy, strides=[1, 1, 1, 1],
+        padding=[[0, 0], [1, 0], [0, 1], [0, 0]]), [arr(2, 2, 3, 4), arr(2, 5, 5, 4)]),
+    ("depthwise_backprop_input", lambda api, w, dy: api.nn.depthwise_conv2d_backprop_input(
+        [2, 5, 5, 3], w, dy, [1, 2, 2, 1], "SAME"), [DW, arr(2, 3, 3, 6)]),
+    ("depthwise_native_backprop_filter_named",
+     lambda api, x, dy: api.nn.depthwise_conv2d_native_backprop_filter(
+         x, [3, 3, 3, 2], dy, [1, 1, 1, 1], "SAME", name="dwf"), [IMG, arr(2, 5, 5, 6)]),
     ("conv1d_same", lambda api, x, k: api.nn.conv1d(x, k, 1, "SAME"), [SEQ, K1D]),
     ("conv1d_valid_s2_named", lambda api, x, k: api.nn.conv1d(
         x, k, stride=2, padding="VALID", name="c1"), [SEQ, K1D]),

@@ -11,7 +11,9 @@ from flowsaver.ops.nn import api as nn_ops
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
 
 __all__ = ["conv1d", "conv2d_transpose", "depthwise_conv2d", "depthwise_conv2d_native",
-           "separable_conv2d"]
+           "separable_conv2d", "conv2d_backprop_input", "conv2d_backprop_filter",
+           "depthwise_conv2d_native_backprop_input", "depthwise_conv2d_native_backprop_filter",
+           "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter"]
 
 
 def _sequence(value, n: int, channel_index: int, name: str) -> list:
@@ -87,6 +89,55 @@ def depthwise_conv2d_native(input, filter, strides, padding, data_format="NHWC",
              "data_format": data_format or "NHWC", "dilations": list(dilations)}
     with graph_of([input, filter]).as_default():
         return create_op("DepthwiseConv2dNative", [input, filter], attrs, name=name)
+
+
+def _backprop(op_type: str, inputs: list, strides, padding, data_format, dilations, name,
+              **extra):
+    """One gradient op of a convolution, its attrs as the forward op's (TF's gen ops)."""
+    padding, explicit = nn_ops._padding(padding, op_type, ("SAME", "VALID", "EXPLICIT"))
+    attrs = {"strides": list(strides), **extra, "padding": padding,
+             "explicit_paddings": explicit, "data_format": data_format or "NHWC",
+             "dilations": list(dilations)}
+    with graph_of(inputs).as_default():
+        return create_op(op_type, inputs, attrs, name=name)
+
+
+def conv2d_backprop_input(input_sizes, filter=None, out_backprop=None, strides=None,  # noqa: A002
+                          padding=None, use_cudnn_on_gpu=True, data_format="NHWC",
+                          dilations=[1, 1, 1, 1], name=None, filters=None):  # noqa: B006
+    """The gradient of ``conv2d`` with respect to its input (``Conv2DBackpropInput``)."""
+    filter = nn_ops._pick(filters, filter, "filters", "filter", None)  # noqa: A001
+    return _backprop("Conv2DBackpropInput", [input_sizes, filter, out_backprop], strides,
+                     padding, data_format, dilations, name, use_cudnn_on_gpu=use_cudnn_on_gpu)
+
+
+def conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding,  # noqa: A002
+                           use_cudnn_on_gpu=True, data_format="NHWC",
+                           dilations=[1, 1, 1, 1], name=None):  # noqa: B006
+    """The gradient of ``conv2d`` with respect to its filter (``Conv2DBackpropFilter``)."""
+    return _backprop("Conv2DBackpropFilter", [input, filter_sizes, out_backprop], strides,
+                     padding, data_format, dilations, name, use_cudnn_on_gpu=use_cudnn_on_gpu)
+
+
+def depthwise_conv2d_native_backprop_input(input_sizes, filter,  # noqa: A002
+                                           out_backprop, strides, padding, data_format="NHWC",
+                                           dilations=[1, 1, 1, 1], name=None):  # noqa: B006
+    """The gradient of ``depthwise_conv2d_native`` with respect to its input."""
+    return _backprop("DepthwiseConv2dNativeBackpropInput", [input_sizes, filter, out_backprop],
+                     strides, padding, data_format, dilations, name)
+
+
+def depthwise_conv2d_native_backprop_filter(input, filter_sizes,  # noqa: A002
+                                            out_backprop, strides, padding, data_format="NHWC",
+                                            dilations=[1, 1, 1, 1], name=None):  # noqa: B006
+    """The gradient of ``depthwise_conv2d_native`` with respect to its filter."""
+    return _backprop("DepthwiseConv2dNativeBackpropFilter", [input, filter_sizes, out_backprop],
+                     strides, padding, data_format, dilations, name)
+
+
+# TF1 names both under both spellings
+depthwise_conv2d_backprop_input = depthwise_conv2d_native_backprop_input
+depthwise_conv2d_backprop_filter = depthwise_conv2d_native_backprop_filter
 
 
 def _undilated(rate, what: str) -> None:

@@ -83,16 +83,16 @@ def _run(fn, blocks: list, elements: int) -> list:
     return [fn(run) for run in runs]
 
 
-def correlate(x: np.ndarray, taps: np.ndarray, pads, out_hw, strides,
-              dilations) -> np.ndarray:
+def correlate(x: np.ndarray, taps: np.ndarray, pads, out_hw, strides, dilations,
+              out: np.ndarray | None = None) -> np.ndarray:
     """NHWC ``x`` (N, H, W, C), zero-padded by ``pads``, correlated channel by channel with
-    ``taps`` (KH, KW, C, M): a fresh (N, OH, OW, C, M) array, each value the sum over
-    window offsets in row-major order."""
+    ``taps`` (KH, KW, C, M): a (N, OH, OW, C, M) array, fresh or ``out`` (a view may be
+    strided), each value the sum over window offsets in row-major order."""
     n, c = x.shape[0], x.shape[3]
     kh, kw, _, m = taps.shape
     oh, ow = out_hw
-    dtype = np.result_type(x, taps)
-    out = np.empty((n, oh, ow, c, m), dtype)
+    if out is None:
+        out = np.empty((n, oh, ow, c, m), np.result_type(x, taps))
     blocks = _blocks(n, oh, ow * c * m)
     if not blocks or not out.size:
         return out
@@ -130,14 +130,39 @@ def filter_sums(x: np.ndarray, grad: np.ndarray, pads, k_hw, strides,
     return blas_threads.sum_in_order(_run(run, blocks, grad.size * kh * kw))
 
 
+def _phase(r: int, s: int, k: int, pad: int, size: int, out: int):
+    """Along one axis of stride ``s`` (undilated): the input positions q with (q + pad) % s
+    == r, and how the output gradient reaches them. q = s * p + r - pad receives
+    grad[p - j] * taps[r + s * j] for j < J (the taps that land on q's phase), a stride-1
+    correlation of the gradient, from p - (J - 1), with those J taps reversed.
+
+    None when no position or no tap is in this phase; else (first q, count of q, J, the
+    gradient's slice to read, (zeros before, zeros after) it)."""
+    first = (r - pad) % s
+    count = len(range(first, size, s))
+    taps = len(range(r, k, s))
+    if not count or not taps:
+        return None
+    start = (first + pad - r) // s - (taps - 1)     # the gradient index the window opens at
+    end = start + count + taps - 1                   # one past the last it reads
+    lo, hi = min(max(start, 0), out), max(min(end, out), 0)
+    if lo >= hi:
+        return None
+    return first, count, taps, slice(lo, hi), (lo - start, end - hi)
+
+
 def input_grad(grad: np.ndarray, taps: np.ndarray, in_hw, pads, strides,
                dilations) -> np.ndarray:
     """d(loss)/d(input) (N, H, W, C) of a depthwise convolution with ``taps`` (KH, KW, C,
     M) whose output gradient is ``grad`` (N, OH, OW, C, M).
 
-    Input pixel q receives grad[o] * taps[k] wherever o * s + k * d == q + pad: a
-    stride-1 correlation with the flipped taps of the gradient, padded (stride 1) or
-    spread out with zeros between its pixels (``conv_gemm.spread``, larger strides)."""
+    Input pixel q receives grad[o] * taps[k] wherever o * s + k * d == q + pad. At stride 1
+    that is a correlation of the padded gradient with the flipped taps. At larger strides
+    (undilated) the input pixels fall into S_H * S_W phases by (q + pad) % s, and each
+    phase is a stride-1 correlation of the gradient with the taps of that phase, flipped
+    (``_phase``): the work of the forward pass, where correlating the gradient spread out
+    with zeros (``conv_gemm.spread``, still used with both strides and dilations) does S_H
+    * S_W times as much."""
     n, oh, ow, c, m = grad.shape
     kh, kw = taps.shape[:2]
     h, w = in_hw
@@ -147,9 +172,35 @@ def input_grad(grad: np.ndarray, taps: np.ndarray, in_hw, pads, strides,
     around = [(r - p[0], size + p[0] - o) for r, p, size, o in zip(reach, pads, in_hw, (oh, ow))]
     if tuple(strides) == (1, 1) and min(around[0] + around[1]) >= 0:
         out = correlate(flat, flipped, around, in_hw, (1, 1), dilations)
+    elif tuple(dilations) == (1, 1):
+        return _phases(flat, taps, in_hw, pads, strides)
     else:
         spread = conv_gemm.spread(flat, (kh, kw), in_hw, pads, strides, dilations,
                                   slot=conv_gemm.PAD)
         out = correlate(spread, flipped, ((0, 0), (0, 0)), in_hw, (1, 1), dilations)
     out = out.reshape(n, h, w, c, m)
     return out[..., 0] if m == 1 else out.sum(axis=-1)
+
+
+def _phases(flat: np.ndarray, taps: np.ndarray, in_hw, pads, strides) -> np.ndarray:
+    """The strided, undilated input gradient phase by phase (see ``input_grad``)."""
+    n, oh, ow, cm = flat.shape
+    kh, kw, c, m = taps.shape
+    out = np.empty((n, in_hw[0], in_hw[1], c), np.result_type(flat, taps))
+    (sh, sw) = strides
+    for rh in range(sh):
+        for rw in range(sw):
+            rows = _phase(rh, sh, kh, pads[0][0], in_hw[0], oh)
+            cols = _phase(rw, sw, kw, pads[1][0], in_hw[1], ow)
+            first_h, first_w = (rh - pads[0][0]) % sh, (rw - pads[1][0]) % sw
+            into = out[:, first_h::sh, first_w::sw]
+            if rows is None or cols is None:
+                into[...] = 0
+                continue
+            sub = taps[rh::sh, rw::sw][::-1, ::-1].reshape(rows[2], cols[2], cm, 1)
+            part = correlate(flat[:, rows[3], cols[3]], sub, (rows[4], cols[4]),
+                             (rows[1], cols[1]), (1, 1), (1, 1),
+                             out=into[..., None] if m == 1 else None)
+            if m > 1:
+                part.reshape(n, rows[1], cols[1], c, m).sum(axis=-1, out=into)
+    return out
