@@ -27,6 +27,11 @@ from flowsaver.ops.nn import conv_gemm
 BLOCK_ELEMENTS = 1 << 17
 # Runs of blocks the threads take one by one (and the filter gradient sums in order).
 PARTS = 8
+# Windows of fewer offsets than this stay on one thread: their blocks are too light, and
+# two threads took longer (16 x 28 x 28 x 128, forward / filter gradient, ms: 1x1 0.65 /
+# 0.56 on one thread against 0.96 / 0.70 on two, 2x1 1.09 / 0.98 against 1.62 / 1.67;
+# 2x2 2.26 / 1.40 against 1.56 / 1.27, 3x3 3.58 / 2.43 against 2.16 / 1.54).
+THREAD_MIN_TAPS = 4
 # The arena slot (per thread) of a block's padded input rows.
 BLOCK = "depthwise_block"
 
@@ -74,11 +79,11 @@ def _windows(x: np.ndarray, block, pads, out_w: int, k_hw, strides, dilations):
     return as_strided(source[n0:n1, h0 * sh:], shape, steps, writeable=False)
 
 
-def _run(fn, blocks: list, elements: int) -> list:
+def _run(fn, blocks: list, elements: int, taps: int) -> list:
     """``fn`` over fixed runs of ``blocks`` (one result per run, in order), on the kernel
     threads when the work is large enough to pay for them."""
     runs = conv_gemm.deal(blocks, min(len(blocks), PARTS))
-    if blas_threads.elementwise_workers(elements) > 1:
+    if taps >= THREAD_MIN_TAPS and blas_threads.elementwise_workers(elements * taps) > 1:
         return blas_threads.split(fn, runs, short_calls=True)
     return [fn(run) for run in runs]
 
@@ -103,7 +108,7 @@ def correlate(x: np.ndarray, taps: np.ndarray, pads, out_hw, strides, dilations,
                       _windows(x, block, pads, ow, (kh, kw), strides, dilations), taps,
                       out=out[block[0]:block[1], block[2]:block[3]])
 
-    _run(run, blocks, out.size * kh * kw)
+    _run(run, blocks, out.size, kh * kw)
     return out
 
 
@@ -127,7 +132,7 @@ def filter_sums(x: np.ndarray, grad: np.ndarray, pads, k_hw, strides,
                                grad[block[0]:block[1], block[2]:block[3]])
         return total
 
-    return blas_threads.sum_in_order(_run(run, blocks, grad.size * kh * kw))
+    return blas_threads.sum_in_order(_run(run, blocks, grad.size, kh * kw))
 
 
 def _phase(r: int, s: int, k: int, pad: int, size: int, out: int):
