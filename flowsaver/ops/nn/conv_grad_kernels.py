@@ -18,7 +18,7 @@ from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops import blas_threads
 from flowsaver.ops.shapes import partial_shape
 from flowsaver.ops.nn import conv_gemm, grouped_conv
-from flowsaver.ops.nn.conv_kernels import combined
+from flowsaver.ops.nn.conv_kernels import combined, widened
 from flowsaver.ops.registry import NO_GRADIENT_YET, OpTable
 
 TABLE = OpTable(__name__)
@@ -114,10 +114,6 @@ def _crop(xp: np.ndarray, pads, h: int, w: int) -> np.ndarray:
     return np.ascontiguousarray(xp[:, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + w])
 
 
-def _float(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.float32) if x.dtype == np.float16 else x
-
-
 # ---- convolution --------------------------------------------------------------------------------
 @shape_fn("Conv2DBackpropInput")
 def _input_grad_shape(op):
@@ -136,7 +132,7 @@ def _conv_filter_grad(op, ctx):
 
     def run(x, filter_sizes, grad):
         dtype = x.dtype
-        x, grad = _float(win.nhwc(x)), _float(win.nhwc(grad))
+        x, grad = widened(win.nhwc(x)), widened(win.nhwc(grad))
         kh, kw, fc, out_c = [int(d) for d in filter_sizes]
         n, _, _, c = x.shape
         pads, out_hw = _setup(win, x.shape, (kh, kw))
@@ -157,7 +153,7 @@ def _conv_input_grad(op, ctx):
 
     def run(input_sizes, f, grad):
         dtype = f.dtype
-        grad, f = _float(win.nhwc(grad)), _float(f)
+        grad, f = widened(win.nhwc(grad)), widened(f)
         kh, kw, fc, out_c = f.shape
         sizes = [int(d) for d in input_sizes]
         if len(sizes) == 2:  # only H and W given: batch and depth follow the gradient
@@ -187,7 +183,7 @@ def _max_pool_grad(op, ctx):
 
     def run(x, y, grad):
         dtype = x.dtype
-        x, grad = win.nhwc(x), _float(win.nhwc(grad))
+        x, grad = win.nhwc(x), widened(win.nhwc(grad))
         n, h, w, c = x.shape
         pads, out_hw = _setup(win, x.shape, win.ksize)
         _check_out(win, grad, n, out_hw, c)
@@ -341,7 +337,7 @@ def _avg_pool_grad(op, ctx):
     def run(shape, grad):
         dtype = grad.dtype
         n, h, w, c = win.dims([int(d) for d in shape])
-        grad = _float(win.nhwc(grad))
+        grad = widened(win.nhwc(grad))
         pads, out_hw = _setup(win, (n, h, w, c), win.ksize)
         _check_out(win, grad, n, out_hw, c)
         (kh, kw), (sh, sw) = win.ksize, win.strides

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import ml_dtypes
 import numpy as np
 
 from flowsaver import errors
@@ -160,6 +161,16 @@ def conv2d_nhwc(x: np.ndarray, f: np.ndarray, geo: Geometry) -> np.ndarray:
     return grouped_conv.forward(x, f, pads, out_hw, geo.strides, geo.dilations)
 
 
+def widened(x: np.ndarray) -> np.ndarray:
+    """``x`` in float32 when it is a 16-bit float (half, bfloat16): the convolution kernels
+    compute in float32 and round their result once, as TensorFlow's CPU kernels accumulate
+    in float32 (NumPy's einsum has no bfloat16 loop at all)."""
+    return x.astype(np.float32) if x.dtype in _HALVES else x
+
+
+_HALVES = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
+
+
 @kernel("Conv2D")
 def _conv2d(op, ctx):
     geo = Geometry(op)
@@ -167,8 +178,7 @@ def _conv2d(op, ctx):
     def run(x, f):
         _check_outer(geo, "strides or dilations")
         dtype = x.dtype
-        if dtype == np.float16:
-            x, f = x.astype(np.float32), f.astype(np.float32)
+        x, f = widened(x), widened(f)
         out = conv2d_nhwc(_nhwc(geo, x), f, geo)
         return _from_nhwc(geo, out).astype(dtype, copy=False)
     return run

@@ -9,11 +9,11 @@ transposed to NHWC and back.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from flowsaver import errors
 from flowsaver.ops.nn import depthwise_math
 from flowsaver.ops.nn.conv_grad_kernels import Window
+from flowsaver.ops.nn.conv_kernels import widened
 from flowsaver.ops.nn.kernels import merge_dim, rank_error
 from flowsaver.ops.registry import OpTable
 from flowsaver.ops.shapes import partial_shape
@@ -65,10 +65,6 @@ def _depthwise_filter_grad_shape(op):
     return [partial_shape(op.inputs[1])]
 
 
-def _float(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.float32) if x.dtype == np.float16 else x
-
-
 def _plan(win: Window, hw, k_hw):
     top, bottom, oh = win.plan(0, hw[0], k_hw[0])
     left, right, ow = win.plan(1, hw[1], k_hw[1])
@@ -89,7 +85,7 @@ def _depthwise(op, ctx):
 
     def run(x, f):
         dtype = x.dtype
-        x, f = _float(win.nhwc(x)), _float(f)
+        x, f = widened(win.nhwc(x)), widened(f)
         n, h, w, c = x.shape
         kh, kw, fc, m = f.shape
         if fc != c:
@@ -107,7 +103,7 @@ def _depthwise_input_grad(op, ctx):
 
     def run(sizes, f, grad):
         dtype = f.dtype
-        f, grad = _float(f), _float(win.nhwc(grad))
+        f, grad = widened(f), widened(win.nhwc(grad))
         n, h, w, c = win.dims([int(d) for d in sizes])
         kh, kw, _, m = f.shape
         pads, (oh, ow) = _plan(win, (h, w), (kh, kw))
@@ -124,7 +120,7 @@ def _depthwise_filter_grad(op, ctx):
 
     def run(x, sizes, grad):
         dtype = x.dtype
-        x, grad = _float(win.nhwc(x)), _float(win.nhwc(grad))
+        x, grad = widened(win.nhwc(x)), widened(win.nhwc(grad))
         kh, kw, c, m = [int(d) for d in sizes]
         n, h, w, _ = x.shape
         pads, (oh, ow) = _plan(win, (h, w), (kh, kw))
