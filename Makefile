@@ -38,7 +38,7 @@ INTERPRETED_TESTS := tests/ops tests/runtime tests/train tests/interop/test_math
 	tests/interop/test_array_ops_tf.py tests/interop/test_nn_ops_tf.py \
 	tests/interop/test_training_tf.py tests/interop/test_gradients_tf.py \
 	tests/interop/test_lstm_training_tf.py tests/interop/test_sampler_tf.py \
-	tests/interop/test_unread_ops_tf.py
+	tests/interop/test_unread_ops_tf.py tests/interop/test_space_batch_depth_tf.py
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest

@@ -14,6 +14,8 @@ from flowsaver.graph.operation import Tensor
 from flowsaver.ops import operators, registry
 from flowsaver.graph.tensor_shape import TensorShape
 from flowsaver.ops.array import basic as array_basic
+from flowsaver.ops.array import block_grad as array_block_grad
+from flowsaver.ops.array import block_kernels as array_block_kernels
 from flowsaver.ops.array import core_kernels as array_core_kernels
 from flowsaver.ops.array import grad as array_grad
 from flowsaver.ops.array import index_kernels as array_index_kernels
@@ -93,7 +95,8 @@ FAMILIES = {
               array_transform_kernels.TABLE, array_grad.TABLE, array_partition_kernels.TABLE,
               array_partition_grad.TABLE, array_sparse_kernels.TABLE, array_split_kernels.TABLE,
               array_split_grad.TABLE, array_sequence_kernels.TABLE,
-              array_sequence_grad.TABLE, array_unique_kernels.TABLE),
+              array_sequence_grad.TABLE, array_unique_kernels.TABLE,
+              array_block_kernels.TABLE, array_block_grad.TABLE),
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE,
              math_matmul_kernels.TABLE, math_matmul_grad.TABLE, math_special_kernels.TABLE,
              math_special_grad.TABLE, math_scan_kernels.TABLE, math_scan_grad.TABLE,
