@@ -78,6 +78,15 @@ CASES = [
     ("depthwise_native_backprop_filter_named",
      lambda api, x, dy: api.nn.depthwise_conv2d_native_backprop_filter(
          x, [3, 3, 3, 2], dy, [1, 1, 1, 1], "SAME", name="dwf"), [IMG, arr(2, 5, 5, 6)]),
+    ("depthwise_rate_same", lambda api, x, w: api.nn.depthwise_conv2d(
+        x, w, [1, 1, 1, 1], "SAME", rate=[2, 2]), [arr(2, 7, 6, 3), DW]),
+    ("depthwise_dilations_valid_named", lambda api, x, w: api.nn.depthwise_conv2d(
+        x, w, [1, 1, 1, 1], "VALID", dilations=[2, 3], name="atrous"), [arr(2, 9, 10, 3), DW]),
+    ("separable_rate", lambda api, x, d, p: api.nn.separable_conv2d(
+        x, d, p, [1, 1, 1, 1], "SAME", rate=[3, 3]), [arr(1, 8, 8, 3), DW, arr(1, 1, 6, 4)]),
+    ("with_space_to_batch_pool", lambda api, x: api.nn.with_space_to_batch(
+        x, [2, 2], "VALID", lambda t, n, pad: api.nn.max_pool(t, [1, 2, 2, 1], [1, 1, 1, 1],
+                                                              pad)), [arr(2, 7, 7, 3)]),
     ("conv1d_same", lambda api, x, k: api.nn.conv1d(x, k, 1, "SAME"), [SEQ, K1D]),
     ("conv1d_valid_s2_named", lambda api, x, k: api.nn.conv1d(
         x, k, stride=2, padding="VALID", name="c1"), [SEQ, K1D]),
@@ -125,6 +134,20 @@ def test_op_matches_tensorflow(tf, name, fn, inputs):
     assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
+def test_dilated_depthwise_with_unknown_spatial_shape_matches_tensorflow(tf):
+    """With H and W unknown, the paddings come from the fed input's shape: the Shape,
+    slices and arithmetic of TensorFlow's graph, node for node, and its values."""
+    x, w = arr(2, 7, 6, 3), DW
+
+    def build(api):
+        t = api.placeholder(np.float32, [None, None, None, 3], name="in0")
+        return api.nn.depthwise_conv2d(t, w, [1, 1, 1, 1], "SAME", rate=[2, 2])
+    built = build_both(tf, build)
+    assert_same_graph_def(built[0][0], built[1][0])
+    ours, theirs = run_built(tf, built, {"in0": x})
+    assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
 def test_depthwise_and_lrn_kernels_match_raw_ops(tf):
     """NCHW and dilations are checked on our side through the NHWC result TensorFlow's CPU
     kernel gives (it has no NCHW depthwise kernel)."""
@@ -152,6 +175,8 @@ GRADS = [
     ("lrn", lambda api, x: api.nn.lrn(x, 2, 1.5, 0.3, 0.7), [arr(1, 2, 2, 6)]),
     ("depthwise", lambda api, x, w: api.nn.depthwise_conv2d(x, w, [1, 2, 2, 1], "SAME"),
      [IMG, DW]),
+    ("depthwise_rate", lambda api, x, w: api.nn.depthwise_conv2d(
+        x, w, [1, 1, 1, 1], "SAME", rate=[2, 2]), [arr(2, 7, 6, 3), DW]),
     ("conv1d", lambda api, x, k: api.nn.conv1d(x, k, 2, "SAME"), [SEQ, K1D]),
     ("conv2d_transpose", lambda api, x, k: api.nn.conv2d_transpose(
         x, k, [2, 10, 10, 4], [1, 2, 2, 1]), [IMG, arr(3, 3, 4, 3)]),

@@ -1,19 +1,26 @@
 """``tf.nn`` convolutions beyond ``conv2d``: ``conv1d``, ``conv2d_transpose``,
 ``depthwise_conv2d`` and ``separable_conv2d``, with TensorFlow's node layout.
 
-Dilated depthwise and separable convolutions (``rate`` > 1) go through
-``SpaceToBatchND`` in TensorFlow; flowsaver does not build that path yet and says so.
+Dilated depthwise and separable convolutions (``rate`` > 1) run as TensorFlow builds them
+(``with_space_to_batch``): the input is padded and dealt out to rate x rate batches
+(``SpaceToBatchND``), convolved undilated with VALID padding, and gathered back
+(``BatchToSpaceND``), the padding and crops computed as constants when the spatial shape is
+known and as small graph arithmetic when it is not.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from flowsaver.ops.array import api as array_ops
+from flowsaver.ops.const_eval import value_of
 from flowsaver.ops.nn import api as nn_ops
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
 
 __all__ = ["conv1d", "conv2d_transpose", "depthwise_conv2d", "depthwise_conv2d_native",
            "separable_conv2d", "conv2d_backprop_input", "conv2d_backprop_filter",
            "depthwise_conv2d_native_backprop_input", "depthwise_conv2d_native_backprop_filter",
-           "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter"]
+           "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter",
+           "with_space_to_batch"]
 
 
 def _sequence(value, n: int, channel_index: int, name: str) -> list:
@@ -140,11 +147,133 @@ depthwise_conv2d_backprop_input = depthwise_conv2d_native_backprop_input
 depthwise_conv2d_backprop_filter = depthwise_conv2d_native_backprop_filter
 
 
-def _undilated(rate, what: str) -> None:
-    values = [rate] if isinstance(rate, int) else list(rate)
-    if any(int(r) != 1 for r in values):
-        raise NotImplementedError(f"{what} with rate {values} builds SpaceToBatchND in "
-                                  f"TensorFlow, which flowsaver does not have yet")
+def _base_paddings(filter_shape, num_spatial: int, rate):
+    """SAME padding of a dilated window, [M, 2]: the dilated window's extent less one, split
+    with the smaller half first (a Const when shapes and rate are constant)."""
+    extent = (np.asarray(filter_shape)[:num_spatial] - 1) * rate
+    start = extent // 2
+    end = extent - start
+    return array_ops.stack([[start[i], end[i]] for i in range(num_spatial)])
+
+
+def required_space_to_batch_paddings(input_shape, block_shape, base_paddings=None,
+                                     name=None):
+    """(paddings, crops) for ``space_to_batch_nd``: ``base_paddings`` plus what makes each
+    padded size a multiple of its block, and the crops that take that extra off again."""
+    g = graph_of([input_shape, block_shape])
+    with g.as_default(), g.name_scope(name or "required_space_to_batch_paddings"):
+        input_shape = convert_to_tensor(input_shape, dtype="int32", name="input_shape")
+        block_shape = convert_to_tensor(block_shape, dtype="int32", name="block_shape")
+        if block_shape.shape.ndims != 1 or not block_shape.shape.is_fully_defined():
+            raise ValueError(f"block_shape must be a vector of known length, got shape "
+                             f"{block_shape.shape}")
+        m = block_shape.shape.as_list()[0]
+        if m == 0:
+            return array_ops.zeros([0, 2], "int32"), array_ops.zeros([0, 2], "int32")
+        input_shape.shape.assert_is_compatible_with([m])
+        if base_paddings is not None:
+            base_paddings = convert_to_tensor(base_paddings, dtype="int32",
+                                              name="base_paddings")
+            base_paddings.shape.assert_is_compatible_with([m, 2])
+        else:
+            base_paddings = array_ops.zeros([m, 2], "int32")
+        known = [value_of(t) for t in (block_shape, input_shape, base_paddings)]
+        if all(v is not None for v in known):
+            block_shape, input_shape, base_paddings = (np.asarray(v) for v in known)
+        pad_start = base_paddings[:, 0]
+        pad_end_given = base_paddings[:, 1]
+        full = input_shape + pad_start + pad_end_given
+        extra = (block_shape - full % block_shape) % block_shape
+        pad_end = pad_end_given + extra
+        paddings = array_ops.stack([[pad_start[i], pad_end[i]] for i in range(m)],
+                                   name="paddings")
+        crops = array_ops.stack([[0, extra[i]] for i in range(m)], name="crops")
+        return paddings, crops
+
+
+def _adjust(value, fill, spatial_dims: list):
+    """``value`` (a [M] or [M, 2] block spec over ``spatial_dims``) widened to every leading
+    dimension after the batch, ``fill`` where a dimension is not spatial."""
+    known = value_of(value)
+    rows = known if known is not None else value
+    tail = value.shape.as_list()[1:]
+    parts, previous, i = [], 0, 0
+    while i < len(spatial_dims):
+        first, start = i, spatial_dims[i]
+        if start > 1:
+            parts.append(np.full([start - 1 - previous] + tail, fill,
+                                 dtype=value.dtype.as_numpy_dtype))
+        while i + 1 < len(spatial_dims) and spatial_dims[i + 1] == spatial_dims[i] + 1:
+            i += 1
+        parts.append(rows[first:i + 1])
+        previous = spatial_dims[i]
+        i += 1
+    return np.concatenate(parts) if known is not None else array_ops.concat(parts, 0)
+
+
+def with_space_to_batch(input, dilation_rate, padding, op, filter_shape=None,  # noqa: A002
+                        spatial_dims=None, data_format=None):
+    """``op(input, num_spatial_dims, padding)`` dilated by ``dilation_rate`` through
+    ``space_to_batch_nd`` / ``batch_to_space_nd`` (``tf.nn.with_space_to_batch``)."""
+    input = convert_to_tensor(input, name="input")  # noqa: A001
+    input_shape = input.shape
+    dilation_rate = convert_to_tensor(dilation_rate, dtype="int32", name="dilation_rate")
+    if dilation_rate.shape.ndims not in (None, 1):
+        raise ValueError(f"`dilation_rate.shape.rank` must be 1. Received: rank "
+                         f"{dilation_rate.shape.ndims}")
+    if not dilation_rate.shape.is_fully_defined():
+        raise ValueError("`dilation_rate.shape` must be fully defined.")
+    m = dilation_rate.shape.as_list()[0]
+    channels_first = data_format is not None and data_format.startswith("NC")
+    first = 2 if channels_first else 1
+    given = list(range(first, first + m)) if spatial_dims is None else list(spatial_dims)
+    spatial_dims = sorted({int(d) for d in given})
+    if spatial_dims != given or any(d < 1 for d in spatial_dims):
+        raise ValueError(f"`spatial_dims` must be a monotonically increasing sequence of "
+                         f"positive integers. Received: spatial_dims={given}")
+    rank = spatial_dims[-1] if channels_first else spatial_dims[-1] + 1
+    if input_shape.ndims is not None and input_shape.ndims < rank:
+        raise ValueError(f"`input.shape.rank` must be at least {rank}. Received: "
+                         f"input.shape={input_shape} with rank {input_shape.ndims}")
+    rate = dilation_rate
+    known_rate = value_of(dilation_rate)
+    if known_rate is not None:
+        rate = np.asarray(known_rate)
+        if np.any(rate < 1):
+            raise ValueError(f"`dilation_rate` must be positive. Received: "
+                             f"dilation_rate={rate}")
+        if np.all(rate == 1):
+            return op(input, m, padding)
+    kind, explicit = nn_ops._padding(padding, "with_space_to_batch",
+                                     ("SAME", "VALID", "EXPLICIT"))
+    if kind == "SAME":
+        if filter_shape is None:
+            raise ValueError("`filter_shape` must be specified for `padding='SAME'`.")
+        filter_shape = convert_to_tensor(filter_shape, name="filter_shape")
+        known_filter = value_of(filter_shape)
+        if known_filter is None:
+            raise NotImplementedError("a dilated SAME convolution needs a filter of known "
+                                      "shape in flowsaver")
+        base = _base_paddings(known_filter, m, rate)
+    elif kind == "VALID":
+        base = np.zeros([m, 2], np.int32)
+    else:
+        pairs = np.array(explicit).reshape([m + 2, 2])
+        base = pairs[2:] if channels_first else pairs[1:-1]
+    dims = input_shape.as_list() if input_shape.ndims is not None else None
+    spatial = None if dims is None else [dims[d] for d in spatial_dims]
+    if spatial is None or None in spatial:
+        whole = array_ops.shape(input)
+        spatial = array_ops.stack([whole[d] for d in spatial_dims])
+    paddings, crops = required_space_to_batch_paddings(input_shape=spatial,
+                                                       base_paddings=base,
+                                                       block_shape=dilation_rate)
+    block = _adjust(dilation_rate, 1, spatial_dims)
+    paddings = _adjust(paddings, 0, spatial_dims)
+    crops = _adjust(crops, 0, spatial_dims)
+    converted = array_ops.space_to_batch_nd(input=input, block_shape=block, paddings=paddings)
+    result = op(converted, m, "VALID")
+    return array_ops.batch_to_space_nd(input=result, block_shape=block, crops=crops)
 
 
 def depthwise_conv2d(input, filter, strides, padding, rate=None, name=None,  # noqa: A002
@@ -155,11 +284,13 @@ def depthwise_conv2d(input, filter, strides, padding, rate=None, name=None,  # n
     with g.as_default(), g.name_scope(name or "depthwise") as scope:
         input = convert_to_tensor(input, name="tensor_in")  # noqa: A001
         filter = convert_to_tensor(filter, name="filter_in")  # noqa: A001
-        array_ops.shape(filter)  # TensorFlow takes the filter's shape for the dilated path
-        convert_to_tensor(rate, dtype="int32", name="dilation_rate")
-        _undilated(rate, "depthwise_conv2d")
-        return depthwise_conv2d_native(input, filter, strides, padding,
-                                       data_format=data_format, name=scope)
+
+        def op(converted, _, padding):
+            return depthwise_conv2d_native(converted, filter, strides, padding,
+                                           data_format=data_format, name=scope)
+        return with_space_to_batch(input, rate, padding, op,
+                                   filter_shape=array_ops.shape(filter),
+                                   data_format=data_format)
 
 
 def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding,  # noqa: A002
@@ -176,10 +307,12 @@ def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding
                                             pointwise.as_list()[0] not in (None, 1) or
                                             pointwise.as_list()[1] not in (None, 1)):
             raise ValueError(f"pointwise_filter must be [1, 1, in, out]; got {pointwise}")
-        array_ops.shape(depthwise_filter)
-        convert_to_tensor(rate, dtype="int32", name="dilation_rate")
-        _undilated(rate, "separable_conv2d")
-        depthwise = depthwise_conv2d_native(input, depthwise_filter, strides, padding,
-                                            data_format=data_format, name="depthwise")
+
+        def op(converted, _, padding):
+            return depthwise_conv2d_native(converted, depthwise_filter, strides, padding,
+                                           data_format=data_format, name="depthwise")
+        depthwise = with_space_to_batch(input, rate, padding, op,
+                                        filter_shape=array_ops.shape(depthwise_filter),
+                                        data_format=data_format)
         return nn_ops.conv2d(depthwise, pointwise_filter, [1, 1, 1, 1], padding="VALID",
                              data_format=data_format or "NHWC", name=scope)
