@@ -85,6 +85,12 @@ CASES = [
     ("conv2d_no_bias_regularized", lambda api, x: api.layers.conv2d(
         x, 2, 1, use_bias=False, kernel_regularizer=api.nn.l2_loss), [IMG]),
     ("conv2d_class_twice", lambda api, x: _conv_twice(api, x), [IMG]),
+    ("conv2d_dilated", lambda api, x: api.layers.conv2d(x, 2, 3, dilation_rate=2), [IMG]),
+    ("conv2d_dilated_same_named", lambda api, x: api.layers.conv2d(
+        x, 3, 2, padding="same", dilation_rate=(2, 1), name="atrous"), [IMG]),
+    ("conv1d_dilated", lambda api, x: api.layers.conv1d(x, 2, 2, dilation_rate=2), [SEQ]),
+    ("separable_conv2d_dilated", lambda api, x: api.layers.separable_conv2d(
+        x, 2, 3, padding="same", dilation_rate=2), [IMG]),
     ("conv1d", lambda api, x: api.layers.conv1d(x, 4, 3), [SEQ]),
     ("conv1d_same_s2", lambda api, x: api.layers.conv1d(
         x, 2, 2, strides=2, padding="same", name="c1"), [SEQ]),

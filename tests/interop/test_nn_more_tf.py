@@ -87,6 +87,17 @@ CASES = [
     ("with_space_to_batch_pool", lambda api, x: api.nn.with_space_to_batch(
         x, [2, 2], "VALID", lambda t, n, pad: api.nn.max_pool(t, [1, 2, 2, 1], [1, 1, 1, 1],
                                                               pad)), [arr(2, 7, 7, 3)]),
+    ("convolution_plain_strided", lambda api, x, w: api.nn.convolution(
+        x, w, "SAME", strides=[2, 1]), [arr(2, 7, 6, 3), arr(3, 3, 3, 4)]),
+    ("convolution_dilated_same", lambda api, x, w: api.nn.convolution(
+        x, w, "SAME", dilation_rate=[2, 3]), [arr(2, 9, 8, 3), arr(3, 3, 3, 4)]),
+    ("convolution_dilated_valid_named", lambda api, x: api.nn.convolution(
+        x, np.ones((2, 2, 3, 2), np.float32), "VALID", dilations=2, name="dil"),
+     [arr(1, 7, 7, 3)]),
+    ("convolution_1d_dilated", lambda api, x, k: api.nn.convolution(
+        x, k, "SAME", dilation_rate=[2]), [SEQ, K1D]),
+    ("atrous_conv2d", lambda api, x, w: api.nn.atrous_conv2d(x, w, 2, "SAME"),
+     [arr(2, 8, 8, 3), arr(3, 3, 3, 2)]),
     ("conv1d_same", lambda api, x, k: api.nn.conv1d(x, k, 1, "SAME"), [SEQ, K1D]),
     ("conv1d_valid_s2_named", lambda api, x, k: api.nn.conv1d(
         x, k, stride=2, padding="VALID", name="c1"), [SEQ, K1D]),
@@ -177,6 +188,8 @@ GRADS = [
      [IMG, DW]),
     ("depthwise_rate", lambda api, x, w: api.nn.depthwise_conv2d(
         x, w, [1, 1, 1, 1], "SAME", rate=[2, 2]), [arr(2, 7, 6, 3), DW]),
+    ("atrous_conv2d", lambda api, x, w: api.nn.atrous_conv2d(x, w, 2, "VALID"),
+     [arr(2, 8, 8, 3), arr(3, 3, 3, 2)]),
     ("conv1d", lambda api, x, k: api.nn.conv1d(x, k, 2, "SAME"), [SEQ, K1D]),
     ("conv2d_transpose", lambda api, x, k: api.nn.conv2d_transpose(
         x, k, [2, 10, 10, 4], [1, 2, 2, 1]), [IMG, arr(3, 3, 4, 3)]),

@@ -1,9 +1,9 @@
 """``tf.layers`` convolutions: ``Conv1D``, ``Conv2D``, ``Conv2DTranspose``,
 ``SeparableConv2D`` and their function forms, laid out as TensorFlow's layers lay them.
 
-Channels-last data only (TensorFlow's CPU kernels take nothing else), no dilation above 1
-(TensorFlow's dilated path goes through ``SpaceToBatchND``) and no ``causal`` padding yet;
-each says so when asked.
+Channels-last data only (TensorFlow's CPU kernels take nothing else) and no ``causal``
+padding yet; each says so when asked. A dilated layer convolves through ``SpaceToBatchND``
+as TensorFlow's does (``tf.nn.convolution``).
 """
 from __future__ import annotations
 
@@ -66,9 +66,6 @@ class _Conv(Layer):
         self.strides = _tuple(strides, self.rank, "strides")
         self.padding = _padding(padding)
         self.dilation_rate = _tuple(dilation_rate, self.rank, "dilation_rate")
-        if any(d != 1 for d in self.dilation_rate):
-            raise NotImplementedError("dilated convolution layers build SpaceToBatchND in "
-                                      "TensorFlow, which flowsaver does not have yet")
         self.activation, self.use_bias = activation, use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
@@ -126,6 +123,11 @@ class Conv2D(_Conv):
         return self._finish(outputs)
 
     def _convolve(self, inputs, scope):
+        if any(d != 1 for d in self.dilation_rate):   # through SpaceToBatchND, as TF
+            return conv_ops.convolution(inputs, self.kernel, self.padding.upper(),
+                                        strides=list(self.strides),
+                                        dilations=list(self.dilation_rate),
+                                        data_format="NHWC", name=scope)
         return nn_ops.conv2d(inputs, self.kernel, strides=[1, *self.strides, 1],
                              padding=self.padding.upper(), dilations=[1, 1, 1, 1],
                              name=scope)
@@ -142,6 +144,11 @@ class Conv1D(Conv2D):
                        data_format=data_format, dilation_rate=dilation_rate, **kwargs)
 
     def _convolve(self, inputs, scope):
+        if any(d != 1 for d in self.dilation_rate):
+            return conv_ops.convolution(inputs, self.kernel, self.padding.upper(),
+                                        strides=list(self.strides),
+                                        dilations=list(self.dilation_rate),
+                                        data_format="NWC", name=scope)
         return conv_ops.conv1d(inputs, self.kernel, stride=[1, *self.strides, 1],
                                padding=self.padding.upper(), data_format="NWC",
                                dilations=[1, 1, 1], name=scope)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowsaver.ops.array import api as array_ops
+from flowsaver.ops.array.layout import _tensor_like
 from flowsaver.ops.const_eval import value_of
 from flowsaver.ops.nn import api as nn_ops
 from flowsaver.ops.op_builder import convert_to_tensor, create_op, graph_of
@@ -20,7 +21,7 @@ __all__ = ["conv1d", "conv2d_transpose", "depthwise_conv2d", "depthwise_conv2d_n
            "separable_conv2d", "conv2d_backprop_input", "conv2d_backprop_filter",
            "depthwise_conv2d_native_backprop_input", "depthwise_conv2d_native_backprop_filter",
            "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter",
-           "with_space_to_batch"]
+           "with_space_to_batch", "convolution", "atrous_conv2d"]
 
 
 def _sequence(value, n: int, channel_index: int, name: str) -> list:
@@ -316,3 +317,73 @@ def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding
                                         data_format=data_format)
         return nn_ops.conv2d(depthwise, pointwise_filter, [1, 1, 1, 1], padding="VALID",
                              data_format=data_format or "NHWC", name=scope)
+
+
+def convolution(input, filter=None, padding=None, strides=None,  # noqa: A002
+                dilation_rate=None, name=None, data_format=None, filters=None,
+                dilations=None):
+    """N-d convolution (1-D and 2-D here) as TF1's ``tf.nn.convolution`` builds it: the
+    plain op when undilated, else through ``with_space_to_batch``."""
+    filter = nn_ops._pick(filters, filter, "filters", "filter", None)  # noqa: A001
+    dilations = nn_ops._pick(dilations, dilation_rate, "dilations", "dilation_rate", None)
+    g = graph_of([input, filter])
+    with g.as_default():
+        if not _tensor_like(filter):   # a variable is used as it is
+            with g.name_scope("convolution_internal"):
+                filter = convert_to_tensor(filter, name="filters")  # noqa: A001
+        if not _tensor_like(input):
+            with g.name_scope("convolution_internal"):
+                input = convert_to_tensor(input, name="input")  # noqa: A001
+        filter = convert_to_tensor(filter)  # noqa: A001  (a variable's value, no new node)
+        ranks = filter.shape.ndims, input.shape.ndims
+        if ranks[0]:
+            spatial = ranks[0] - 2
+        elif ranks[1]:
+            spatial = ranks[1] - 2
+        else:
+            raise ValueError("When `num_spatial_dims` is not set, one of `input.shape.rank` "
+                             "or `filters.shape.rank` must be known.")
+        if spatial not in (1, 2):
+            raise NotImplementedError(f"{spatial}-D convolution: flowsaver has 1-D and 2-D "
+                                      f"convolutions")
+        batch_dims = ranks[1] - spatial - 1 if ranks[1] else 1
+        channels_first = data_format is not None and data_format.startswith("NC")
+        channel_index = batch_dims if channels_first else batch_dims + spatial
+        full_dilations = _sequence(dilations, spatial, channel_index, "dilations")
+        full_strides = _sequence(strides, spatial, channel_index, "strides")
+        with g.name_scope(name or "convolution") as scope:
+            if not any(d != 1 for d in full_dilations):
+                if spatial == 2:
+                    return nn_ops.conv2d(input, filter, full_strides, padding,
+                                         data_format=data_format or "NHWC",
+                                         dilations=full_dilations, name=scope)
+                return conv1d(input, filter, full_strides, padding, data_format=data_format,
+                              dilations=full_dilations, name=scope)
+            inner = slice(2, None) if channels_first else slice(1, -1)
+            steps, rates = full_strides[inner], full_dilations[inner]
+            if any(s != 1 for s in steps):
+                raise ValueError(f"`strides > 1` not supported in conjunction with "
+                                 f"`dilation_rate > 1`. Received: strides={steps} and "
+                                 f"dilation_rate={rates}")
+            if not filter.shape.is_fully_defined() and padding == "SAME":
+                raise NotImplementedError("a dilated SAME convolution needs a filter of known "
+                                          "shape in flowsaver")
+
+            def op(converted, _, pad):
+                if spatial == 2:
+                    return nn_ops.conv2d(converted, filter, [1, 1, 1, 1], pad,
+                                         data_format=data_format or "NHWC", name=scope)
+                return conv1d(converted, filter, 1, pad, data_format=data_format or "NWC",
+                              name=scope)
+            first = batch_dims + 1 if channels_first else batch_dims
+            return with_space_to_batch(input, rates, padding, op,
+                                       filter_shape=filter.shape.as_list()
+                                       if filter.shape.is_fully_defined() else None,
+                                       spatial_dims=list(range(first, first + spatial)),
+                                       data_format=data_format)
+
+
+def atrous_conv2d(value, filters, rate, padding, name=None):
+    """A 2-D convolution dilated by ``rate`` (``tf.nn.atrous_conv2d``)."""
+    return convolution(input=value, filter=filters, padding=padding,
+                       dilation_rate=np.broadcast_to(rate, (2,)), name=name)
