@@ -271,3 +271,27 @@ def test_sampled_softmax_with_its_sampler_matches_tensorflow_graph(tf):
             continue
         tries = np.log1p(-out[2][:, 0].astype(np.float64)) / np.log1p(-p)
         assert tries[0] >= 4 and np.allclose(tries, np.round(tries[0]), rtol=1e-4)
+
+
+@pytest.mark.parametrize("version", ["FusedBatchNorm", "FusedBatchNormV2"])
+@pytest.mark.parametrize("training", [True, False])
+def test_first_fused_batch_norm_versions_match_tensorflow(tf, version, training):
+    """FusedBatchNorm and FusedBatchNormV2, which graphs frozen before TensorFlow 1.13 hold:
+    the node TensorFlow's raw op builds, its five outputs, and its gradient subgraph
+    (FusedBatchNormGrad / FusedBatchNormGradV2) node for node with its values."""
+    x, scale, offset = arr(2, 4, 3, 3), pos(3), arr(3)
+    mean, var = (np.zeros(0, np.float32),) * 2 if training else (arr(3), pos(3))
+
+    def build(api):
+        t = api.placeholder(np.float32, x.shape, name="in0")
+        outs = getattr(api.raw_ops, version)(
+            x=t, scale=scale, offset=offset, mean=mean, variance=var, epsilon=0.001,
+            is_training=training, name="bn")
+        # (TensorFlow rewrites an inference batch norm into arithmetic, which has no
+        # second output to fetch; the reserve spaces are its scratch)
+        fetched = list(outs[:3]) if training else [outs[0]]
+        return fetched + api.gradients(outs[0] * outs[0], [t])
+    built = build_both(tf, build)
+    assert_same_graph_def(built[0][0], built[1][0])
+    ours, theirs = run_built(tf, built, {"in0": x})
+    assert_close(ours, theirs, rtol=1e-4, atol=1e-4)

@@ -291,6 +291,15 @@ ROWS = [
         tf.constant([0.5, -0.5, 0.0]), tf.constant([1.0, 2.0, 0.5]), is_training=False)[0],
         F64), [arr(2, 2, 2, 3), pos(3), arr(3)],
      {"eps": 1e-3, "tol": 3e-3, "id": "FusedBatchNormV3-inference"}),
+    ("FusedBatchNorm", lambda tf, x, s, o: tf.cast(tf.raw_ops.FusedBatchNorm(
+        x=tf.cast(x, tf.float32), scale=tf.cast(s, tf.float32), offset=tf.cast(o, tf.float32),
+        mean=tf.zeros([0]), variance=tf.zeros([0]), epsilon=1e-3)[0], F64),
+     [arr(2, 2, 2, 3), pos(3), arr(3)], {"eps": 1e-3, "tol": 3e-3}),
+    ("FusedBatchNormV2", lambda tf, x, s, o: tf.cast(tf.raw_ops.FusedBatchNormV2(
+        x=tf.cast(x, tf.float32), scale=tf.cast(s, tf.float32), offset=tf.cast(o, tf.float32),
+        mean=tf.constant([0.5, -0.5, 0.0]), variance=tf.constant([1.0, 2.0, 0.5]),
+        is_training=False)[0], F64), [arr(2, 2, 2, 3), pos(3), arr(3)],
+     {"eps": 1e-3, "tol": 3e-3}),
     ("LRN", lambda tf, x: tf.cast(tf.nn.lrn(tf.cast(x, tf.float32), 2, 1.5, 0.3, 0.7), F64),
      [arr(1, 2, 2, 6)], {"eps": 1e-3, "tol": 3e-3}),
     ("DynamicPartition", lambda tf, x: [tf.reshape(part, shape) for part, shape in zip(

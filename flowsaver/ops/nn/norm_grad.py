@@ -14,16 +14,25 @@ _TO_CHANNELS_LAST = {b"NCHW": ([0, 2, 3, 1], [0, 3, 1, 2]),
                      b"NCDHW": ([0, 2, 3, 4, 1], [0, 4, 1, 2, 3])}
 
 
+# Each version's gradient op, and whether it takes V3's reserve_space_3.
+_GRADIENT_OP = {"FusedBatchNorm": "FusedBatchNormGrad",
+                "FusedBatchNormV2": "FusedBatchNormGradV2",
+                "FusedBatchNormV3": "FusedBatchNormGradV3"}
+
+
 @gradient("FusedBatchNormV3")
+@gradient("FusedBatchNormV2")
+@gradient("FusedBatchNorm")
 def _fused_batch_norm_grad(op, grad_y, *_unused):
     x, scale = op.inputs[0], op.inputs[1]
+    grad_type = _GRADIENT_OP[op.type]
+    third = [op.outputs[5]] if op.type == "FusedBatchNormV3" else []
     fmt = op.get_attr("data_format")
     attrs = {"epsilon": op.get_attr("epsilon"), "is_training": op.get_attr("is_training")}
     if op.get_attr("is_training"):
         attrs["data_format"] = fmt
         dx, dscale, doffset, _, _ = create_op(
-            "FusedBatchNormGradV3", [grad_y, x, scale, op.outputs[3], op.outputs[4],
-                                     op.outputs[5]], attrs)
+            grad_type, [grad_y, x, scale, op.outputs[3], op.outputs[4]] + third, attrs)
         return [dx, dscale, doffset, None, None]
     # With population statistics TensorFlow runs the channels-last kernel.
     perm = _TO_CHANNELS_LAST.get(fmt)
@@ -32,8 +41,7 @@ def _fused_batch_norm_grad(op, grad_y, *_unused):
         grad_y = array_ops.transpose(grad_y, perm[0])
     attrs["data_format"] = "NDHWC" if b"D" in fmt else "NHWC"
     dx, dscale, doffset, _, _ = create_op(
-        "FusedBatchNormGradV3", [grad_y, x, scale, op.inputs[3], op.inputs[4], op.outputs[5]],
-        attrs)
+        grad_type, [grad_y, x, scale, op.inputs[3], op.inputs[4]] + third, attrs)
     if perm is not None:
         dx = array_ops.transpose(dx, perm[1])
     return [dx, dscale, doffset, None, None]

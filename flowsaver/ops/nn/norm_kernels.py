@@ -22,6 +22,10 @@ define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
 
 define(
     'FusedBatchNormV3(x: T, scale: U, offset: U, mean: U, variance: U) -> (y: T, batch_mean: U, batch_variance: U, reserve_space_1: U, reserve_space_2: U, reserve_space_3: U); T: type {half, bfloat16, float}; U: type {bfloat16, float}; epsilon: float = 9.999999747378752e-05; exponential_avg_factor: float = 1.0; data_format: string {"NHWC", "NCHW", "NDHWC", "NCDHW"} = "NHWC"; is_training: bool = true',
+    'FusedBatchNorm(x: T, scale: T, offset: T, mean: T, variance: T) -> (y: T, batch_mean: T, batch_variance: T, reserve_space_1: T, reserve_space_2: T); T: type {float}; epsilon: float = 9.999999747378752e-05; exponential_avg_factor: float = 1.0; data_format: string {"NHWC", "NCHW"} = "NHWC"; is_training: bool = true',
+    'FusedBatchNormV2(x: T, scale: U, offset: U, mean: U, variance: U) -> (y: T, batch_mean: U, batch_variance: U, reserve_space_1: U, reserve_space_2: U); T: type {half, bfloat16, float}; U: type {float}; epsilon: float = 9.999999747378752e-05; exponential_avg_factor: float = 1.0; data_format: string {"NHWC", "NCHW"} = "NHWC"; is_training: bool = true',
+    'FusedBatchNormGrad(y_backprop: T, x: T, scale: T, reserve_space_1: T, reserve_space_2: T) -> (x_backprop: T, scale_backprop: T, offset_backprop: T, reserve_space_3: T, reserve_space_4: T); T: type {float}; epsilon: float = 9.999999747378752e-05; data_format: string {"NHWC", "NCHW"} = "NHWC"; is_training: bool = true',
+    'FusedBatchNormGradV2(y_backprop: T, x: T, scale: float, reserve_space_1: U, reserve_space_2: U) -> (x_backprop: T, scale_backprop: U, offset_backprop: U, reserve_space_3: U, reserve_space_4: U); T: type {half, bfloat16, float}; U: type {float}; epsilon: float = 9.999999747378752e-05; data_format: string {"NHWC", "NCHW"} = "NHWC"; is_training: bool = true',
     'FusedBatchNormGradV3(y_backprop: T, x: T, scale: float, reserve_space_1: U, reserve_space_2: U, reserve_space_3: U) -> (x_backprop: T, scale_backprop: U, offset_backprop: U, reserve_space_4: U, reserve_space_5: U); T: type {half, bfloat16, float}; U: type {float}; epsilon: float = 9.999999747378752e-05; data_format: string {"NHWC", "NCHW", "NDHWC", "NCDHW"} = "NHWC"; is_training: bool = true',
     'LRN(input: T) -> (output: T); depth_radius: int = 5; bias: float = 1.0; alpha: float = 1.0; beta: float = 0.5; T: type {half, bfloat16, float} = float',
     'LRNGrad(input_grads: T, input_image: T, output_image: T) -> (output: T); depth_radius: int = 5; bias: float = 1.0; alpha: float = 1.0; beta: float = 0.5; T: type {half, bfloat16, float} = float',
@@ -73,7 +77,12 @@ def _fused_batch_norm_shape(op):
     return [TensorShape(y)] + [TensorShape([c])] * 4 + [TensorShape(None)]
 
 
-@shape_fn("FusedBatchNormGradV3")
+@shape_fn("FusedBatchNorm", "FusedBatchNormV2")
+def _fused_batch_norm_v1_shape(op):
+    return _fused_batch_norm_shape(op)[:5]   # V3's outputs less reserve_space_3
+
+
+@shape_fn("FusedBatchNormGradV3", "FusedBatchNormGrad", "FusedBatchNormGradV2")
 def _fused_batch_norm_grad_shape(op):
     layout = _Layout(op)
     dy, x = op.inputs[0].shape, op.inputs[1].shape
@@ -169,6 +178,20 @@ def _fused_batch_norm_grad(op, ctx):
         return (dx.astype(dtype, copy=False), scale_grad.astype(np.float32),
                 offset_grad.astype(np.float32), np.array(zero), np.array(zero))
     return run
+
+
+# The first two versions (graphs frozen with TensorFlow before 1.13 hold them): the same
+# arithmetic, without V3's reserve_space_3 output (forward) and input (gradient).
+@kernel("FusedBatchNorm", "FusedBatchNormV2")
+def _fused_batch_norm_v1(op, ctx):
+    full = _fused_batch_norm(op, ctx)
+    return lambda x, scale, offset, mean, var: full(x, scale, offset, mean, var)[:5]
+
+
+@kernel("FusedBatchNormGrad", "FusedBatchNormGradV2")
+def _fused_batch_norm_grad_v1(op, ctx):
+    full = _fused_batch_norm_grad(op, ctx)
+    return lambda dy, x, scale, mean, var: full(dy, x, scale, mean, var, None)
 
 
 # ---- LRN --------------------------------------------------------------------------------------
