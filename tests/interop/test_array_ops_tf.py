@@ -190,6 +190,11 @@ case("boolean_mask-partial", lambda api, t, m: api.boolean_mask(t, m, name="bm")
      [[None, 3], [None]])
 case("boolean_mask-strings", lambda api, t, m: api.boolean_mask(t, m), [S, MASK])
 case("one_hot", lambda api, i: api.one_hot(i, 4), [np.array([0, 3, -1], I32)])
+case("band_part", lambda api, t: [api.linalg.band_part(t, 0, -1), api.matrix_band_part(
+    t, 1, 0, name="lower"), api.linalg.band_part(t, -1, -1)], [x(I32, X3)])
+case("band_part-fed-counts", lambda api, t, lo, up: api.linalg.band_part(t, lo, up),
+     [x(values=np.arange(20.0).reshape(4, 5)), np.array(1, I64), np.array(2, I64)],
+     [[None, 5], [], []])
 case("one_hot-values", lambda api: api.one_hot([1, 2], 3, on_value=5, off_value=-1, axis=0))
 case("one_hot-dtype", lambda api, i: api.one_hot(i, 3, dtype=api.int64, name="oh"),
      [np.array([[1], [2]], I64)])

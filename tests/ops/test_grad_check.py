@@ -264,6 +264,7 @@ ROWS = [
     ("Cos", lambda tf, x: tf.cos(x), [arr(2, 3)], {}),
     ("Sin", lambda tf, x: tf.sin(x), [arr(2, 3)], {}),
     ("Erf", lambda tf, x: tf.erf(x), [arr(2, 3)], {}),
+    ("MatrixBandPart", lambda tf, x: tf.linalg.band_part(x, 1, 0), [arr(2, 3, 4)], {}),
     ("SpaceToBatchND", lambda tf, x: tf.space_to_batch_nd(x, [2, 2], [[0, 1], [1, 0]]),
      [arr(2, 3, 3, 2)], {}),
     ("BatchToSpaceND", lambda tf, x: tf.batch_to_space_nd(x, [2, 1], [[1, 0], [0, 0]]),

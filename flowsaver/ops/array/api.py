@@ -6,7 +6,8 @@ from flowsaver.ops.array.basic import (concat, fill, identity, newaxis, ones,  #
 from flowsaver.ops.array.blocks import (batch_to_space, batch_to_space_nd,  # noqa: F401
                                         depth_to_space, space_to_batch, space_to_batch_nd,
                                         space_to_depth)
-from flowsaver.ops.array.layout import expand_dims, pad, squeeze, tile, transpose  # noqa: F401
+from flowsaver.ops.array.layout import (expand_dims, matrix_band_part, pad,  # noqa: F401
+                                        squeeze, tile, transpose)
 from flowsaver.ops.array.masks import meshgrid, sequence_mask  # noqa: F401
 from flowsaver.ops.array.reorder import (broadcast_to, gather_nd, reverse,  # noqa: F401
                                          reverse_v2, scatter_nd, split)
@@ -22,4 +23,4 @@ __all__ = ['placeholder', 'placeholder_with_default', 'identity', 'stop_gradient
            'where_v2', 'one_hot', 'broadcast_to', 'split', 'reverse', 'reverse_v2', 'gather_nd',
            'scatter_nd', 'sequence_mask', 'meshgrid', 'reverse_sequence', 'unique',
            'space_to_batch_nd', 'batch_to_space_nd', 'space_to_batch', 'batch_to_space',
-           'space_to_depth', 'depth_to_space']
+           'space_to_depth', 'depth_to_space', 'matrix_band_part']

@@ -10,7 +10,7 @@ import numpy as np
 
 from flowsaver.ops.array import api as array_ops
 from flowsaver.ops.math import api as math_ops
-from flowsaver.ops.array.layout import invert_permutation
+from flowsaver.ops.array.layout import invert_permutation, matrix_band_part
 from flowsaver.ops.array.slicing import unsorted_segment_sum
 from flowsaver.ops.autodiff.indexed_slices import IndexedSlices
 from flowsaver.ops.const_eval import constant_value as static_value
@@ -154,6 +154,11 @@ def _pad_grad(op, grad):
 
 gradient("Pad")(_pad_grad)
 gradient("PadV2")(_pad_grad)
+
+
+@gradient("MatrixBandPart")
+def _band_part_grad(op, grad):
+    return [matrix_band_part(grad, op.inputs[1], op.inputs[2]), None, None]
 
 
 @gradient("Tile")

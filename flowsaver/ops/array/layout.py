@@ -111,3 +111,11 @@ def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0) -> Tens
 def invert_permutation(x, name=None) -> Tensor:
     """The permutation that undoes ``x`` (``InvertPermutation``)."""
     return create_op("InvertPermutation", [x], name=name)
+
+
+def matrix_band_part(input, num_lower, num_upper, name=None) -> Tensor:  # noqa: A002
+    """The central band of each innermost matrix: ``num_lower`` subdiagonals and
+    ``num_upper`` superdiagonals kept (a negative count keeps that whole triangle), the rest
+    zero (``MatrixBandPart``; ``tf.linalg.band_part``)."""
+    with graph_of([input, num_lower, num_upper]).as_default():
+        return create_op("MatrixBandPart", [input, num_lower, num_upper], name=name)

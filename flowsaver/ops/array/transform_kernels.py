@@ -1,5 +1,5 @@
 """Array ops that rearrange or generate values: ExpandDims, Squeeze, Transpose, Tile, Pad,
-PadV2, MirrorPad and OneHot (defs, shape functions, kernels).
+PadV2, MirrorPad, OneHot and MatrixBandPart (defs, shape functions, kernels).
 
 ``Range`` lives with the math reductions (math_reduce_kernels).
 """
@@ -26,6 +26,7 @@ define(
     'ExpandDims(input: T, dim: Tdim) -> (output: T); T: type; Tdim: type {int32, int64} = int32',
     'Squeeze(input: T) -> (output: T); T: type; squeeze_dims: list(int) >= 0 = []',
     'OneHot(indices: TI, depth: int32, on_value: T, off_value: T) -> (output: T); axis: int = -1; T: type; TI: type {uint8, int8, int32, int64} = int64',
+    'MatrixBandPart(input: T, num_lower: Tindex, num_upper: Tindex) -> (band: T); T: type; Tindex: type {int32, int64} = int64',
 )
 # TensorFlow differentiates these; flowsaver does not yet (the walk says so if it meets one)
 TABLE.mark(NO_GRADIENT_YET, "ConjugateTranspose", "MirrorPad")
@@ -317,3 +318,34 @@ def _squeeze(op, ctx):
             tuple(i for i, d in enumerate(x.shape) if d == 1)
         return np.squeeze(x, axis=axes)
     return squeeze
+
+
+# ---- MatrixBandPart ----------------------------------------------------------------------------
+@shape_fn("MatrixBandPart")
+def _band_part_shape(op):
+    given = op.inputs[0].shape
+    if given.ndims is not None and given.ndims < 2:
+        raise fail(op, f"Shape must be at least rank 2 but is rank {given.ndims}")
+    for t in op.inputs[1:]:
+        with_rank(op, t.shape, 0)
+    return [given]
+
+
+@kernel("MatrixBandPart")
+def _band_part(op, ctx):
+    def band_part(x, num_lower, num_upper):
+        x = np.asarray(x)
+        if x.ndim < 2:
+            raise _invalid(f"input must be at least 2-dim, received shape: {list(x.shape)}")
+        rows, cols = x.shape[-2:]
+        lower, upper = int(num_lower), int(num_upper)
+        if lower > rows:
+            raise _invalid(f"num_lower must be negative or less or equal to number of rows "
+                           f"({rows}) got: {lower}")
+        if upper > cols:
+            raise _invalid(f"num_upper must be negative or less or equal to number of columns "
+                           f"({cols}) got: {upper}")
+        offset = np.arange(cols)[None, :] - np.arange(rows)[:, None]   # column - row
+        keep = ((lower < 0) | (-offset <= lower)) & ((upper < 0) | (offset <= upper))
+        return np.where(keep, x, np.zeros((), x.dtype))
+    return band_part
