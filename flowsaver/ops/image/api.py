@@ -19,6 +19,7 @@ from flowsaver.ops.scope_api import name_scope
 
 __all__ = ["ResizeMethod", "central_crop", "convert_image_dtype", "decode_image",
            "decode_jpeg", "decode_png", "encode_jpeg", "encode_png",
+           "non_max_suppression", "non_max_suppression_with_scores",
            "per_image_standardization", "resize", "resize_images",
            "resize_image_with_crop_or_pad"] + _ADJUST + _GEOMETRY
 
@@ -164,3 +165,30 @@ def resize_image_with_crop_or_pad(image, target_height, target_width):
             [pad_top, target_height - keep_h - pad_top],
             [pad_left, target_width - keep_w - pad_left], [0, 0]]
         return array_ops.pad(cropped, padding)
+
+
+def non_max_suppression(boxes, scores, max_output_size, iou_threshold=0.5,
+                        score_threshold=float("-inf"), name=None):
+    """Indices of the boxes greedy non-maximum suppression keeps, best first
+    (``NonMaxSuppressionV3``)."""
+    with name_scope(name, "non_max_suppression"):
+        iou_threshold = convert_to_tensor(iou_threshold, name="iou_threshold")
+        score_threshold = convert_to_tensor(score_threshold, name="score_threshold")
+        return create_op("NonMaxSuppressionV3", [boxes, scores, max_output_size,
+                                                 iou_threshold, score_threshold])
+
+
+def non_max_suppression_with_scores(boxes, scores, max_output_size, iou_threshold=0.5,
+                                    score_threshold=float("-inf"), soft_nms_sigma=0.0,
+                                    name=None):
+    """(indices, scores) of the boxes (soft, with ``soft_nms_sigma`` > 0) non-maximum
+    suppression keeps (``NonMaxSuppressionV5``)."""
+    with name_scope(name, "non_max_suppression_with_scores"):
+        iou_threshold = convert_to_tensor(iou_threshold, name="iou_threshold")
+        score_threshold = convert_to_tensor(score_threshold, name="score_threshold")
+        soft_nms_sigma = convert_to_tensor(soft_nms_sigma, name="soft_nms_sigma")
+        indices, kept_scores, _ = create_op(
+            "NonMaxSuppressionV5", [boxes, scores, max_output_size, iou_threshold,
+                                    score_threshold, soft_nms_sigma],
+            {"pad_to_max_output_size": False})
+        return indices, kept_scores
