@@ -66,6 +66,7 @@ from flowsaver.ops.nn import depthwise_kernels as nn_depthwise_kernels
 from flowsaver.ops.nn import grad as nn_grad
 from flowsaver.ops.image import color_kernels as image_color_kernels
 from flowsaver.ops.image import kernels as image_kernels
+from flowsaver.ops.image import crop_kernels as image_crop_kernels
 from flowsaver.ops.image import nms_kernels as image_nms_kernels
 from flowsaver.ops.image import resize_kernels as image_resize_kernels
 from flowsaver.ops.nn import kernels as nn_kernels
@@ -121,7 +122,7 @@ FAMILIES = {
     "summary": (summary_kernels.TABLE,),
     "data": (data_dataset_kernels.TABLE, data_iterator_kernels.TABLE),
     "image": (image_kernels.TABLE, image_resize_kernels.TABLE, image_color_kernels.TABLE,
-              image_nms_kernels.TABLE),
+              image_nms_kernels.TABLE, image_crop_kernels.TABLE),
     "queue": (queue_kernels.TABLE, queue_reader_kernels.TABLE),
     "training": (training_kernels.TABLE, training_more_kernels.TABLE,
                  training_sparse_kernels.TABLE),

@@ -19,7 +19,7 @@ from flowsaver.ops.scope_api import name_scope
 
 __all__ = ["ResizeMethod", "central_crop", "convert_image_dtype", "decode_image",
            "decode_jpeg", "decode_png", "encode_jpeg", "encode_png",
-           "non_max_suppression", "non_max_suppression_with_scores",
+           "non_max_suppression", "non_max_suppression_with_scores", "crop_and_resize",
            "per_image_standardization", "resize", "resize_images",
            "resize_image_with_crop_or_pad"] + _ADJUST + _GEOMETRY
 
@@ -192,3 +192,16 @@ def non_max_suppression_with_scores(boxes, scores, max_output_size, iou_threshol
                                     score_threshold, soft_nms_sigma],
             {"pad_to_max_output_size": False})
         return indices, kept_scores
+
+
+def crop_and_resize(image, boxes, box_ind=None, crop_size=None, method="bilinear",
+                    extrapolation_value=0, name=None, box_indices=None):
+    """Boxes of a batch of images resampled to ``crop_size`` (``CropAndResize``; TF1's
+    argument names, ``box_ind`` or ``box_indices``)."""
+    if box_ind is not None and box_indices is not None:
+        raise ValueError("Cannot specify both 'box_indices' and 'box_ind'.")
+    box_ind = box_indices if box_ind is None else box_ind
+    with graph_of([image, boxes, box_ind, crop_size]).as_default():
+        return create_op("CropAndResize", [image, boxes, box_ind, crop_size],
+                         {"method": method, "extrapolation_value": float(extrapolation_value)},
+                         name=name)
