@@ -23,18 +23,15 @@ import argparse
 import pathlib
 import statistics
 import sys
-import time
 
 import numpy as np
 
 import flowsaver
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from bench_models import (SAMPLE_SECONDS, _tf_v1, busy_processes, load_text,  # noqa: E402
-                          stop, time_runs)
-from machine import cpu_text  # noqa: E402
+from bench_models import (SAMPLE_SECONDS, _tf_v1, append_results, in_modes,  # noqa: E402
+                          time_runs)
 
-HERE = pathlib.Path(__file__).resolve().parent
 
 # name: (input NHWC, filter HWIO, strides, dilations, depthwise)
 CASES = {
@@ -131,26 +128,10 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     tf = _tf_v1()
-    tables = []
-    for mode in args.modes.split(","):
-        procs = busy_processes(2) if mode == "busy" else []
-        try:
-            time.sleep(1.0 if procs else 0)
-            before = load_text()
-            print(f"{mode}: {before}", flush=True)
-            rows = [r for case in CASES for r in measure(case, args.repeat, tf)]
-            after = load_text()
-        finally:
-            stop(procs)
-        label = "two other busy processes" if mode == "busy" else "idle (shared machine)"
-        tables.append(table(rows, label, before, after))
-        print(tables[-1], flush=True)
+    tables = in_modes(args.modes, lambda: [r for case in CASES
+                                           for r in measure(case, args.repeat, tf)], table)
     if args.write:
-        header = (f"## Run of {time.strftime('%Y-%m-%d %H:%M')}\n\nMedians of {args.repeat}, "
-                  f"{cpu_text()}, NumPy {np.__version__}.\n\n")
-        with open(HERE / "results_conv_variants.md", "a") as f:
-            f.write(header + "\n\n".join(tables) + "\n\n")
-
+        append_results("results_conv_variants.md", args.repeat, tables)
 
 if __name__ == "__main__":
     main()

@@ -177,6 +177,34 @@ def load_text() -> str:
     return "load average %.2f, %.2f, %.2f" % os.getloadavg()
 
 
+def in_modes(modes: str, rows_for, table_for) -> list:
+    """``table_for(rows_for(), label, load before, load after)`` for each of ``modes``
+    ("idle", "busy": beside two spinning processes), printed as they come."""
+    tables = []
+    for mode in modes.split(","):
+        procs = busy_processes(2) if mode == "busy" else []
+        try:
+            time.sleep(1.0 if procs else 0)
+            before = load_text()
+            print(f"{mode}: {before}", flush=True)
+            rows = rows_for()
+            after = load_text()
+        finally:
+            stop(procs)
+        label = "two other busy processes" if mode == "busy" else "idle (shared machine)"
+        tables.append(table_for(rows, label, before, after))
+        print(tables[-1], flush=True)
+    return tables
+
+
+def append_results(name: str, repeat: int, tables: list) -> None:
+    """Append a dated section with ``tables`` to bench/``name``."""
+    header = (f"## Run of {time.strftime('%Y-%m-%d %H:%M')}\n\nMedians of {repeat}, "
+              f"{cpu_text()}, NumPy {np.__version__}.\n\n")
+    with open(HERE / name, "a") as f:
+        f.write(header + "\n\n".join(tables) + "\n\n")
+
+
 def table(rows, mode: str, before: str, after: str) -> str:
     lines = [f"### {mode} ({before} before, {after} after)", "",
              "| model | task | flowsaver | TensorFlow | ratio (time) | median of "
@@ -203,20 +231,8 @@ def main() -> None:
     names = [m for m in args.models.split(",") if m != "lstm" or loops_landed()]
     if "lstm" in args.models.split(",") and "lstm" not in names:
         print("LSTM row skipped: flowsaver has no dynamic_rnn yet (loops branch not merged)")
-    tables = []
-    for mode in args.modes.split(","):
-        procs = busy_processes(2) if mode == "busy" else []
-        try:
-            time.sleep(1.0 if procs else 0)
-            before = load_text()
-            print(f"{mode}: {before}", flush=True)
-            rows = [r for name in names for r in measure(name, args.repeat)]
-            after = load_text()
-        finally:
-            stop(procs)
-        label = "two other busy processes" if mode == "busy" else "idle (shared machine)"
-        tables.append(table(rows, label, before, after))
-        print(tables[-1], flush=True)
+    tables = in_modes(args.modes, lambda: [r for name in names
+                                           for r in measure(name, args.repeat)], table)
     if args.memory:
         mem = memory()
         mib = 1 << 20
@@ -229,10 +245,7 @@ def main() -> None:
         tables.append(text)
         print(text)
     if args.write:
-        header = (f"## Run of {time.strftime('%Y-%m-%d %H:%M')}\n\nMedians of {args.repeat}, "
-                  f"{cpu_text()}, NumPy {np.__version__}.\n\n")
-        with open(HERE / "results_models.md", "a") as f:
-            f.write(header + "\n\n".join(tables) + "\n\n")
+        append_results("results_models.md", args.repeat, tables)
 
 
 if __name__ == "__main__":

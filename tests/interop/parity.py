@@ -127,6 +127,20 @@ def assert_same_graph_def(our_graph, their_graph):
     assert not problems, "\n".join(problems)
 
 
+def check_row(tf, fn, inputs, rtol=None, atol=None):
+    """One parity row: ``fn(api, *placeholders)`` over ``inputs`` (fed as ``in0``,
+    ``in1``, ...) builds TensorFlow's GraphDef node for node and gives its values; returns
+    both graphs' fetches, for more checks."""
+    def build(api):
+        phs = [api.placeholder(a.dtype, a.shape, name=f"in{i}") for i, a in enumerate(inputs)]
+        return fn(api, *phs)
+    built = build_both(tf, build)
+    assert_same_graph_def(built[0][0], built[1][0])
+    ours, theirs = run_built(tf, built, {f"in{i}": a for i, a in enumerate(inputs)})
+    assert_close(ours, theirs, rtol=rtol, atol=atol)
+    return built[0][1], built[1][1]
+
+
 def assert_close(ours, theirs, rtol=None, atol=None, what=""):
     """Equal structure and dtype; values equal (integers, bools, strings) or close (floats)."""
     if isinstance(theirs, (list, tuple)):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import flowsaver
-from parity import (assert_close, assert_same_graph_def, build_both, run_both, run_built,
-                    tf1_mode)
+from parity import (assert_close, assert_same_graph_def, build_both, check_row,
+                    run_built, tf1_mode)
 
 RNG = np.random.default_rng(23)
 
@@ -136,13 +136,7 @@ CASES = [
 
 @pytest.mark.parametrize("name,fn,inputs", CASES, ids=[c[0] for c in CASES])
 def test_op_matches_tensorflow(tf, name, fn, inputs):
-    def build(api):
-        phs = [api.placeholder(a.dtype, a.shape, name=f"in{i}") for i, a in enumerate(inputs)]
-        return fn(api, *phs)
-    built = build_both(tf, build)
-    assert_same_graph_def(built[0][0], built[1][0])
-    ours, theirs = run_built(tf, built, {f"in{i}": a for i, a in enumerate(inputs)})
-    assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+    check_row(tf, fn, inputs, rtol=1e-5, atol=1e-5)
 
 
 def test_dilated_depthwise_with_unknown_spatial_shape_matches_tensorflow(tf):

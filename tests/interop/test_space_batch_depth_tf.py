@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import flowsaver
-from parity import (assert_close, assert_same_graph_def, build_both, run_built, run_raw_op,
-                    tf1_mode)
+from parity import (assert_close, assert_same_graph_def, build_both, check_row, run_built,
+                    run_raw_op, tf1_mode)
 
 RNG = np.random.default_rng(41)
 
@@ -56,14 +56,8 @@ def _static(t):
 
 @pytest.mark.parametrize("name,fn,inputs", CASES, ids=[c[0] for c in CASES])
 def test_op_matches_tensorflow(tf, name, fn, inputs):
-    def build(api):
-        phs = [api.placeholder(a.dtype, a.shape, name=f"in{i}") for i, a in enumerate(inputs)]
-        return fn(api, *phs)
-    built = build_both(tf, build)
-    assert_same_graph_def(built[0][0], built[1][0])
-    assert _static(built[0][1]) == _static(built[1][1])
-    ours, theirs = run_built(tf, built, {f"in{i}": a for i, a in enumerate(inputs)})
-    assert_close(ours, theirs, rtol=0, atol=0)
+    ours, theirs = check_row(tf, fn, inputs, rtol=0, atol=0)
+    assert _static(ours) == _static(theirs)
 
 
 GRADS = [

@@ -32,7 +32,8 @@ define(
 )
 TABLE.not_differentiable("LRNGrad")  # TensorFlow registers no gradient for it either
 # TensorFlow differentiates this one (second derivatives of batch norm); flowsaver not yet
-TABLE.mark(NO_GRADIENT_YET, "FusedBatchNormGradV3")
+TABLE.mark(NO_GRADIENT_YET, "FusedBatchNormGradV3", "FusedBatchNormGrad",
+           "FusedBatchNormGradV2")
 
 
 class _Layout:
