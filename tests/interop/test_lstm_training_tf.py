@@ -87,12 +87,14 @@ def test_lstm_adam_losses_match_tensorflow_for_twenty_steps(tf):
     np.testing.assert_allclose(ours, theirs, rtol=1e-4)
     assert ours[-1] < ours[0]  # it learns
     assert sorted(our_final) == sorted(their_final)
-    # Adam divides by sqrt(v): a weight whose gradients hover near zero can drift by a few
-    # 1e-5 after 20 steps from float32 summation order alone (seen once in a full-suite run
-    # on a busy machine, not reproducible alone), so weights get atol 1e-4; the losses above
-    # keep rtol 1e-4.
+    # Adam divides by sqrt(v): a weight whose gradient is all but zero moves by up to the
+    # learning rate (0.02) a step in the direction of that gradient's sign, which float32
+    # summation order alone can flip (products and batch sums split differently over the
+    # threads when the machine is busy). Seen in full-suite runs: a few 1e-5, and once
+    # 5.7e-4 on 10 of 416 values near 2e-3. So weights get atol 2e-3, a tenth of one
+    # step; the losses above keep rtol 1e-4.
     for key in their_final:
-        np.testing.assert_allclose(our_final[key], their_final[key], rtol=1e-3, atol=1e-4,
+        np.testing.assert_allclose(our_final[key], their_final[key], rtol=1e-3, atol=2e-3,
                                    err_msg=key)
 
 
