@@ -36,8 +36,9 @@ define(
 )
 
 
-def _invalid(op, message: str) -> errors.InvalidArgumentError:
-    return errors.InvalidArgumentError(None, op, f"{message} (op {op.name!r}, {op.type})")
+def _invalid(message: str) -> errors.InvalidArgumentError:
+    """A bad input at run time; the runtime names the node (executor.kernel_error)."""
+    return errors.InvalidArgumentError(message)
 
 
 def _ints(value) -> list:
@@ -162,7 +163,7 @@ def _space_to_batch(op, x, block: list, pads: list) -> np.ndarray:
     if problem is None:
         _, problem = _padded_sizes(block, pads, list(x.shape[1:1 + m]))
     if problem:
-        raise _invalid(op, problem)
+        raise _invalid(problem)
     batch, rest = x.shape[0], list(x.shape[1 + m:])
     widths = [(0, 0)] + [tuple(p) for p in pads] + [(0, 0)] * len(rest)
     padded = np.pad(x, widths) if any(v for p in pads for v in p) else x
@@ -186,7 +187,7 @@ def _batch_to_space(op, x, block: list, crops: list) -> np.ndarray:
     if problem is None:
         _, problem = _cropped_sizes(block, crops, list(x.shape[1:1 + m]))
     if problem:
-        raise _invalid(op, problem)
+        raise _invalid(problem)
     batch, spatial, rest = x.shape[0] // product, list(x.shape[1:1 + m]), list(x.shape[1 + m:])
     dealt = x.reshape(list(block) + [batch] + spatial + rest)
     order = ([m] + [v for i in range(m) for v in (m + 1 + i, i)]
@@ -202,7 +203,7 @@ def _amounts(op, value, m: int) -> list:
     flat = _ints(value)
     if np.ndim(value) != 2 or np.shape(value)[1] != 2:
         what = "paddings" if op.type.startswith("SpaceToBatch") else "crops"
-        raise _invalid(op, f"{what} should have shape [{m}, 2] instead of "
+        raise _invalid(f"{what} should have shape [{m}, 2] instead of "
                            f"{list(np.shape(value))}")
     return [flat[i:i + 2] for i in range(0, len(flat), 2)]
 
@@ -213,7 +214,7 @@ def _space_batch_nd(op, ctx):
 
     def run(x, block_shape, amounts):
         if np.ndim(block_shape) != 1:
-            raise _invalid(op, f"block_shape must be one-dimensional, got shape "
+            raise _invalid(f"block_shape must be one-dimensional, got shape "
                                f"{list(np.shape(block_shape))}")
         block = _ints(block_shape)
         pairs = _amounts(op, amounts, len(block))
@@ -230,7 +231,7 @@ def _space_batch(op, ctx):
     def run(x, amounts):
         x = np.asarray(x)
         if x.ndim != 4:
-            raise _invalid(op, f"input should have rank 4 instead of {x.ndim}")
+            raise _invalid(f"input should have rank 4 instead of {x.ndim}")
         pairs = _amounts(op, amounts, 2)
         return (_space_to_batch if to_batch else _batch_to_space)(op, x, [size, size], pairs)
     return run
@@ -281,18 +282,18 @@ def _depth(op, ctx):
     def run(x):
         x = np.asarray(x)
         if x.ndim != 4:
-            raise _invalid(op, f"Input rank should be: 4 instead of: {x.ndim}")
+            raise _invalid(f"Input rank should be: 4 instead of: {x.ndim}")
         nhwc = x.transpose(0, 2, 3, 1) if channels_first else x
         n, h, w, c = nhwc.shape
         if to_depth:
             if h % b or w % b:
-                raise _invalid(op, f"Image width {w} and height {h} should be divisible by "
+                raise _invalid(f"Image width {w} and height {h} should be divisible by "
                                    f"block_size: {b}")
             out = nhwc.reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5)
             out = out.reshape(n, h // b, w // b, c * b * b)
         else:
             if c % (b * b):
-                raise _invalid(op, f"Input depth dimension {c} should be divisible by: "
+                raise _invalid(f"Input depth dimension {c} should be divisible by: "
                                    f"{b * b}")
             out = nhwc.reshape(n, h, w, b, b, c // (b * b)).transpose(0, 1, 3, 2, 4, 5)
             out = out.reshape(n, h * b, w * b, c // (b * b))

@@ -71,33 +71,35 @@ def _sample(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, method: str):
     return upper + (lower - upper) * dy
 
 
+def _invalid(message: str) -> errors.InvalidArgumentError:
+    """A bad input at run time; the runtime names the node (executor.kernel_error)."""
+    return errors.InvalidArgumentError(message)
+
+
 @kernel("CropAndResize")
 def _crop_and_resize(op, ctx):
     method = op.get_attr("method")
     method = method.decode() if isinstance(method, bytes) else method
     fill = F32(op.get_attr("extrapolation_value"))
 
-    def invalid(message):
-        return errors.InvalidArgumentError(None, op, f"{message} (op {op.name!r}, {op.type})")
-
     def run(image, boxes, box_ind, crop_size):
         image, boxes, box_ind = np.asarray(image), np.asarray(boxes, F32), np.asarray(box_ind)
         if image.ndim != 4:
-            raise invalid(f"input image must be 4-D, got shape {list(image.shape)}")
+            raise _invalid(f"input image must be 4-D, got shape {list(image.shape)}")
         if boxes.ndim != 2 or boxes.shape[1] != 4 or box_ind.shape != boxes.shape[:1]:
-            raise invalid(f"boxes must be [num_boxes, 4] and box_ind [num_boxes], got "
-                          f"{list(boxes.shape)} and {list(box_ind.shape)}")
+            raise _invalid(f"boxes must be [num_boxes, 4] and box_ind [num_boxes], got "
+                           f"{list(boxes.shape)} and {list(box_ind.shape)}")
         size = [int(v) for v in np.reshape(crop_size, -1)]
         if len(size) != 2:
-            raise invalid(f"crop_size must be a vector of 2 elements, got {len(size)}")
+            raise _invalid(f"crop_size must be a vector of 2 elements, got {len(size)}")
         height, width = size
         if height <= 0 or width <= 0:
-            raise invalid("crop dimensions must be positive")
+            raise _invalid("crop dimensions must be positive")
         n, h, w, c = image.shape
         if box_ind.size and (box_ind.min() < 0 or box_ind.max() >= n):
             raise errors.OutOfRangeError(   # TensorFlow's class for this one
-                None, op, f"box_index has values outside [0, batch_size): "
-                          f"{box_ind.tolist()} with batch size {n} (op {op.name!r}, {op.type})")
+                f"box_index has values outside [0, batch_size): {box_ind.tolist()} with "
+                f"batch size {n}")
         out = np.empty((boxes.shape[0], height, width, c), F32)
         for k, (y1, x1, y2, x2) in enumerate(boxes):
             rows = _positions(y1, y2, h, height)

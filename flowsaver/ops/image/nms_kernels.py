@@ -5,8 +5,9 @@ exports run ``tf.image.non_max_suppression``).
 Greedy, as TensorFlow's kernel: candidates scoring above ``score_threshold`` are taken in
 order of score (ties: the lower index first); a candidate is dropped as soon as its
 intersection-over-union with a box already kept exceeds ``iou_threshold`` (an IoU equal to
-the threshold does not suppress; measured against TensorFlow 2.21). IoU is computed in the boxes' float type with corners put in
-order first and 0 for a box of no area, so the same boxes are kept as TensorFlow keeps.
+the threshold does not suppress; measured against TensorFlow 2.21). IoU is computed in
+the boxes' float type with corners put in order first and 0 for a box of no area, so the
+same boxes are kept as TensorFlow keeps.
 V5 with ``soft_nms_sigma`` > 0 is soft NMS instead, where the IoU threshold plays no part
 (measured: TensorFlow 2.21 keeps a box overlapping a kept one beyond it): each overlap
 with a kept box scales the candidate's score by exp(-iou^2 / (2 sigma)) (the exponential
@@ -65,8 +66,9 @@ def _nms_shape(op):
     return [selected]
 
 
-def _invalid(op, message: str) -> errors.InvalidArgumentError:
-    return errors.InvalidArgumentError(None, op, f"{message} (op {op.name!r}, {op.type})")
+def _invalid(message: str) -> errors.InvalidArgumentError:
+    """A bad input at run time; the runtime names the node (executor.kernel_error)."""
+    return errors.InvalidArgumentError(message)
 
 
 def _overlaps(corners: np.ndarray, area: np.ndarray, i: int, kept: np.ndarray) -> np.ndarray:
@@ -130,24 +132,24 @@ def _nms(op, ctx):
     def run(boxes, scores, max_output_size, *rest):
         boxes, scores = np.asarray(boxes), np.asarray(scores)
         if boxes.ndim != 2 or boxes.shape[1] != 4:
-            raise _invalid(op, f"boxes must be 2-D with 4 columns, got shape "
+            raise _invalid(f"boxes must be 2-D with 4 columns, got shape "
                                f"{list(boxes.shape)}")
         if scores.ndim != 1 or scores.shape[0] != boxes.shape[0]:
-            raise _invalid(op, f"scores must be 1-D with one score per box ({boxes.shape[0]}), "
+            raise _invalid(f"scores must be 1-D with one score per box ({boxes.shape[0]}), "
                                f"got shape {list(scores.shape)}")
         if np.ndim(max_output_size) != 0:
-            raise _invalid(op, f"max_output_size must be 0-D, got shape "
+            raise _invalid(f"max_output_size must be 0-D, got shape "
                                f"{list(np.shape(max_output_size))}")
         size = int(max_output_size)
         if size < 0:
-            raise _invalid(op, f"max_output_size must be non-negative, got {size}")
+            raise _invalid(f"max_output_size must be non-negative, got {size}")
         iou = op.get_attr("iou_threshold") if version == 0 else float(rest[0])
         if not 0 <= iou <= 1:
-            raise _invalid(op, f"iou_threshold must be in [0, 1], got {iou}")
+            raise _invalid(f"iou_threshold must be in [0, 1], got {iou}")
         floor = float(rest[1]) if version >= 2 else -np.inf
         sigma = float(rest[2]) if version == 4 else 0.0
         if sigma < 0:
-            raise _invalid(op, f"soft_nms_sigma must be non-negative, got {sigma}")
+            raise _invalid(f"soft_nms_sigma must be non-negative, got {sigma}")
         kind = np.float16 if boxes.dtype == np.float16 else np.float32
         kept, kept_scores = select(boxes.astype(kind, copy=False),
                                    scores.astype(kind, copy=False), size, iou, floor, sigma,

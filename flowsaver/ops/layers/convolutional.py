@@ -122,12 +122,16 @@ class Conv2D(_Conv):
             outputs = self._convolve(inputs, scope)
         return self._finish(outputs)
 
+    def _dilated(self, inputs, data_format: str, scope):
+        """A dilated convolution through SpaceToBatchND, as TF's layers build it."""
+        return conv_ops.convolution(inputs, self.kernel, self.padding.upper(),
+                                    strides=list(self.strides),
+                                    dilations=list(self.dilation_rate),
+                                    data_format=data_format, name=scope)
+
     def _convolve(self, inputs, scope):
-        if any(d != 1 for d in self.dilation_rate):   # through SpaceToBatchND, as TF
-            return conv_ops.convolution(inputs, self.kernel, self.padding.upper(),
-                                        strides=list(self.strides),
-                                        dilations=list(self.dilation_rate),
-                                        data_format="NHWC", name=scope)
+        if any(d != 1 for d in self.dilation_rate):
+            return self._dilated(inputs, "NHWC", scope)
         return nn_ops.conv2d(inputs, self.kernel, strides=[1, *self.strides, 1],
                              padding=self.padding.upper(), dilations=[1, 1, 1, 1],
                              name=scope)
@@ -145,10 +149,7 @@ class Conv1D(Conv2D):
 
     def _convolve(self, inputs, scope):
         if any(d != 1 for d in self.dilation_rate):
-            return conv_ops.convolution(inputs, self.kernel, self.padding.upper(),
-                                        strides=list(self.strides),
-                                        dilations=list(self.dilation_rate),
-                                        data_format="NWC", name=scope)
+            return self._dilated(inputs, "NWC", scope)
         return conv_ops.conv1d(inputs, self.kernel, stride=[1, *self.strides, 1],
                                padding=self.padding.upper(), data_format="NWC",
                                dilations=[1, 1, 1], name=scope)

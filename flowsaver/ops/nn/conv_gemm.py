@@ -72,16 +72,18 @@ def padded(x: np.ndarray, pads, value=0, slot: str = PAD) -> np.ndarray:
     return out
 
 
-def blocks(n: int, oh: int, ow: int, row_bytes: int):
-    """(n0, n1, h0, h1) blocks of output rows whose receptive fields take about
-    ``CHUNK_BYTES``: whole images when one fits, else bands of rows of one image."""
+def blocks(n: int, oh: int, ow: int, row_bytes: int, chunk: int | None = None):
+    """(n0, n1, h0, h1) blocks of output rows whose receptive fields take about ``chunk``
+    (default ``CHUNK_BYTES``; any unit ``row_bytes`` shares): whole images when one fits,
+    else bands of rows of one image."""
+    chunk = CHUNK_BYTES if chunk is None else chunk
     per_image = oh * ow * row_bytes
-    if per_image <= CHUNK_BYTES:
-        step = max(1, CHUNK_BYTES // per_image)
+    if per_image <= chunk:
+        step = max(1, chunk // max(1, per_image))
         for n0 in range(0, n, step):
             yield n0, min(n, n0 + step), 0, oh
         return
-    rows = max(1, CHUNK_BYTES // (ow * row_bytes))
+    rows = max(1, chunk // (ow * row_bytes))
     for n0 in range(n):
         for h0 in range(0, oh, rows):
             yield n0, n0 + 1, h0, min(oh, h0 + rows)

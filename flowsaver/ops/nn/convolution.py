@@ -334,7 +334,7 @@ def convolution(input, filter=None, padding=None, strides=None,  # noqa: A002
         if not _tensor_like(input):
             with g.name_scope("convolution_internal"):
                 input = convert_to_tensor(input, name="input")  # noqa: A001
-        filter = convert_to_tensor(filter)  # noqa: A001  (a variable's value, no new node)
+        filter = convert_to_tensor(filter)  # noqa: A001  (a variable: its value tensor)
         ranks = filter.shape.ndims, input.shape.ndims
         if ranks[0]:
             spatial = ranks[0] - 2

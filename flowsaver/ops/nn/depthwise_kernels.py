@@ -9,7 +9,6 @@ transposed to NHWC and back.
 """
 from __future__ import annotations
 
-
 from flowsaver import errors
 from flowsaver.ops.nn import depthwise_math
 from flowsaver.ops.nn.conv_grad_kernels import Window

@@ -36,15 +36,9 @@ THREAD_MIN_TAPS = 4
 BLOCK = "depthwise_block"
 
 
-def _blocks(n: int, oh: int, row_elements: int) -> list:
-    """(n0, n1, h0, h1) blocks of output rows of about BLOCK_ELEMENTS values: whole images
-    when one fits, else bands of rows of one image."""
-    per_image = oh * row_elements
-    if per_image <= BLOCK_ELEMENTS:
-        step = max(1, BLOCK_ELEMENTS // max(1, per_image))
-        return [(n0, min(n, n0 + step), 0, oh) for n0 in range(0, n, step)]
-    rows = max(1, BLOCK_ELEMENTS // max(1, row_elements))
-    return [(n0, n0 + 1, h0, min(oh, h0 + rows)) for n0 in range(n) for h0 in range(0, oh, rows)]
+def _blocks(n: int, oh: int, ow: int, per_pixel: int) -> list:
+    """``conv_gemm.blocks`` of about BLOCK_ELEMENTS output values each."""
+    return list(conv_gemm.blocks(n, oh, ow, per_pixel, chunk=BLOCK_ELEMENTS))
 
 
 def _windows(x: np.ndarray, block, pads, out_w: int, k_hw, strides, dilations):
@@ -55,6 +49,8 @@ def _windows(x: np.ndarray, block, pads, out_w: int, k_hw, strides, dilations):
     n0, n1, h0, h1 = block
     (sh, sw), (dh, dw) = strides, dilations
     (top, bottom), (left, right) = pads
+    shape = (n1 - n0, h1 - h0, out_w, k_hw[0], k_hw[1], x.shape[3])
+    source = x[n0:n1, h0 * sh:]
     if top or bottom or left or right:
         h, w, c = x.shape[1:]
         first = h0 * sh - top
@@ -70,13 +66,9 @@ def _windows(x: np.ndarray, block, pads, out_w: int, k_hw, strides, dilations):
             inner[:, :, left:left + w] = x[n0:n1, lo:hi]
         else:
             source.fill(0)
-        n0, n1, h0, h1 = 0, n1 - n0, 0, h1 - h0
-    else:
-        source = x
     s0, s1, s2, s3 = source.strides
-    shape = (n1 - n0, h1 - h0, out_w, k_hw[0], k_hw[1], source.shape[3])
     steps = (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
-    return as_strided(source[n0:n1, h0 * sh:], shape, steps, writeable=False)
+    return as_strided(source, shape, steps, writeable=False)
 
 
 def _run(fn, blocks: list, elements: int, taps: int) -> list:
@@ -98,7 +90,7 @@ def correlate(x: np.ndarray, taps: np.ndarray, pads, out_hw, strides, dilations,
     oh, ow = out_hw
     if out is None:
         out = np.empty((n, oh, ow, c, m), np.result_type(x, taps))
-    blocks = _blocks(n, oh, ow * c * m)
+    blocks = _blocks(n, oh, ow, c * m)
     if not blocks or not out.size:
         return out
 
@@ -120,7 +112,7 @@ def filter_sums(x: np.ndarray, grad: np.ndarray, pads, k_hw, strides,
     n, oh, ow, c, m = grad.shape
     kh, kw = k_hw
     dtype = np.result_type(x, grad)
-    blocks = _blocks(n, oh, ow * c * m)
+    blocks = _blocks(n, oh, ow, c * m)
     if not blocks or not grad.size:
         return np.zeros((kh, kw, c, m), dtype)
 
