@@ -312,7 +312,7 @@ def elementwise_workers(elements: int) -> int:
     return _split_workers(elements, SPLIT_MIN_ELEMENTS, BUSY_SPLIT_MIN_ELEMENTS)
 
 
-def over_rows(fn, rows: int, elements: int) -> None:
+def over_rows(fn, rows: int, elements: int, short_calls: bool = False) -> None:
     """``fn(lo, hi)`` over ``range(rows)``: in contiguous pieces on ``split``'s threads
     during a run when the work (``elements`` values) is large enough (see
     ``_split_workers``), else at once.
@@ -324,7 +324,7 @@ def over_rows(fn, rows: int, elements: int) -> None:
         return
     pieces = min(rows, 2 * workers)
     split(lambda c: fn(*c), [(rows * i // pieces, rows * (i + 1) // pieces)
-                             for i in range(pieces)])
+                             for i in range(pieces)], short_calls)
 
 
 DEFAULT_L2_BYTES = 512 << 10

@@ -205,15 +205,17 @@ def test_batch_norm_in_parts_on_two_threads_matches_tensorflow(tf, monkeypatch, 
     assert cuts and min(cuts) > 1
 
 
-@pytest.mark.parametrize("k,s,padding", [(2, 2, "VALID"), (3, 2, "SAME"), (2, 1, "SAME"),
-                                         (3, 3, "VALID")])
+@pytest.mark.parametrize("k,s,padding,hw", [(2, 2, "VALID", (7, 9)), (3, 2, "SAME", (7, 9)),
+                                            (2, 1, "SAME", (7, 9)), (3, 3, "VALID", (7, 9)),
+                                            (2, 2, "VALID", (8, 10))])   # windows tile
 @pytest.mark.parametrize("dtype", [np.float32, np.float16, "bfloat16"])
-def test_max_pool_nan_and_infinity_windows_match_tensorflow(tf, k, s, padding, dtype):
+def test_max_pool_nan_and_infinity_windows_match_tensorflow(tf, k, s, padding, hw, dtype):
     """TensorFlow's max pool starts at the lowest value and takes only greater elements
     (NaN never wins; NaN or -inf windows give the lowest finite value); its gradient runs a
     maximum from each window's first element inside the input, so a NaN there keeps the
-    gradient, and ties go to the first. Windows of every such kind, at borders too."""
-    x = np.arange(2 * 7 * 9 * 2, dtype=np.float32).reshape(2, 7, 9, 2) % 11
+    gradient, and ties go to the first. Windows of every such kind, at borders too; the
+    last geometry's windows tile the input (the gradient's own path for that case)."""
+    x = np.arange(2 * hw[0] * hw[1] * 2, dtype=np.float32).reshape(2, *hw, 2) % 11
     x[0, 0:2, 0:2, 0] = np.nan                  # all NaN (a border window's first element)
     x[0, 0:3, 2:4, 1] = -np.inf
     dtype = np.dtype(dtype) if dtype != "bfloat16" else np.dtype(ml_dtypes.bfloat16)
@@ -230,6 +232,25 @@ def test_max_pool_nan_and_infinity_windows_match_tensorflow(tf, k, s, padding, d
     dy = (np.arange(y.size).reshape(y.shape) % 7 + 1).astype(dtype)
     ours, theirs = run_raw_op(tf, "MaxPoolGrad", {"orig_input": x, "orig_output": y,
                                                   "grad": dy}, attrs)
+    assert_close(ours, theirs, rtol=0, atol=0, what="MaxPoolGrad")
+
+
+@pytest.mark.parametrize("k,s,padding,hw", [(2, 2, "VALID", (6, 8)), (3, 2, "SAME", (7, 9)),
+                                            (2, 2, "VALID", (7, 9))])
+def test_max_pool_grad_of_infinite_and_nan_gradients_matches_tensorflow(tf, k, s, padding,
+                                                                        hw):
+    """An infinite or NaN gradient goes to its window's maximum alone: the window's other
+    elements get zero, as in TensorFlow (a product with a 0/1 mask would make them NaN)."""
+    x = RNG.standard_normal((2, *hw, 3)).astype(np.float32)
+    attrs = {"ksize": [1, k, k, 1], "strides": [1, s, s, 1], "padding": padding}
+    y, _ = run_raw_op(tf, "MaxPool", {"input": x}, attrs)
+    dy = RNG.standard_normal(y.shape).astype(np.float32)
+    dy[0, 0, 0] = np.inf
+    dy[1, 1, 1, 0] = -np.inf
+    dy[1, 0, 1, 2] = np.nan
+    ours, theirs = run_raw_op(tf, "MaxPoolGrad", {"orig_input": x, "orig_output": y,
+                                                  "grad": dy}, attrs)
+    assert np.isnan(theirs).sum() == 1
     assert_close(ours, theirs, rtol=0, atol=0, what="MaxPoolGrad")
 
 
