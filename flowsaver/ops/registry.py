@@ -4,6 +4,8 @@
 - ``SHAPES``    static shape inference: ``fn(op) -> [shape per output]``
 - ``KERNELS``   NumPy kernels: ``fn(op, ctx) -> run(*input_values)``, built once per plan
 - ``GRADIENTS`` gradient builders, or None for an op that is not differentiable
+- ``FUSIONS``   kernels computing two ops at once, keyed by (producer, consumer) op types:
+  ``fn(producer, consumer, ctx) -> run(*producer_inputs, *other_consumer_inputs)`` or None
 - ``TRAITS``    flags the runtime and the constant evaluator ask (identity-like, ...)
 
 Modules fill an ``OpTable`` of their own; ``flowsaver.ops.families.install`` copies every
@@ -115,6 +117,8 @@ SHAPES: dict[str, object] = {}
 KERNELS: dict[str, object] = {}
 # op type -> gradient builder, or None: the op is explicitly not differentiable
 GRADIENTS: dict[str, object] = {}
+# (producer type, consumer type) -> builder of a kernel computing both (runtime/fusion.py)
+FUSIONS: dict[tuple[str, str], object] = {}
 
 # ---- traits: what the runtime and the constant evaluator ask instead of op type names -------
 # outputs may be the very array a variable or a feed holds: fetches are copied
@@ -184,6 +188,7 @@ class OpTable:
         self.shapes: dict = {}
         self.kernels: dict = {}
         self.gradients: dict = {}
+        self.fusions: dict = {}
         self.deprecations: dict = {}
         self.traits: dict = {trait: set() for trait in TRAIT_NAMES}
 
@@ -229,6 +234,20 @@ class OpTable:
         """A kernel that needs no attrs: ``fn(*inputs)`` is the output."""
         self._put(self.kernels, op_type, lambda op, ctx: fn, "kernel")
 
+    def fusion(self, producer: str, consumer: str):
+        """Decorator: ``fn(producer_op, consumer_op, ctx)``, the builder of one kernel that
+        computes ``consumer_op`` straight from ``producer_op``'s inputs when the consumer's
+        first input is the producer's only output and nothing else reads it (see
+        ``runtime/fusion.py``). The kernel takes the producer's inputs, then the
+        consumer's other inputs, and returns the consumer's output, or ``NotImplemented``
+        when these values do not suit it (the two kernels then run one after the other);
+        the builder returns None when the ops' attrs do not suit it. The result may
+        differ from the two kernels' only by float rounding."""
+        def register(fn):
+            self._put(self.fusions, (producer, consumer), fn, "fusion")
+            return fn
+        return register
+
     def gradient(self, op_type: str):
         """Decorator: the gradient builder ``fn(op, *grads) -> [grad per input]``."""
         def register(fn):
@@ -259,6 +278,7 @@ def install(table: OpTable) -> None:
                                (table.shapes, SHAPES, "shape function"),
                                (table.kernels, KERNELS, "kernel"),
                                (table.gradients, GRADIENTS, "gradient"),
+                               (table.fusions, FUSIONS, "fusion"),
                                (table.deprecations, DEPRECATIONS, "deprecation")):
         clash = sorted(str(k) for k in mine if k in theirs)
         if clash:

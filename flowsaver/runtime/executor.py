@@ -25,7 +25,7 @@ class Step:
     """One node of a plan: its kernel, where its inputs come from and its outputs go."""
 
     __slots__ = ("op", "kernel", "derefs", "run", "inputs", "outputs", "single", "controls",
-                 "forwards_live", "never_dead", "unread")
+                 "forwards_live", "never_dead", "unread", "fused")
 
     def __init__(self, op, kernel, derefs, run, inputs, outputs):
         self.op = op
@@ -39,6 +39,7 @@ class Step:
         self.forwards_live = False  # a Merge (dead-aware plans only)
         self.never_dead = False     # a ControlTrigger (dead-aware plans only)
         self.unread = False         # a pure op nothing reads: its kernel is never called
+        self.fused = None           # the op whose step this one took over (runtime/fusion.py)
 
 
 class Plan:

@@ -2,13 +2,14 @@
 
 Prune to the ops the fetches and targets need; a graph without loop frames becomes one
 flat plan (``executor.build_plan``), a graph with ``tf.while_loop`` frames is analysed
-first (``frames.analyse``: every loop becomes one step, ``loops.LoopRunner``). Either plan
-runs compiled or interpreted (``runners.runner_for``).
+first (``frames.analyse``: every loop becomes one step, ``loops.LoopRunner``). Pairs of
+steps the registry has one kernel for are joined (``fusion.fuse``). Either plan runs
+compiled or interpreted (``runners.runner_for``).
 """
 from __future__ import annotations
 
 from flowsaver.graph.operation import Operation
-from flowsaver.runtime import executor, frames, loops, runners
+from flowsaver.runtime import executor, frames, fusion, loops, runners
 
 
 def make_plan(fetch_tensors, target_ops, feed_tensors, ctx, ops=None) -> executor.Plan:
@@ -27,8 +28,9 @@ def make_plan(fetch_tensors, target_ops, feed_tensors, ctx, ops=None) -> executo
     if frames.has_frames(ops):
         fetch_ops = [t.op for t in fetch_tensors if t is not None] + list(target_ops)
         ops = frames.analyse(ops, fed, fetch_ops, target_ops).units
-    return executor.build_plan(fetch_tensors, target_ops, feed_tensors, ctx, ops=ops,
+    plan = executor.build_plan(fetch_tensors, target_ops, feed_tensors, ctx, ops=ops,
                                build_unit=loops.build_loop)
+    return fusion.fuse(plan, ctx)
 
 
 def make_runner(fetch_tensors, target_ops, feed_tensors, ctx, ops=None):

@@ -184,6 +184,33 @@ def _conv2d(op, ctx):
     return run
 
 
+@TABLE.fusion("Conv2D", "BiasAdd")
+def _conv2d_bias_add(conv, bias_add, ctx):
+    """``BiasAdd(Conv2D(x, f), bias)`` in one kernel, for NHWC float and double: the bias
+    joins the filter as one more row of the product (``conv_gemm.correlate``), so no pass
+    over the output adds it; a group-wise filter, another dtype or a bias that does not
+    fit leaves the two kernels to run one after the other (NotImplemented)."""
+    geo = Geometry(conv)
+    if geo.nchw or bias_add.get_attr("data_format") != b"NHWC":
+        return None
+
+    def run(x, f, bias):
+        if not (x.dtype == f.dtype == bias.dtype and x.dtype in _FUSED_DTYPES
+                and x.ndim == 4 and f.ndim == 4 and bias.ndim == 1
+                and x.shape[3] == f.shape[2] and bias.shape[0] == f.shape[3]):
+            return NotImplemented
+        _check_outer(geo, "strides or dilations")
+        n, h, w, c = x.shape
+        kh, kw = f.shape[:2]
+        pads = (geo.pads(0, h, kh), geo.pads(1, w, kw))
+        out_hw = (geo.out_size(0, h, kh), geo.out_size(1, w, kw))
+        return conv_gemm.conv_forward(x, f, pads, out_hw, geo.strides, geo.dilations, bias)
+    return run
+
+
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 # ---- pooling ---------------------------------------------------------------------------------
 @shape_fn("MaxPool", "AvgPool")
 def _pool_shape(op):
