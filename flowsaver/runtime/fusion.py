@@ -61,8 +61,8 @@ def fuse(plan: Plan, ctx) -> Plan:
             steps[b] = _joined_step(producer, consumer, kernel)
             joined[b] = a
     if joined:
-        plan.steps = [step for index, step in enumerate(steps) if index not in
-                      set(joined.values())]
+        taken_over = set(joined.values())
+        plan.steps = [step for index, step in enumerate(steps) if index not in taken_over]
     return plan
 
 
