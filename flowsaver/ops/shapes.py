@@ -90,7 +90,9 @@ def partial_shape(tensor) -> TensorShape:
         for t in op.inputs[:-1]:
             part = partial_shape(t)
             if part.ndims is None:
-                return TensorShape(None)
+                # a part says nothing (a new-axis slice): TensorFlow's refiner then reads
+                # the whole tensor, its value or else one unknown dimension per element
+                return from_values(value_of(tensor), own)
             dims.extend(part.as_list())
         return TensorShape(dims)
     if op.type == "Cast":

@@ -46,6 +46,12 @@ case("reshape-known-elem", lambda api, t: api.reshape(t, [api.shape(t)[1], -1]),
 case("reshape-fed-shape", lambda api, t, s: api.reshape(t, s), [x(), np.array([3, 2], I32)])
 case("reshape-stack-tensor", lambda api, t, n: api.reshape(t, api.stack([n, 3])),
      [x(), np.array(2, I32)])
+# a concat whose first part is a new-axis slice: read part by part it says nothing, so the
+# refiner takes the whole shape tensor's value ([2, 3]), or else one unknown dim per element
+case("reshape-concat-newaxis", lambda api, t: api.reshape(t, api.concat(
+    [api.constant(2)[api.newaxis], api.constant([3])], 0)), [x()], [[None, 3]])
+case("reshape-concat-newaxis-fed", lambda api, t, n: api.reshape(t, api.concat(
+    [n[api.newaxis], api.constant([3])], 0)), [x(), np.array(2, I32)], [[None, 3], []])
 case("shape", lambda api, t: api.shape(t), [x()])
 case("shape-partial", lambda api, t: api.shape(t, name="s"), [x()], [[None, 3]])
 case("shape-int64", lambda api, t: [api.shape(t, out_type=api.int64), api.shape(t[0])],

@@ -17,6 +17,10 @@ from flowsaver.ops.math.composites import (arg_max, arg_min, clip_by_global_norm
 from flowsaver.ops.math.linalg import einsum, tensordot  # noqa: F401
 from flowsaver.ops.math.linspace import lin_space, linspace  # noqa: F401
 from flowsaver.ops.math.scan import cumprod, cumsum, segment_sum  # noqa: F401
+from flowsaver.ops.math.segment import (segment_max, segment_mean, segment_min,  # noqa: F401
+                                        segment_prod, unsorted_segment_max,
+                                        unsorted_segment_mean, unsorted_segment_min,
+                                        unsorted_segment_prod, unsorted_segment_sqrt_n)
 from flowsaver.ops.math.special import (acos, acosh, asin, asinh, atan, atan2,  # noqa: F401
                                         atanh, conj, cos, cosh, div_no_nan, erf, erfc, expm1,
                                         is_finite, is_inf, is_nan, log1p, round, sin, sinh,
@@ -38,6 +42,9 @@ __all__ = ['floor', 'ceil',
            'acosh', 'atanh', 'erf', 'erfc', 'log1p', 'expm1', 'is_finite', 'is_nan', 'is_inf',
            'round', 'conj', 'div_no_nan', 'einsum', 'tensordot', 'cumsum', 'cumprod',
            'segment_sum', 'unsorted_segment_sum', 'linspace', 'lin_space',
+           'segment_mean', 'segment_max', 'segment_min', 'segment_prod',
+           'unsorted_segment_max', 'unsorted_segment_min', 'unsorted_segment_prod',
+           'unsorted_segment_mean', 'unsorted_segment_sqrt_n',
            'clip_by_value', 'clip_by_norm', 'global_norm', 'clip_by_global_norm',
            'reduce_logsumexp', 'count_nonzero', 'log_sigmoid', 'scalar_mul', 'arg_max',
            'arg_min', 'to_bfloat16', 'to_complex64', 'to_complex128', 'saturate_cast']
