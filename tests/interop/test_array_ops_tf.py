@@ -248,6 +248,10 @@ case("concat-mixed-ranks", lambda api, t, u: api.concat([t, u], 0), [x(), x()], 
 case("one_hot-fed-depth", lambda api, i, d: api.one_hot(i, d), [np.array([1, 0], I64),
                                                             np.array(3, I32)])
 case("gather-fed-axis", lambda api, t, a: api.gather(t, [0], axis=a), [x(), np.array(1, I32)])
+# empty slices or no outer rows: TensorFlow checks no index, even one out of range
+for _shape, _axis in (((0, 0), 0), ((2, 0), 0), ((0, 3), 1), ((2, 3, 0), 1)):
+    case(f"gather-empty-{_shape}-{_axis}", lambda api, t, i, a=_axis: api.gather(t, i, axis=a),
+         [np.zeros(_shape, F32), np.array([5, 0, -1], I32)], [None, [3]])
 case("pad-symmetric-partial", lambda api, t: api.pad(t, [[1, 1], [2, 0]], "SYMMETRIC"), [x()],
      [[None, 3]])
 case("where-select-scalar", lambda api, c, t: api.where(c, t, t * 2), [np.array(False), x()])

@@ -162,6 +162,8 @@ RUN_ERRORS = [
     ("segment_sum-negative", lambda api, x: api.segment_sum(
         x[0], api.placeholder_with_default([-1, 0, 0], None))),
     ("unsorted_segment_sum-range", lambda api, x: api.unsorted_segment_sum(x[0], [0, 5, 1], 3)),
+    ("unsorted_segment_sum-negative-count", lambda api, x: api.unsorted_segment_sum(
+        x[0], [0, 1, 1], api.placeholder_with_default(-1, []))),
 ]
 
 

@@ -179,6 +179,11 @@ def _gather(op, ctx):
         axis = axis + params.ndim if axis < 0 else axis
         b = batch_dims + indices.ndim if batch_dims < 0 else batch_dims
         limit = params.shape[axis]
+        if b == 0 and 0 in params.shape[:axis] + params.shape[axis + 1:]:
+            # nothing to copy: TensorFlow's kernel checks no index then (an empty slice
+            # gathered at index 5 is an empty slice)
+            return np.zeros(params.shape[:axis] + indices.shape + params.shape[axis + 1:],
+                            params.dtype)
         bad = np.argwhere((indices < 0) | (indices >= limit))
         if bad.size:
             where = tuple(bad[0])

@@ -118,6 +118,8 @@ def _unsorted_segment_sum_shape(op):
 def _unsorted_segment_sum(op, ctx):
     def run(data, ids, count):
         data, ids, count = np.asarray(data), np.asarray(ids), int(count)
+        if count < 0:
+            raise _invalid(op, f"Input num_segments == {count} must not be negative.")
         inner = data.shape[ids.ndim:]
         flat_ids = ids.reshape(-1)
         if flat_ids.size and int(flat_ids.max()) >= count:
