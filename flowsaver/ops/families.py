@@ -58,6 +58,8 @@ from flowsaver.ops.math import scan_grad as math_scan_grad
 from flowsaver.ops.math import scan_kernels as math_scan_kernels
 from flowsaver.ops.math import segment_grad as math_segment_grad
 from flowsaver.ops.math import segment_kernels as math_segment_kernels
+from flowsaver.ops.math import sparse_segment_grad as math_sparse_segment_grad
+from flowsaver.ops.math import sparse_segment_kernels as math_sparse_segment_kernels
 from flowsaver.ops.math import special_grad as math_special_grad
 from flowsaver.ops.math import special_kernels as math_special_kernels
 from flowsaver.ops.nn import activation_grad_kernels as nn_activation_grad_kernels
@@ -104,7 +106,8 @@ FAMILIES = {
     "math": (math_kernels.TABLE, math_reduce_kernels.TABLE, math_grad.TABLE,
              math_matmul_kernels.TABLE, math_matmul_grad.TABLE, math_special_kernels.TABLE,
              math_special_grad.TABLE, math_scan_kernels.TABLE, math_scan_grad.TABLE,
-             math_clip_kernels.TABLE, math_segment_kernels.TABLE, math_segment_grad.TABLE),
+             math_clip_kernels.TABLE, math_segment_kernels.TABLE, math_segment_grad.TABLE,
+             math_sparse_segment_kernels.TABLE, math_sparse_segment_grad.TABLE),
     "nn": (nn_kernels.TABLE, nn_conv_kernels.TABLE, nn_conv_grad_kernels.TABLE,
            nn_activation_grad_kernels.TABLE, nn_grad.TABLE, nn_norm_kernels.TABLE,
            nn_depthwise_kernels.TABLE, nn_norm_grad.TABLE, nn_candidate_kernels.TABLE,

@@ -272,6 +272,27 @@ ROWS = [
      [arr(2, 2, 3)], {}),
     ("UnsortedSegmentProd", lambda tf, x: tf.unsorted_segment_prod(x, [1, -1, 1, 0, 1], 3),
      [arr(5, 2)], {}),
+    ("SparseSegmentSum", lambda tf, x: tf.reshape(tf.sparse_segment_sum(
+        x, [3, 0, 3, 1], [0, 0, 2, 2]), [3, 2]), [arr(4, 2)], {}),
+    ("SparseSegmentMean", lambda tf, x: tf.reshape(tf.sparse_segment_mean(
+        x, [2, 0, 2], [0, 1, 1]), [2, 2]), [arr(3, 2)], {}),
+    ("SparseSegmentSqrtN", lambda tf, x: tf.reshape(tf.sparse_segment_sqrt_n(
+        x, [1, 1, 0, 2], [0, 0, 0, 3]), [4, 2]), [arr(3, 2)], {}),
+    ("SparseSegmentSumWithNumSegments", lambda tf, x: tf.sparse.segment_sum(
+        x, [1, 2], [1, 1], num_segments=3), [arr(3, 2)], {}),
+    ("SparseSegmentMeanWithNumSegments", lambda tf, x: tf.sparse.segment_mean(
+        x, [0, 2, 0], [0, 2, 2], num_segments=4, sparse_gradient=True), [arr(3, 2)],
+     {"id": "SparseSegmentMeanWithNumSegments-sparse"}),
+    ("SparseSegmentMeanWithNumSegments", lambda tf, x: tf.sparse.segment_mean(
+        x, [0, 2, 0], [0, 2, 2], num_segments=4), [arr(3, 2)], {}),
+    ("SparseSegmentSqrtNWithNumSegments", lambda tf, x: tf.sparse.segment_sqrt_n(
+        x, [2, 1, 2], [0, 0, 1], num_segments=3, sparse_gradient=True), [arr(3, 2, 2)],
+     {"id": "SparseSegmentSqrtNWithNumSegments-sparse"}),
+    ("SparseSegmentSqrtNWithNumSegments", lambda tf, x: tf.sparse.segment_sqrt_n(
+        x, [2, 1, 2], [0, 0, 1], num_segments=3), [arr(3, 2, 2)], {}),
+    ("SparseSegmentSum", lambda tf, x: tf.reshape(tf.sparse_segment_sum(
+        x, [3, 0, 3], [0, 1, 1], sparse_gradient=True), [2, 2]), [arr(4, 2)],
+     {"id": "SparseSegmentSum-sparse"}),
     ("Unpack", lambda tf, x: tf.unstack(x, axis=1), [arr(2, 3)], {}),
     ("Log1p", lambda tf, x: tf.log1p(x), [pos(2, 3)], {}),
     ("DivNoNan", lambda tf, x, y: tf.div_no_nan(x, y), [arr(2, 3), pos(3)], {}),

@@ -21,6 +21,9 @@ from flowsaver.ops.math.segment import (segment_max, segment_mean, segment_min, 
                                         segment_prod, unsorted_segment_max,
                                         unsorted_segment_mean, unsorted_segment_min,
                                         unsorted_segment_prod, unsorted_segment_sqrt_n)
+from flowsaver.ops.math.sparse_segment import (sparse_segment_mean,  # noqa: F401
+                                               sparse_segment_sqrt_n,
+                                               sparse_segment_sum)
 from flowsaver.ops.math.special import (acos, acosh, asin, asinh, atan, atan2,  # noqa: F401
                                         atanh, conj, cos, cosh, div_no_nan, erf, erfc, expm1,
                                         is_finite, is_inf, is_nan, log1p, round, sin, sinh,
@@ -45,6 +48,7 @@ __all__ = ['floor', 'ceil',
            'segment_mean', 'segment_max', 'segment_min', 'segment_prod',
            'unsorted_segment_max', 'unsorted_segment_min', 'unsorted_segment_prod',
            'unsorted_segment_mean', 'unsorted_segment_sqrt_n',
+           'sparse_segment_sum', 'sparse_segment_mean', 'sparse_segment_sqrt_n',
            'clip_by_value', 'clip_by_norm', 'global_norm', 'clip_by_global_norm',
            'reduce_logsumexp', 'count_nonzero', 'log_sigmoid', 'scalar_mul', 'arg_max',
            'arg_min', 'to_bfloat16', 'to_complex64', 'to_complex128', 'saturate_cast']
