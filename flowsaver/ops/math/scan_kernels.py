@@ -11,7 +11,7 @@ import numpy as np
 
 from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops.const_eval import value_of
+from flowsaver.ops.math.segment_kernels import unsorted_segment_shape
 from flowsaver.ops.registry import OpTable
 from flowsaver.ops.shapes import fail
 
@@ -97,21 +97,7 @@ def _segment_sum(op, ctx):
 
 
 # ---- UnsortedSegmentSum -------------------------------------------------------------------------
-@shape_fn("UnsortedSegmentSum")
-def _unsorted_segment_sum_shape(op):
-    data, ids = op.inputs[0].shape, op.inputs[1].shape
-    if op.inputs[2].shape.ndims not in (None, 0):
-        raise fail(op, f"Shape must be rank 0 but is rank {op.inputs[2].shape.ndims}")
-    count = value_of(op.inputs[2])
-    if data.ndims is None or ids.ndims is None:
-        return [TensorShape(None)]
-    if data.ndims < ids.ndims:
-        raise fail(op, f"Shape must be at least rank {ids.ndims} but is rank {data.ndims}")
-    for d, i in zip(data.as_list(), ids.as_list()):
-        if d is not None and i is not None and d != i:
-            raise fail(op, f"Dimensions must be equal, but are {d} and {i}")
-    first = None if count is None else int(count)
-    return [TensorShape([first] + data.as_list()[ids.ndims:])]
+shape_fn("UnsortedSegmentSum")(unsorted_segment_shape)
 
 
 @kernel("UnsortedSegmentSum")

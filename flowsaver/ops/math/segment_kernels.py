@@ -58,7 +58,8 @@ def _sorted_shape(op):
 
 
 @shape_fn(*_UNSORTED_TYPES)
-def _unsorted_shape(op):
+def unsorted_segment_shape(op):
+    """TensorFlow's one shape function of every unsorted segment reduction (``Sum`` too)."""
     data, ids = op.inputs[0].shape, op.inputs[1].shape
     if op.inputs[2].shape.ndims not in (None, 0):
         raise fail(op, f"Shape must be rank 0 but is rank {op.inputs[2].shape.ndims}")
