@@ -9,31 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
-from flowsaver.ops.math.segment_kernels import unsorted_segment_shape
+from flowsaver.ops.math.segment_kernels import NUMBER_TYPES, invalid, unsorted_segment_shape
 from flowsaver.ops.registry import OpTable
 from flowsaver.ops.shapes import fail
 
 TABLE = OpTable(__name__)
 define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
 
-_NUMBERS = ('float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, '
-            'qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64')
 define(
     *[f'{name}(x: T, axis: Tidx) -> (out: T); exclusive: bool = false; reverse: bool = false; '
-      f'T: type {{{_NUMBERS}}}; Tidx: type {{int32, int64}} = int32'
+      f'T: type {{{NUMBER_TYPES}}}; Tidx: type {{int32, int64}} = int32'
       for name in ("Cumsum", "Cumprod")],
-    f'SegmentSum(data: T, segment_ids: Tindices) -> (output: T); T: type {{{_NUMBERS}}}; '
+    f'SegmentSum(data: T, segment_ids: Tindices) -> (output: T); T: type {{{NUMBER_TYPES}}}; '
     f'Tindices: type {{int32, int64}}',
     f'UnsortedSegmentSum(data: T, segment_ids: Tindices, num_segments: Tnumsegments) -> '
-    f'(output: T); T: type {{{_NUMBERS}}}; Tindices: type {{int16, int32, int64}}; '
+    f'(output: T); T: type {{{NUMBER_TYPES}}}; Tindices: type {{int16, int32, int64}}; '
     f'Tnumsegments: type {{int32, int64}} = int32',
 )
-
-
-def _invalid(op, message: str) -> errors.InvalidArgumentError:
-    return errors.InvalidArgumentError(op.node_def, op, message)
 
 
 # ---- Cumsum / Cumprod ---------------------------------------------------------------------------
@@ -50,7 +43,7 @@ def _scan(op, ctx):
         x = np.asarray(x)
         rank, axis = x.ndim, int(axis)
         if not -rank <= axis < rank:
-            raise _invalid(op, f"ScanOp: Expected scan axis in the range [{-rank}, {rank}), "
+            raise invalid(op, f"ScanOp: Expected scan axis in the range [{-rank}, {rank}), "
                                f"but got {axis}")
         axis %= rank
         work = np.flip(x, axis) if reverse else x
@@ -81,15 +74,15 @@ def _segment_sum(op, ctx):
     def run(data, ids):
         data, ids = np.asarray(data), np.asarray(ids)
         if ids.ndim != 1 or data.ndim < 1 or ids.shape[0] != data.shape[0]:
-            raise _invalid(op, f"segment_ids should be the same size as dimension 0 of input."
+            raise invalid(op, f"segment_ids should be the same size as dimension 0 of input."
                                f" data.shape = [{','.join(map(str, data.shape))}], "
                                f"segment_ids.shape = [{','.join(map(str, ids.shape))}]")
         count = int(ids[-1]) + 1 if ids.size else 0
         if ids.size and int(ids[0]) < 0:
-            raise _invalid(op, f"Segment id {int(ids[0])} out of range [0, {count}), possibly "
+            raise invalid(op, f"Segment id {int(ids[0])} out of range [0, {count}), possibly "
                                f"because 'segment_ids' input is not sorted.")
         if np.any(np.diff(ids) < 0):
-            raise _invalid(op, "segment ids are not increasing")
+            raise invalid(op, "segment ids are not increasing")
         out = np.zeros((max(count, 0),) + data.shape[1:], dtype=data.dtype)
         np.add.at(out, ids, data)
         return out
@@ -105,11 +98,11 @@ def _unsorted_segment_sum(op, ctx):
     def run(data, ids, count):
         data, ids, count = np.asarray(data), np.asarray(ids), int(count)
         if count < 0:
-            raise _invalid(op, f"Input num_segments == {count} must not be negative.")
+            raise invalid(op, f"Input num_segments == {count} must not be negative.")
         inner = data.shape[ids.ndim:]
         flat_ids = ids.reshape(-1)
         if flat_ids.size and int(flat_ids.max()) >= count:
-            raise _invalid(op, f"segment_ids[{int(np.argmax(flat_ids))}] = "
+            raise invalid(op, f"segment_ids[{int(np.argmax(flat_ids))}] = "
                                f"{int(flat_ids.max())} is out of range [0, {count})")
         out = np.zeros((count,) + inner, dtype=data.dtype)
         keep = flat_ids >= 0  # negative ids are dropped, as in TensorFlow

@@ -20,14 +20,15 @@ from flowsaver.ops.shapes import fail
 TABLE = OpTable(__name__)
 define, kernel, shape_fn = TABLE.define, TABLE.kernel, TABLE.shape_fn
 
-_NUMBERS = ('float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, '
+# every dtype the segment and scan ops take
+NUMBER_TYPES = ('float, double, int32, uint8, int16, int8, complex64, int64, qint8, quint8, '
             'qint32, bfloat16, qint16, quint16, uint16, complex128, half, uint32, uint64')
 _REALS = ('float, double, int32, uint8, int16, int8, int64, bfloat16, uint16, half, uint32, '
           'uint64')
-_SORTED_TYPES = {"SegmentMean": _NUMBERS, "SegmentMax": _REALS, "SegmentMin": _REALS,
-                 "SegmentProd": _NUMBERS}
+_SORTED_TYPES = {"SegmentMean": NUMBER_TYPES, "SegmentMax": _REALS, "SegmentMin": _REALS,
+                 "SegmentProd": NUMBER_TYPES}
 _UNSORTED_TYPES = {"UnsortedSegmentMax": _REALS, "UnsortedSegmentMin": _REALS,
-                   "UnsortedSegmentProd": _NUMBERS}
+                   "UnsortedSegmentProd": NUMBER_TYPES}
 define(
     *[f'{name}(data: T, segment_ids: Tindices) -> (output: T); T: type {{{types}}}; '
       f'Tindices: type {{int32, int64}}' for name, types in _SORTED_TYPES.items()],
@@ -37,7 +38,8 @@ define(
 )
 
 
-def _invalid(op, message: str) -> errors.InvalidArgumentError:
+def invalid(op, message: str) -> errors.InvalidArgumentError:
+    """The InvalidArgumentError a segment kernel raises, naming its node."""
     return errors.InvalidArgumentError(op.node_def, op, message)
 
 
@@ -126,14 +128,14 @@ def _mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def _check_sorted(op, data: np.ndarray, ids: np.ndarray) -> int:
     """The number of output rows, after TensorFlow's checks in TensorFlow's order."""
     if data.ndim < 1:
-        raise _invalid(op, "input must be at least rank 1")
+        raise invalid(op, "input must be at least rank 1")
     if ids.ndim != 1:
-        raise _invalid(op, "segment_ids should be a vector.")
+        raise invalid(op, "segment_ids should be a vector.")
     if ids.shape[0] != data.shape[0]:
-        raise _invalid(op, "segment_ids should be the same size as dimension 0 of input.")
+        raise invalid(op, "segment_ids should be the same size as dimension 0 of input.")
     rows = int(ids[-1]) + 1 if ids.size else 0
     if rows < 0:
-        raise _invalid(op, "segment ids must be >= 0")
+        raise invalid(op, "segment ids must be >= 0")
     # TensorFlow walks the runs of equal ids: first it checks that the next run's id is
     # larger, then that this run's id is in range; the first run failing either reports
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if ids.size else np.zeros(0, int)
@@ -144,8 +146,8 @@ def _check_sorted(op, data: np.ndarray, ids: np.ndarray) -> int:
     if bad.size:
         first = bad[0]
         if falls[first]:
-            raise _invalid(op, "segment ids are not increasing")
-        raise _invalid(op, f"Segment id {run_ids[first]} out of range [0, {rows}), possibly "
+            raise invalid(op, "segment ids are not increasing")
+        raise invalid(op, f"Segment id {run_ids[first]} out of range [0, {rows}), possibly "
                            f"because 'segment_ids' input is not sorted.")
     return rows
 
@@ -177,17 +179,17 @@ def _sorted_segment(op, ctx):
 # ---- UnsortedSegmentMax / UnsortedSegmentMin / UnsortedSegmentProd ------------------------------
 def _check_unsorted(op, data: np.ndarray, ids: np.ndarray, count: np.ndarray) -> int:
     if count.ndim != 0:
-        raise _invalid(op, f"num_segments should be a scalar, not shape {_dims(count.shape)}")
+        raise invalid(op, f"num_segments should be a scalar, not shape {_dims(count.shape)}")
     if data.shape[:ids.ndim] != ids.shape:
-        raise _invalid(op, f"data.shape = {_dims(data.shape)} does not start with "
+        raise invalid(op, f"data.shape = {_dims(data.shape)} does not start with "
                            f"segment_ids.shape = {_dims(ids.shape)}")
     count = int(count)
     if count < 0:
-        raise _invalid(op, f"Input num_segments == {count} must not be negative.")
+        raise invalid(op, f"Input num_segments == {count} must not be negative.")
     outside = np.flatnonzero(ids.reshape(-1) >= count)
     if outside.size:
         where = np.unravel_index(outside[0], ids.shape)
-        raise _invalid(op, f"segment_ids[{','.join(str(int(i)) for i in where)}] = "
+        raise invalid(op, f"segment_ids[{','.join(str(int(i)) for i in where)}] = "
                            f"{int(ids.reshape(-1)[outside[0]])} is out of range [0, {count})")
     return count
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowsaver import errors
 from flowsaver.graph.tensor_shape import TensorShape
+from flowsaver.ops.math.segment_kernels import invalid
 from flowsaver.ops.registry import NO_GRADIENT, OpTable
 from flowsaver.ops.shapes import fail, merge_shapes, scalar_value, with_rank
 
@@ -51,10 +51,6 @@ define(
 )
 # TensorFlow registers no gradient for the gradient ops: differentiating them is an error
 TABLE.mark(NO_GRADIENT, *GRADS, *GRADS_V2)
-
-
-def _invalid(op, message: str) -> errors.InvalidArgumentError:
-    return errors.InvalidArgumentError(op.node_def, op, message)
 
 
 def _reduction(op_type: str) -> str:
@@ -122,31 +118,31 @@ def _check_forward(op, data, indices, ids, count) -> tuple[int, np.ndarray]:
     """(output rows, start of each run of equal ids), after TensorFlow's checks in order."""
     if count is not None:
         if count.ndim != 0:
-            raise _invalid(op, f"num_segments should be a scalar, not shape "
+            raise invalid(op, f"num_segments should be a scalar, not shape "
                                f"{_dims(count.shape)}")
         if int(count) < 0:
-            raise _invalid(op, "segment ids must be >= 0")
+            raise invalid(op, "segment ids must be >= 0")
     if indices.ndim != 1:
-        raise _invalid(op, "indices should be a vector.")
+        raise invalid(op, "indices should be a vector.")
     if ids.ndim != 1:
-        raise _invalid(op, "segment_ids should be a vector.")
+        raise invalid(op, "segment_ids should be a vector.")
     if indices.size != ids.size:
-        raise _invalid(op, "segment_ids and indices should have same size.")
+        raise invalid(op, "segment_ids and indices should have same size.")
     if data.ndim < 1:
-        raise _invalid(op, "Shape must be at least rank 1")
+        raise invalid(op, "Shape must be at least rank 1")
     last = int(ids[-1]) if ids.size else -1
     if count is None:
         rows = last + 1
     else:
         rows = int(count)
         if rows <= last:
-            raise _invalid(op, "segment ids must be < num_segments")
+            raise invalid(op, "segment ids must be < num_segments")
     if rows < 0:
-        raise _invalid(op, "segment ids must be >= 0")
+        raise invalid(op, "segment ids must be >= 0")
     if not ids.size:
         return rows, np.zeros(0, np.int64)
     if rows == 0:
-        raise _invalid(op, "segment ids must be >= 0")
+        raise invalid(op, "segment ids must be >= 0")
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     _check_runs(op, data.shape[0], indices, ids[starts].astype(np.int64), starts, rows)
     return rows, starts
@@ -166,12 +162,12 @@ def _check_runs(op, dim0: int, indices, run_ids, starts, rows: int) -> None:
     if first_run == len(starts):
         return
     if falls[first_run]:
-        raise _invalid(op, "segment ids are not increasing")
+        raise invalid(op, "segment ids are not increasing")
     if outside[first_run]:
-        raise _invalid(op, f"Segment id {run_ids[first_run]} out of range [0, {rows}), "
+        raise invalid(op, f"Segment id {run_ids[first_run]} out of range [0, {rows}), "
                            f"possibly because 'segment_ids' input is not sorted.")
     where = int(bad_indices[0])
-    raise _invalid(op, f"Bad: indices[{where}] == {int(indices[where])} out of range "
+    raise invalid(op, f"Bad: indices[{where}] == {int(indices[where])} out of range "
                        f"[0, {dim0})")
 
 
@@ -207,18 +203,18 @@ def _sparse_segment(op, ctx):
 def _check_grad(op, grad, indices, ids, dim0, dim0_name: str) -> int:
     """The dense row count, after the checks both gradient kernels make first."""
     if indices.ndim != 1:
-        raise _invalid(op, "indices should be a vector.")
+        raise invalid(op, "indices should be a vector.")
     if ids.ndim != 1:
-        raise _invalid(op, "segment_ids should be a vector.")
+        raise invalid(op, "segment_ids should be a vector.")
     if dim0.ndim != 0:
-        raise _invalid(op, f"{dim0_name} should be a scalar.")
+        raise invalid(op, f"{dim0_name} should be a scalar.")
     if indices.size != ids.size:
-        raise _invalid(op, "segment_ids and indices should have same size.")
+        raise invalid(op, "segment_ids and indices should have same size.")
     if grad.ndim < 1:  # the output shape is grad's with its first dimension replaced
-        raise _invalid(op, "Index must be less than 0, got 0")
+        raise invalid(op, "Index must be less than 0, got 0")
     rows = int(dim0)
     if rows < 0:
-        raise _invalid(op, f"Expected a non-negative size, got {rows}")
+        raise invalid(op, f"Expected a non-negative size, got {rows}")
     return rows
 
 
@@ -228,10 +224,10 @@ def _check_elements(op, grad, indices, ids, rows: int, reduction: str, v2: bool)
     the index and the id; the first failure reports."""
     segments = grad.shape[0]
     if int(ids[-1]) + 1 > segments:
-        raise _invalid(op, "Invalid number of segments")
+        raise invalid(op, "Invalid number of segments")
     bad_ids = (ids < 0) | (ids >= segments)
     if not v2 and reduction != "Sum" and bad_ids.any():
-        raise _invalid(op, f"Segment id {int(ids[np.argmax(bad_ids)])} out of range "
+        raise invalid(op, f"Segment id {int(ids[np.argmax(bad_ids)])} out of range "
                            f"[0, {segments}).")
     bad_indices = (indices < 0) | (indices >= rows)
     first = np.flatnonzero(bad_ids | bad_indices)
@@ -239,8 +235,8 @@ def _check_elements(op, grad, indices, ids, rows: int, reduction: str, v2: bool)
         return
     k = int(first[0])
     if bad_indices[k]:
-        raise _invalid(op, f"Index {int(indices[k])} out of range [0, {rows}).")
-    raise _invalid(op, f"Segment id {int(ids[k])} out of range [0, {segments}).")
+        raise invalid(op, f"Index {int(indices[k])} out of range [0, {rows}).")
+    raise invalid(op, f"Segment id {int(ids[k])} out of range [0, {segments}).")
 
 
 def _scaled_rows(grad, ids, reduction: str) -> np.ndarray:
